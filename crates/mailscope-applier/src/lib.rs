@@ -1,0 +1,1 @@
+//! mailscope-applier (work in progress).

@@ -1,0 +1,1 @@
+//! mailscope-exo (work in progress).

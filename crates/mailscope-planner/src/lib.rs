@@ -1,0 +1,3 @@
+//! The mailscope planner (work in progress: only the live model so far).
+pub mod live;
+pub use live::*;

@@ -1,0 +1,131 @@
+//! The live side of a plan: what mailscope read from the tenant.
+//!
+//! A [`LiveSnapshot`] is plain data. The `mailscope-exo` client builds it from
+//! Exchange Online (and, for grants, Microsoft Graph); tests and
+//! `mailscope plan --snapshot FILE` read it from JSON. The planner never asks
+//! the tenant anything: whatever it needs to decide must be in here.
+//!
+//! Addresses and GUIDs are kept as the tenant spelled them; every comparison
+//! the planner makes lower-cases them first, so a tenant that answers
+//! `Billing@Contoso.com` does not look like drift against `billing@contoso.com`.
+
+use serde::{Deserialize, Serialize};
+
+/// The only snapshot format this build reads and writes.
+pub const SNAPSHOT_FORMAT_VERSION: u32 = 1;
+
+/// Prefix of the ownership marker mailscope writes on the objects it manages.
+///
+/// Groups carry it in `CustomAttribute15` (settable through
+/// `Set-DistributionGroup` and filterable server-side, unlike `Notes`);
+/// policies carry it as their `Description` (the only mutable policy field).
+/// An object without it is never changed or removed.
+pub const MARKER_PREFIX: &str = "mailscope/v1";
+
+/// Everything the planner knows about the tenant at one moment.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveSnapshot {
+    /// Always [`SNAPSHOT_FORMAT_VERSION`].
+    pub format_version: u32,
+    /// The tenant the snapshot was read from (GUID or initial domain), if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
+    /// Mail-enabled security groups: the managed ones, those named in the
+    /// desired file, and those any relevant access policy points at.
+    #[serde(default)]
+    pub groups: Vec<LiveGroup>,
+    /// Every application access policy of the tenant.
+    #[serde(default)]
+    pub policies: Vec<LivePolicy>,
+    /// Recipients known to exist: at least every address the desired file names
+    /// and every member of the groups above.
+    #[serde(default)]
+    pub recipients: Vec<Recipient>,
+    /// Application permissions granted in Entra ID (from Graph
+    /// `appRoleAssignedTo`). Empty when they were not read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<PermissionGrant>,
+}
+
+/// A mail-enabled security group (`RecipientTypeDetails` =
+/// `MailUniversalSecurityGroup`) with its direct members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveGroup {
+    /// The group's object id (`ExternalDirectoryObjectId`), which policies
+    /// reference through `ScopeIdentityRaw`.
+    pub id: String,
+    /// The group's `Name`, unique in the tenant; steps address groups by it.
+    pub name: String,
+    /// The group's primary SMTP address.
+    pub primary_smtp_address: String,
+    /// Raw `CustomAttribute15`; a value starting with [`MARKER_PREFIX`] makes
+    /// the group mailscope's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marker: Option<String>,
+    /// Primary SMTP addresses of the direct members. Nested groups are not
+    /// expanded: whether access policies honour nesting is contested, so
+    /// mailscope only ever manages direct members.
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// One application access policy (one `AppId`, one scope, one right).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LivePolicy {
+    /// The service-generated `Identity`
+    /// (`<tenant>\<appId>:<scope SID>;<scope object id>`).
+    pub identity: String,
+    /// The application (client) id the policy applies to.
+    pub app_id: String,
+    /// Object id of the scope recipient (the second half of `ScopeIdentityRaw`).
+    pub scope_id: String,
+    /// `ScopeName`, for messages.
+    pub scope_name: String,
+    /// Restrict (allow-list) or Deny (deny-list).
+    pub access_right: AccessRight,
+    /// `Description`; carries the ownership marker on managed policies.
+    #[serde(default)]
+    pub description: String,
+}
+
+/// The two kinds of application access policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AccessRight {
+    /// The app may reach only members of the scope (several add up).
+    RestrictAccess,
+    /// The app may not reach members of the scope (beats Restrict).
+    DenyAccess,
+}
+
+/// A recipient that exists in the tenant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Recipient {
+    /// Primary SMTP address.
+    pub address: String,
+    /// `RecipientTypeDetails`, e.g. `UserMailbox`, `SharedMailbox`, `MailUser`.
+    pub kind: String,
+    /// `ExternalDirectoryObjectId`, when known; a policy whose scope is a single
+    /// mailbox references it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+}
+
+/// An application permission granted to an app in Entra ID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PermissionGrant {
+    /// The client app's application (client) id.
+    pub app_id: String,
+    /// The resource's application id (Graph is
+    /// `00000003-0000-0000-c000-000000000000`, Exchange
+    /// `00000002-0000-0ff1-ce00-000000000000`).
+    pub resource_app_id: String,
+    /// The app role's value, e.g. `Mail.Send` or `full_access_as_app`.
+    pub permission: String,
+    /// The app role's id on the resource.
+    pub app_role_id: String,
+}

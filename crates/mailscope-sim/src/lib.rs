@@ -1,0 +1,1 @@
+//! mailscope-sim (work in progress).

@@ -1,0 +1,1 @@
+//! mailscope-spec (work in progress).
