@@ -1,0 +1,97 @@
+//! The file as serde sees it: every value carries its source location.
+//!
+//! These types double as the JSON Schema's source (`schemars`), which is why
+//! each field carries the documentation an editor shows on hover. Semantic
+//! rules (GUID syntax, duplicates, …) live in `validate`, not here, so that
+//! all of them can be reported at once with their positions.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Deserializer};
+use serde_saphyr::Spanned;
+
+/// A mailscope desired-state file: which mailboxes each Entra ID application
+/// may reach through Exchange Online application permissions (Mail.Send,
+/// Mail.Read, Calendars.*, …).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "mailscope desired state (mailscope/v1)")]
+pub(crate) struct RawDesiredState {
+    /// Format version; must be `mailscope/v1`.
+    #[schemars(with = "String", extend("const" = "mailscope/v1"))]
+    pub(crate) api_version: Spanned<String>,
+    /// The tenant this file is for: its GUID or initial domain
+    /// (`contoso.onmicrosoft.com`). Used when `--tenant` is not given.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub(crate) tenant: Option<Spanned<String>>,
+    /// How access is enforced. Only `applicationAccessPolicy` today.
+    #[serde(default)]
+    #[schemars(with = "Option<RawMechanism>")]
+    pub(crate) mechanism: Option<Spanned<RawMechanism>>,
+    /// The applications mailscope manages.
+    #[schemars(with = "Vec<RawApp>")]
+    pub(crate) apps: Spanned<Vec<RawApp>>,
+}
+
+/// Enforcement mechanisms.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum RawMechanism {
+    /// Mail-enabled security groups plus Exchange application access policies.
+    ApplicationAccessPolicy,
+}
+
+/// One application. It needs `allow`, `deny`, or both (deny beats allow).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawApp {
+    /// Unique name: lowercase letters, digits and `-`, at most 48 characters.
+    /// Managed group names derive from it (`mailscope-<name>-allow`).
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$")
+    )]
+    pub(crate) name: Spanned<String>,
+    /// The application (client) id from the Entra app registration, not the
+    /// service principal's object id.
+    #[schemars(
+        with = "String",
+        regex(
+            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+        )
+    )]
+    pub(crate) app_id: Spanned<String>,
+    /// Free text for reviewers.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub(crate) description: Option<Spanned<String>>,
+    /// Adopt this existing mail-enabled security group (by name) for the
+    /// allow list instead of creating `mailscope-<name>-allow`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub(crate) group: Option<Spanned<String>>,
+    /// Only these mailboxes (`RestrictAccess`). `[]` means no mailbox at all.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(
+        with = "Option<Vec<String>>",
+        inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))
+    )]
+    pub(crate) allow: Option<Spanned<Option<Vec<Spanned<String>>>>>,
+    /// Never these mailboxes (`DenyAccess`); beats `allow`.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(
+        with = "Option<Vec<String>>",
+        inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))
+    )]
+    pub(crate) deny: Option<Spanned<Option<Vec<Spanned<String>>>>>,
+}
+
+/// Tells a key written without a value (`allow:`) from a missing key: the
+/// first becomes `Some(None)`, the second stays `None` through `default`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<Spanned<Option<T>>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Spanned::<Option<T>>::deserialize(deserializer).map(Some)
+}

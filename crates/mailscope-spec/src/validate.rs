@@ -1,0 +1,382 @@
+//! Parsing with a budget, then every semantic check, reported together.
+
+use std::collections::HashMap;
+
+use serde_saphyr::{Location, Spanned};
+
+use crate::error::{Problem, SpecError};
+use crate::model::{API_VERSION, AppSpec, DesiredState, Entry, Mechanism, Position};
+use crate::raw::{RawApp, RawDesiredState, RawMechanism};
+
+/// Longest app name; with the `mailscope-` prefix and `-allow` suffix a
+/// derived group name stays within Exchange's 64-character `Name` limit.
+const MAX_NAME: usize = 48;
+
+pub(crate) fn parse(text: &str, origin: &str) -> Result<DesiredState, SpecError> {
+    let fail = |at: Position, message: String, help: Option<&str>| SpecError {
+        origin: origin.to_owned(),
+        problems: vec![Problem {
+            at,
+            message,
+            help: help.map(str::to_owned),
+        }],
+    };
+    if text.len() > crate::MAX_FILE_BYTES {
+        return Err(fail(
+            Position::default(),
+            format!(
+                "file is {} bytes, more than the {} accepted",
+                text.len(),
+                crate::MAX_FILE_BYTES
+            ),
+            Some("split the apps over several files, or check that this is the right file"),
+        ));
+    }
+    // A desired-state file of even a few thousand apps stays far below these
+    // numbers; an alias bomb ("billion laughs") hits them within milliseconds
+    // instead of expanding into gigabytes.
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_aliases: 2_000,
+            max_anchors: 2_000,
+            max_nodes: 200_000,
+            max_depth: 32,
+            max_documents: 1,
+            max_total_scalar_bytes: 8 * 1024 * 1024,
+        },
+    };
+    let raw: RawDesiredState = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
+        let at = e.location().map(position).unwrap_or_default();
+        let (message, help) = describe_yaml_error(&e);
+        fail(at, message, help)
+    })?;
+    Validator {
+        problems: Vec::new(),
+    }
+    .run(raw, origin)
+}
+
+fn position(loc: Location) -> Position {
+    Position {
+        line: loc.line(),
+        column: loc.column(),
+    }
+}
+
+fn at<T>(s: &Spanned<T>) -> Position {
+    position(s.referenced)
+}
+
+/// The parser's message without its rendered snippet and location (we print
+/// `file:line:col` ourselves), plus advice for the common cases.
+fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, Option<&'static str>) {
+    let full = e.without_snippet().to_string();
+    let mut message = full.lines().next().unwrap_or_default().trim().to_owned();
+    // serde-saphyr words positions as a prefix ("line N column M: ") or a
+    // suffix (" at line N, column M") depending on the error kind.
+    if let Some(rest) = message.strip_prefix("line ")
+        && let Some(idx) = rest.find(": ")
+    {
+        message = rest[idx + 2..].to_owned();
+    }
+    if let Some(idx) = message.rfind(" at line ") {
+        message.truncate(idx);
+    }
+    // Advice aimed at the library's callers, not at our users.
+    if let Some(idx) = message.find(", set DuplicateKeyPolicy") {
+        message.truncate(idx);
+    }
+    let help = if message.contains("unknown field") {
+        Some("remove the field or fix its spelling; policies/schema.json lists the fields")
+    } else if message.contains("missing field") {
+        Some("add the field; policies/schema.json lists the required fields")
+    } else if message.contains("budget") {
+        Some(
+            "the file expands into too many nodes (aliases of aliases, or nesting too deep); write the lists out instead",
+        )
+    } else if message.contains("duplicate mapping key") {
+        Some("each key may appear once per mapping; remove or merge the repeated one")
+    } else if message.contains("expected sequence") {
+        Some(
+            "this value must be a list: `[a@contoso.com, b@contoso.com]`, or one `- item` per line",
+        )
+    } else if message.contains("unexpected end of input") {
+        Some(
+            "the file is empty or cut short; it needs at least `apiVersion: mailscope/v1` and `apps:`",
+        )
+    } else if message.contains("expected mapping") {
+        Some("this value must be a mapping of `key: value` lines")
+    } else {
+        None
+    };
+    (message, help)
+}
+
+struct Validator {
+    problems: Vec<Problem>,
+}
+
+impl Validator {
+    fn report(&mut self, at: Position, message: String, help: &str) {
+        self.problems.push(Problem {
+            at,
+            message,
+            help: (!help.is_empty()).then(|| help.to_owned()),
+        });
+    }
+
+    fn run(mut self, raw: RawDesiredState, origin: &str) -> Result<DesiredState, SpecError> {
+        if raw.api_version.value != API_VERSION {
+            self.report(
+                at(&raw.api_version),
+                format!("unsupported apiVersion \"{}\"", raw.api_version.value),
+                &format!("this build of mailscope reads `apiVersion: {API_VERSION}`"),
+            );
+        }
+        let tenant = raw.tenant.map(|t| {
+            let value = t.value.trim().to_ascii_lowercase();
+            if !is_guid(&value) && !is_domain(&value) {
+                self.report(
+                    at(&t),
+                    format!("tenant \"{}\" is neither a GUID nor a domain", t.value),
+                    "give the tenant id (a GUID) or its initial domain, e.g. contoso.onmicrosoft.com",
+                );
+            }
+            value
+        });
+        let mechanism = match raw.mechanism.map(|m| m.value) {
+            None | Some(RawMechanism::ApplicationAccessPolicy) => {
+                Mechanism::ApplicationAccessPolicy
+            }
+        };
+
+        let mut names: HashMap<String, Position> = HashMap::new();
+        let mut app_ids: HashMap<String, (Position, String)> = HashMap::new();
+        let mut groups: HashMap<String, (Position, String)> = HashMap::new();
+        let mut apps = Vec::with_capacity(raw.apps.value.len());
+        for app in raw.apps.value {
+            let spec = self.app(app);
+            if let Some(first) = names.get(&spec.name) {
+                self.report(
+                    spec.at,
+                    format!(
+                        "duplicate app name \"{}\" (first at line {})",
+                        spec.name, first.line
+                    ),
+                    "app names are unique; rename one of them",
+                );
+            } else {
+                names.insert(spec.name.clone(), spec.at);
+            }
+            if is_guid(&spec.app_id) {
+                if let Some((first, other)) = app_ids.get(&spec.app_id) {
+                    self.report(
+                        spec.at,
+                        format!(
+                            "appId {} is already used by app \"{other}\" (line {})",
+                            spec.app_id, first.line
+                        ),
+                        "one entry per application; merge the two entries",
+                    );
+                } else {
+                    app_ids.insert(spec.app_id.clone(), (spec.at, spec.name.clone()));
+                }
+            }
+            if let Some(group) = &spec.group {
+                let key = group.to_lowercase();
+                if let Some((first, other)) = groups.get(&key) {
+                    self.report(
+                        spec.at,
+                        format!("group \"{group}\" is already adopted by app \"{other}\" (line {})", first.line),
+                        "each app needs a group of its own; membership changes would otherwise widen the other app",
+                    );
+                } else {
+                    groups.insert(key, (spec.at, spec.name.clone()));
+                }
+            }
+            apps.push(spec);
+        }
+
+        if self.problems.is_empty() {
+            Ok(DesiredState {
+                origin: origin.to_owned(),
+                tenant,
+                mechanism,
+                apps,
+            })
+        } else {
+            self.problems.sort_by_key(|p| p.at);
+            Err(SpecError {
+                origin: origin.to_owned(),
+                problems: self.problems,
+            })
+        }
+    }
+
+    fn app(&mut self, app: RawApp) -> AppSpec {
+        let app_at = at(&app.name);
+        let name = app.name.value.clone();
+        if !is_app_name(&name) {
+            self.report(
+                app_at,
+                format!("app name \"{name}\" is not valid"),
+                &format!(
+                    "use 1 to {MAX_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit"
+                ),
+            );
+        }
+        let app_id = app.app_id.value.trim().to_ascii_lowercase();
+        if !is_guid(&app_id) {
+            self.report(
+                at(&app.app_id),
+                format!("appId \"{}\" of app \"{name}\" is not a GUID", app.app_id.value),
+                "copy the Application (client) ID from the app registration's overview page in Entra ID",
+            );
+        }
+        let group =
+            app.group.map(|g| {
+                let value = g.value.trim().to_owned();
+                if value.is_empty() || value.len() > 64 || value.contains(['\\', '"', '\'']) {
+                    self.report(
+                    at(&g),
+                    format!("group \"{}\" of app \"{name}\" is not a valid group name", g.value),
+                    "give the existing mail-enabled security group's Name (at most 64 characters)",
+                );
+                }
+                value
+            });
+        if group.is_some() && app.allow.is_none() {
+            self.report(
+                app_at,
+                format!("app \"{name}\" names a group but has no allow list"),
+                "`group` adopts the group that holds the allow list; add `allow:` or remove `group:`",
+            );
+        }
+        let allow = app.allow.map(|list| self.list(&name, "allow", list));
+        let deny = app.deny.map(|list| self.list(&name, "deny", list));
+        if allow.is_none() && deny.is_none() {
+            self.report(
+                app_at,
+                format!("app \"{name}\" has neither `allow` nor `deny`"),
+                "add `allow: [...]` (only these mailboxes), `deny: [...]` (all but these), or `allow: []` to lock it out",
+            );
+        }
+        AppSpec {
+            name,
+            app_id,
+            description: app.description.map(|d| d.value),
+            group,
+            allow,
+            deny,
+            at: app_at,
+        }
+    }
+
+    fn list(
+        &mut self,
+        app: &str,
+        key: &str,
+        list: Spanned<Option<Vec<Spanned<String>>>>,
+    ) -> Vec<Entry<String>> {
+        let list_at = at(&list);
+        let Some(items) = list.value else {
+            let help = if key == "allow" {
+                "an empty allow list means \"no mailbox at all\"; write `allow: []` if that is what you want, or list the mailboxes"
+            } else {
+                "list the mailboxes to deny, or remove the `deny:` key"
+            };
+            self.report(
+                list_at,
+                format!("`{key}` of app \"{app}\" has no value"),
+                help,
+            );
+            return Vec::new();
+        };
+        let mut seen: HashMap<String, Position> = HashMap::new();
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let item_at = at(&item);
+            let address = item.value.trim().to_lowercase();
+            if !is_smtp_address(&address) {
+                self.report(
+                    item_at,
+                    format!(
+                        "\"{}\" in `{key}` of app \"{app}\" is not an email address",
+                        item.value
+                    ),
+                    "write the mailbox's primary SMTP address, e.g. billing@contoso.com",
+                );
+                continue;
+            }
+            if let Some(first) = seen.get(&address) {
+                self.report(
+                    item_at,
+                    format!(
+                        "{address} appears twice in `{key}` of app \"{app}\" (first at line {}; addresses are compared case-insensitively)",
+                        first.line
+                    ),
+                    "remove one of them",
+                );
+                continue;
+            }
+            seen.insert(address.clone(), item_at);
+            out.push(Entry {
+                at: item_at,
+                address,
+            });
+        }
+        out
+    }
+}
+
+fn is_app_name(name: &str) -> bool {
+    let b = name.as_bytes();
+    !b.is_empty()
+        && b.len() <= MAX_NAME
+        && b.iter()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// Whether `s` is a GUID in its usual 8-4-4-4-12 hexadecimal form.
+pub fn is_guid(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
+}
+
+fn is_domain(s: &str) -> bool {
+    let labels: Vec<&str> = s.split('.').collect();
+    s.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-')
+        })
+}
+
+/// Whether `s` looks like an SMTP address Exchange would accept as a
+/// primary address: `local@domain` with a dotted domain, no spaces, no
+/// quotes, at most 320 characters.
+pub fn is_smtp_address(s: &str) -> bool {
+    let Some((local, domain)) = s.rsplit_once('@') else {
+        return false;
+    };
+    s.len() <= 320
+        && !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&*+-/=?^_`{|}~.".contains(&c))
+        && is_domain(domain)
+}

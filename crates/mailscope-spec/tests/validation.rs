@@ -1,0 +1,343 @@
+//! Every validation rule, asserted on its message and position.
+
+use mailscope_spec::{ListKind, Mechanism, parse};
+
+const GUID_A: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
+const GUID_B: &str = "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d";
+
+/// Parses `text` that must be rejected and returns `(line:col, message)` per problem.
+#[track_caller]
+fn problems(text: &str) -> Vec<(String, String)> {
+    let err = parse(text, "t.yaml").expect_err("the file should be rejected");
+    err.problems
+        .iter()
+        .map(|p| (p.at.to_string(), p.message.clone()))
+        .collect()
+}
+
+#[track_caller]
+fn one_problem(text: &str) -> (String, String) {
+    let mut all = problems(text);
+    assert_eq!(all.len(), 1, "expected one problem, got {all:?}");
+    all.remove(0)
+}
+
+fn app(body: &str) -> String {
+    format!("apiVersion: mailscope/v1\napps:\n  - name: mailer\n    appId: {GUID_A}\n{body}")
+}
+
+#[test]
+fn a_valid_file_keeps_order_positions_and_lowercases_addresses() {
+    let text = format!(
+        "apiVersion: mailscope/v1\ntenant: Contoso.onmicrosoft.com\napps:\n  - name: mailer\n    appId: {}\n    allow: [Billing@Contoso.com, b@contoso.com]\n    deny:\n      - c@contoso.com\n",
+        GUID_A.to_uppercase()
+    );
+    let desired = parse(&text, "t.yaml").unwrap();
+    assert_eq!(desired.tenant.as_deref(), Some("contoso.onmicrosoft.com"));
+    assert_eq!(desired.mechanism, Mechanism::ApplicationAccessPolicy);
+    let app = &desired.apps[0];
+    assert_eq!(app.app_id, GUID_A);
+    let allow = app.list(ListKind::Allow).unwrap();
+    assert_eq!(allow[0].address, "billing@contoso.com");
+    assert_eq!(allow[0].at.to_string(), "6:13");
+    assert_eq!(allow[1].at.to_string(), "6:34");
+    assert_eq!(app.list(ListKind::Deny).unwrap()[0].at.to_string(), "8:9");
+    assert_eq!(app.at.to_string(), "4:11");
+}
+
+#[test]
+fn the_example_policies_are_valid() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../policies/contoso.yaml"
+    ))
+    .unwrap();
+    let desired = parse(&text, "contoso.yaml").unwrap();
+    assert_eq!(desired.apps.len(), 6);
+    // Aliases expand to the anchored list.
+    let ticket = desired
+        .apps
+        .iter()
+        .find(|a| a.name == "ticket-bridge")
+        .unwrap();
+    let support = desired
+        .apps
+        .iter()
+        .find(|a| a.name == "support-desk")
+        .unwrap();
+    let addresses = |a: &mailscope_spec::AppSpec| -> Vec<String> {
+        a.allow
+            .as_ref()
+            .unwrap()
+            .iter()
+            .map(|e| e.address.clone())
+            .collect()
+    };
+    assert_eq!(addresses(ticket), addresses(support));
+}
+
+#[test]
+fn unknown_fields_are_rejected_where_they_stand() {
+    let (at, msg) = one_problem(&app("    alow: [x@contoso.com]\n"));
+    assert_eq!(at, "5:5");
+    assert!(msg.starts_with("unknown field `alow`"), "{msg}");
+    let (at, msg) = one_problem("apiVersion: mailscope/v1\nappz: []\n");
+    assert_eq!(at, "2:1");
+    assert!(msg.contains("unknown field `appz`"), "{msg}");
+}
+
+#[test]
+fn wrong_api_version_names_the_supported_one() {
+    let err = parse("apiVersion: mailscope/v2\napps: []\n", "t.yaml").unwrap_err();
+    assert_eq!(err.problems[0].at.to_string(), "1:13");
+    assert_eq!(
+        err.problems[0].message,
+        "unsupported apiVersion \"mailscope/v2\""
+    );
+    assert!(
+        err.to_string()
+            .contains("help: this build of mailscope reads `apiVersion: mailscope/v1`")
+    );
+}
+
+#[test]
+fn missing_api_version_is_reported() {
+    let (_, msg) = one_problem("apps: []\n");
+    assert_eq!(msg, "missing field `apiVersion`");
+}
+
+#[test]
+fn duplicate_app_names_point_at_the_second_and_name_the_first() {
+    let text = format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    allow: []\n  - name: a\n    appId: {GUID_B}\n    allow: []\n"
+    );
+    assert_eq!(
+        one_problem(&text),
+        (
+            "6:11".into(),
+            "duplicate app name \"a\" (first at line 3)".into()
+        )
+    );
+}
+
+#[test]
+fn duplicate_app_ids_are_found_case_insensitively() {
+    let text = format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    allow: []\n  - name: b\n    appId: {}\n    allow: []\n",
+        GUID_A.to_uppercase()
+    );
+    let (at, msg) = one_problem(&text);
+    assert_eq!(at, "6:11");
+    assert_eq!(
+        msg,
+        format!("appId {GUID_A} is already used by app \"a\" (line 3)")
+    );
+}
+
+#[test]
+fn malformed_guid_is_rejected_with_advice() {
+    let text = "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f\n    allow: []\n";
+    let err = parse(text, "t.yaml").unwrap_err();
+    assert_eq!(err.problems.len(), 1);
+    assert_eq!(err.problems[0].at.to_string(), "4:12");
+    assert_eq!(
+        err.problems[0].message,
+        "appId \"3f2a1d7e-8c4b-4e59-9a0f\" of app \"a\" is not a GUID"
+    );
+    assert!(
+        err.problems[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("Application (client) ID")
+    );
+}
+
+#[test]
+fn malformed_addresses_are_each_reported() {
+    let all = problems(&app(
+        "    allow: [billing, a@b, \"x y@contoso.com\", ok@contoso.com]\n",
+    ));
+    assert_eq!(
+        all,
+        vec![
+            (
+                "5:13".into(),
+                "\"billing\" in `allow` of app \"mailer\" is not an email address".into()
+            ),
+            (
+                "5:22".into(),
+                "\"a@b\" in `allow` of app \"mailer\" is not an email address".into()
+            ),
+            (
+                "5:27".into(),
+                "\"x y@contoso.com\" in `allow` of app \"mailer\" is not an email address".into()
+            ),
+        ]
+    );
+}
+
+#[test]
+fn duplicate_addresses_are_found_case_insensitively() {
+    let (at, msg) = one_problem(&app(
+        "    deny:\n      - ceo@contoso.com\n      - CEO@Contoso.com\n",
+    ));
+    assert_eq!(at, "7:9");
+    assert!(
+        msg.starts_with(
+            "ceo@contoso.com appears twice in `deny` of app \"mailer\" (first at line 6"
+        ),
+        "{msg}"
+    );
+}
+
+#[test]
+fn an_app_with_neither_list_is_rejected() {
+    let (at, msg) = one_problem(&app(""));
+    assert_eq!(at, "3:11");
+    assert_eq!(msg, "app \"mailer\" has neither `allow` nor `deny`");
+}
+
+#[test]
+fn an_allow_key_without_value_must_be_written_as_an_empty_list() {
+    let err = parse(&app("    allow:\n"), "t.yaml").unwrap_err();
+    assert_eq!(
+        err.problems[0].message,
+        "`allow` of app \"mailer\" has no value"
+    );
+    assert!(
+        err.problems[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("`allow: []`")
+    );
+    // The explicit form is accepted and means "no mailbox at all".
+    let desired = parse(&app("    allow: []\n"), "t.yaml").unwrap();
+    assert_eq!(desired.apps[0].allow.as_deref(), Some(&[][..]));
+}
+
+#[test]
+fn invalid_app_names_are_rejected() {
+    for bad in ["Mailer", "-mailer", "mailer-", "mail_er", &"a".repeat(49)] {
+        let text = format!(
+            "apiVersion: mailscope/v1\napps:\n  - name: {bad}\n    appId: {GUID_A}\n    allow: []\n"
+        );
+        let (at, msg) = one_problem(&text);
+        assert_eq!(
+            (at.as_str(), msg),
+            ("3:11", format!("app name \"{bad}\" is not valid"))
+        );
+    }
+}
+
+#[test]
+fn a_group_adopted_twice_is_rejected() {
+    let text = format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    group: Shared\n    allow: []\n  - name: b\n    appId: {GUID_B}\n    group: shared\n    allow: []\n"
+    );
+    let (at, msg) = one_problem(&text);
+    assert_eq!(at, "7:11");
+    assert_eq!(
+        msg,
+        "group \"shared\" is already adopted by app \"a\" (line 3)"
+    );
+}
+
+#[test]
+fn a_group_without_allow_list_is_rejected() {
+    let (_, msg) = one_problem(&app("    group: Legacy\n    deny: [a@contoso.com]\n"));
+    assert_eq!(msg, "app \"mailer\" names a group but has no allow list");
+}
+
+#[test]
+fn a_bad_tenant_is_rejected() {
+    let (at, msg) = one_problem("apiVersion: mailscope/v1\ntenant: not a tenant\napps: []\n");
+    assert_eq!(at, "2:9");
+    assert_eq!(
+        msg,
+        "tenant \"not a tenant\" is neither a GUID nor a domain"
+    );
+}
+
+#[test]
+fn all_semantic_problems_are_reported_in_file_order() {
+    let text = "apiVersion: mailscope/v2\napps:\n  - name: A\n    appId: nope\n    allow: [bad]\n";
+    let lines: Vec<u64> = parse(text, "t.yaml")
+        .unwrap_err()
+        .problems
+        .iter()
+        .map(|p| p.at.line)
+        .collect();
+    assert_eq!(lines, vec![1, 3, 4, 5]);
+}
+
+#[test]
+fn duplicate_keys_are_rejected() {
+    let (at, msg) = one_problem(&app("    allow: []\n    allow: []\n"));
+    assert_eq!(at, "6:5");
+    assert_eq!(msg, "duplicate mapping key: allow");
+}
+
+#[test]
+fn a_list_given_as_a_scalar_says_to_write_a_list() {
+    let err = parse(&app("    allow: billing@contoso.com\n"), "t.yaml").unwrap_err();
+    assert_eq!(err.problems[0].at.to_string(), "5:12");
+    assert!(
+        err.problems[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("must be a list")
+    );
+}
+
+#[test]
+fn an_alias_bomb_is_refused_quickly() {
+    // Nested bombs ("billion laughs") fail on type before they expand, since
+    // every list holds strings; what remains is a flood of aliases, which the
+    // parser's budget refuses before serde sees it.
+    let text = format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    deny: [&m x@contoso.com, {}]\n",
+        vec!["*m"; 5_000].join(", ")
+    );
+    let started = std::time::Instant::now();
+    let err = parse(&text, "bomb.yaml").unwrap_err();
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    assert_eq!(err.problems.len(), 1);
+    assert!(err.problems[0].message.contains("budget"), "{err}");
+    assert!(
+        err.problems[0].help.as_deref().unwrap().contains("aliases"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_oversized_file_is_refused_before_parsing() {
+    let text = format!("# {}\n", "x".repeat(mailscope_spec::MAX_FILE_BYTES));
+    let err = parse(&text, "big.yaml").unwrap_err();
+    assert!(err.problems[0].message.contains("more than the"), "{err}");
+}
+
+#[test]
+fn empty_file_is_explained() {
+    let err = parse("", "empty.yaml").unwrap_err();
+    assert!(err.to_string().starts_with("empty.yaml:"), "{err}");
+    assert!(
+        err.problems[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("apiVersion")
+    );
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/schema.json");
+    let committed = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        committed == mailscope_spec::json_schema(),
+        "policies/schema.json is stale: run `cargo run -- schema > policies/schema.json`"
+    );
+}
