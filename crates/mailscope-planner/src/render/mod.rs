@@ -1,0 +1,215 @@
+//! Renderers of a [`Plan`]: Terraform-like text, a markdown pull-request
+//! comment, and JSON.
+//!
+//! Text and markdown share one model, [`sections`]: per app, the lines of
+//! its changes grouped by object (a group and its members, then policies),
+//! whereas `plan.steps` is in execution order. Renderers return strings; the
+//! CLI decides where they go and whether to colour.
+
+mod markdown;
+mod text;
+
+pub use markdown::{COMMENT_MARKER, markdown};
+pub use text::text;
+
+use crate::live::AccessRight;
+use crate::plan::{Action, AppChange, AppPlan, Effect, Plan};
+
+/// Renders the plan as pretty JSON (the format of `docs/plan-format.md`).
+///
+/// # Panics
+///
+/// Never: a plan is plain data.
+pub fn json(plan: &Plan) -> String {
+    let mut out = serde_json::to_string_pretty(plan).expect("a plan always serialises");
+    out.push('\n');
+    out
+}
+
+/// The sign Terraform would show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sign {
+    Add,
+    Remove,
+    Change,
+    Replace,
+}
+
+impl Sign {
+    pub(crate) fn symbol(self) -> &'static str {
+        match self {
+            Sign::Add => "+",
+            Sign::Remove => "-",
+            Sign::Change => "~",
+            Sign::Replace => "-/+",
+        }
+    }
+}
+
+/// One rendered line of an app section.
+#[derive(Debug, Clone)]
+pub(crate) struct Line {
+    pub(crate) indent: usize,
+    pub(crate) sign: Sign,
+    pub(crate) text: String,
+    pub(crate) widening: bool,
+}
+
+/// One app's part of the plan.
+pub(crate) struct Section<'a> {
+    pub(crate) app: &'a AppPlan,
+    pub(crate) lines: Vec<Line>,
+}
+
+impl Section<'_> {
+    pub(crate) fn heading(&self) -> String {
+        let app = self.app;
+        let what = match app.change {
+            AppChange::Unchanged => "is unchanged",
+            AppChange::Create => "will be restricted",
+            AppChange::Update => "will be updated",
+            AppChange::LockDown => "left the file and will be locked down",
+            AppChange::Remove => "left the file; its managed objects will be removed",
+        };
+        format!(
+            "{} ({}) {what}: {} -> {}",
+            app.name, app.app_id, app.before, app.after
+        )
+    }
+
+    /// A line about the mailboxes the app gains, when it gains any.
+    pub(crate) fn gains(&self) -> Option<String> {
+        let app = self.app;
+        if app.becomes_unrestricted {
+            Some("WIDENS ACCESS: the app loses its allow list and may reach every mailbox not denied".to_owned())
+        } else if app.gains.is_empty() {
+            None
+        } else {
+            Some(format!(
+                "WIDENS ACCESS: may newly reach {}",
+                app.gains.join(", ")
+            ))
+        }
+    }
+}
+
+fn right(r: AccessRight) -> &'static str {
+    match r {
+        AccessRight::RestrictAccess => "RestrictAccess",
+        AccessRight::DenyAccess => "DenyAccess",
+    }
+}
+
+/// Groups each app's steps by object, in a stable order.
+pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
+    plan.apps
+        .iter()
+        .filter(|a| a.change != AppChange::Unchanged)
+        .map(|app| {
+            let steps: Vec<_> = plan.steps_of(&app.app_id).collect();
+            let mut lines = Vec::new();
+            // Groups in order of first appearance.
+            let mut groups: Vec<&str> = Vec::new();
+            for s in &steps {
+                if let Action::CreateGroup { group, .. }
+                | Action::MarkGroup { group, .. }
+                | Action::AddMember { group, .. }
+                | Action::RemoveMember { group, .. }
+                | Action::RemoveGroup { group } = &s.action
+                    && !groups.contains(&group.as_str())
+                {
+                    groups.push(group);
+                }
+            }
+            for g in groups {
+                let of_group: Vec<_> = steps.iter().filter(|s| s.action.group() == Some(g)).collect();
+                let (sign, note) = if of_group.iter().any(|s| matches!(s.action, Action::CreateGroup { .. })) {
+                    (Sign::Add, "")
+                } else if of_group.iter().any(|s| matches!(s.action, Action::RemoveGroup { .. })) {
+                    (Sign::Remove, "")
+                } else if of_group.iter().any(|s| matches!(s.action, Action::MarkGroup { .. })) {
+                    (Sign::Change, " (adopted: marked as managed by mailscope)")
+                } else {
+                    (Sign::Change, "")
+                };
+                lines.push(Line { indent: 0, sign, text: format!("group \"{g}\"{note}"), widening: false });
+                for s in &of_group {
+                    match &s.action {
+                        Action::RemoveMember { member, .. } => lines.push(Line {
+                            indent: 1,
+                            sign: Sign::Remove,
+                            text: format!("member {member}"),
+                            widening: s.effect == Effect::Widening,
+                        }),
+                        Action::AddMember { member, .. } => lines.push(Line {
+                            indent: 1,
+                            sign: Sign::Add,
+                            text: format!("member {member}"),
+                            widening: s.effect == Effect::Widening,
+                        }),
+                        _ => {}
+                    }
+                }
+            }
+            // Policies: pair a removal with a creation of the same right as a
+            // replacement (created first, then removed).
+            let mut removals: Vec<_> =
+                steps.iter().filter(|s| matches!(s.action, Action::RemovePolicy { .. })).collect();
+            for s in &steps {
+                match &s.action {
+                    Action::CreatePolicy { group, access_right, .. } => {
+                        let paired = removals.iter().position(|r| {
+                            matches!(&r.action, Action::RemovePolicy { access_right: ar, .. } if ar == access_right)
+                        });
+                        if let Some(i) = paired {
+                            let r = removals.remove(i);
+                            let Action::RemovePolicy { scope, .. } = &r.action else { unreachable!() };
+                            lines.push(Line {
+                                indent: 0,
+                                sign: Sign::Replace,
+                                text: format!(
+                                    "policy {}: \"{scope}\" -> \"{group}\" (new one first, then the old one goes)",
+                                    right(*access_right)
+                                ),
+                                widening: s.effect == Effect::Widening || r.effect == Effect::Widening,
+                            });
+                        } else {
+                            lines.push(Line {
+                                indent: 0,
+                                sign: Sign::Add,
+                                text: format!("policy {} on \"{group}\"", right(*access_right)),
+                                widening: s.effect == Effect::Widening,
+                            });
+                        }
+                    }
+                    Action::SetPolicyDescription { group, .. } => lines.push(Line {
+                        indent: 0,
+                        sign: Sign::Change,
+                        text: format!("policy on \"{group}\" (adopted: description set to the mailscope marker)"),
+                        widening: false,
+                    }),
+                    _ => {}
+                }
+            }
+            for r in removals {
+                if let Action::RemovePolicy { scope, access_right, .. } = &r.action {
+                    lines.push(Line {
+                        indent: 0,
+                        sign: Sign::Remove,
+                        text: format!("policy {} on \"{scope}\"", right(*access_right)),
+                        widening: r.effect == Effect::Widening,
+                    });
+                }
+            }
+            Section { app, lines }
+        })
+        .collect()
+}
+
+/// `Plan: N to add, N to change, N to destroy.`
+pub(crate) fn summary_line(plan: &Plan) -> String {
+    format!(
+        "Plan: {} to add, {} to change, {} to destroy.",
+        plan.summary.add, plan.summary.change, plan.summary.destroy
+    )
+}
