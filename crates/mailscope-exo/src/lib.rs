@@ -1,1 +1,50 @@
-//! mailscope-exo (work in progress).
+//! mailscope-exo: the only part of mailscope that talks to a real tenant.
+//!
+//! - [`ClientCredentials`] reads `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and one
+//!   of `AZURE_CLIENT_SECRET` / `AZURE_CLIENT_CERTIFICATE_PATH` /
+//!   `AZURE_FEDERATED_TOKEN_FILE`, like the Azure SDKs.
+//! - [`Cloud`] and [`Endpoints`] know the login, Exchange and Graph hosts of
+//!   each national cloud; [`EndpointOverrides`] redirects them (the emulator).
+//! - [`Session`] holds the HTTP client, the [`TokenSource`], the per-tenant
+//!   concurrency limit, the call counters and the retry loop.
+//! - [`ExoClient`] speaks `InvokeCommand` (typed cmdlets, paging, errors) and
+//!   reads a [`LiveSnapshot`](mailscope_planner::live::LiveSnapshot) with
+//!   [`ExoClient::read_snapshot`].
+//! - [`GraphClient`] lists mailbox permission grants and sends mail.
+//!
+//! Secrets, tokens and assertions are wrapped in [`Secret`] / [`AccessToken`]
+//! and never appear in `Debug` output, errors or tracing fields.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest};
+//! let creds = ClientCredentials::from_env()?;
+//! let session = Session::new(creds, Cloud::Public, &EndpointOverrides::from_env(), SessionConfig::default())?;
+//! let snapshot = session.exo().read_snapshot(&SnapshotRequest::default()).await?;
+//! println!("{} policies; {} calls", snapshot.policies.len(), session.stats().total());
+//! # Ok(()) }
+//! ```
+
+pub mod cloud;
+pub mod credentials;
+pub mod error;
+pub mod exo;
+pub mod graph;
+pub mod retry;
+pub mod secret;
+pub mod session;
+pub mod snapshot;
+pub mod token;
+
+pub use cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints, validate_base_url};
+pub use credentials::{
+    AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
+};
+pub use error::{ExoError, ExoErrorKind};
+pub use exo::{AccessCheck, ExoClient, Outcome};
+pub use graph::GraphClient;
+pub use retry::RetryPolicy;
+pub use secret::Secret;
+pub use session::{CallStats, Session, SessionConfig, SessionError};
+pub use snapshot::SnapshotRequest;
+pub use token::{AccessToken, AuthError, REFRESH_SKEW, TokenSource};

@@ -1,0 +1,665 @@
+//! The Exchange Online admin API (`InvokeCommand`) client.
+//!
+//! # Retry rule per cmdlet
+//!
+//! Throttling (429) and connect failures are retried for every cmdlet: the
+//! request was not processed. For a lost reply (reset, timeout, 502–504,
+//! transient 500) the rule depends on whether a repeat is harmless:
+//!
+//! | cmdlet | on an unknown outcome |
+//! |---|---|
+//! | `Get-*`, `Test-ApplicationAccessPolicy` | retried (reads) |
+//! | `Set-DistributionGroup`, `Set-ApplicationAccessPolicy` | retried (setting the same value twice is harmless) |
+//! | `Add-DistributionGroupMember` | retried; "is already a member" then counts as done ([`Outcome::AlreadySo`]) |
+//! | `Remove-DistributionGroupMember` | retried; "isn't a member" / not found counts as done |
+//! | `Remove-DistributionGroup`, `Remove-ApplicationAccessPolicy` | retried; not found counts as done |
+//! | `New-DistributionGroup` | not blindly retried: the group is read back by name; if it exists it was created, otherwise the call is sent once more |
+//! | `New-ApplicationAccessPolicy` | not blindly retried: policies are read back; a policy with the same app, scope and right means it was created, otherwise sent once more |
+
+use serde_json::{Map, Value, json};
+
+use mailscope_planner::live::{AccessRight, LiveGroup, LivePolicy, Recipient};
+
+use crate::error::{ExoError, ExoErrorKind, exo_error_from_response};
+use crate::session::{Raw, Replay, Session};
+
+/// Routing hint for organization-level cmdlets of an app-only caller.
+const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
+
+/// Addresses per `Get-Recipient` filter.
+pub const RECIPIENT_BATCH: usize = 100;
+
+/// The filter that finds mailscope's groups in one call.
+pub const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
+
+/// Result of a write whose target state may already hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The call changed the tenant.
+    Done,
+    /// The tenant already was that way (already a member, not a member,
+    /// already gone), e.g. because a previous attempt's reply was lost.
+    AlreadySo,
+}
+
+/// Result of `Test-ApplicationAccessPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessCheck {
+    /// The app may access the mailbox.
+    Granted,
+    /// The app may not access the mailbox.
+    Denied,
+}
+
+/// The `InvokeCommand` client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ExoClient {
+    session: Session,
+    url: String,
+    anchor: String,
+}
+
+impl ExoClient {
+    /// A client on `session`.
+    pub fn new(session: Session) -> Self {
+        let url = session.endpoints().invoke_command_url(session.tenant());
+        let anchor = format!("APP:{SYSTEM_MAILBOX}@{}", session.tenant());
+        Self {
+            session,
+            url,
+            anchor,
+        }
+    }
+
+    /// The session (stats, tokens).
+    pub fn session(&self) -> &Session {
+        &self.session
+    }
+
+    /// Runs a cmdlet and returns all output objects (every page), with
+    /// OData annotation keys (those containing `@`) removed. Treated as
+    /// repeatable: use it for reads and idempotent writes.
+    pub async fn invoke(&self, cmdlet: &str, params: Value) -> Result<Vec<Value>, ExoError> {
+        self.invoke_with(cmdlet, params, Replay::Safe).await
+    }
+
+    pub(crate) async fn invoke_with(
+        &self,
+        cmdlet: &str,
+        params: Value,
+        replay: Replay,
+    ) -> Result<Vec<Value>, ExoError> {
+        let params = if params.is_null() { json!({}) } else { params };
+        let body = serde_json::to_vec(&json!({
+            "CmdletInput": {"CmdletName": cmdlet, "Parameters": params}
+        }))
+        .map_err(|e| ExoError::new(ExoErrorKind::Other, cmdlet, e.to_string()))?;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let mut url = self.url.clone();
+        let mut out = Vec::new();
+        let mut pages = 0u32;
+        loop {
+            pages += 1;
+            let raw = self
+                .post(cmdlet, &url, &body, replay, &client_request_id)
+                .await?;
+            let (values, next) = parse_envelope(cmdlet, &raw)?;
+            out.extend(values);
+            match next {
+                Some(next) => {
+                    // Never send the token anywhere but the Exchange origin.
+                    if !same_origin(&next, &self.url) {
+                        return Err(ExoError::new(
+                            ExoErrorKind::Server,
+                            cmdlet,
+                            format!("refusing to follow @odata.nextLink to another origin: {next}"),
+                        ));
+                    }
+                    if pages > 100_000 {
+                        return Err(ExoError::new(ExoErrorKind::Server, cmdlet, "paging does not end"));
+                    }
+                    url = next;
+                }
+                None => break,
+            }
+        }
+        Ok(out)
+    }
+
+    async fn post(
+        &self,
+        cmdlet: &str,
+        url: &str,
+        body: &[u8],
+        replay: Replay,
+        client_request_id: &str,
+    ) -> Result<Raw, ExoError> {
+        let inner = &self.session.inner;
+        let page_size = inner.config.page_size.clamp(1, 1000);
+        let build = |_token: &str| {
+            inner
+                .http
+                .post(url)
+                .header(reqwest::header::CONTENT_TYPE, "application/json")
+                .header(reqwest::header::ACCEPT, "application/json")
+                .header("Accept-Charset", "UTF-8")
+                .header("X-CmdletName", cmdlet)
+                .header("X-AnchorMailbox", &self.anchor)
+                .header("X-ResponseFormat", "json")
+                .header("X-SerializationLevel", "Partial")
+                .header("Prefer", format!("odata.maxpagesize={page_size}"))
+                .header("client-request-id", client_request_id)
+                .header("X-ClientApplication", "mailscope")
+                .body(body.to_vec())
+        };
+        let classify = |raw: &Raw| {
+            let header = |name: &str| raw.headers.get(name).and_then(|v| v.to_str().ok());
+            exo_error_from_response(
+                cmdlet,
+                raw.status,
+                header("x-ExceptionType"),
+                header("x-ms-diagnostics"),
+                &raw.body,
+            )
+        };
+        self.session
+            .execute(
+                cmdlet,
+                &inner.endpoints.exo_scope,
+                replay,
+                client_request_id,
+                build,
+                classify,
+            )
+            .await
+    }
+
+    // ----- Application access policies -----
+
+    /// All application access policies (one paged call). An empty tenant's
+    /// "couldn't be found" answer gives an empty list.
+    pub async fn get_policies(&self) -> Result<Vec<LivePolicy>, ExoError> {
+        match self.invoke("Get-ApplicationAccessPolicy", json!({})).await {
+            Ok(v) => Ok(v.iter().filter_map(parse_policy).collect()),
+            Err(e) if e.kind == ExoErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a policy for `app_id` scoped to `scope_group` (name, address
+    /// or id of a mail-enabled security group). A lost reply is detected by
+    /// reading the policies back.
+    pub async fn new_policy(
+        &self,
+        app_id: &str,
+        scope_group: &str,
+        right: AccessRight,
+        description: &str,
+    ) -> Result<LivePolicy, ExoError> {
+        const CMDLET: &str = "New-ApplicationAccessPolicy";
+        let params = json!({
+            "AppId": [app_id],
+            "PolicyScopeGroupId": scope_group,
+            "AccessRight": access_right_name(right),
+            "Description": description,
+        });
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.invoke_with(CMDLET, params.clone(), Replay::Unsafe).await {
+                Ok(v) => {
+                    if let Some(p) = v.iter().filter_map(parse_policy).next() {
+                        return Ok(p);
+                    }
+                    return self
+                        .find_policy(app_id, scope_group, right)
+                        .await?
+                        .ok_or_else(|| {
+                            ExoError::new(ExoErrorKind::Server, CMDLET, "the new policy cannot be read back")
+                        });
+                }
+                Err(e) if e.maybe_applied && tries < 2 => {
+                    tracing::warn!(cmdlet = CMDLET, "reply lost; reading policies back");
+                    if let Some(p) = self.find_policy(app_id, scope_group, right).await? {
+                        return Ok(p);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    async fn find_policy(
+        &self,
+        app_id: &str,
+        scope_group: &str,
+        right: AccessRight,
+    ) -> Result<Option<LivePolicy>, ExoError> {
+        let scope = scope_group.to_ascii_lowercase();
+        let group = self.get_group(scope_group).await?;
+        Ok(self.get_policies().await?.into_iter().find(|p| {
+            p.app_id.eq_ignore_ascii_case(app_id)
+                && p.access_right == right
+                && (p.scope_name.eq_ignore_ascii_case(&scope)
+                    || p.scope_id.eq_ignore_ascii_case(&scope)
+                    || group.as_ref().is_some_and(|g| g.id.eq_ignore_ascii_case(&p.scope_id)))
+        }))
+    }
+
+    /// Removes a policy; an already-missing policy is [`Outcome::AlreadySo`].
+    pub async fn remove_policy(&self, identity: &str) -> Result<Outcome, ExoError> {
+        outcome(
+            self.invoke(
+                "Remove-ApplicationAccessPolicy",
+                json!({"Identity": identity, "Confirm": false}),
+            )
+            .await,
+            &[ExoErrorKind::NotFound],
+        )
+    }
+
+    /// Sets a policy's description (the only mutable field).
+    pub async fn set_policy_description(&self, identity: &str, description: &str) -> Result<(), ExoError> {
+        self.invoke(
+            "Set-ApplicationAccessPolicy",
+            json!({"Identity": identity, "Description": description}),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// `Test-ApplicationAccessPolicy` of one mailbox and app.
+    pub async fn test_policy(&self, mailbox: &str, app_id: &str) -> Result<AccessCheck, ExoError> {
+        const CMDLET: &str = "Test-ApplicationAccessPolicy";
+        let v = self
+            .invoke(CMDLET, json!({"Identity": mailbox, "AppId": app_id}))
+            .await?;
+        let result = v.first().and_then(|o| o.get("AccessCheckResult"));
+        match result {
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("Granted") => Ok(AccessCheck::Granted),
+            Some(Value::String(s)) if s.eq_ignore_ascii_case("Denied") => Ok(AccessCheck::Denied),
+            Some(Value::Bool(true)) => Ok(AccessCheck::Granted),
+            Some(Value::Bool(false)) => Ok(AccessCheck::Denied),
+            other => Err(ExoError::new(
+                ExoErrorKind::Server,
+                CMDLET,
+                format!("unexpected AccessCheckResult {other:?}"),
+            )),
+        }
+    }
+
+    // ----- Groups -----
+
+    /// All groups carrying the mailscope marker, in one filtered call
+    /// (members not filled in).
+    pub async fn get_managed_groups(&self) -> Result<Vec<LiveGroup>, ExoError> {
+        let v = self
+            .invoke(
+                "Get-DistributionGroup",
+                json!({
+                    "Filter": MANAGED_GROUP_FILTER,
+                    "RecipientTypeDetails": ["MailUniversalSecurityGroup"],
+                }),
+            )
+            .await?;
+        Ok(v.iter().filter_map(parse_group).collect())
+    }
+
+    /// One group by any identity (name, alias, address, id); `None` if absent.
+    pub async fn get_group(&self, identity: &str) -> Result<Option<LiveGroup>, ExoError> {
+        match self
+            .invoke("Get-DistributionGroup", json!({"Identity": identity}))
+            .await
+        {
+            Ok(v) => Ok(v.iter().find_map(parse_group)),
+            Err(e) if e.kind == ExoErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Creates a managed mail-enabled security group and marks it (two calls:
+    /// `New-DistributionGroup` cannot set `CustomAttribute15`).
+    pub async fn new_group(
+        &self,
+        name: &str,
+        alias: &str,
+        primary_smtp_address: Option<&str>,
+        marker: &str,
+    ) -> Result<LiveGroup, ExoError> {
+        const CMDLET: &str = "New-DistributionGroup";
+        let mut params = json!({
+            "Name": name,
+            "Alias": alias,
+            "Type": "Security",
+            "IgnoreNamingPolicy": true,
+            "MemberJoinRestriction": "Closed",
+            "MemberDepartRestriction": "Closed",
+            "RequireSenderAuthenticationEnabled": true,
+        });
+        if let Some(a) = primary_smtp_address {
+            params["PrimarySmtpAddress"] = json!(a);
+        }
+        let mut tries = 0;
+        let created = loop {
+            tries += 1;
+            match self.invoke_with(CMDLET, params.clone(), Replay::Unsafe).await {
+                Ok(v) => match v.iter().find_map(parse_group) {
+                    Some(g) => break g,
+                    None => match self.get_group(name).await? {
+                        Some(g) => break g,
+                        None => {
+                            return Err(ExoError::new(
+                                ExoErrorKind::Server,
+                                CMDLET,
+                                "the new group cannot be read back",
+                            ));
+                        }
+                    },
+                },
+                Err(e) if e.maybe_applied && tries < 2 => {
+                    tracing::warn!(cmdlet = CMDLET, "reply lost; reading the group back");
+                    if let Some(g) = self.get_group(name).await? {
+                        break g;
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let identity = if created.id.is_empty() { name } else { created.id.as_str() };
+        self.set_group_marker(identity, marker).await?;
+        Ok(LiveGroup {
+            marker: Some(marker.to_owned()),
+            ..created
+        })
+    }
+
+    /// Sets `CustomAttribute15` (the ownership marker) of a group.
+    pub async fn set_group_marker(&self, identity: &str, marker: &str) -> Result<(), ExoError> {
+        self.invoke(
+            "Set-DistributionGroup",
+            json!({
+                "Identity": identity,
+                "CustomAttribute15": marker,
+                "BypassSecurityGroupManagerCheck": true,
+            }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Removes a group; an already-missing group is [`Outcome::AlreadySo`].
+    pub async fn remove_group(&self, identity: &str) -> Result<Outcome, ExoError> {
+        outcome(
+            self.invoke(
+                "Remove-DistributionGroup",
+                json!({"Identity": identity, "Confirm": false, "BypassSecurityGroupManagerCheck": true}),
+            )
+            .await,
+            &[ExoErrorKind::NotFound],
+        )
+    }
+
+    /// Adds one member; "already a member" is [`Outcome::AlreadySo`].
+    pub async fn add_member(&self, group: &str, member: &str) -> Result<Outcome, ExoError> {
+        outcome(
+            self.invoke(
+                "Add-DistributionGroupMember",
+                json!({"Identity": group, "Member": member, "BypassSecurityGroupManagerCheck": true}),
+            )
+            .await,
+            &[ExoErrorKind::AlreadyMember],
+        )
+    }
+
+    /// Removes one member; "not a member" (or a missing group) is
+    /// [`Outcome::AlreadySo`].
+    pub async fn remove_member(&self, group: &str, member: &str) -> Result<Outcome, ExoError> {
+        outcome(
+            self.invoke(
+                "Remove-DistributionGroupMember",
+                json!({"Identity": group, "Member": member, "Confirm": false, "BypassSecurityGroupManagerCheck": true}),
+            )
+            .await,
+            &[ExoErrorKind::NotMember, ExoErrorKind::NotFound],
+        )
+    }
+
+    /// Direct members of a group (paged).
+    pub async fn get_members(&self, group: &str) -> Result<Vec<Recipient>, ExoError> {
+        let v = self
+            .invoke("Get-DistributionGroupMember", json!({"Identity": group}))
+            .await?;
+        Ok(v.iter().filter_map(parse_recipient).collect())
+    }
+
+    /// Resolves addresses to existing recipients, [`RECIPIENT_BATCH`] per
+    /// `Get-Recipient` call. Unknown addresses are simply absent.
+    pub async fn resolve_recipients(&self, addresses: &[String]) -> Result<Vec<Recipient>, ExoError> {
+        let mut unique: Vec<String> = addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
+        unique.sort();
+        unique.dedup();
+        unique.retain(|a| !a.is_empty());
+        let mut set = tokio::task::JoinSet::new();
+        for (i, chunk) in unique.chunks(RECIPIENT_BATCH).enumerate() {
+            let filter = recipient_filter(chunk);
+            let me = self.clone();
+            set.spawn(async move {
+                let v = me.invoke("Get-Recipient", json!({"Filter": filter})).await;
+                (i, v)
+            });
+        }
+        let mut batches = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let (i, v) = joined.map_err(|e| ExoError::new(ExoErrorKind::Other, "Get-Recipient", e.to_string()))?;
+            batches.push((i, v?));
+        }
+        batches.sort_by_key(|(i, _)| *i);
+        Ok(batches
+            .iter()
+            .flat_map(|(_, v)| v.iter().filter_map(parse_recipient))
+            .collect())
+    }
+}
+
+fn outcome(result: Result<Vec<Value>, ExoError>, already: &[ExoErrorKind]) -> Result<Outcome, ExoError> {
+    match result {
+        Ok(_) => Ok(Outcome::Done),
+        Err(e) if already.contains(&e.kind) => {
+            tracing::debug!(op = %e.operation, kind = %e.kind, "target state already holds");
+            Ok(Outcome::AlreadySo)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// `(PrimarySmtpAddress -eq 'a') -or (PrimarySmtpAddress -eq 'b')`, with
+/// single quotes doubled (OPATH string escaping).
+pub fn recipient_filter(addresses: &[String]) -> String {
+    addresses
+        .iter()
+        .map(|a| format!("(PrimarySmtpAddress -eq '{}')", a.replace('\'', "''")))
+        .collect::<Vec<_>>()
+        .join(" -or ")
+}
+
+fn access_right_name(right: AccessRight) -> &'static str {
+    match right {
+        AccessRight::RestrictAccess => "RestrictAccess",
+        AccessRight::DenyAccess => "DenyAccess",
+    }
+}
+
+fn same_origin(a: &str, b: &str) -> bool {
+    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
+        (Ok(a), Ok(b)) => a.origin() == b.origin(),
+        _ => false,
+    }
+}
+
+fn strip_annotations(v: Value) -> Value {
+    match v {
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .filter(|(k, _)| !k.contains('@'))
+                .collect::<Map<String, Value>>(),
+        ),
+        other => other,
+    }
+}
+
+/// Splits a success body into output objects and the next-page link.
+fn parse_envelope(cmdlet: &str, raw: &Raw) -> Result<(Vec<Value>, Option<String>), ExoError> {
+    if raw.body.iter().all(u8::is_ascii_whitespace) {
+        return Ok((Vec::new(), None));
+    }
+    let v: Value = serde_json::from_slice(&raw.body).map_err(|_| {
+        let mut e = ExoError::new(ExoErrorKind::Server, cmdlet, "the success body is not JSON");
+        e.status = Some(raw.status);
+        e
+    })?;
+    if let Some(errors) = v.get("@adminapi.errors").and_then(Value::as_array)
+        && let Some(first) = errors.first()
+    {
+        let text = first
+            .as_str()
+            .map(str::to_owned)
+            .or_else(|| first.get("message").and_then(Value::as_str).map(str::to_owned))
+            .unwrap_or_else(|| first.to_string());
+        let mut parts = text.splitn(3, '|');
+        let (ty, msg) = match (parts.next(), parts.next(), parts.next()) {
+            (Some(_), Some(ty), Some(msg)) => (Some(ty.to_owned()), msg.to_owned()),
+            _ => (None, text.clone()),
+        };
+        let kind = crate::error::classify_text(ty.as_deref(), &msg).unwrap_or(ExoErrorKind::Other);
+        let mut e = ExoError::new(kind, cmdlet, msg);
+        e.status = Some(raw.status);
+        e.exception_type = ty;
+        return Err(e);
+    }
+    let values = match v.get("value") {
+        Some(Value::Array(a)) => a.iter().cloned().map(strip_annotations).collect(),
+        Some(Value::Object(_)) => vec![strip_annotations(v["value"].clone())],
+        _ => Vec::new(),
+    };
+    let next = v
+        .get("@odata.nextLink")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned);
+    Ok((values, next))
+}
+
+fn text(o: &Value, key: &str) -> Option<String> {
+    match o.get(key)? {
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    }
+}
+
+/// Parses an `ApplicationAccessPolicy` object.
+pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
+    let identity = text(o, "Identity")?;
+    let app_id = text(o, "AppId").or_else(|| {
+        // `<tenant>\<appId>:<sid>;<oid>`
+        identity
+            .split_once('\\')
+            .and_then(|(_, r)| r.split_once(':'))
+            .map(|(a, _)| a.to_owned())
+    })?;
+    let scope_raw = text(o, "ScopeIdentityRaw")
+        .or_else(|| identity.split_once(':').map(|(_, r)| r.to_owned()))
+        .unwrap_or_default();
+    let scope_id = scope_raw
+        .split(';')
+        .nth(1)
+        .map(str::to_owned)
+        .unwrap_or_default();
+    let access_right = match text(o, "AccessRight")?.as_str() {
+        s if s.eq_ignore_ascii_case("RestrictAccess") => AccessRight::RestrictAccess,
+        s if s.eq_ignore_ascii_case("DenyAccess") => AccessRight::DenyAccess,
+        _ => return None,
+    };
+    Some(LivePolicy {
+        identity,
+        app_id,
+        scope_id,
+        scope_name: text(o, "ScopeName")
+            .or_else(|| text(o, "ScopeIdentity"))
+            .unwrap_or_default(),
+        access_right,
+        description: o
+            .get("Description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned(),
+    })
+}
+
+/// Parses a `DistributionGroup` object (members left empty).
+pub fn parse_group(o: &Value) -> Option<LiveGroup> {
+    Some(LiveGroup {
+        id: text(o, "ExternalDirectoryObjectId")
+            .or_else(|| text(o, "Guid"))
+            .unwrap_or_default(),
+        name: text(o, "Name")?,
+        primary_smtp_address: text(o, "PrimarySmtpAddress").unwrap_or_default(),
+        marker: text(o, "CustomAttribute15"),
+        members: Vec::new(),
+    })
+}
+
+/// Parses a recipient (member row, `Get-Recipient` object).
+pub fn parse_recipient(o: &Value) -> Option<Recipient> {
+    Some(Recipient {
+        address: text(o, "PrimarySmtpAddress")?,
+        kind: text(o, "RecipientTypeDetails")
+            .or_else(|| text(o, "RecipientType"))
+            .unwrap_or_default(),
+        id: text(o, "ExternalDirectoryObjectId"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_escapes_quotes() {
+        let f = recipient_filter(&["a@x.com".into(), "o'brien@x.com".into()]);
+        assert_eq!(
+            f,
+            "(PrimarySmtpAddress -eq 'a@x.com') -or (PrimarySmtpAddress -eq 'o''brien@x.com')"
+        );
+    }
+
+    #[test]
+    fn parses_policy_objects() {
+        let o = json!({
+            "ScopeName": "MyGroup", "ScopeIdentity": "MyGroup20210509",
+            "Identity": "t\\5050e2d9-1797-4207-a012-27bf174ab2a7:S-1-5-21-1;3c976d04-866b-40ce-8825-5fb08d71d9bd",
+            "AppId": "5050e2d9-1797-4207-a012-27bf174ab2a7",
+            "ScopeIdentityRaw": "S-1-5-21-1;3c976d04-866b-40ce-8825-5fb08d71d9bd",
+            "Description": "d", "AccessRight": "DenyAccess", "IsValid": true
+        });
+        let p = parse_policy(&o).unwrap();
+        assert_eq!(p.scope_id, "3c976d04-866b-40ce-8825-5fb08d71d9bd");
+        assert_eq!(p.access_right, AccessRight::DenyAccess);
+        assert_eq!(p.scope_name, "MyGroup");
+    }
+
+    #[test]
+    fn envelope_strips_annotations_and_reads_next_link() {
+        let raw = Raw {
+            status: 200,
+            headers: reqwest::header::HeaderMap::new(),
+            body: br##"{"@odata.context":"x","value":[{"Name":"a","EmailAddresses@odata.type":"#Collection(String)","EmailAddresses":[]}],"@odata.nextLink":"https://h/next"}"##.to_vec(),
+        };
+        let (v, next) = parse_envelope("Get-X", &raw).unwrap();
+        assert_eq!(v, vec![json!({"Name":"a","EmailAddresses":[]})]);
+        assert_eq!(next.as_deref(), Some("https://h/next"));
+        let empty = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: Vec::new() };
+        assert!(parse_envelope("Set-X", &empty).unwrap().0.is_empty());
+        assert!(same_origin("http://127.0.0.1:5/a?b", "http://127.0.0.1:5/c"));
+        assert!(!same_origin("http://127.0.0.1:6/a", "http://127.0.0.1:5/c"));
+    }
+}

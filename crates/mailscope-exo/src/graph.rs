@@ -1,0 +1,215 @@
+//! A small Microsoft Graph client: who holds mailbox application permissions,
+//! and `sendMail` (to show an access policy's 403).
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde_json::{Value, json};
+
+use mailscope_planner::live::PermissionGrant;
+
+use crate::error::{ExoError, ExoErrorKind, graph_error_from_response};
+use crate::session::{Raw, Replay, Session};
+
+/// Microsoft Graph's resource appId.
+pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+/// Office 365 Exchange Online's resource appId.
+pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
+
+/// True for app role values that reach mailbox content and are therefore
+/// fenced by application access policies (Graph `Mail.*`,
+/// `MailboxSettings.*`, `Calendars.*`, `Contacts.*`; EWS `full_access_as_app`).
+pub fn is_mailbox_permission(value: &str) -> bool {
+    ["Mail.", "MailboxSettings.", "Calendars.", "Contacts."]
+        .iter()
+        .any(|p| value.starts_with(p))
+        || value == "full_access_as_app"
+}
+
+/// The Graph client. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct GraphClient {
+    session: Session,
+}
+
+impl GraphClient {
+    /// A client on `session`.
+    pub fn new(session: Session) -> Self {
+        Self { session }
+    }
+
+    async fn request(
+        &self,
+        op: &str,
+        method: reqwest::Method,
+        url: &str,
+        body: Option<&Value>,
+        replay: Replay,
+    ) -> Result<Raw, ExoError> {
+        let inner = &self.session.inner;
+        let client_request_id = uuid::Uuid::new_v4().to_string();
+        let build = |_t: &str| {
+            let mut b = inner
+                .http
+                .request(method.clone(), url)
+                .header(reqwest::header::ACCEPT, "application/json")
+                .header("client-request-id", &client_request_id);
+            if let Some(body) = body {
+                b = b.json(body);
+            }
+            b
+        };
+        let classify = |raw: &Raw| graph_error_from_response(op, raw.status, &raw.body);
+        self.session
+            .execute(op, &inner.endpoints.graph_scope, replay, &client_request_id, build, classify)
+            .await
+    }
+
+    /// GETs a collection, following `@odata.nextLink`.
+    pub async fn get_all(&self, op: &str, path_and_query: &str) -> Result<Vec<Value>, ExoError> {
+        let base = &self.session.endpoints().graph_url;
+        let mut url = format!("{base}{path_and_query}");
+        let mut out = Vec::new();
+        loop {
+            let raw = self.request(op, reqwest::Method::GET, &url, None, Replay::Safe).await?;
+            let v: Value = serde_json::from_slice(&raw.body)
+                .map_err(|_| ExoError::new(ExoErrorKind::Server, op, "the body is not JSON"))?;
+            if let Some(a) = v.get("value").and_then(Value::as_array) {
+                out.extend(a.iter().cloned());
+            }
+            match v.get("@odata.nextLink").and_then(Value::as_str) {
+                Some(next) if next.starts_with(base.as_str()) => url = next.to_owned(),
+                Some(next) => {
+                    return Err(ExoError::new(
+                        ExoErrorKind::Server,
+                        op,
+                        format!("refusing to follow @odata.nextLink to another origin: {next}"),
+                    ));
+                }
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// GETs one object; `None` on 404.
+    pub async fn get_one(&self, op: &str, path_and_query: &str) -> Result<Option<Value>, ExoError> {
+        let url = format!("{}{path_and_query}", self.session.endpoints().graph_url);
+        match self.request(op, reqwest::Method::GET, &url, None, Replay::Safe).await {
+            Ok(raw) => serde_json::from_slice(&raw.body)
+                .map(Some)
+                .map_err(|_| ExoError::new(ExoErrorKind::Server, op, "the body is not JSON")),
+            Err(e) if e.kind == ExoErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every service principal holding a mailbox application permission on
+    /// Microsoft Graph or Exchange Online, as (client appId, permission)
+    /// pairs. Role ids are resolved from each resource's `appRoles`;
+    /// `principalId`s are resolved to appIds. Needs `Application.Read.All`.
+    pub async fn list_mailbox_grants(&self) -> Result<Vec<PermissionGrant>, ExoError> {
+        let mut grants = Vec::new();
+        let mut principals: BTreeSet<String> = BTreeSet::new();
+        let mut raw_grants: Vec<(String, String, String, String)> = Vec::new();
+        for resource in [GRAPH_APP_ID, EXCHANGE_APP_ID] {
+            let Some(sp) = self
+                .get_one(
+                    "GET servicePrincipals(appId)",
+                    &format!("/v1.0/servicePrincipals(appId='{resource}')?$select=id,appId,appRoles"),
+                )
+                .await?
+            else {
+                continue;
+            };
+            let Some(sp_id) = sp.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            let roles: HashMap<String, String> = sp
+                .get("appRoles")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|r| {
+                    Some((
+                        r.get("id")?.as_str()?.to_ascii_lowercase(),
+                        r.get("value")?.as_str()?.to_owned(),
+                    ))
+                })
+                .filter(|(_, v)| is_mailbox_permission(v))
+                .collect();
+            let assignments = self
+                .get_all(
+                    "GET appRoleAssignedTo",
+                    &format!("/v1.0/servicePrincipals/{sp_id}/appRoleAssignedTo?$top=999"),
+                )
+                .await?;
+            for a in assignments {
+                let field = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or_default().to_owned();
+                if field("principalType") != "ServicePrincipal" {
+                    continue;
+                }
+                let role_id = field("appRoleId").to_ascii_lowercase();
+                let Some(value) = roles.get(&role_id) else {
+                    continue;
+                };
+                let principal = field("principalId");
+                principals.insert(principal.clone());
+                raw_grants.push((principal, resource.to_owned(), value.clone(), role_id));
+            }
+        }
+        // principalId (tenant-local SP object id) -> appId, concurrently.
+        let mut set = tokio::task::JoinSet::new();
+        for p in principals {
+            let me = self.clone();
+            set.spawn(async move {
+                let sp = me
+                    .get_one(
+                        "GET servicePrincipals(id)",
+                        &format!("/v1.0/servicePrincipals/{p}?$select=id,appId"),
+                    )
+                    .await;
+                (p, sp)
+            });
+        }
+        let mut app_ids: BTreeMap<String, String> = BTreeMap::new();
+        while let Some(j) = set.join_next().await {
+            let (p, sp) = j.map_err(|e| ExoError::new(ExoErrorKind::Other, "list_mailbox_grants", e.to_string()))?;
+            if let Some(app) = sp?.as_ref().and_then(|v| v.get("appId")).and_then(Value::as_str) {
+                app_ids.insert(p, app.to_owned());
+            }
+        }
+        for (principal, resource, permission, role_id) in raw_grants {
+            if let Some(app_id) = app_ids.get(&principal) {
+                grants.push(PermissionGrant {
+                    app_id: app_id.clone(),
+                    resource_app_id: resource,
+                    permission,
+                    app_role_id: role_id,
+                });
+            }
+        }
+        grants.sort_by(|a, b| {
+            (&a.app_id, &a.resource_app_id, &a.permission).cmp(&(&b.app_id, &b.resource_app_id, &b.permission))
+        });
+        grants.dedup();
+        Ok(grants)
+    }
+
+    /// Sends a plain-text mail as `mailbox` (`POST /users/{mailbox}/sendMail`).
+    /// An application access policy that fences the app out answers 403
+    /// `ErrorAccessDenied` ([`ExoErrorKind::Forbidden`]).
+    pub async fn send_mail(&self, mailbox: &str, to: &str, subject: &str, body: &str) -> Result<(), ExoError> {
+        let url = format!("{}/v1.0/users/{mailbox}/sendMail", self.session.endpoints().graph_url);
+        let payload = json!({
+            "message": {
+                "subject": subject,
+                "body": {"contentType": "Text", "content": body},
+                "toRecipients": [{"emailAddress": {"address": to}}],
+            },
+            "saveToSentItems": false,
+        });
+        // Not replayed on an unknown outcome: a second mail is not harmless.
+        self.request("POST sendMail", reqwest::Method::POST, &url, Some(&payload), Replay::Unsafe)
+            .await
+            .map(drop)
+    }
+}

@@ -1,0 +1,363 @@
+//! A connection to one tenant: HTTP client, tokens, limits, counters, and the
+//! retry loop every Exchange and Graph call goes through.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{HeaderMap, HeaderValue};
+use tokio::sync::Semaphore;
+use tracing::Instrument as _;
+
+use crate::cloud::{EndpointError, EndpointOverrides, Endpoints, Cloud};
+use crate::credentials::ClientCredentials;
+use crate::error::{ExoError, ExoErrorKind};
+use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::token::TokenSource;
+
+/// Tuning of a [`Session`].
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// Retry policy of every call.
+    pub retry: RetryPolicy,
+    /// Requests in flight per tenant, across all sessions of the process.
+    ///
+    /// Exchange throttles app-only callers by concurrency as well as by rate
+    /// (`X-Concurrencycount`); a handful in parallel keeps member reads fast
+    /// without provoking 429s.
+    pub max_concurrency: usize,
+    /// `Prefer: odata.maxpagesize` (1..=1000).
+    pub page_size: u32,
+    /// Per-request timeout. The module allows 960 s per cmdlet (3600 s for
+    /// member cmdlets); one page of ours is far smaller.
+    pub request_timeout: Duration,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            max_concurrency: 4,
+            page_size: 1000,
+            request_timeout: Duration::from_secs(300),
+            connect_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Calls made per operation (cmdlet name or Graph request kind), counting
+/// every HTTP request: each page and each retry.
+#[derive(Debug, Default)]
+pub struct CallStats {
+    counts: Mutex<BTreeMap<String, u64>>,
+}
+
+impl CallStats {
+    fn record(&self, op: &str) {
+        let mut c = self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *c.entry(op.to_owned()).or_default() += 1;
+    }
+
+    /// A copy of the counters.
+    pub fn snapshot(&self) -> BTreeMap<String, u64> {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Sum over all operations.
+    pub fn total(&self) -> u64 {
+        self.snapshot().values().sum()
+    }
+
+    /// Resets all counters.
+    pub fn reset(&self) {
+        self.counts
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
+    }
+}
+
+/// Whether a request may be sent again after a failure whose outcome is
+/// unknown (lost reply, 5xx).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Replay {
+    /// Reads, and writes whose repeat is harmless or detected by the caller.
+    Safe,
+    /// Writes whose repeat could do something twice: only retried when the
+    /// request certainly was not processed (429, connect failure); otherwise
+    /// the error comes back with `maybe_applied` set for the caller to check.
+    Unsafe,
+}
+
+pub(crate) struct Raw {
+    pub(crate) status: u16,
+    pub(crate) headers: HeaderMap,
+    pub(crate) body: Vec<u8>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) tokens: TokenSource,
+    pub(crate) endpoints: Endpoints,
+    pub(crate) tenant: String,
+    pub(crate) config: SessionConfig,
+    pub(crate) limiter: Arc<Semaphore>,
+    pub(crate) stats: CallStats,
+}
+
+/// A connection to one tenant, shared by [`crate::ExoClient`] and
+/// [`crate::GraphClient`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Session {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("tenant", &self.inner.tenant)
+            .field("endpoints", &self.inner.endpoints)
+            .field("tokens", &self.inner.tokens)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Errors building a session.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// Bad cloud or endpoint override.
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The HTTP client could not be built (TLS setup).
+    #[error("cannot build the HTTP client: {0}")]
+    Http(#[source] reqwest::Error),
+}
+
+fn tenant_limiter(tenant: &str, permits: usize) -> Arc<Semaphore> {
+    static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Semaphore>>>> = OnceLock::new();
+    let map = LIMITERS.get_or_init(Mutex::default);
+    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    map.entry(tenant.to_ascii_lowercase())
+        .or_insert_with(|| Arc::new(Semaphore::new(permits.max(1))))
+        .clone()
+}
+
+impl Session {
+    /// Connects (lazily: nothing is sent until the first call) to the tenant
+    /// of `credentials` in `cloud`, with `overrides` applied.
+    pub fn new(
+        credentials: ClientCredentials,
+        cloud: Cloud,
+        overrides: &EndpointOverrides,
+        config: SessionConfig,
+    ) -> Result<Self, SessionError> {
+        let endpoints = Endpoints::new(cloud, overrides)?;
+        Self::with_endpoints(credentials, endpoints, config)
+    }
+
+    /// Like [`Session::new`] with resolved endpoints.
+    pub fn with_endpoints(
+        credentials: ClientCredentials,
+        endpoints: Endpoints,
+        config: SessionConfig,
+    ) -> Result<Self, SessionError> {
+        let http = reqwest::Client::builder()
+            // Exchange's 403 carries a NUL-byte body declared as gzip; with
+            // decompression on, reading it would fail as a transport error.
+            .no_gzip()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("mailscope/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(SessionError::Http)?;
+        let tenant = credentials.tenant.clone();
+        let tokens = TokenSource::new(http.clone(), &endpoints, credentials, config.retry);
+        let limiter = tenant_limiter(&tenant, config.max_concurrency);
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                tokens,
+                endpoints,
+                tenant,
+                config,
+                limiter,
+                stats: CallStats::default(),
+            }),
+        })
+    }
+
+    /// The tenant (GUID or domain) as configured.
+    pub fn tenant(&self) -> &str {
+        &self.inner.tenant
+    }
+
+    /// The resolved endpoints.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.inner.endpoints
+    }
+
+    /// The token source (for diagnostics and tests).
+    pub fn tokens(&self) -> &TokenSource {
+        &self.inner.tokens
+    }
+
+    /// Calls made so far, per operation, including pages and retries.
+    pub fn stats(&self) -> &CallStats {
+        &self.inner.stats
+    }
+
+    /// An Exchange Online client on this session.
+    pub fn exo(&self) -> crate::ExoClient {
+        crate::ExoClient::new(self.clone())
+    }
+
+    /// A Microsoft Graph client on this session.
+    pub fn graph(&self) -> crate::GraphClient {
+        crate::GraphClient::new(self.clone())
+    }
+
+    /// Sends one logical request with retries. `build` makes the request for
+    /// a bearer token; `classify` turns a non-2xx response into an error.
+    pub(crate) async fn execute(
+        &self,
+        op: &str,
+        scope: &str,
+        replay: Replay,
+        client_request_id: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+        classify: impl Fn(&Raw) -> ExoError,
+    ) -> Result<Raw, ExoError> {
+        let inner = &self.inner;
+        let policy = inner.config.retry;
+        let started = Instant::now();
+        let mut attempt = 0u32;
+        let mut refreshed_after_401 = false;
+        loop {
+            attempt += 1;
+            let token = inner.tokens.token(scope).await.map_err(|e| {
+                let mut err = ExoError::new(ExoErrorKind::Token, op, e.to_string());
+                err.attempts = attempt;
+                err.client_request_id = Some(client_request_id.to_owned());
+                err.source = Some(Box::new(e));
+                err
+            })?;
+            let span = tracing::info_span!(
+                "exo.call",
+                op,
+                attempt,
+                client_request_id,
+                status = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            let permit = inner
+                .limiter
+                .acquire()
+                .await
+                .map_err(|_| ExoError::new(ExoErrorKind::Other, op, "concurrency limiter closed"))?;
+            inner.stats.record(op);
+            let t0 = Instant::now();
+            let sent = async {
+                let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| None)?;
+                auth.set_sensitive(true);
+                let resp = build(token.expose())
+                    .header(reqwest::header::AUTHORIZATION, auth)
+                    .send()
+                    .await
+                    .map_err(Some)?;
+                let status = resp.status().as_u16();
+                let headers = resp.headers().clone();
+                let body = resp.bytes().await.map_err(Some)?.to_vec();
+                Ok::<Raw, Option<reqwest::Error>>(Raw {
+                    status,
+                    headers,
+                    body,
+                })
+            }
+            .instrument(span.clone())
+            .await;
+            drop(permit);
+            let elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
+            span.record("duration_ms", elapsed_ms);
+
+            // Decide: success, retry (with an optional server-given delay), or fail.
+            let (mut err, retry, retry_after) = match sent {
+                Ok(raw) => {
+                    span.record("status", raw.status);
+                    if (200..300).contains(&raw.status) {
+                        tracing::debug!(parent: &span, op, attempt, status = raw.status, duration_ms = elapsed_ms, "call succeeded");
+                        return Ok(raw);
+                    }
+                    let retry_after = raw
+                        .headers
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let mut err = classify(&raw);
+                    err.retry_after = retry_after;
+                    if raw.status == 401 && !refreshed_after_401 {
+                        // A claims challenge or a token minted before a
+                        // grant: fetch a fresh token once.
+                        refreshed_after_401 = true;
+                        inner.tokens.invalidate(scope, &token).await;
+                        tracing::info!(parent: &span, op, attempt, "401: refreshing the token and retrying once");
+                        continue;
+                    }
+                    let transient_500 = raw.status == 500 && err.is_transient_server_error();
+                    let unknown_outcome = matches!(raw.status, 500 | 502 | 503 | 504);
+                    let retry = match raw.status {
+                        429 => true,
+                        502..=504 => replay == Replay::Safe,
+                        500 => transient_500 && replay == Replay::Safe,
+                        _ => false,
+                    };
+                    err.maybe_applied = replay == Replay::Unsafe && unknown_outcome;
+                    (err, retry, retry_after)
+                }
+                Err(e) => {
+                    let (message, connect, source) = match e {
+                        Some(e) => {
+                            let connect = e.is_connect();
+                            let e = e.without_url();
+                            (e.to_string(), connect, Some(e))
+                        }
+                        None => ("the token is not a valid header value".to_owned(), true, None),
+                    };
+                    let mut err = ExoError::new(ExoErrorKind::Transport, op, message);
+                    if let Some(s) = source {
+                        err.source = Some(Box::new(s));
+                    }
+                    // A connect failure means nothing was sent; anything
+                    // later (reset, timeout) leaves the outcome unknown.
+                    err.maybe_applied = replay == Replay::Unsafe && !connect;
+                    (err, connect || replay == Replay::Safe, None)
+                }
+            };
+            err.attempts = attempt;
+            err.client_request_id = Some(client_request_id.to_owned());
+            let delay = policy.delay(attempt, retry_after);
+            if !retry
+                || attempt >= policy.max_attempts
+                || started.elapsed() + delay > policy.total_budget
+            {
+                tracing::warn!(parent: &span, op, attempt, kind = %err.kind, status = err.status, "call failed");
+                return Err(err);
+            }
+            tracing::warn!(
+                parent: &span,
+                op,
+                attempt,
+                kind = %err.kind,
+                status = err.status,
+                delay_ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX),
+                "call failed, retrying"
+            );
+            tokio::time::sleep(delay).await;
+        }
+    }
+}
