@@ -149,6 +149,9 @@ impl ExoError {
 pub struct ErrorDetail {
     /// `error.code`.
     pub code: Option<String>,
+    /// `error.message`: `Invalid Operation` (parameter binding) or
+    /// `Error executing cmdlet` (the cmdlet threw).
+    pub generic: String,
     /// The error id before the first `|`.
     pub error_id: Option<String>,
     /// The exception type between the `|`s.
@@ -178,12 +181,14 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
         return Some(match (a, b, c) {
             (Some(id), Some(ty), Some(text)) => ErrorDetail {
                 code,
+                generic,
                 error_id: non_empty(id),
                 exception_type: non_empty(ty),
                 message: text.trim().to_owned(),
             },
             _ => ErrorDetail {
                 code,
+                generic,
                 error_id: None,
                 exception_type: None,
                 message: msg.trim().to_owned(),
@@ -198,6 +203,7 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
         if !message.is_empty() {
             return Some(ErrorDetail {
                 code,
+                generic,
                 error_id: None,
                 exception_type: inner
                     .get("type")
@@ -209,9 +215,10 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
     }
     Some(ErrorDetail {
         code,
+        message: generic.clone(),
+        generic,
         error_id: None,
         exception_type: None,
-        message: generic,
     })
 }
 
@@ -293,7 +300,13 @@ pub fn exo_error_from_response(
             Some(k) => k,
             None if status >= 500 => ExoErrorKind::Server,
             None if status == 404 => ExoErrorKind::NotFound,
-            None if status == 400 => ExoErrorKind::InvalidParameter,
+            None if status == 400
+                && detail
+                    .as_ref()
+                    .is_some_and(|d| d.generic.eq_ignore_ascii_case("Invalid Operation")) =>
+            {
+                ExoErrorKind::InvalidParameter
+            }
             None => ExoErrorKind::Other,
         },
     };
