@@ -949,7 +949,7 @@ fn app_plans(
             }
         } else if !has_steps {
             AppChange::Unchanged
-        } else if had_managed {
+        } else if had_objects {
             AppChange::Update
         } else {
             AppChange::Create

@@ -19,9 +19,11 @@ mod error;
 pub mod live;
 mod plan;
 pub mod render;
+mod saved;
 mod world;
 
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem};
 pub use live::*;
 pub use plan::*;
+pub use saved::{SAVED_PLAN_VERSION, SavedPlan, fingerprint, live_changes, normalize, sha256_hex};

@@ -167,7 +167,7 @@ pub struct Step {
 pub enum AppChange {
     /// Nothing to do.
     Unchanged,
-    /// The app gets its first managed objects.
+    /// The app had no policy and no managed group: it gets its first.
     Create,
     /// Managed objects change.
     Update,

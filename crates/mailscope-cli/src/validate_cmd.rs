@@ -1,0 +1,35 @@
+//! `mailscope validate FILE…`
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::output;
+
+#[derive(Debug, Args)]
+pub(crate) struct ValidateArgs {
+    /// Desired-state files to check.
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+}
+
+pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
+    let mut ok = true;
+    for path in &args.files {
+        match output::read_text(path).map(|text| mailscope_spec::parse(&text, &path.display().to_string())) {
+            Ok(Ok(desired)) => {
+                println!("{}: valid ({} app{})", path.display(), desired.apps.len(), if desired.apps.len() == 1 { "" } else { "s" });
+            }
+            Ok(Err(err)) => {
+                ok = false;
+                eprintln!("{err}");
+            }
+            Err(err) => {
+                ok = false;
+                eprintln!("error: {err:#}");
+            }
+        }
+    }
+    Ok(if ok { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
