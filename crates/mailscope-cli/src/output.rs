@@ -14,7 +14,9 @@ pub(crate) fn stdout(text: &str) -> anyhow::Result<()> {
 }
 
 pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.

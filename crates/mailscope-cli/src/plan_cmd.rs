@@ -33,7 +33,9 @@ pub(crate) struct PlanningArgs {
 
 impl PlanningArgs {
     pub(crate) fn options(&self) -> PlanOptions {
-        PlanOptions { removed_apps: if self.remove_unlisted { RemovedApps::Remove } else { RemovedApps::LockDown } }
+        PlanOptions {
+            removed_apps: if self.remove_unlisted { RemovedApps::Remove } else { RemovedApps::LockDown },
+        }
     }
 }
 
@@ -119,7 +121,8 @@ pub(crate) fn save(
 pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (desired, sha) = load_desired(&args.file)?;
     let live = load_snapshot(&args.snapshot)?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(out) = &args.out {
         save(out, &args.file, sha, &args.planning, &live, &plan)?;
     }

@@ -19,7 +19,12 @@ pub(crate) fn run(args: &ValidateArgs) -> anyhow::Result<ExitCode> {
     for path in &args.files {
         match output::read_text(path).map(|text| mailscope_spec::parse(&text, &path.display().to_string())) {
             Ok(Ok(desired)) => {
-                println!("{}: valid ({} app{})", path.display(), desired.apps.len(), if desired.apps.len() == 1 { "" } else { "s" });
+                println!(
+                    "{}: valid ({} app{})",
+                    path.display(),
+                    desired.apps.len(),
+                    if desired.apps.len() == 1 { "" } else { "s" }
+                );
             }
             Ok(Err(err)) => {
                 ok = false;

@@ -16,8 +16,8 @@ use mailscope_spec::{AppSpec, DesiredState, ListKind, Position};
 use crate::error::{PlanError, PlanProblem};
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
 use crate::plan::{
-    AccessSummary, Action, AppChange, AppPlan, ChangeKind, Effect, Finding, PLAN_FORMAT_VERSION,
-    Plan, Step, Summary,
+    AccessSummary, Action, AppChange, AppPlan, ChangeKind, Effect, Finding, PLAN_FORMAT_VERSION, Plan, Step,
+    Summary,
 };
 use crate::world::{GroupState, OTHER_MAILBOX, PolicyKey, PolicyState, Scope, World, key};
 
@@ -111,11 +111,7 @@ struct Owner {
 }
 
 /// Plans the changes that bring `live` to `desired`.
-pub fn plan(
-    desired: &DesiredState,
-    live: &LiveSnapshot,
-    options: &PlanOptions,
-) -> Result<Plan, PlanError> {
+pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) -> Result<Plan, PlanError> {
     let mut problems = Vec::new();
     let mut findings = Vec::new();
     check_mailboxes(desired, live, &mut problems);
@@ -148,57 +144,27 @@ pub fn plan(
     let mut desired_ids = BTreeSet::new();
     for app in &desired.apps {
         desired_ids.insert(app.app_id.clone());
-        owners.insert(
-            app.app_id.clone(),
-            Owner {
-                name: app.name.clone(),
-                app_id: app.app_id.clone(),
-            },
-        );
+        owners.insert(app.app_id.clone(), Owner { name: app.name.clone(), app_id: app.app_id.clone() });
         app_lines.insert(app.app_id.clone(), app.at);
         for list in [ListKind::Allow, ListKind::Deny] {
-            plan_list(
-                app,
-                list,
-                &live_world,
-                &managed_groups,
-                &mut target,
-                &mut problems,
-            );
+            plan_list(app, list, &live_world, &managed_groups, &mut target, &mut problems);
         }
     }
 
     // Apps that left the file but still have managed objects.
     let mut removed: BTreeSet<String> = managed_groups.keys().map(|(a, _)| a.clone()).collect();
     removed.extend(
-        live_world
-            .policies
-            .iter()
-            .filter(|(_, p)| is_managed_policy(p))
-            .map(|(k, _)| k.app_id.clone()),
+        live_world.policies.iter().filter(|(_, p)| is_managed_policy(p)).map(|(k, _)| k.app_id.clone()),
     );
     removed.retain(|a| !desired_ids.contains(a));
     for app_id in &removed {
         let name = removed_app_name(app_id, &managed_groups, &live_world);
-        owners.insert(
-            app_id.clone(),
-            Owner {
-                name: name.clone(),
-                app_id: app_id.clone(),
-            },
-        );
+        owners.insert(app_id.clone(), Owner { name: name.clone(), app_id: app_id.clone() });
         match options.removed_apps {
             RemovedApps::LockDown => lock_down(app_id, &live_world, &managed_groups, &mut target),
             RemovedApps::Remove => {
                 for list in [ListKind::Allow, ListKind::Deny] {
-                    drop_managed(
-                        app_id,
-                        list,
-                        None,
-                        &live_world,
-                        &managed_groups,
-                        &mut target,
-                    );
+                    drop_managed(app_id, list, None, &live_world, &managed_groups, &mut target);
                 }
             }
         }
@@ -224,39 +190,22 @@ pub fn plan(
         }
     }
 
-    report_unmanaged(
-        &live_world,
-        &target,
-        &owners,
-        &desired_ids,
-        &is_managed_policy,
-        &mut findings,
-    );
+    report_unmanaged(&live_world, &target, &owners, &desired_ids, &is_managed_policy, &mut findings);
 
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.message.cmp(&b.message)));
-        return Err(PlanError {
-            origin: desired.origin.clone(),
-            problems,
-        });
+        return Err(PlanError { origin: desired.origin.clone(), problems });
     }
 
     let mut steps = diff(&live_world, &target, &owners);
     steps.sort_by(|a, b| {
-        (
-            a.wave,
-            app_rank(&a.app_id, desired),
-            &a.app_id,
-            a.action.group(),
-            order_key(&a.action),
-        )
-            .cmp(&(
-                b.wave,
-                app_rank(&b.app_id, desired),
-                &b.app_id,
-                b.action.group(),
-                order_key(&b.action),
-            ))
+        (a.wave, app_rank(&a.app_id, desired), &a.app_id, a.action.group(), order_key(&a.action)).cmp(&(
+            b.wave,
+            app_rank(&b.app_id, desired),
+            &b.app_id,
+            b.action.group(),
+            order_key(&b.action),
+        ))
     });
     for (i, s) in steps.iter_mut().enumerate() {
         s.index = i;
@@ -285,21 +234,11 @@ pub fn plan(
             summary.widening += 1;
         }
     }
-    Ok(Plan {
-        format_version: PLAN_FORMAT_VERSION,
-        steps,
-        apps,
-        findings,
-        summary,
-    })
+    Ok(Plan { format_version: PLAN_FORMAT_VERSION, steps, apps, findings, summary })
 }
 
 fn app_rank(app_id: &str, desired: &DesiredState) -> usize {
-    desired
-        .apps
-        .iter()
-        .position(|a| a.app_id == app_id)
-        .unwrap_or(usize::MAX)
+    desired.apps.iter().position(|a| a.app_id == app_id).unwrap_or(usize::MAX)
 }
 
 fn order_key(action: &Action) -> (u8, String) {
@@ -345,19 +284,12 @@ fn plan_list(
     target: &mut World,
     problems: &mut Vec<PlanProblem>,
 ) {
-    let owned = managed
-        .get(&(app.app_id.clone(), list))
-        .cloned()
-        .unwrap_or_default();
+    let owned = managed.get(&(app.app_id.clone(), list)).cloned().unwrap_or_default();
     let Some(entries) = app.list(list) else {
         drop_managed(&app.app_id, list, None, live, managed, target);
         return;
     };
-    let explicit = if list == ListKind::Allow {
-        app.group.clone()
-    } else {
-        None
-    };
+    let explicit = if list == ListKind::Allow { app.group.clone() } else { None };
     let derived = derived_group_name(&app.name, list);
     let name = explicit.clone().unwrap_or_else(|| {
         // Keep a managed group the app already has (e.g. after a rename of
@@ -366,9 +298,7 @@ fn plan_list(
         if owned.contains(&derived_key) {
             derived.clone()
         } else {
-            owned
-                .first()
-                .map_or_else(|| derived.clone(), |g| live.groups[g].name.clone())
+            owned.first().map_or_else(|| derived.clone(), |g| live.groups[g].name.clone())
         }
     });
     let gk = key(&name);
@@ -410,23 +340,10 @@ fn plan_list(
             members: entries.iter().map(|e| e.address.clone()).collect(),
         },
     );
-    let policy = PolicyKey {
-        app_id: app.app_id.clone(),
-        scope: Scope::Group(gk.clone()),
-        right: right_of(list),
-    };
-    let identity = live
-        .policies
-        .get(&policy)
-        .map(|p| p.identity.clone())
-        .unwrap_or_default();
-    target.insert_policy(
-        policy,
-        PolicyState {
-            identity,
-            description: mark,
-        },
-    );
+    let policy =
+        PolicyKey { app_id: app.app_id.clone(), scope: Scope::Group(gk.clone()), right: right_of(list) };
+    let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
+    target.insert_policy(policy, PolicyState { identity, description: mark });
     drop_managed(&app.app_id, list, Some(&gk), live, managed, target);
 }
 
@@ -447,11 +364,7 @@ fn drop_managed(
             target.remove_policy(k);
         }
     }
-    for g in managed
-        .get(&(app_id.to_owned(), list))
-        .into_iter()
-        .flatten()
-    {
+    for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
         if Some(g.as_str()) != keep {
             target.groups.remove(g);
         }
@@ -465,44 +378,21 @@ fn lock_down(
     managed: &BTreeMap<(String, ListKind), Vec<String>>,
     target: &mut World,
 ) {
-    let owned = managed
-        .get(&(app_id.to_owned(), ListKind::Allow))
-        .cloned()
-        .unwrap_or_default();
-    let gk = owned
-        .first()
-        .cloned()
-        .unwrap_or_else(|| key(&format!("mailscope-lockdown-{app_id}")));
-    let name = live.groups.get(&gk).map_or_else(
-        || format!("mailscope-lockdown-{app_id}"),
-        |g| g.name.clone(),
-    );
+    let owned = managed.get(&(app_id.to_owned(), ListKind::Allow)).cloned().unwrap_or_default();
+    let gk = owned.first().cloned().unwrap_or_else(|| key(&format!("mailscope-lockdown-{app_id}")));
+    let name =
+        live.groups.get(&gk).map_or_else(|| format!("mailscope-lockdown-{app_id}"), |g| g.name.clone());
     let mark = marker(app_id, ListKind::Allow);
-    target.groups.insert(
-        gk.clone(),
-        GroupState {
-            name,
-            marker: Some(mark.clone()),
-            members: BTreeSet::new(),
-        },
-    );
+    target
+        .groups
+        .insert(gk.clone(), GroupState { name, marker: Some(mark.clone()), members: BTreeSet::new() });
     let policy = PolicyKey {
         app_id: app_id.to_owned(),
         scope: Scope::Group(gk.clone()),
         right: AccessRight::RestrictAccess,
     };
-    let identity = live
-        .policies
-        .get(&policy)
-        .map(|p| p.identity.clone())
-        .unwrap_or_default();
-    target.insert_policy(
-        policy,
-        PolicyState {
-            identity,
-            description: mark,
-        },
-    );
+    let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
+    target.insert_policy(policy, PolicyState { identity, description: mark });
     drop_managed(app_id, ListKind::Allow, Some(&gk), live, managed, target);
 }
 
@@ -512,15 +402,9 @@ fn removed_app_name(
     live: &World,
 ) -> String {
     for list in [ListKind::Allow, ListKind::Deny] {
-        for g in managed
-            .get(&(app_id.to_owned(), list))
-            .into_iter()
-            .flatten()
-        {
+        for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
             let name = &live.groups[g].name;
-            if let Some(n) = name
-                .strip_prefix("mailscope-")
-                .and_then(|n| n.strip_suffix(&format!("-{list}")))
+            if let Some(n) = name.strip_prefix("mailscope-").and_then(|n| n.strip_suffix(&format!("-{list}")))
                 && !n.starts_with("lockdown-")
             {
                 return n.to_owned();
@@ -539,19 +423,13 @@ fn report_unmanaged(
     findings: &mut Vec<Finding>,
 ) {
     for (k, p) in &live.policies {
-        if is_managed(p)
-            || target
-                .policies
-                .get(k)
-                .is_some_and(|t| t.description != p.description)
-        {
+        if is_managed(p) || target.policies.get(k).is_some_and(|t| t.description != p.description) {
             continue;
         }
         let scope = match &k.scope {
-            Scope::Group(g) => format!(
-                "group \"{}\"",
-                live.groups.get(g).map_or(g.as_str(), |g| g.name.as_str())
-            ),
+            Scope::Group(g) => {
+                format!("group \"{}\"", live.groups.get(g).map_or(g.as_str(), |g| g.name.as_str()))
+            }
             Scope::Mailbox(m) => format!("mailbox {m}"),
             Scope::Unresolved(id) => format!("a scope that no longer exists ({id})"),
         };
@@ -601,18 +479,11 @@ fn report_unmanaged(
 fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<Step> {
     let mut steps = Vec::new();
     let group_owner = |gk: &str| -> Owner {
-        let marker = target
-            .groups
-            .get(gk)
-            .or_else(|| live.groups.get(gk))
-            .and_then(|g| g.marker.as_deref());
+        let marker = target.groups.get(gk).or_else(|| live.groups.get(gk)).and_then(|g| g.marker.as_deref());
         marker
             .and_then(parse_marker)
             .and_then(|(app, _)| owners.get(&app).cloned())
-            .unwrap_or_else(|| Owner {
-                name: String::new(),
-                app_id: String::new(),
-            })
+            .unwrap_or_else(|| Owner { name: String::new(), app_id: String::new() })
     };
     let push = |steps: &mut Vec<Step>, owner: &Owner, wave: Wave, action: Action| {
         steps.push(Step {
@@ -643,10 +514,7 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
                 &mut steps,
                 &owner,
                 Wave::Prepare,
-                Action::MarkGroup {
-                    group: t.name.clone(),
-                    marker: t.marker.clone().unwrap_or_default(),
-                },
+                Action::MarkGroup { group: t.name.clone(), marker: t.marker.clone().unwrap_or_default() },
             ),
             Some(_) => {}
         }
@@ -667,10 +535,7 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
                 &mut steps,
                 &owner,
                 remove_wave,
-                Action::RemoveMember {
-                    group: t.name.clone(),
-                    member: m.clone(),
-                },
+                Action::RemoveMember { group: t.name.clone(), member: m.clone() },
             );
         }
         for m in t.members.difference(live_members) {
@@ -678,34 +543,23 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
                 &mut steps,
                 &owner,
                 add_wave,
-                Action::AddMember {
-                    group: t.name.clone(),
-                    member: m.clone(),
-                },
+                Action::AddMember { group: t.name.clone(), member: m.clone() },
             );
         }
     }
 
-    let group_name = |w: &World, gk: &str| {
-        w.groups
-            .get(gk)
-            .map_or_else(|| gk.to_owned(), |g| g.name.clone())
-    };
+    let group_name = |w: &World, gk: &str| w.groups.get(gk).map_or_else(|| gk.to_owned(), |g| g.name.clone());
     for (k, t) in &target.policies {
-        let owner = owners.get(&k.app_id).cloned().unwrap_or_else(|| Owner {
-            name: k.app_id.clone(),
-            app_id: k.app_id.clone(),
-        });
+        let owner = owners
+            .get(&k.app_id)
+            .cloned()
+            .unwrap_or_else(|| Owner { name: k.app_id.clone(), app_id: k.app_id.clone() });
         let Scope::Group(gk) = &k.scope else { continue };
         match live.policies.get(k) {
             None => push(
                 &mut steps,
                 &owner,
-                if k.right == AccessRight::DenyAccess {
-                    Wave::CreateDeny
-                } else {
-                    Wave::CreateRestrict
-                },
+                if k.right == AccessRight::DenyAccess { Wave::CreateDeny } else { Wave::CreateRestrict },
                 Action::CreatePolicy {
                     app_id: k.app_id.clone(),
                     group: group_name(target, gk),
@@ -730,10 +584,10 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
         if target.policies.contains_key(k) {
             continue;
         }
-        let owner = owners.get(&k.app_id).cloned().unwrap_or_else(|| Owner {
-            name: k.app_id.clone(),
-            app_id: k.app_id.clone(),
-        });
+        let owner = owners
+            .get(&k.app_id)
+            .cloned()
+            .unwrap_or_else(|| Owner { name: k.app_id.clone(), app_id: k.app_id.clone() });
         let scope = match &k.scope {
             Scope::Group(g) => group_name(live, g),
             Scope::Mailbox(m) => m.clone(),
@@ -742,11 +596,7 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
         push(
             &mut steps,
             &owner,
-            if k.right == AccessRight::DenyAccess {
-                Wave::RemoveDeny
-            } else {
-                Wave::RemoveRestrict
-            },
+            if k.right == AccessRight::DenyAccess { Wave::RemoveDeny } else { Wave::RemoveRestrict },
             Action::RemovePolicy {
                 identity: l.identity.clone(),
                 app_id: k.app_id.clone(),
@@ -761,9 +611,7 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
                 &mut steps,
                 &group_owner(gk),
                 Wave::RemoveGroups,
-                Action::RemoveGroup {
-                    group: l.name.clone(),
-                },
+                Action::RemoveGroup { group: l.name.clone() },
             );
         }
     }
@@ -775,13 +623,7 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
 fn alias_for(name: &str) -> String {
     let alias: String = name
         .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
         .collect();
     alias.trim_matches(['-', '.']).chars().take(64).collect()
 }
@@ -798,21 +640,11 @@ fn probes(world: &World, action: &Action) -> Vec<(String, BTreeSet<String>)> {
             .into_iter()
             .map(|a| (a, BTreeSet::from([key(member)])))
             .collect(),
-        Action::CreatePolicy { app_id, group, .. }
-        | Action::RemovePolicy {
-            app_id,
-            scope: group,
-            ..
-        } => {
+        Action::CreatePolicy { app_id, group, .. } | Action::RemovePolicy { app_id, scope: group, .. } => {
             let app = key(app_id);
             let mut universe = app_universe(world, &app);
-            universe.extend(
-                world
-                    .groups
-                    .get(&key(group))
-                    .into_iter()
-                    .flat_map(|g| g.members.iter().cloned()),
-            );
+            universe
+                .extend(world.groups.get(&key(group)).into_iter().flat_map(|g| g.members.iter().cloned()));
             vec![(app, universe)]
         }
         Action::CreateGroup { .. }
@@ -828,13 +660,9 @@ fn app_universe(world: &World, app_id: &str) -> BTreeSet<String> {
     let mut universe = BTreeSet::from([OTHER_MAILBOX.to_owned()]);
     for (k, _) in world.app_policies(app_id) {
         match &k.scope {
-            Scope::Group(g) => universe.extend(
-                world
-                    .groups
-                    .get(g)
-                    .into_iter()
-                    .flat_map(|g| g.members.iter().cloned()),
-            ),
+            Scope::Group(g) => {
+                universe.extend(world.groups.get(g).into_iter().flat_map(|g| g.members.iter().cloned()))
+            }
             Scope::Mailbox(m) => {
                 universe.insert(m.clone());
             }
@@ -851,10 +679,8 @@ fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Resul
     let mut world = live.clone();
     for step in steps.iter_mut() {
         let probes = probes(&world, &step.action);
-        let before: Vec<Vec<bool>> = probes
-            .iter()
-            .map(|(app, ms)| ms.iter().map(|m| world.allows(app, m)).collect())
-            .collect();
+        let before: Vec<Vec<bool>> =
+            probes.iter().map(|(app, ms)| ms.iter().map(|m| world.allows(app, m)).collect()).collect();
         world.apply(&step.action);
         let mut narrowed = false;
         let mut widened = false;
@@ -868,11 +694,7 @@ fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Resul
                         "step {} ({:?}) would let app {app} reach {} which it reaches neither before nor after the plan",
                         step.index,
                         step.action,
-                        if m == OTHER_MAILBOX {
-                            "every other mailbox"
-                        } else {
-                            m
-                        }
+                        if m == OTHER_MAILBOX { "every other mailbox" } else { m }
                     )));
                 }
             }
@@ -891,19 +713,12 @@ fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Resul
 fn summarize(world: &World, app_id: &str) -> AccessSummary {
     let policies: Vec<&PolicyKey> = world.app_policies(app_id).map(|(k, _)| k).collect();
     let universe = app_universe(world, app_id);
-    if policies
-        .iter()
-        .any(|k| k.right == AccessRight::RestrictAccess)
-    {
-        AccessSummary::Only {
-            allowed: universe.iter().filter(|m| world.allows(app_id, m)).count(),
-        }
+    if policies.iter().any(|k| k.right == AccessRight::RestrictAccess) {
+        AccessSummary::Only { allowed: universe.iter().filter(|m| world.allows(app_id, m)).count() }
     } else if policies.is_empty() {
         AccessSummary::Unrestricted
     } else {
-        AccessSummary::AllBut {
-            denied: universe.iter().filter(|m| !world.allows(app_id, m)).count(),
-        }
+        AccessSummary::AllBut { denied: universe.iter().filter(|m| !world.allows(app_id, m)).count() }
     }
 }
 
@@ -919,28 +734,20 @@ fn app_plans(
     lines: &BTreeMap<String, Position>,
     managed: &BTreeMap<(String, ListKind), Vec<String>>,
 ) -> Vec<AppPlan> {
-    let ids = desired
-        .apps
-        .iter()
-        .map(|a| a.app_id.clone())
-        .chain(removed.iter().cloned());
+    let ids = desired.apps.iter().map(|a| a.app_id.clone()).chain(removed.iter().cloned());
     ids.map(|app_id| {
         let mut universe = app_universe(live, &app_id);
         universe.extend(app_universe(target, &app_id));
         let gains: Vec<String> = universe
             .iter()
-            .filter(|m| {
-                m.as_str() != OTHER_MAILBOX && target.allows(&app_id, m) && !live.allows(&app_id, m)
-            })
+            .filter(|m| m.as_str() != OTHER_MAILBOX && target.allows(&app_id, m) && !live.allows(&app_id, m))
             .cloned()
             .collect();
         let becomes_unrestricted =
             target.allows(&app_id, OTHER_MAILBOX) && !live.allows(&app_id, OTHER_MAILBOX);
         let has_steps = steps.iter().any(|s| s.app_id == app_id);
-        let had_managed = managed.keys().any(|(a, _)| a == &app_id)
-            || live
-                .app_policies(&app_id)
-                .any(|(_, p)| p.description.trim_start().starts_with(MARKER_PREFIX));
+        let had_objects =
+            managed.keys().any(|(a, _)| a == &app_id) || live.app_policies(&app_id).next().is_some();
         let change = if removed.contains(&app_id) {
             match options.removed_apps {
                 _ if !has_steps => AppChange::Unchanged,

@@ -96,9 +96,9 @@ impl Action {
                 ChangeKind::Add
             }
             Action::MarkGroup { .. } | Action::SetPolicyDescription { .. } => ChangeKind::Change,
-            Action::RemoveMember { .. }
-            | Action::RemovePolicy { .. }
-            | Action::RemoveGroup { .. } => ChangeKind::Destroy,
+            Action::RemoveMember { .. } | Action::RemovePolicy { .. } | Action::RemoveGroup { .. } => {
+                ChangeKind::Destroy
+            }
         }
     }
 
@@ -292,9 +292,7 @@ impl Plan {
 
     /// Whether some app ends up reaching a mailbox it could not reach before.
     pub fn widens(&self) -> bool {
-        self.apps
-            .iter()
-            .any(|a| !a.gains.is_empty() || a.becomes_unrestricted)
+        self.apps.iter().any(|a| !a.gains.is_empty() || a.becomes_unrestricted)
     }
 
     /// Steps of one app, in order.

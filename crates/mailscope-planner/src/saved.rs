@@ -60,7 +60,9 @@ pub fn normalize(live: &LiveSnapshot) -> LiveSnapshot {
         p.app_id = key(&p.app_id);
         p.scope_id = key(&p.scope_id);
     }
-    n.policies.sort_by(|a, b| (&a.app_id, &a.scope_id, a.access_right).cmp(&(&b.app_id, &b.scope_id, b.access_right)));
+    n.policies.sort_by(|a, b| {
+        (&a.app_id, &a.scope_id, a.access_right).cmp(&(&b.app_id, &b.scope_id, b.access_right))
+    });
     for r in &mut n.recipients {
         r.address = key(&r.address);
     }
@@ -85,7 +87,9 @@ pub fn fingerprint(live: &LiveSnapshot) -> String {
 pub fn live_changes(saved: &LiveSnapshot, fresh: &LiveSnapshot) -> Vec<String> {
     let (a, b) = (normalize(saved), normalize(fresh));
     let mut out = Vec::new();
-    let groups = |s: &LiveSnapshot| -> BTreeMap<String, _> { s.groups.iter().map(|g| (key(&g.name), g.clone())).collect() };
+    let groups = |s: &LiveSnapshot| -> BTreeMap<String, _> {
+        s.groups.iter().map(|g| (key(&g.name), g.clone())).collect()
+    };
     let (ga, gb) = (groups(&a), groups(&b));
     for (k, g) in &ga {
         match gb.get(k) {
@@ -111,14 +115,21 @@ pub fn live_changes(saved: &LiveSnapshot, fresh: &LiveSnapshot) -> Vec<String> {
     let policies = |s: &LiveSnapshot| -> BTreeMap<(String, String, String), String> {
         s.policies
             .iter()
-            .map(|p| ((p.app_id.clone(), p.scope_name.clone(), format!("{:?}", p.access_right)), p.description.clone()))
+            .map(|p| {
+                (
+                    (p.app_id.clone(), p.scope_name.clone(), format!("{:?}", p.access_right)),
+                    p.description.clone(),
+                )
+            })
             .collect()
     };
     let (pa, pb) = (policies(&a), policies(&b));
     for ((app, scope, right), desc) in &pa {
         match pb.get(&(app.clone(), scope.clone(), right.clone())) {
             None => out.push(format!("the {right} policy of app {app} on \"{scope}\" was removed")),
-            Some(d) if d != desc => out.push(format!("the description of the {right} policy of app {app} on \"{scope}\" changed")),
+            Some(d) if d != desc => {
+                out.push(format!("the description of the {right} policy of app {app} on \"{scope}\" changed"))
+            }
             Some(_) => {}
         }
     }
@@ -127,7 +138,8 @@ pub fn live_changes(saved: &LiveSnapshot, fresh: &LiveSnapshot) -> Vec<String> {
             out.push(format!("a {right} policy of app {app} on \"{scope}\" was created"));
         }
     }
-    let addresses = |s: &LiveSnapshot| -> BTreeSet<String> { s.recipients.iter().map(|r| r.address.clone()).collect() };
+    let addresses =
+        |s: &LiveSnapshot| -> BTreeSet<String> { s.recipients.iter().map(|r| r.address.clone()).collect() };
     let (ra, rb) = (addresses(&a), addresses(&b));
     for r in ra.difference(&rb) {
         out.push(format!("mailbox {r} no longer exists"));

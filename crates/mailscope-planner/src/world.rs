@@ -91,21 +91,11 @@ impl World {
                 Scope::Unresolved(id)
             };
             policies.push((
-                PolicyKey {
-                    app_id: key(&p.app_id),
-                    scope,
-                    right: p.access_right,
-                },
-                PolicyState {
-                    identity: p.identity.clone(),
-                    description: p.description.clone(),
-                },
+                PolicyKey { app_id: key(&p.app_id), scope, right: p.access_right },
+                PolicyState { identity: p.identity.clone(), description: p.description.clone() },
             ));
         }
-        let mut world = World {
-            groups,
-            ..World::default()
-        };
+        let mut world = World { groups, ..World::default() };
         for (k, p) in policies {
             world.insert_policy(k, p);
         }
@@ -169,39 +159,18 @@ impl World {
             Action::RemoveGroup { group } => {
                 self.groups.remove(&key(group));
             }
-            Action::CreatePolicy {
-                app_id,
-                group,
-                access_right,
-                description,
-            } => {
+            Action::CreatePolicy { app_id, group, access_right, description } => {
                 self.insert_policy(
-                    PolicyKey {
-                        app_id: key(app_id),
-                        scope: Scope::Group(key(group)),
-                        right: *access_right,
-                    },
-                    PolicyState {
-                        identity: String::new(),
-                        description: description.clone(),
-                    },
+                    PolicyKey { app_id: key(app_id), scope: Scope::Group(key(group)), right: *access_right },
+                    PolicyState { identity: String::new(), description: description.clone() },
                 );
             }
-            Action::SetPolicyDescription {
-                identity,
-                description,
-                ..
-            } => {
+            Action::SetPolicyDescription { identity, description, .. } => {
                 if let Some(p) = self.policies.values_mut().find(|p| &p.identity == identity) {
                     p.description.clone_from(description);
                 }
             }
-            Action::RemovePolicy {
-                identity,
-                app_id,
-                scope,
-                access_right,
-            } => {
+            Action::RemovePolicy { identity, app_id, scope, access_right } => {
                 let found = if identity.is_empty() {
                     None
                 } else {
@@ -267,9 +236,7 @@ impl World {
             scope: Scope::Group(String::new()),
             right: AccessRight::RestrictAccess,
         };
-        self.policies
-            .range(start..)
-            .take_while(move |(k, _)| k.app_id == app_id)
+        self.policies.range(start..).take_while(move |(k, _)| k.app_id == app_id)
     }
 }
 

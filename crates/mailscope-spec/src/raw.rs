@@ -47,18 +47,13 @@ pub(crate) enum RawMechanism {
 pub(crate) struct RawApp {
     /// Unique name: lowercase letters, digits and `-`, at most 48 characters.
     /// Managed group names derive from it (`mailscope-<name>-allow`).
-    #[schemars(
-        with = "String",
-        regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$")
-    )]
+    #[schemars(with = "String", regex(pattern = r"^[a-z0-9]([a-z0-9-]{0,46}[a-z0-9])?$"))]
     pub(crate) name: Spanned<String>,
     /// The application (client) id from the Entra app registration, not the
     /// service principal's object id.
     #[schemars(
         with = "String",
-        regex(
-            pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
-        )
+        regex(pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
     )]
     pub(crate) app_id: Spanned<String>,
     /// Free text for reviewers.
@@ -72,17 +67,11 @@ pub(crate) struct RawApp {
     pub(crate) group: Option<Spanned<String>>,
     /// Only these mailboxes (`RestrictAccess`). `[]` means no mailbox at all.
     #[serde(default, deserialize_with = "present")]
-    #[schemars(
-        with = "Option<Vec<String>>",
-        inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))
-    )]
+    #[schemars(with = "Option<Vec<String>>", inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")))]
     pub(crate) allow: Option<Spanned<Option<Vec<Spanned<String>>>>>,
     /// Never these mailboxes (`DenyAccess`); beats `allow`.
     #[serde(default, deserialize_with = "present")]
-    #[schemars(
-        with = "Option<Vec<String>>",
-        inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"))
-    )]
+    #[schemars(with = "Option<Vec<String>>", inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")))]
     pub(crate) deny: Option<Spanned<Option<Vec<Spanned<String>>>>>,
 }
 

@@ -15,20 +15,12 @@ const MAX_NAME: usize = 48;
 pub(crate) fn parse(text: &str, origin: &str) -> Result<DesiredState, SpecError> {
     let fail = |at: Position, message: String, help: Option<&str>| SpecError {
         origin: origin.to_owned(),
-        problems: vec![Problem {
-            at,
-            message,
-            help: help.map(str::to_owned),
-        }],
+        problems: vec![Problem { at, message, help: help.map(str::to_owned) }],
     };
     if text.len() > crate::MAX_FILE_BYTES {
         return Err(fail(
             Position::default(),
-            format!(
-                "file is {} bytes, more than the {} accepted",
-                text.len(),
-                crate::MAX_FILE_BYTES
-            ),
+            format!("file is {} bytes, more than the {} accepted", text.len(), crate::MAX_FILE_BYTES),
             Some("split the apps over several files, or check that this is the right file"),
         ));
     }
@@ -50,17 +42,11 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<DesiredState, SpecError>
         let (message, help) = describe_yaml_error(&e);
         fail(at, message, help)
     })?;
-    Validator {
-        problems: Vec::new(),
-    }
-    .run(raw, origin)
+    Validator { problems: Vec::new() }.run(raw, origin)
 }
 
 fn position(loc: Location) -> Position {
-    Position {
-        line: loc.line(),
-        column: loc.column(),
-    }
+    Position { line: loc.line(), column: loc.column() }
 }
 
 fn at<T>(s: &Spanned<T>) -> Position {
@@ -97,13 +83,9 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, Option<&'static str>
     } else if message.contains("duplicate mapping key") {
         Some("each key may appear once per mapping; remove or merge the repeated one")
     } else if message.contains("expected sequence") {
-        Some(
-            "this value must be a list: `[a@contoso.com, b@contoso.com]`, or one `- item` per line",
-        )
+        Some("this value must be a list: `[a@contoso.com, b@contoso.com]`, or one `- item` per line")
     } else if message.contains("unexpected end of input") {
-        Some(
-            "the file is empty or cut short; it needs at least `apiVersion: mailscope/v1` and `apps:`",
-        )
+        Some("the file is empty or cut short; it needs at least `apiVersion: mailscope/v1` and `apps:`")
     } else if message.contains("expected mapping") {
         Some("this value must be a mapping of `key: value` lines")
     } else {
@@ -118,11 +100,7 @@ struct Validator {
 
 impl Validator {
     fn report(&mut self, at: Position, message: String, help: &str) {
-        self.problems.push(Problem {
-            at,
-            message,
-            help: (!help.is_empty()).then(|| help.to_owned()),
-        });
+        self.problems.push(Problem { at, message, help: (!help.is_empty()).then(|| help.to_owned()) });
     }
 
     fn run(mut self, raw: RawDesiredState, origin: &str) -> Result<DesiredState, SpecError> {
@@ -145,9 +123,7 @@ impl Validator {
             value
         });
         let mechanism = match raw.mechanism.map(|m| m.value) {
-            None | Some(RawMechanism::ApplicationAccessPolicy) => {
-                Mechanism::ApplicationAccessPolicy
-            }
+            None | Some(RawMechanism::ApplicationAccessPolicy) => Mechanism::ApplicationAccessPolicy,
         };
 
         let mut names: HashMap<String, Position> = HashMap::new();
@@ -159,10 +135,7 @@ impl Validator {
             if let Some(first) = names.get(&spec.name) {
                 self.report(
                     spec.at,
-                    format!(
-                        "duplicate app name \"{}\" (first at line {})",
-                        spec.name, first.line
-                    ),
+                    format!("duplicate app name \"{}\" (first at line {})", spec.name, first.line),
                     "app names are unique; rename one of them",
                 );
             } else {
@@ -198,18 +171,10 @@ impl Validator {
         }
 
         if self.problems.is_empty() {
-            Ok(DesiredState {
-                origin: origin.to_owned(),
-                tenant,
-                mechanism,
-                apps,
-            })
+            Ok(DesiredState { origin: origin.to_owned(), tenant, mechanism, apps })
         } else {
             self.problems.sort_by_key(|p| p.at);
-            Err(SpecError {
-                origin: origin.to_owned(),
-                problems: self.problems,
-            })
+            Err(SpecError { origin: origin.to_owned(), problems: self.problems })
         }
     }
 
@@ -233,18 +198,17 @@ impl Validator {
                 "copy the Application (client) ID from the app registration's overview page in Entra ID",
             );
         }
-        let group =
-            app.group.map(|g| {
-                let value = g.value.trim().to_owned();
-                if value.is_empty() || value.len() > 64 || value.contains(['\\', '"', '\'']) {
-                    self.report(
+        let group = app.group.map(|g| {
+            let value = g.value.trim().to_owned();
+            if value.is_empty() || value.len() > 64 || value.contains(['\\', '"', '\'']) {
+                self.report(
                     at(&g),
                     format!("group \"{}\" of app \"{name}\" is not a valid group name", g.value),
                     "give the existing mail-enabled security group's Name (at most 64 characters)",
                 );
-                }
-                value
-            });
+            }
+            value
+        });
         if group.is_some() && app.allow.is_none() {
             self.report(
                 app_at,
@@ -285,11 +249,7 @@ impl Validator {
             } else {
                 "list the mailboxes to deny, or remove the `deny:` key"
             };
-            self.report(
-                list_at,
-                format!("`{key}` of app \"{app}\" has no value"),
-                help,
-            );
+            self.report(list_at, format!("`{key}` of app \"{app}\" has no value"), help);
             return Vec::new();
         };
         let mut seen: HashMap<String, Position> = HashMap::new();
@@ -300,10 +260,7 @@ impl Validator {
             if !is_smtp_address(&address) {
                 self.report(
                     item_at,
-                    format!(
-                        "\"{}\" in `{key}` of app \"{app}\" is not an email address",
-                        item.value
-                    ),
+                    format!("\"{}\" in `{key}` of app \"{app}\" is not an email address", item.value),
                     "write the mailbox's primary SMTP address, e.g. billing@contoso.com",
                 );
                 continue;
@@ -320,10 +277,7 @@ impl Validator {
                 continue;
             }
             seen.insert(address.clone(), item_at);
-            out.push(Entry {
-                at: item_at,
-                address,
-            });
+            out.push(Entry { at: item_at, address });
         }
         out
     }
@@ -333,8 +287,7 @@ fn is_app_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b.len() <= MAX_NAME
-        && b.iter()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+        && b.iter().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
         && b[0] != b'-'
         && b[b.len() - 1] != b'-'
 }
@@ -375,8 +328,6 @@ pub fn is_smtp_address(s: &str) -> bool {
         && !local.starts_with('.')
         && !local.ends_with('.')
         && !local.contains("..")
-        && local
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&*+-/=?^_`{|}~.".contains(&c))
+        && local.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&*+-/=?^_`{|}~.".contains(&c))
         && is_domain(domain)
 }

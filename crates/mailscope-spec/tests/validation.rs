@@ -9,10 +9,7 @@ const GUID_B: &str = "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d";
 #[track_caller]
 fn problems(text: &str) -> Vec<(String, String)> {
     let err = parse(text, "t.yaml").expect_err("the file should be rejected");
-    err.problems
-        .iter()
-        .map(|p| (p.at.to_string(), p.message.clone()))
-        .collect()
+    err.problems.iter().map(|p| (p.at.to_string(), p.message.clone())).collect()
 }
 
 #[track_caller]
@@ -47,31 +44,15 @@ fn a_valid_file_keeps_order_positions_and_lowercases_addresses() {
 
 #[test]
 fn the_example_policies_are_valid() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../policies/contoso.yaml"
-    ))
-    .unwrap();
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/contoso.yaml")).unwrap();
     let desired = parse(&text, "contoso.yaml").unwrap();
     assert_eq!(desired.apps.len(), 6);
     // Aliases expand to the anchored list.
-    let ticket = desired
-        .apps
-        .iter()
-        .find(|a| a.name == "ticket-bridge")
-        .unwrap();
-    let support = desired
-        .apps
-        .iter()
-        .find(|a| a.name == "support-desk")
-        .unwrap();
+    let ticket = desired.apps.iter().find(|a| a.name == "ticket-bridge").unwrap();
+    let support = desired.apps.iter().find(|a| a.name == "support-desk").unwrap();
     let addresses = |a: &mailscope_spec::AppSpec| -> Vec<String> {
-        a.allow
-            .as_ref()
-            .unwrap()
-            .iter()
-            .map(|e| e.address.clone())
-            .collect()
+        a.allow.as_ref().unwrap().iter().map(|e| e.address.clone()).collect()
     };
     assert_eq!(addresses(ticket), addresses(support));
 }
@@ -90,14 +71,8 @@ fn unknown_fields_are_rejected_where_they_stand() {
 fn wrong_api_version_names_the_supported_one() {
     let err = parse("apiVersion: mailscope/v2\napps: []\n", "t.yaml").unwrap_err();
     assert_eq!(err.problems[0].at.to_string(), "1:13");
-    assert_eq!(
-        err.problems[0].message,
-        "unsupported apiVersion \"mailscope/v2\""
-    );
-    assert!(
-        err.to_string()
-            .contains("help: this build of mailscope reads `apiVersion: mailscope/v1`")
-    );
+    assert_eq!(err.problems[0].message, "unsupported apiVersion \"mailscope/v2\"");
+    assert!(err.to_string().contains("help: this build of mailscope reads `apiVersion: mailscope/v1`"));
 }
 
 #[test]
@@ -111,13 +86,7 @@ fn duplicate_app_names_point_at_the_second_and_name_the_first() {
     let text = format!(
         "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    allow: []\n  - name: a\n    appId: {GUID_B}\n    allow: []\n"
     );
-    assert_eq!(
-        one_problem(&text),
-        (
-            "6:11".into(),
-            "duplicate app name \"a\" (first at line 3)".into()
-        )
-    );
+    assert_eq!(one_problem(&text), ("6:11".into(), "duplicate app name \"a\" (first at line 3)".into()));
 }
 
 #[test]
@@ -128,47 +97,28 @@ fn duplicate_app_ids_are_found_case_insensitively() {
     );
     let (at, msg) = one_problem(&text);
     assert_eq!(at, "6:11");
-    assert_eq!(
-        msg,
-        format!("appId {GUID_A} is already used by app \"a\" (line 3)")
-    );
+    assert_eq!(msg, format!("appId {GUID_A} is already used by app \"a\" (line 3)"));
 }
 
 #[test]
 fn malformed_guid_is_rejected_with_advice() {
-    let text = "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f\n    allow: []\n";
+    let text =
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f\n    allow: []\n";
     let err = parse(text, "t.yaml").unwrap_err();
     assert_eq!(err.problems.len(), 1);
     assert_eq!(err.problems[0].at.to_string(), "4:12");
-    assert_eq!(
-        err.problems[0].message,
-        "appId \"3f2a1d7e-8c4b-4e59-9a0f\" of app \"a\" is not a GUID"
-    );
-    assert!(
-        err.problems[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("Application (client) ID")
-    );
+    assert_eq!(err.problems[0].message, "appId \"3f2a1d7e-8c4b-4e59-9a0f\" of app \"a\" is not a GUID");
+    assert!(err.problems[0].help.as_deref().unwrap().contains("Application (client) ID"));
 }
 
 #[test]
 fn malformed_addresses_are_each_reported() {
-    let all = problems(&app(
-        "    allow: [billing, a@b, \"x y@contoso.com\", ok@contoso.com]\n",
-    ));
+    let all = problems(&app("    allow: [billing, a@b, \"x y@contoso.com\", ok@contoso.com]\n"));
     assert_eq!(
         all,
         vec![
-            (
-                "5:13".into(),
-                "\"billing\" in `allow` of app \"mailer\" is not an email address".into()
-            ),
-            (
-                "5:22".into(),
-                "\"a@b\" in `allow` of app \"mailer\" is not an email address".into()
-            ),
+            ("5:13".into(), "\"billing\" in `allow` of app \"mailer\" is not an email address".into()),
+            ("5:22".into(), "\"a@b\" in `allow` of app \"mailer\" is not an email address".into()),
             (
                 "5:27".into(),
                 "\"x y@contoso.com\" in `allow` of app \"mailer\" is not an email address".into()
@@ -179,14 +129,10 @@ fn malformed_addresses_are_each_reported() {
 
 #[test]
 fn duplicate_addresses_are_found_case_insensitively() {
-    let (at, msg) = one_problem(&app(
-        "    deny:\n      - ceo@contoso.com\n      - CEO@Contoso.com\n",
-    ));
+    let (at, msg) = one_problem(&app("    deny:\n      - ceo@contoso.com\n      - CEO@Contoso.com\n"));
     assert_eq!(at, "7:9");
     assert!(
-        msg.starts_with(
-            "ceo@contoso.com appears twice in `deny` of app \"mailer\" (first at line 6"
-        ),
+        msg.starts_with("ceo@contoso.com appears twice in `deny` of app \"mailer\" (first at line 6"),
         "{msg}"
     );
 }
@@ -201,17 +147,8 @@ fn an_app_with_neither_list_is_rejected() {
 #[test]
 fn an_allow_key_without_value_must_be_written_as_an_empty_list() {
     let err = parse(&app("    allow:\n"), "t.yaml").unwrap_err();
-    assert_eq!(
-        err.problems[0].message,
-        "`allow` of app \"mailer\" has no value"
-    );
-    assert!(
-        err.problems[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("`allow: []`")
-    );
+    assert_eq!(err.problems[0].message, "`allow` of app \"mailer\" has no value");
+    assert!(err.problems[0].help.as_deref().unwrap().contains("`allow: []`"));
     // The explicit form is accepted and means "no mailbox at all".
     let desired = parse(&app("    allow: []\n"), "t.yaml").unwrap();
     assert_eq!(desired.apps[0].allow.as_deref(), Some(&[][..]));
@@ -220,14 +157,10 @@ fn an_allow_key_without_value_must_be_written_as_an_empty_list() {
 #[test]
 fn invalid_app_names_are_rejected() {
     for bad in ["Mailer", "-mailer", "mailer-", "mail_er", &"a".repeat(49)] {
-        let text = format!(
-            "apiVersion: mailscope/v1\napps:\n  - name: {bad}\n    appId: {GUID_A}\n    allow: []\n"
-        );
+        let text =
+            format!("apiVersion: mailscope/v1\napps:\n  - name: {bad}\n    appId: {GUID_A}\n    allow: []\n");
         let (at, msg) = one_problem(&text);
-        assert_eq!(
-            (at.as_str(), msg),
-            ("3:11", format!("app name \"{bad}\" is not valid"))
-        );
+        assert_eq!((at.as_str(), msg), ("3:11", format!("app name \"{bad}\" is not valid")));
     }
 }
 
@@ -238,10 +171,7 @@ fn a_group_adopted_twice_is_rejected() {
     );
     let (at, msg) = one_problem(&text);
     assert_eq!(at, "7:11");
-    assert_eq!(
-        msg,
-        "group \"shared\" is already adopted by app \"a\" (line 3)"
-    );
+    assert_eq!(msg, "group \"shared\" is already adopted by app \"a\" (line 3)");
 }
 
 #[test]
@@ -254,21 +184,13 @@ fn a_group_without_allow_list_is_rejected() {
 fn a_bad_tenant_is_rejected() {
     let (at, msg) = one_problem("apiVersion: mailscope/v1\ntenant: not a tenant\napps: []\n");
     assert_eq!(at, "2:9");
-    assert_eq!(
-        msg,
-        "tenant \"not a tenant\" is neither a GUID nor a domain"
-    );
+    assert_eq!(msg, "tenant \"not a tenant\" is neither a GUID nor a domain");
 }
 
 #[test]
 fn all_semantic_problems_are_reported_in_file_order() {
     let text = "apiVersion: mailscope/v2\napps:\n  - name: A\n    appId: nope\n    allow: [bad]\n";
-    let lines: Vec<u64> = parse(text, "t.yaml")
-        .unwrap_err()
-        .problems
-        .iter()
-        .map(|p| p.at.line)
-        .collect();
+    let lines: Vec<u64> = parse(text, "t.yaml").unwrap_err().problems.iter().map(|p| p.at.line).collect();
     assert_eq!(lines, vec![1, 3, 4, 5]);
 }
 
@@ -283,13 +205,7 @@ fn duplicate_keys_are_rejected() {
 fn a_list_given_as_a_scalar_says_to_write_a_list() {
     let err = parse(&app("    allow: billing@contoso.com\n"), "t.yaml").unwrap_err();
     assert_eq!(err.problems[0].at.to_string(), "5:12");
-    assert!(
-        err.problems[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("must be a list")
-    );
+    assert!(err.problems[0].help.as_deref().unwrap().contains("must be a list"));
 }
 
 #[test]
@@ -306,10 +222,7 @@ fn an_alias_bomb_is_refused_quickly() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
     assert_eq!(err.problems.len(), 1);
     assert!(err.problems[0].message.contains("budget"), "{err}");
-    assert!(
-        err.problems[0].help.as_deref().unwrap().contains("aliases"),
-        "{err}"
-    );
+    assert!(err.problems[0].help.as_deref().unwrap().contains("aliases"), "{err}");
 }
 
 #[test]
@@ -323,13 +236,7 @@ fn an_oversized_file_is_refused_before_parsing() {
 fn empty_file_is_explained() {
     let err = parse("", "empty.yaml").unwrap_err();
     assert!(err.to_string().starts_with("empty.yaml:"), "{err}");
-    assert!(
-        err.problems[0]
-            .help
-            .as_deref()
-            .unwrap()
-            .contains("apiVersion")
-    );
+    assert!(err.problems[0].help.as_deref().unwrap().contains("apiVersion"));
 }
 
 #[test]

@@ -15,19 +15,14 @@ pub fn markdown(plan: &Plan) -> String {
     if plan.is_empty() {
         out.push_str("### mailscope plan: no changes\n\nThe tenant matches the desired state.\n");
     } else {
-        let _ = writeln!(
-            out,
-            "### mailscope plan: {}",
-            summary_line(plan).trim_start_matches("Plan: ")
-        );
+        let _ = writeln!(out, "### mailscope plan: {}", summary_line(plan).trim_start_matches("Plan: "));
     }
-    let widening: Vec<_> = plan
-        .apps
-        .iter()
-        .filter(|a| !a.gains.is_empty() || a.becomes_unrestricted)
-        .collect();
+    let widening: Vec<_> =
+        plan.apps.iter().filter(|a| !a.gains.is_empty() || a.becomes_unrestricted).collect();
     if !widening.is_empty() {
-        out.push_str("\n> [!WARNING]\n> **This plan widens access.** Applying it needs `--allow-widening`.\n");
+        out.push_str(
+            "\n> [!WARNING]\n> **This plan widens access.** Applying it needs `--allow-widening`.\n",
+        );
         for a in widening {
             if a.becomes_unrestricted {
                 let _ = writeln!(
@@ -36,12 +31,7 @@ pub fn markdown(plan: &Plan) -> String {
                     a.name
                 );
             } else {
-                let _ = writeln!(
-                    out,
-                    "> - `{}` may newly reach {}",
-                    a.name,
-                    a.gains.join(", ")
-                );
+                let _ = writeln!(out, "> - `{}` may newly reach {}", a.name, a.gains.join(", "));
             }
         }
     }

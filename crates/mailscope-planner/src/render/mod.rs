@@ -71,24 +71,21 @@ impl Section<'_> {
             AppChange::LockDown => "left the file and will be locked down",
             AppChange::Remove => "left the file; its managed objects will be removed",
         };
-        format!(
-            "{} ({}) {what}: {} -> {}",
-            app.name, app.app_id, app.before, app.after
-        )
+        format!("{} ({}) {what}: {} -> {}", app.name, app.app_id, app.before, app.after)
     }
 
     /// A line about the mailboxes the app gains, when it gains any.
     pub(crate) fn gains(&self) -> Option<String> {
         let app = self.app;
         if app.becomes_unrestricted {
-            Some("WIDENS ACCESS: the app loses its allow list and may reach every mailbox not denied".to_owned())
+            Some(
+                "WIDENS ACCESS: the app loses its allow list and may reach every mailbox not denied"
+                    .to_owned(),
+            )
         } else if app.gains.is_empty() {
             None
         } else {
-            Some(format!(
-                "WIDENS ACCESS: may newly reach {}",
-                app.gains.join(", ")
-            ))
+            Some(format!("WIDENS ACCESS: may newly reach {}", app.gains.join(", ")))
         }
     }
 }

@@ -19,11 +19,7 @@ struct Painter {
 
 impl Painter {
     fn paint(&self, style: &str, text: &str) -> String {
-        if self.color {
-            format!("{style}{text}{RESET}")
-        } else {
-            text.to_owned()
-        }
+        if self.color { format!("{style}{text}{RESET}") } else { text.to_owned() }
     }
 }
 
@@ -38,11 +34,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     } else {
         out.push_str("mailscope will perform the following actions:\n");
         for section in sections(plan) {
-            let _ = writeln!(
-                out,
-                "\n  {}",
-                p.paint(BOLD, &format!("# {}", section.heading()))
-            );
+            let _ = writeln!(out, "\n  {}", p.paint(BOLD, &format!("# {}", section.heading())));
             if let Some(gains) = section.gains() {
                 let _ = writeln!(out, "  {}", p.paint(MAGENTA_BOLD, &format!("! {gains}")));
             }
