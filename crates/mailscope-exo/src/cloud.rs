@@ -33,7 +33,7 @@ pub enum Cloud {
     Public,
     /// US Government GCC High.
     GccHigh,
-    /// US Government DoD.
+    /// US Government `DoD`.
     Dod,
     /// Microsoft 365 operated by 21Vianet.
     China,
@@ -199,11 +199,7 @@ impl EndpointOverrides {
     /// Like [`EndpointOverrides::from_env`] with a custom lookup (for tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Self {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        Self {
-            login_url: get(ENV_LOGIN_URL),
-            exo_url: get(ENV_EXO_URL),
-            graph_url: get(ENV_GRAPH_URL),
-        }
+        Self { login_url: get(ENV_LOGIN_URL), exo_url: get(ENV_EXO_URL), graph_url: get(ENV_GRAPH_URL) }
     }
 
     /// Fills fields that are unset here from `other` (flags win over env).
@@ -291,14 +287,8 @@ mod tests {
         let e = Endpoints::for_cloud(Cloud::Public);
         assert_eq!(e.exo_scope, "https://outlook.office365.com/.default");
         assert_eq!(e.graph_scope, "https://graph.microsoft.com/.default");
-        assert_eq!(
-            e.token_url("t"),
-            "https://login.microsoftonline.com/t/oauth2/v2.0/token"
-        );
-        assert_eq!(
-            e.invoke_command_url("t"),
-            "https://outlook.office365.com/adminapi/beta/t/InvokeCommand"
-        );
+        assert_eq!(e.token_url("t"), "https://login.microsoftonline.com/t/oauth2/v2.0/token");
+        assert_eq!(e.invoke_command_url("t"), "https://outlook.office365.com/adminapi/beta/t/InvokeCommand");
         let g = Endpoints::for_cloud(Cloud::GccHigh);
         assert_eq!(g.login_url, "https://login.microsoftonline.us");
         assert_eq!(g.exo_scope, "https://outlook.office365.us/.default");
@@ -318,22 +308,13 @@ mod tests {
         for c in Cloud::ALL {
             assert_eq!(c.name().parse::<Cloud>().unwrap(), c);
         }
-        assert!(matches!(
-            "mars".parse::<Cloud>(),
-            Err(EndpointError::UnknownCloud(_))
-        ));
+        assert!(matches!("mars".parse::<Cloud>(), Err(EndpointError::UnknownCloud(_))));
     }
 
     #[test]
     fn url_validation() {
-        assert_eq!(
-            validate_base_url("x", "https://example.com/").unwrap(),
-            "https://example.com"
-        );
-        assert_eq!(
-            validate_base_url("x", "http://127.0.0.1:8080").unwrap(),
-            "http://127.0.0.1:8080"
-        );
+        assert_eq!(validate_base_url("x", "https://example.com/").unwrap(), "https://example.com");
+        assert_eq!(validate_base_url("x", "http://127.0.0.1:8080").unwrap(), "http://127.0.0.1:8080");
         assert!(validate_base_url("x", "http://127.8.9.10:1").is_ok());
         assert!(validate_base_url("x", "http://[::1]:9").is_ok());
         assert!(validate_base_url("x", "http://LOCALHOST:9").is_ok());
@@ -345,19 +326,11 @@ mod tests {
             "http://127.0.0.1.nip.io",
         ] {
             assert!(
-                matches!(
-                    validate_base_url("MAILSCOPE_EXO_URL", bad),
-                    Err(EndpointError::InsecureUrl { .. })
-                ),
+                matches!(validate_base_url("MAILSCOPE_EXO_URL", bad), Err(EndpointError::InsecureUrl { .. })),
                 "{bad}"
             );
         }
-        for bad in [
-            "ftp://127.0.0.1",
-            "not a url",
-            "https://u:p@example.com",
-            "https://e.com/?a=b",
-        ] {
+        for bad in ["ftp://127.0.0.1", "not a url", "https://u:p@example.com", "https://e.com/?a=b"] {
             let err = validate_base_url("MAILSCOPE_EXO_URL", bad).unwrap_err();
             assert!(err.to_string().contains("MAILSCOPE_EXO_URL"), "{err}");
         }
@@ -369,17 +342,13 @@ mod tests {
         let e = Endpoints::new(Cloud::Public, &o).unwrap();
         assert_eq!(e.exo_url, "http://127.0.0.1:1234");
         assert_eq!(e.exo_scope, "https://outlook.office365.com/.default");
-        let env = EndpointOverrides::from_lookup(|n| {
-            (n == ENV_GRAPH_URL).then(|| "https://g.example".to_owned())
-        });
+        let env =
+            EndpointOverrides::from_lookup(|n| (n == ENV_GRAPH_URL).then(|| "https://g.example".to_owned()));
         assert_eq!(env.graph_url.as_deref(), Some("https://g.example"));
         assert_eq!(env.exo_url, None);
         let err = Endpoints::new(
             Cloud::Public,
-            &EndpointOverrides {
-                exo_url: Some("http://exo.example".into()),
-                ..Default::default()
-            },
+            &EndpointOverrides { exo_url: Some("http://exo.example".into()), ..Default::default() },
         )
         .unwrap_err();
         assert!(err.to_string().contains("MAILSCOPE_EXO_URL"));

@@ -145,7 +145,7 @@ impl fmt::Debug for CertificateCredential {
             .field("key", &"[redacted]")
             .field("x5t#S256", &self.x5t_s256)
             .field("algorithm", &self.algorithm)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -160,17 +160,14 @@ impl CertificateCredential {
         };
         let text = String::from_utf8_lossy(pem);
         if text.contains("ENCRYPTED PRIVATE KEY") {
-            return Err(bad(
-                "the private key is encrypted; export it unencrypted (openssl pkcs12 -nodes)",
-            ));
+            return Err(bad("the private key is encrypted; export it unencrypted (openssl pkcs12 -nodes)"));
         }
         let cert = CertificateDer::pem_slice_iter(pem)
             .next()
             .ok_or_else(|| bad("no CERTIFICATE block found"))?
             .map_err(|e| bad(&format!("malformed CERTIFICATE block ({e})")))?;
-        let key = PrivateKeyDer::from_pem_slice(pem).map_err(|_| {
-            bad("no unencrypted private key block (RSA PRIVATE KEY or PRIVATE KEY) found")
-        })?;
+        let key = PrivateKeyDer::from_pem_slice(pem)
+            .map_err(|_| bad("no unencrypted private key block (RSA PRIVATE KEY or PRIVATE KEY) found"))?;
         let key = match &key {
             PrivateKeyDer::Pkcs1(k) => EncodingKey::from_rsa_der(k.secret_pkcs1_der()),
             PrivateKeyDer::Pkcs8(k) => {
@@ -228,9 +225,7 @@ impl CertificateCredential {
             iat: u64,
             exp: u64,
         }
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
         let mut header = match self.algorithm {
             AssertionAlgorithm::Ps256 => {
                 let mut h = Header::new(Algorithm::PS256);
@@ -255,9 +250,7 @@ impl CertificateCredential {
             iat: now,
             exp: now + 600,
         };
-        jsonwebtoken::encode(&header, &claims, &self.key)
-            .map(Secret::from)
-            .map_err(|e| e.to_string())
+        jsonwebtoken::encode(&header, &claims, &self.key).map(Secret::from).map_err(|e| e.to_string())
     }
 }
 
@@ -268,7 +261,9 @@ fn to_pem(tag: &str, der: &[u8]) -> String {
         out.push_str(&String::from_utf8_lossy(chunk));
         out.push('\n');
     }
-    out.push_str(&format!("-----END {tag}-----\n"));
+    out.push_str("-----END ");
+    out.push_str(tag);
+    out.push_str("-----\n");
     out
 }
 
@@ -318,11 +313,7 @@ impl ClientCredentials {
         let client_id = client_id.into();
         validate_tenant("tenant", &tenant)?;
         validate_guid("client id", &client_id)?;
-        Ok(Self {
-            tenant,
-            client_id,
-            credential,
-        })
+        Ok(Self { tenant, client_id, credential })
     }
 
     /// Credentials with a client secret.
@@ -377,14 +368,11 @@ impl ClientCredentials {
         let client_id = client_id.trim().to_owned();
         validate_guid(ENV_CLIENT_ID, &client_id)?;
 
-        let set: Vec<&'static str> = [
-            ENV_CLIENT_SECRET,
-            ENV_CLIENT_CERTIFICATE_PATH,
-            ENV_FEDERATED_TOKEN_FILE,
-        ]
-        .into_iter()
-        .filter(|v| get(v).is_some())
-        .collect();
+        let set: Vec<&'static str> =
+            [ENV_CLIENT_SECRET, ENV_CLIENT_CERTIFICATE_PATH, ENV_FEDERATED_TOKEN_FILE]
+                .into_iter()
+                .filter(|v| get(v).is_some())
+                .collect();
         let credential = match set.as_slice() {
             [] => return Err(CredentialError::NoCredential),
             [one] if *one == ENV_CLIENT_SECRET => {
@@ -414,11 +402,7 @@ impl ClientCredentials {
             }
             _ => return Err(CredentialError::Conflicting { variables: set }),
         };
-        Ok(Self {
-            tenant,
-            client_id,
-            credential,
-        })
+        Ok(Self { tenant, client_id, credential })
     }
 }
 
@@ -441,10 +425,7 @@ pub(crate) fn read_token_file(variable: &str, path: &Path) -> Result<Secret, Cre
     })?;
     let token = text.trim();
     if token.is_empty() {
-        return Err(CredentialError::EmptyFile {
-            variable: variable.to_owned(),
-            path: path.to_owned(),
-        });
+        return Err(CredentialError::EmptyFile { variable: variable.to_owned(), path: path.to_owned() });
     }
     Ok(Secret::new(token))
 }
@@ -454,10 +435,7 @@ fn validate_guid(variable: &str, value: &str) -> Result<(), CredentialError> {
     if ok {
         Ok(())
     } else {
-        Err(CredentialError::NotAGuid {
-            variable: variable.to_owned(),
-            value: value.to_owned(),
-        })
+        Err(CredentialError::NotAGuid { variable: variable.to_owned(), value: value.to_owned() })
     }
 }
 
@@ -472,10 +450,7 @@ fn validate_tenant(variable: &str, value: &str) -> Result<(), CredentialError> {
     if is_guid || is_domain {
         Ok(())
     } else {
-        Err(CredentialError::InvalidTenant {
-            variable: variable.to_owned(),
-            value: value.to_owned(),
-        })
+        Err(CredentialError::InvalidTenant { variable: variable.to_owned(), value: value.to_owned() })
     }
 }
 
@@ -488,10 +463,8 @@ mod tests {
     const CLIENT: &str = "11111111-2222-4333-8444-555555555555";
 
     fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         move |name| map.get(name).cloned()
     }
 
@@ -512,18 +485,9 @@ mod tests {
         let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
             (vec![], ENV_TENANT_ID),
             (vec![(ENV_TENANT_ID, TENANT)], ENV_CLIENT_ID),
-            (
-                vec![(ENV_TENANT_ID, TENANT), (ENV_CLIENT_ID, "not-a-guid")],
-                ENV_CLIENT_ID,
-            ),
-            (
-                vec![(ENV_TENANT_ID, "bad tenant/"), (ENV_CLIENT_ID, CLIENT)],
-                ENV_TENANT_ID,
-            ),
-            (
-                vec![(ENV_TENANT_ID, TENANT), (ENV_CLIENT_ID, CLIENT)],
-                ENV_CLIENT_SECRET,
-            ),
+            (vec![(ENV_TENANT_ID, TENANT), (ENV_CLIENT_ID, "not-a-guid")], ENV_CLIENT_ID),
+            (vec![(ENV_TENANT_ID, "bad tenant/"), (ENV_CLIENT_ID, CLIENT)], ENV_TENANT_ID),
+            (vec![(ENV_TENANT_ID, TENANT), (ENV_CLIENT_ID, CLIENT)], ENV_CLIENT_SECRET),
             (
                 vec![
                     (ENV_TENANT_ID, TENANT),
@@ -561,10 +525,7 @@ mod tests {
         ];
         for (vars, variable) in cases {
             let err = ClientCredentials::from_lookup(lookup(&vars)).unwrap_err();
-            assert!(
-                err.to_string().contains(variable),
-                "{vars:?}: {err} should name {variable}"
-            );
+            assert!(err.to_string().contains(variable), "{vars:?}: {err} should name {variable}");
         }
     }
 

@@ -63,8 +63,15 @@ impl fmt::Display for ExoErrorKind {
 }
 
 /// A failed Exchange `InvokeCommand` or Graph call.
-#[derive(Debug, thiserror::Error)]
-pub struct ExoError {
+///
+/// The details are boxed to keep `Result<_, ExoError>` small; fields are
+/// reached through `Deref` (`err.kind`, `err.status`, …).
+#[derive(Debug)]
+pub struct ExoError(Box<ExoErrorDetails>);
+
+/// The fields of an [`ExoError`].
+#[derive(Debug)]
+pub struct ExoErrorDetails {
     /// The classification.
     pub kind: ExoErrorKind,
     /// The cmdlet (`Get-DistributionGroup`) or Graph request (`GET /v1.0/...`).
@@ -88,8 +95,27 @@ pub struct ExoError {
     /// arrived (a lost reply to a write).
     pub maybe_applied: bool,
     /// The underlying error (transport, token).
-    #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::ops::Deref for ExoError {
+    type Target = ExoErrorDetails;
+
+    fn deref(&self) -> &ExoErrorDetails {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ExoError {
+    fn deref_mut(&mut self) -> &mut ExoErrorDetails {
+        &mut self.0
+    }
+}
+
+impl std::error::Error for ExoError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static))
+    }
 }
 
 impl fmt::Display for ExoError {
@@ -111,7 +137,7 @@ impl fmt::Display for ExoError {
 impl ExoError {
     /// A bare error of a kind.
     pub fn new(kind: ExoErrorKind, operation: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
+        Self(Box::new(ExoErrorDetails {
             kind,
             operation: operation.into(),
             status: None,
@@ -123,23 +149,17 @@ impl ExoError {
             attempts: 1,
             maybe_applied: false,
             source: None,
-        }
+        }))
     }
 
     /// The last dot-separated segment of the exception type.
     pub fn exception_name(&self) -> Option<&str> {
-        self.exception_type
-            .as_deref()
-            .map(|t| t.rsplit('.').next().unwrap_or(t))
+        self.exception_type.as_deref().map(|t| t.rsplit('.').next().unwrap_or(t))
     }
 
     /// True for a 500 whose exception is one of the module's transient ones.
     pub fn is_transient_server_error(&self) -> bool {
-        let hay = format!(
-            "{} {}",
-            self.exception_type.as_deref().unwrap_or(""),
-            self.message
-        );
+        let hay = format!("{} {}", self.exception_type.as_deref().unwrap_or(""), self.message);
         TRANSIENT_EXCEPTIONS.iter().any(|t| hay.contains(t))
     }
 }
@@ -167,15 +187,8 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let err = v.get("error")?;
     let code = err.get("code").and_then(Value::as_str).map(str::to_owned);
-    let generic = err
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    if let Some(msg) = err
-        .pointer("/details/0/message")
-        .and_then(Value::as_str)
-    {
+    let generic = err.get("message").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if let Some(msg) = err.pointer("/details/0/message").and_then(Value::as_str) {
         let mut parts = msg.splitn(3, '|');
         let (a, b, c) = (parts.next(), parts.next(), parts.next());
         return Some(match (a, b, c) {
@@ -196,30 +209,18 @@ pub fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
         });
     }
     if let Some(inner) = err.pointer("/innererror/internalexception") {
-        let message = inner
-            .get("message")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
+        let message = inner.get("message").and_then(Value::as_str).unwrap_or_default();
         if !message.is_empty() {
             return Some(ErrorDetail {
                 code,
                 generic,
                 error_id: None,
-                exception_type: inner
-                    .get("type")
-                    .and_then(Value::as_str)
-                    .and_then(non_empty),
+                exception_type: inner.get("type").and_then(Value::as_str).and_then(non_empty),
                 message: message.to_owned(),
             });
         }
     }
-    Some(ErrorDetail {
-        code,
-        message: generic.clone(),
-        generic,
-        error_id: None,
-        exception_type: None,
-    })
+    Some(ErrorDetail { code, message: generic.clone(), generic, error_id: None, exception_type: None })
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -235,10 +236,7 @@ pub fn classify_text(exception_type: Option<&str>, message: &str) -> Option<ExoE
     if has("MemberAlreadyExistsException") || text.contains("is already a member") {
         return Some(ExoErrorKind::AlreadyMember);
     }
-    if has("MemberNotFoundException")
-        || text.contains("isn't a member")
-        || text.contains("is not a member")
-    {
+    if has("MemberNotFoundException") || text.contains("isn't a member") || text.contains("is not a member") {
         return Some(ExoErrorKind::NotMember);
     }
     if text.contains("exceeded the limit") {
@@ -289,9 +287,7 @@ pub fn exo_error_from_response(
     if e.exception_type.is_none() {
         e.exception_type = header_exception_type.and_then(non_empty);
     }
-    let by_text = detail
-        .as_ref()
-        .and_then(|_| classify_text(e.exception_type.as_deref(), &e.message));
+    let by_text = detail.as_ref().and_then(|_| classify_text(e.exception_type.as_deref(), &e.message));
     e.kind = match status {
         401 => ExoErrorKind::Unauthorized,
         403 => ExoErrorKind::Forbidden,
@@ -301,9 +297,7 @@ pub fn exo_error_from_response(
             None if status >= 500 => ExoErrorKind::Server,
             None if status == 404 => ExoErrorKind::NotFound,
             None if status == 400
-                && detail
-                    .as_ref()
-                    .is_some_and(|d| d.generic.eq_ignore_ascii_case("Invalid Operation")) =>
+                && detail.as_ref().is_some_and(|d| d.generic.eq_ignore_ascii_case("Invalid Operation")) =>
             {
                 ExoErrorKind::InvalidParameter
             }
@@ -316,9 +310,7 @@ pub fn exo_error_from_response(
                 "Exchange refused the cmdlet without a readable body; the app's service principal \
                  probably lacks an Exchange role (Exchange Administrator, or a role group via \
                  New-ServicePrincipal), or the cmdlet is outside its RBAC{}",
-                diagnostics
-                    .map(|d| format!(" (x-ms-diagnostics: {d})"))
-                    .unwrap_or_default()
+                diagnostics.map(|d| format!(" (x-ms-diagnostics: {d})")).unwrap_or_default()
             ),
             ExoErrorKind::Unauthorized => "the token was refused; check that Exchange.ManageAsApp \
                  is granted with admin consent (a new token is needed after granting)"
@@ -338,11 +330,7 @@ pub fn exo_error_from_response(
 /// (`{"error":{"code","message"}}`).
 pub fn graph_error_from_response(operation: &str, status: u16, body: &[u8]) -> ExoError {
     let v: Option<Value> = serde_json::from_slice(body).ok();
-    let code = v
-        .as_ref()
-        .and_then(|v| v.pointer("/error/code"))
-        .and_then(Value::as_str)
-        .map(str::to_owned);
+    let code = v.as_ref().and_then(|v| v.pointer("/error/code")).and_then(Value::as_str).map(str::to_owned);
     let message = v
         .as_ref()
         .and_then(|v| v.pointer("/error/message"))
@@ -387,16 +375,56 @@ mod tests {
     #[test]
     fn maps_real_bodies() {
         let cases = [
-            (400, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found on 'DC1'.", ExoErrorKind::NotFound),
-            (404, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found on 'DC1'.", ExoErrorKind::NotFound),
-            (500, "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found on 'DC1'.", ExoErrorKind::NotFound),
-            (400, "ExB2A5C1|Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException|The recipient \"a@b\" is already a member of the group \"g\".", ExoErrorKind::AlreadyMember),
-            (400, "|Microsoft.Exchange.Management.Tasks.MemberNotFoundException|The recipient \"a@b\" isn't a member of the group \"g\".", ExoErrorKind::NotMember),
-            (400, "|Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException|The name \"g\" is already being used. Please try another name.", ExoErrorKind::AlreadyExists),
-            (400, "|Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException|An application access policy already exists.", ExoErrorKind::AlreadyExists),
-            (400, "|Microsoft.Exchange.Management.Tasks.TaskException|The total size of App Access Policies exceeded the limit.", ExoErrorKind::PolicyLimit),
-            (400, "|Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException|Parameter set cannot be resolved using the specified named parameters. Invalid cmdlet parameters specified. BogusParameter", ExoErrorKind::InvalidParameter),
-            (500, "|Microsoft.Exchange.Data.Directory.DCOverloadedException|The domain controller is overloaded.", ExoErrorKind::Server),
+            (
+                400,
+                "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found on 'DC1'.",
+                ExoErrorKind::NotFound,
+            ),
+            (
+                404,
+                "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found on 'DC1'.",
+                ExoErrorKind::NotFound,
+            ),
+            (
+                500,
+                "Ex6F9304|Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException|The operation couldn't be performed because object 'x' couldn't be found on 'DC1'.",
+                ExoErrorKind::NotFound,
+            ),
+            (
+                400,
+                "ExB2A5C1|Microsoft.Exchange.Management.Tasks.MemberAlreadyExistsException|The recipient \"a@b\" is already a member of the group \"g\".",
+                ExoErrorKind::AlreadyMember,
+            ),
+            (
+                400,
+                "|Microsoft.Exchange.Management.Tasks.MemberNotFoundException|The recipient \"a@b\" isn't a member of the group \"g\".",
+                ExoErrorKind::NotMember,
+            ),
+            (
+                400,
+                "|Microsoft.Exchange.Data.Directory.ADObjectAlreadyExistsException|The name \"g\" is already being used. Please try another name.",
+                ExoErrorKind::AlreadyExists,
+            ),
+            (
+                400,
+                "|Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException|An application access policy already exists.",
+                ExoErrorKind::AlreadyExists,
+            ),
+            (
+                400,
+                "|Microsoft.Exchange.Management.Tasks.TaskException|The total size of App Access Policies exceeded the limit.",
+                ExoErrorKind::PolicyLimit,
+            ),
+            (
+                400,
+                "|Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException|Parameter set cannot be resolved using the specified named parameters. Invalid cmdlet parameters specified. BogusParameter",
+                ExoErrorKind::InvalidParameter,
+            ),
+            (
+                500,
+                "|Microsoft.Exchange.Data.Directory.DCOverloadedException|The domain controller is overloaded.",
+                ExoErrorKind::Server,
+            ),
             (400, "|Some.Other.Exception|Something odd.", ExoErrorKind::Other),
         ];
         for (status, detail, kind) in cases {
@@ -404,7 +432,13 @@ mod tests {
             assert_eq!(e.kind, kind, "{detail}");
             assert!(!e.message.contains('|'), "{}", e.message);
         }
-        let e = exo_error_from_response("Cmd", 500, None, None, &body("|Microsoft.Exchange.Data.Directory.DCOverloadedException|x"));
+        let e = exo_error_from_response(
+            "Cmd",
+            500,
+            None,
+            None,
+            &body("|Microsoft.Exchange.Data.Directory.DCOverloadedException|x"),
+        );
         assert!(e.is_transient_server_error());
         assert_eq!(e.exception_name(), Some("DCOverloadedException"));
     }
@@ -432,18 +466,34 @@ mod tests {
         let e = exo_error_from_response("Get-Foo", 401, None, None, b"");
         assert_eq!(e.kind, ExoErrorKind::Unauthorized);
         assert!(e.message.contains("Exchange.ManageAsApp"));
-        let e = exo_error_from_response("Get-Foo", 429, None, None, br#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#);
+        let e = exo_error_from_response(
+            "Get-Foo",
+            429,
+            None,
+            None,
+            br#"{"error":{"code":"TooManyRequests","message":"slow down"}}"#,
+        );
         assert_eq!(e.kind, ExoErrorKind::Throttled);
         let e = exo_error_from_response("Get-Foo", 503, None, None, b"<html>");
         assert_eq!(e.kind, ExoErrorKind::Server);
-        let e = exo_error_from_response("Get-Foo", 400, Some("ManagementObjectNotFoundException"), None, br#"{"error":{"code":"x","message":"couldn't be found"}}"#);
+        let e = exo_error_from_response(
+            "Get-Foo",
+            400,
+            Some("ManagementObjectNotFoundException"),
+            None,
+            br#"{"error":{"code":"x","message":"couldn't be found"}}"#,
+        );
         assert_eq!(e.kind, ExoErrorKind::NotFound);
         assert_eq!(e.exception_type.as_deref(), Some("ManagementObjectNotFoundException"));
     }
 
     #[test]
     fn graph_bodies() {
-        let e = graph_error_from_response("POST /v1.0/users/a/sendMail", 403, br#"{"error":{"code":"ErrorAccessDenied","message":"Access to OData is disabled."}}"#);
+        let e = graph_error_from_response(
+            "POST /v1.0/users/a/sendMail",
+            403,
+            br#"{"error":{"code":"ErrorAccessDenied","message":"Access to OData is disabled."}}"#,
+        );
         assert_eq!(e.kind, ExoErrorKind::Forbidden);
         assert_eq!(e.exception_type.as_deref(), Some("ErrorAccessDenied"));
         assert!(e.to_string().contains("Access to OData is disabled."));

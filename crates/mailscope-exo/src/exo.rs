@@ -64,11 +64,7 @@ impl ExoClient {
     pub fn new(session: Session) -> Self {
         let url = session.endpoints().invoke_command_url(session.tenant());
         let anchor = format!("APP:{SYSTEM_MAILBOX}@{}", session.tenant());
-        Self {
-            session,
-            url,
-            anchor,
-        }
+        Self { session, url, anchor }
     }
 
     /// The session (stats, tokens).
@@ -77,7 +73,7 @@ impl ExoClient {
     }
 
     /// Runs a cmdlet and returns all output objects (every page), with
-    /// OData annotation keys (those containing `@`) removed. Treated as
+    /// `OData` annotation keys (those containing `@`) removed. Treated as
     /// repeatable: use it for reads and idempotent writes.
     pub async fn invoke(&self, cmdlet: &str, params: Value) -> Result<Vec<Value>, ExoError> {
         self.invoke_with(cmdlet, params, Replay::Safe).await
@@ -100,9 +96,7 @@ impl ExoClient {
         let mut pages = 0u32;
         loop {
             pages += 1;
-            let raw = self
-                .post(cmdlet, &url, &body, replay, &client_request_id)
-                .await?;
+            let raw = self.post(cmdlet, &url, &body, replay, &client_request_id).await?;
             let (values, next) = parse_envelope(cmdlet, &raw)?;
             out.extend(values);
             match next {
@@ -163,14 +157,7 @@ impl ExoClient {
             )
         };
         self.session
-            .execute(
-                cmdlet,
-                &inner.endpoints.exo_scope,
-                replay,
-                client_request_id,
-                build,
-                classify,
-            )
+            .execute(cmdlet, &inner.endpoints.exo_scope, replay, client_request_id, build, classify)
             .await
     }
 
@@ -208,15 +195,12 @@ impl ExoClient {
             tries += 1;
             match self.invoke_with(CMDLET, params.clone(), Replay::Unsafe).await {
                 Ok(v) => {
-                    if let Some(p) = v.iter().filter_map(parse_policy).next() {
+                    if let Some(p) = v.iter().find_map(parse_policy) {
                         return Ok(p);
                     }
-                    return self
-                        .find_policy(app_id, scope_group, right)
-                        .await?
-                        .ok_or_else(|| {
-                            ExoError::new(ExoErrorKind::Server, CMDLET, "the new policy cannot be read back")
-                        });
+                    return self.find_policy(app_id, scope_group, right).await?.ok_or_else(|| {
+                        ExoError::new(ExoErrorKind::Server, CMDLET, "the new policy cannot be read back")
+                    });
                 }
                 Err(e) if e.maybe_applied && tries < 2 => {
                     tracing::warn!(cmdlet = CMDLET, "reply lost; reading policies back");
@@ -249,31 +233,23 @@ impl ExoClient {
     /// Removes a policy; an already-missing policy is [`Outcome::AlreadySo`].
     pub async fn remove_policy(&self, identity: &str) -> Result<Outcome, ExoError> {
         outcome(
-            self.invoke(
-                "Remove-ApplicationAccessPolicy",
-                json!({"Identity": identity, "Confirm": false}),
-            )
-            .await,
+            self.invoke("Remove-ApplicationAccessPolicy", json!({"Identity": identity, "Confirm": false}))
+                .await,
             &[ExoErrorKind::NotFound],
         )
     }
 
     /// Sets a policy's description (the only mutable field).
     pub async fn set_policy_description(&self, identity: &str, description: &str) -> Result<(), ExoError> {
-        self.invoke(
-            "Set-ApplicationAccessPolicy",
-            json!({"Identity": identity, "Description": description}),
-        )
-        .await
-        .map(drop)
+        self.invoke("Set-ApplicationAccessPolicy", json!({"Identity": identity, "Description": description}))
+            .await
+            .map(drop)
     }
 
     /// `Test-ApplicationAccessPolicy` of one mailbox and app.
     pub async fn test_policy(&self, mailbox: &str, app_id: &str) -> Result<AccessCheck, ExoError> {
         const CMDLET: &str = "Test-ApplicationAccessPolicy";
-        let v = self
-            .invoke(CMDLET, json!({"Identity": mailbox, "AppId": app_id}))
-            .await?;
+        let v = self.invoke(CMDLET, json!({"Identity": mailbox, "AppId": app_id})).await?;
         let result = v.first().and_then(|o| o.get("AccessCheckResult"));
         match result {
             Some(Value::String(s)) if s.eq_ignore_ascii_case("Granted") => Ok(AccessCheck::Granted),
@@ -307,10 +283,7 @@ impl ExoClient {
 
     /// One group by any identity (name, alias, address, id); `None` if absent.
     pub async fn get_group(&self, identity: &str) -> Result<Option<LiveGroup>, ExoError> {
-        match self
-            .invoke("Get-DistributionGroup", json!({"Identity": identity}))
-            .await
-        {
+        match self.invoke("Get-DistributionGroup", json!({"Identity": identity})).await {
             Ok(v) => Ok(v.iter().find_map(parse_group)),
             Err(e) if e.kind == ExoErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
@@ -367,10 +340,7 @@ impl ExoClient {
         };
         let identity = if created.id.is_empty() { name } else { created.id.as_str() };
         self.set_group_marker(identity, marker).await?;
-        Ok(LiveGroup {
-            marker: Some(marker.to_owned()),
-            ..created
-        })
+        Ok(LiveGroup { marker: Some(marker.to_owned()), ..created })
     }
 
     /// Sets `CustomAttribute15` (the ownership marker) of a group.
@@ -426,9 +396,7 @@ impl ExoClient {
 
     /// Direct members of a group (paged).
     pub async fn get_members(&self, group: &str) -> Result<Vec<Recipient>, ExoError> {
-        let v = self
-            .invoke("Get-DistributionGroupMember", json!({"Identity": group}))
-            .await?;
+        let v = self.invoke("Get-DistributionGroupMember", json!({"Identity": group})).await?;
         Ok(v.iter().filter_map(parse_recipient).collect())
     }
 
@@ -450,14 +418,12 @@ impl ExoClient {
         }
         let mut batches = Vec::new();
         while let Some(joined) = set.join_next().await {
-            let (i, v) = joined.map_err(|e| ExoError::new(ExoErrorKind::Other, "Get-Recipient", e.to_string()))?;
+            let (i, v) =
+                joined.map_err(|e| ExoError::new(ExoErrorKind::Other, "Get-Recipient", e.to_string()))?;
             batches.push((i, v?));
         }
         batches.sort_by_key(|(i, _)| *i);
-        Ok(batches
-            .iter()
-            .flat_map(|(_, v)| v.iter().filter_map(parse_recipient))
-            .collect())
+        Ok(batches.iter().flat_map(|(_, v)| v.iter().filter_map(parse_recipient)).collect())
     }
 }
 
@@ -498,11 +464,9 @@ fn same_origin(a: &str, b: &str) -> bool {
 
 fn strip_annotations(v: Value) -> Value {
     match v {
-        Value::Object(m) => Value::Object(
-            m.into_iter()
-                .filter(|(k, _)| !k.contains('@'))
-                .collect::<Map<String, Value>>(),
-        ),
+        Value::Object(m) => {
+            Value::Object(m.into_iter().filter(|(k, _)| !k.contains('@')).collect::<Map<String, Value>>())
+        }
         other => other,
     }
 }
@@ -541,11 +505,7 @@ fn parse_envelope(cmdlet: &str, raw: &Raw) -> Result<(Vec<Value>, Option<String>
         Some(Value::Object(_)) => vec![strip_annotations(v["value"].clone())],
         _ => Vec::new(),
     };
-    let next = v
-        .get("@odata.nextLink")
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned);
+    let next = v.get("@odata.nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
     Ok((values, next))
 }
 
@@ -561,19 +521,12 @@ pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
     let identity = text(o, "Identity")?;
     let app_id = text(o, "AppId").or_else(|| {
         // `<tenant>\<appId>:<sid>;<oid>`
-        identity
-            .split_once('\\')
-            .and_then(|(_, r)| r.split_once(':'))
-            .map(|(a, _)| a.to_owned())
+        identity.split_once('\\').and_then(|(_, r)| r.split_once(':')).map(|(a, _)| a.to_owned())
     })?;
     let scope_raw = text(o, "ScopeIdentityRaw")
         .or_else(|| identity.split_once(':').map(|(_, r)| r.to_owned()))
         .unwrap_or_default();
-    let scope_id = scope_raw
-        .split(';')
-        .nth(1)
-        .map(str::to_owned)
-        .unwrap_or_default();
+    let scope_id = scope_raw.split(';').nth(1).map(str::to_owned).unwrap_or_default();
     let access_right = match text(o, "AccessRight")?.as_str() {
         s if s.eq_ignore_ascii_case("RestrictAccess") => AccessRight::RestrictAccess,
         s if s.eq_ignore_ascii_case("DenyAccess") => AccessRight::DenyAccess,
@@ -583,24 +536,16 @@ pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
         identity,
         app_id,
         scope_id,
-        scope_name: text(o, "ScopeName")
-            .or_else(|| text(o, "ScopeIdentity"))
-            .unwrap_or_default(),
+        scope_name: text(o, "ScopeName").or_else(|| text(o, "ScopeIdentity")).unwrap_or_default(),
         access_right,
-        description: o
-            .get("Description")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned(),
+        description: o.get("Description").and_then(Value::as_str).unwrap_or_default().to_owned(),
     })
 }
 
 /// Parses a `DistributionGroup` object (members left empty).
 pub fn parse_group(o: &Value) -> Option<LiveGroup> {
     Some(LiveGroup {
-        id: text(o, "ExternalDirectoryObjectId")
-            .or_else(|| text(o, "Guid"))
-            .unwrap_or_default(),
+        id: text(o, "ExternalDirectoryObjectId").or_else(|| text(o, "Guid")).unwrap_or_default(),
         name: text(o, "Name")?,
         primary_smtp_address: text(o, "PrimarySmtpAddress").unwrap_or_default(),
         marker: text(o, "CustomAttribute15"),
@@ -612,9 +557,7 @@ pub fn parse_group(o: &Value) -> Option<LiveGroup> {
 pub fn parse_recipient(o: &Value) -> Option<Recipient> {
     Some(Recipient {
         address: text(o, "PrimarySmtpAddress")?,
-        kind: text(o, "RecipientTypeDetails")
-            .or_else(|| text(o, "RecipientType"))
-            .unwrap_or_default(),
+        kind: text(o, "RecipientTypeDetails").or_else(|| text(o, "RecipientType")).unwrap_or_default(),
         id: text(o, "ExternalDirectoryObjectId"),
     })
 }
@@ -626,10 +569,7 @@ mod tests {
     #[test]
     fn filter_escapes_quotes() {
         let f = recipient_filter(&["a@x.com".into(), "o'brien@x.com".into()]);
-        assert_eq!(
-            f,
-            "(PrimarySmtpAddress -eq 'a@x.com') -or (PrimarySmtpAddress -eq 'o''brien@x.com')"
-        );
+        assert_eq!(f, "(PrimarySmtpAddress -eq 'a@x.com') -or (PrimarySmtpAddress -eq 'o''brien@x.com')");
     }
 
     #[test]

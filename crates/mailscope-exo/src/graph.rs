@@ -19,9 +19,7 @@ pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 /// fenced by application access policies (Graph `Mail.*`,
 /// `MailboxSettings.*`, `Calendars.*`, `Contacts.*`; EWS `full_access_as_app`).
 pub fn is_mailbox_permission(value: &str) -> bool {
-    ["Mail.", "MailboxSettings.", "Calendars.", "Contacts."]
-        .iter()
-        .any(|p| value.starts_with(p))
+    ["Mail.", "MailboxSettings.", "Calendars.", "Contacts."].iter().any(|p| value.starts_with(p))
         || value == "full_access_as_app"
 }
 
@@ -77,7 +75,7 @@ impl GraphClient {
                 out.extend(a.iter().cloned());
             }
             match v.get("@odata.nextLink").and_then(Value::as_str) {
-                Some(next) if next.starts_with(base.as_str()) => url = next.to_owned(),
+                Some(next) if next.starts_with(base.as_str()) => next.clone_into(&mut url),
                 Some(next) => {
                     return Err(ExoError::new(
                         ExoErrorKind::Server,
@@ -129,10 +127,7 @@ impl GraphClient {
                 .into_iter()
                 .flatten()
                 .filter_map(|r| {
-                    Some((
-                        r.get("id")?.as_str()?.to_ascii_lowercase(),
-                        r.get("value")?.as_str()?.to_owned(),
-                    ))
+                    Some((r.get("id")?.as_str()?.to_ascii_lowercase(), r.get("value")?.as_str()?.to_owned()))
                 })
                 .filter(|(_, v)| is_mailbox_permission(v))
                 .collect();
@@ -172,7 +167,8 @@ impl GraphClient {
         }
         let mut app_ids: BTreeMap<String, String> = BTreeMap::new();
         while let Some(j) = set.join_next().await {
-            let (p, sp) = j.map_err(|e| ExoError::new(ExoErrorKind::Other, "list_mailbox_grants", e.to_string()))?;
+            let (p, sp) =
+                j.map_err(|e| ExoError::new(ExoErrorKind::Other, "list_mailbox_grants", e.to_string()))?;
             if let Some(app) = sp?.as_ref().and_then(|v| v.get("appId")).and_then(Value::as_str) {
                 app_ids.insert(p, app.to_owned());
             }
@@ -188,7 +184,11 @@ impl GraphClient {
             }
         }
         grants.sort_by(|a, b| {
-            (&a.app_id, &a.resource_app_id, &a.permission).cmp(&(&b.app_id, &b.resource_app_id, &b.permission))
+            (&a.app_id, &a.resource_app_id, &a.permission).cmp(&(
+                &b.app_id,
+                &b.resource_app_id,
+                &b.permission,
+            ))
         });
         grants.dedup();
         Ok(grants)
@@ -197,7 +197,13 @@ impl GraphClient {
     /// Sends a plain-text mail as `mailbox` (`POST /users/{mailbox}/sendMail`).
     /// An application access policy that fences the app out answers 403
     /// `ErrorAccessDenied` ([`ExoErrorKind::Forbidden`]).
-    pub async fn send_mail(&self, mailbox: &str, to: &str, subject: &str, body: &str) -> Result<(), ExoError> {
+    pub async fn send_mail(
+        &self,
+        mailbox: &str,
+        to: &str,
+        subject: &str,
+        body: &str,
+    ) -> Result<(), ExoError> {
         let url = format!("{}/v1.0/users/{mailbox}/sendMail", self.session.endpoints().graph_url);
         let payload = json!({
             "message": {

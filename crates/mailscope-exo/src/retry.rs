@@ -1,6 +1,6 @@
 //! Retry policy: which failures are retried, and how long to wait.
 //!
-//! The numbers follow the ExchangeOnlineManagement module (base 2 s, factor
+//! The numbers follow the `ExchangeOnlineManagement` module (base 2 s, factor
 //! 2, 5 retries) with two changes: full jitter, so that parallel member calls
 //! that failed together do not retry together, and a total time budget, so
 //! that a run in CI fails in minutes instead of hanging on a throttled tenant.
@@ -38,19 +38,14 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all.
     pub fn none() -> Self {
-        Self {
-            max_attempts: 1,
-            ..Self::default()
-        }
+        Self { max_attempts: 1, ..Self::default() }
     }
 
     /// The exponential backoff ceiling before retry number `retry` (1-based):
     /// `min(max_delay, base_delay * 2^(retry-1))`.
     pub fn backoff_ceiling(&self, retry: u32) -> Duration {
         let exp = retry.saturating_sub(1).min(20);
-        self.base_delay
-            .saturating_mul(1u32 << exp)
-            .min(self.max_delay)
+        self.base_delay.saturating_mul(1u32 << exp).min(self.max_delay)
     }
 
     /// Full-jitter backoff: uniform in `[0, ceiling]`, with `unit` in `[0, 1)`.
@@ -119,17 +114,11 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
         return None;
     }
     let day: u32 = day.parse().ok()?;
-    let month = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ]
-    .iter()
-    .position(|m| m == month)?;
+    let month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        .iter()
+        .position(|m| m == month)?;
     let year: i64 = year.parse().ok()?;
-    let hms: Vec<u64> = time
-        .split(':')
-        .map(str::parse)
-        .collect::<Result<_, _>>()
-        .ok()?;
+    let hms: Vec<u64> = time.split(':').map(str::parse).collect::<Result<_, _>>().ok()?;
     let [h, m, sec] = hms.as_slice() else {
         return None;
     };
@@ -173,34 +162,19 @@ mod tests {
     fn retry_after_forms() {
         let now = UNIX_EPOCH + Duration::from_secs(784_111_777); // 1994-11-06 08:49:37
         assert_eq!(parse_retry_after_at("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after_at(" 1.5 ", now),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(parse_retry_after_at(" 1.5 ", now), Some(Duration::from_millis(1500)));
         assert_eq!(parse_retry_after_at("0", now), Some(Duration::ZERO));
-        assert_eq!(
-            parse_retry_after_at("Sun, 06 Nov 1994 08:49:47 GMT", now),
-            Some(Duration::from_secs(10))
-        );
-        assert_eq!(
-            parse_retry_after_at("Sun, 06 Nov 1994 08:49:00 GMT", now),
-            Some(Duration::ZERO)
-        );
+        assert_eq!(parse_retry_after_at("Sun, 06 Nov 1994 08:49:47 GMT", now), Some(Duration::from_secs(10)));
+        assert_eq!(parse_retry_after_at("Sun, 06 Nov 1994 08:49:00 GMT", now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after_at("-1", now), None);
         assert_eq!(parse_retry_after_at("soon", now), None);
         assert_eq!(parse_retry_after_at("NaN", now), None);
-        assert_eq!(
-            parse_retry_after_at("1e300", now),
-            Some(Duration::from_secs(86_400))
-        );
+        assert_eq!(parse_retry_after_at("1e300", now), Some(Duration::from_secs(86_400)));
     }
 
     #[test]
     fn http_date_epoch() {
-        assert_eq!(
-            parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"),
-            Some(UNIX_EPOCH)
-        );
+        assert_eq!(parse_http_date("Thu, 01 Jan 1970 00:00:00 GMT"), Some(UNIX_EPOCH));
         assert_eq!(
             parse_http_date("Wed, 21 Oct 2015 07:28:00 GMT"),
             Some(UNIX_EPOCH + Duration::from_secs(1_445_412_480))
@@ -223,14 +197,8 @@ mod tests {
                 assert!(d <= p.backoff_ceiling(retry));
             }
         }
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(10_000))),
-            p.max_retry_after
-        );
-        assert_eq!(
-            p.delay(1, Some(Duration::from_secs(3))),
-            Duration::from_secs(3)
-        );
+        assert_eq!(p.delay(1, Some(Duration::from_secs(10_000))), p.max_retry_after);
+        assert_eq!(p.delay(1, Some(Duration::from_secs(3))), Duration::from_secs(3));
         let u = random_unit();
         assert!((0.0..1.0).contains(&u));
     }

@@ -9,7 +9,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
-use crate::cloud::{EndpointError, EndpointOverrides, Endpoints, Cloud};
+use crate::cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
 use crate::credentials::ClientCredentials;
 use crate::error::{ExoError, ExoErrorKind};
 use crate::retry::{RetryPolicy, parse_retry_after};
@@ -62,10 +62,7 @@ impl CallStats {
 
     /// A copy of the counters.
     pub fn snapshot(&self) -> BTreeMap<String, u64> {
-        self.counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
+        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// Sum over all operations.
@@ -75,10 +72,7 @@ impl CallStats {
 
     /// Resets all counters.
     pub fn reset(&self) {
-        self.counts
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clear();
+        self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
 }
 
@@ -142,9 +136,7 @@ fn tenant_limiter(tenant: &str, permits: usize) -> Arc<Semaphore> {
     static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Semaphore>>>> = OnceLock::new();
     let map = LIMITERS.get_or_init(Mutex::default);
     let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.entry(tenant.to_ascii_lowercase())
-        .or_insert_with(|| Arc::new(Semaphore::new(permits.max(1))))
-        .clone()
+    map.entry(tenant.to_ascii_lowercase()).or_insert_with(|| Arc::new(Semaphore::new(permits.max(1)))).clone()
 }
 
 impl Session {
@@ -262,8 +254,8 @@ impl Session {
             inner.stats.record(op);
             let t0 = Instant::now();
             let sent = async {
-                let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
-                    .map_err(|_| None)?;
+                let mut auth =
+                    HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| None)?;
                 auth.set_sensitive(true);
                 let resp = build(token.expose())
                     .header(reqwest::header::AUTHORIZATION, auth)
@@ -273,11 +265,7 @@ impl Session {
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
                 let body = resp.bytes().await.map_err(Some)?.to_vec();
-                Ok::<Raw, Option<reqwest::Error>>(Raw {
-                    status,
-                    headers,
-                    body,
-                })
+                Ok::<Raw, Option<reqwest::Error>>(Raw { status, headers, body })
             }
             .instrument(span.clone())
             .await;
@@ -341,10 +329,7 @@ impl Session {
             err.attempts = attempt;
             err.client_request_id = Some(client_request_id.to_owned());
             let delay = policy.delay(attempt, retry_after);
-            if !retry
-                || attempt >= policy.max_attempts
-                || started.elapsed() + delay > policy.total_budget
-            {
+            if !retry || attempt >= policy.max_attempts || started.elapsed() + delay > policy.total_budget {
                 tracing::warn!(parent: &span, op, attempt, kind = %err.kind, status = err.status, "call failed");
                 return Err(err);
             }

@@ -44,9 +44,7 @@ impl ExoClient {
         let mut groups: Vec<LiveGroup> = managed?;
 
         // Groups still to fetch by identity.
-        let have_id = |groups: &[LiveGroup], id: &str| {
-            groups.iter().any(|g| g.id.eq_ignore_ascii_case(id))
-        };
+        let have_id = |groups: &[LiveGroup], id: &str| groups.iter().any(|g| g.id.eq_ignore_ascii_case(id));
         let have_name = |groups: &[LiveGroup], name: &str| {
             groups.iter().any(|g| {
                 g.name.eq_ignore_ascii_case(name) || g.primary_smtp_address.eq_ignore_ascii_case(name)
@@ -76,10 +74,10 @@ impl ExoClient {
         }
         while let Some(j) = set.join_next().await {
             // A policy scoped to a single mailbox is not a group: not found.
-            if let Some(g) = j.map_err(join_error)?? {
-                if !have_id(&groups, &g.id) {
-                    groups.push(g);
-                }
+            if let Some(g) = j.map_err(|e| join_error(&e))??
+                && !have_id(&groups, &g.id)
+            {
+                groups.push(g);
             }
         }
 
@@ -92,7 +90,7 @@ impl ExoClient {
         }
         let mut recipients: BTreeMap<String, Recipient> = BTreeMap::new();
         while let Some(j) = set.join_next().await {
-            let (i, members) = j.map_err(join_error)?;
+            let (i, members) = j.map_err(|e| join_error(&e))?;
             let members = members?;
             groups[i].members = members.iter().map(|m| m.address.clone()).collect();
             for m in members {
@@ -114,7 +112,7 @@ impl ExoClient {
             }
         }
 
-        groups.sort_by(|a, b| a.name.to_ascii_lowercase().cmp(&b.name.to_ascii_lowercase()));
+        groups.sort_by_key(|g| g.name.to_ascii_lowercase());
         policies.sort_by(|a, b| a.identity.cmp(&b.identity));
         Ok(LiveSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
@@ -127,6 +125,6 @@ impl ExoClient {
     }
 }
 
-fn join_error(e: tokio::task::JoinError) -> ExoError {
+fn join_error(e: &tokio::task::JoinError) -> ExoError {
     ExoError::new(ExoErrorKind::Other, "read_snapshot", e.to_string())
 }

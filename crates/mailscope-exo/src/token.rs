@@ -242,9 +242,12 @@ impl TokenSource {
             span.record("duration_ms", u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX));
             let (retryable, retry_after) = match &result {
                 Ok(_) => return result,
-                Err(AuthError::Transport { source, .. }) => (source.is_connect() || source.is_timeout() || source.is_request(), None),
-                Err(AuthError::InvalidResponse { status, .. }) => (*status == 429 || *status >= 500, None),
-                Err(AuthError::Entra { status, .. }) => (*status == 429 || *status >= 500, None),
+                Err(AuthError::Transport { source, .. }) => {
+                    (source.is_connect() || source.is_timeout() || source.is_request(), None)
+                }
+                Err(AuthError::InvalidResponse { status, .. } | AuthError::Entra { status, .. }) => {
+                    (*status == 429 || *status >= 500, None)
+                }
                 Err(_) => (false, None),
             };
             let delay = self.retry.delay(attempt, retry_after);
@@ -273,9 +276,7 @@ impl TokenSource {
                 s.clone()
             }
             Credential::Certificate(cert) => {
-                let jwt = cert
-                    .sign(&c.client_id, &self.token_url)
-                    .map_err(AuthError::Signing)?;
+                let jwt = cert.sign(&c.client_id, &self.token_url).map_err(AuthError::Signing)?;
                 form.push(("client_assertion_type", ASSERTION_TYPE.to_owned()));
                 form.push(("client_assertion", jwt.expose().to_owned()));
                 jwt
@@ -288,8 +289,7 @@ impl TokenSource {
                 jwt
             }
         };
-        self.requests
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let resp = self
             .http
             .post(&self.token_url)
@@ -321,13 +321,12 @@ impl TokenSource {
                     status,
                     reason: "the body is not a token response".to_owned(),
                 })?;
-            let token = parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| {
-                AuthError::InvalidResponse {
+            let token =
+                parsed.access_token.filter(|t| !t.is_empty()).ok_or_else(|| AuthError::InvalidResponse {
                     url: self.token_url.clone(),
                     status,
                     reason: "no access_token in the response".to_owned(),
-                }
-            })?;
+                })?;
             let expires_in = match parsed.expires_in {
                 Some(serde_json::Value::Number(n)) => n.as_u64(),
                 Some(serde_json::Value::String(s)) => s.parse().ok(),
@@ -337,30 +336,18 @@ impl TokenSource {
             let lifetime = Duration::from_secs(expires_in);
             // Short-lived tokens (emulator, some federated flows) would be
             // stale at once with the full skew; refresh those at half-life.
-            let skew = if lifetime > REFRESH_SKEW * 2 {
-                REFRESH_SKEW
-            } else {
-                lifetime / 2
-            };
+            let skew = if lifetime > REFRESH_SKEW * 2 { REFRESH_SKEW } else { lifetime / 2 };
             return Ok(AccessToken {
                 secret: Secret::new(token),
-                refresh_at: Instant::now() + lifetime - skew,
+                refresh_at: Instant::now() + lifetime.saturating_sub(skew),
             });
         }
         match serde_json::from_slice::<EntraError>(&bytes) {
             Ok(e) if !e.error.is_empty() || !e.error_description.is_empty() => {
                 let first_line = e.error_description.lines().next().unwrap_or("").trim();
-                let aadsts = e
-                    .error_codes
-                    .first()
-                    .map(|c| format!("AADSTS{c}"))
-                    .or_else(|| {
-                        first_line
-                            .split(':')
-                            .next()
-                            .filter(|p| p.starts_with("AADSTS"))
-                            .map(str::to_owned)
-                    });
+                let aadsts = e.error_codes.first().map(|c| format!("AADSTS{c}")).or_else(|| {
+                    first_line.split(':').next().filter(|p| p.starts_with("AADSTS")).map(str::to_owned)
+                });
                 Err(AuthError::Entra {
                     scope: scope.to_owned(),
                     status,
