@@ -554,4 +554,47 @@ mod tests {
         assert!(matches!(err, CredentialError::EmptyFile { .. }), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
+
+    #[test]
+    fn certificate_assertion_headers_and_claims() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mailscope-sim/testdata");
+        let (Ok(cert), Ok(key)) = (
+            std::fs::read_to_string(dir.join("operator.cert.pem")),
+            std::fs::read_to_string(dir.join("operator.key.pem")),
+        ) else {
+            return; // The emulator's test keys are not there (partial checkout).
+        };
+        let pem = format!("{cert}{key}");
+        let c = CertificateCredential::from_pem(pem.as_bytes(), "X", Path::new("x.pem")).unwrap();
+        let decode = |jwt: &str, part: usize| -> serde_json::Value {
+            let seg = jwt.split('.').nth(part).unwrap();
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).unwrap()).unwrap()
+        };
+        let jwt = c.sign(CLIENT, "https://login.example/t/oauth2/v2.0/token").unwrap();
+        let h = decode(jwt.expose(), 0);
+        assert_eq!(h["alg"], "PS256");
+        assert_eq!(h["typ"], "JWT");
+        assert_eq!(h["x5t#S256"], c.thumbprint_sha256());
+        assert!(h.get("x5t").is_none());
+        let claims = decode(jwt.expose(), 1);
+        assert_eq!(claims["aud"], "https://login.example/t/oauth2/v2.0/token");
+        assert_eq!(claims["iss"], CLIENT);
+        assert_eq!(claims["sub"], CLIENT);
+        assert!(claims["exp"].as_u64().unwrap() > claims["nbf"].as_u64().unwrap());
+        let rs = c.clone().with_algorithm(AssertionAlgorithm::Rs256).sign(CLIENT, "a").unwrap();
+        let h = decode(rs.expose(), 0);
+        assert_eq!(h["alg"], "RS256");
+        assert_eq!(h["x5t"], c.thumbprint_sha1());
+        assert!(!format!("{c:?}").contains("PRIVATE"));
+        // Key only, or certificate only: a clear error.
+        for partial in [cert.as_str(), key.as_str()] {
+            let e = CertificateCredential::from_pem(
+                partial.as_bytes(),
+                "AZURE_CLIENT_CERTIFICATE_PATH",
+                Path::new("p"),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
+        }
+    }
 }

@@ -15,7 +15,7 @@ use tracing::Instrument as _;
 
 use crate::cloud::Endpoints;
 use crate::credentials::{ClientCredentials, Credential, CredentialError, read_token_file};
-use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::retry::RetryPolicy;
 use crate::secret::Secret;
 
 /// How long before expiry a cached token is replaced.
@@ -304,11 +304,6 @@ impl TokenSource {
         drop(form);
         let status = resp.status().as_u16();
         tracing::Span::current().record("status", status);
-        let _retry_after = resp
-            .headers()
-            .get(reqwest::header::RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
         let bytes = resp.bytes().await.map_err(|source| AuthError::Transport {
             url: self.token_url.clone(),
             source: source.without_url(),

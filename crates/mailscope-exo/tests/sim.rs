@@ -82,7 +82,8 @@ async fn federated_token_file_works_and_is_reread() {
 #[tokio::test]
 async fn wrong_secret_is_a_typed_entra_error_without_the_secret() {
     let sim = start().await;
-    let creds = ClientCredentials::with_secret(&sim.tenant, &sim.client_id, "wrong-secret-value-123").unwrap();
+    let creds =
+        ClientCredentials::with_secret(&sim.tenant, &sim.client_id, "wrong-secret-value-123").unwrap();
     let err = sim.session_with(creds).exo().get_policies().await.unwrap_err();
     assert_eq!(err.kind, ExoErrorKind::Token);
     let text = format!("{err} {err:?}");
@@ -135,7 +136,10 @@ async fn error_bodies_map_to_kinds() {
     let g = "mailscope-invoice-mailer-allow";
     assert_eq!(exo.add_member(g, "billing@contoso.com").await.unwrap(), Outcome::AlreadySo);
     let e = exo
-        .invoke("Add-DistributionGroupMember", json!({"Identity": g, "Member": "billing@contoso.com", "BypassSecurityGroupManagerCheck": true}))
+        .invoke(
+            "Add-DistributionGroupMember",
+            json!({"Identity": g, "Member": "billing@contoso.com", "BypassSecurityGroupManagerCheck": true}),
+        )
         .await
         .unwrap_err();
     assert_eq!(e.kind, ExoErrorKind::AlreadyMember, "{e}");
@@ -148,7 +152,8 @@ async fn error_bodies_map_to_kinds() {
     assert_eq!(exo.add_member(g, "invoices@contoso.com").await.unwrap(), Outcome::Done);
     assert_eq!(exo.remove_member(g, "invoices@contoso.com").await.unwrap(), Outcome::Done);
     // Duplicate group.
-    let e = exo.new_group("Marketing-Senders", "marketing-senders", None, "mailscope/v1 x").await.unwrap_err();
+    let e =
+        exo.new_group("Marketing-Senders", "marketing-senders", None, "mailscope/v1 x").await.unwrap_err();
     assert_eq!(e.kind, ExoErrorKind::AlreadyExists, "{e}");
     // Unknown parameter, unknown cmdlet (403 with a NUL "gzip" body).
     let e = exo.invoke("Get-DistributionGroup", json!({"BogusParameter": 1})).await.unwrap_err();
@@ -165,9 +170,12 @@ async fn error_bodies_map_to_kinds() {
 async fn apps_without_grants_or_roles_get_401_and_403() {
     let sim = start().await;
     // Seed apps: no grants at all; ManageAsApp without a directory role.
-    let no_grants =
-        ClientCredentials::with_secret(&sim.tenant, "deadbeef-0000-4000-8000-0000000000e1", "sim-no-grants-secret-test-only")
-            .unwrap();
+    let no_grants = ClientCredentials::with_secret(
+        &sim.tenant,
+        "deadbeef-0000-4000-8000-0000000000e1",
+        "sim-no-grants-secret-test-only",
+    )
+    .unwrap();
     let e = sim.session_with(no_grants).exo().get_policies().await.unwrap_err();
     assert_eq!(e.kind, ExoErrorKind::Unauthorized, "{e}");
     let half = ClientCredentials::with_secret(
@@ -208,7 +216,11 @@ async fn write_cycle_and_test_policy() {
     assert_eq!(exo.remove_policy(&p.identity).await.unwrap(), Outcome::Done);
     assert_eq!(exo.remove_group(&g.name).await.unwrap(), Outcome::Done);
     let found = exo
-        .resolve_recipients(&["CEO@contoso.com".into(), "nobody@contoso.com".into(), "o'brien@contoso.com".into()])
+        .resolve_recipients(&[
+            "CEO@contoso.com".into(),
+            "nobody@contoso.com".into(),
+            "o'brien@contoso.com".into(),
+        ])
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
@@ -269,14 +281,22 @@ async fn lost_replies_to_writes_are_detected() {
     // New group: applied, reply lost; read back instead of creating twice.
     sim.faults(json!({"failNthMutation": {"n": 1, "kind": "500", "when": "after"}})).await;
     let marker = "mailscope/v1 app=5e4d3c2b-1a09-4f8e-a7d6-c5b4a3928170 list=allow";
-    let created = exo.new_group("mailscope-support-desk-allow", "mailscope-support-desk-allow", None, marker).await.unwrap();
+    let created = exo
+        .new_group("mailscope-support-desk-allow", "mailscope-support-desk-allow", None, marker)
+        .await
+        .unwrap();
     assert_eq!(created.name, "mailscope-support-desk-allow");
     let again = exo.get_group("mailscope-support-desk-allow").await.unwrap().unwrap();
     assert_eq!(again.marker.as_deref(), Some(marker));
     // New policy: not applied (fails before); read back finds nothing, resent once.
     sim.faults(json!({"failNthMutation": {"n": 1, "kind": "reset", "when": "before"}})).await;
     let p = exo
-        .new_policy("5e4d3c2b-1a09-4f8e-a7d6-c5b4a3928170", "mailscope-support-desk-allow", AccessRight::RestrictAccess, marker)
+        .new_policy(
+            "5e4d3c2b-1a09-4f8e-a7d6-c5b4a3928170",
+            "mailscope-support-desk-allow",
+            AccessRight::RestrictAccess,
+            marker,
+        )
         .await
         .unwrap();
     let all = exo.get_policies().await.unwrap();
@@ -362,7 +382,11 @@ async fn read_snapshot_uses_minimum_calls_and_matches_expected() {
         want.recipients.iter().map(|r| (r.address.to_ascii_lowercase(), r.kind.clone())).collect();
     let got_r: std::collections::BTreeMap<String, String> =
         snap.recipients.iter().map(|r| (r.address.to_ascii_lowercase(), r.kind.clone())).collect();
-    for a in DESIRED_ADDRESSES.iter().map(|s| (*s).to_owned()).chain(want.groups.iter().flat_map(|g| g.members.clone())) {
+    for a in DESIRED_ADDRESSES
+        .iter()
+        .map(|s| (*s).to_owned())
+        .chain(want.groups.iter().flat_map(|g| g.members.clone()))
+    {
         let a = a.to_ascii_lowercase();
         assert_eq!(got_r.get(&a), want_r.get(&a), "{a}");
     }

@@ -40,7 +40,9 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
     // Secret: a full snapshot read, a write, an error.
     let session = sim.session();
     let exo = session.exo();
-    exo.read_snapshot(&SnapshotRequest { all_policy_groups: true, ..SnapshotRequest::default() }).await.unwrap();
+    exo.read_snapshot(&SnapshotRequest { all_policy_groups: true, ..SnapshotRequest::default() })
+        .await
+        .unwrap();
     exo.add_member("mailscope-invoice-mailer-allow", "billing@contoso.com").await.unwrap();
     let e = exo.invoke("Get-NoSuchThing", json!({})).await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "expected failure");
@@ -58,7 +60,8 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
 
     // Certificate: the signed assertion must not appear.
     let pem = operator_pem();
-    let cert = sim.session_with(ClientCredentials::with_certificate_file(&sim.tenant, &sim.client_id, &pem).unwrap());
+    let cert = sim
+        .session_with(ClientCredentials::with_certificate_file(&sim.tenant, &sim.client_id, &pem).unwrap());
     cert.exo().get_policies().await.unwrap();
     let cert_token = cert.tokens().token(&cert.endpoints().exo_scope).await.unwrap();
 
@@ -66,11 +69,15 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
     let oidc = github_oidc_token(GITHUB_SUBJECT);
     let file = std::env::temp_dir().join(format!("mailscope-exo-trace-oidc-{}", uuid::Uuid::new_v4()));
     std::fs::write(&file, &oidc).unwrap();
-    let fed = sim.session_with(ClientCredentials::with_federated_token_file(&sim.tenant, &sim.client_id, &file).unwrap());
+    let fed = sim.session_with(
+        ClientCredentials::with_federated_token_file(&sim.tenant, &sim.client_id, &file).unwrap(),
+    );
     fed.exo().get_policies().await.unwrap();
 
     // A wrong secret: the error is logged, the secret is not.
-    let bad = sim.session_with(ClientCredentials::with_secret(&sim.tenant, &sim.client_id, "wrong-secret-xyz-987").unwrap());
+    let bad = sim.session_with(
+        ClientCredentials::with_secret(&sim.tenant, &sim.client_id, "wrong-secret-xyz-987").unwrap(),
+    );
     let e = bad.exo().get_policies().await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "expected auth failure");
 

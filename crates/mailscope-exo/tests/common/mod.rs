@@ -7,9 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use mailscope_exo::{
-    ClientCredentials, Cloud, EndpointOverrides, RetryPolicy, Session, SessionConfig,
-};
+use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, RetryPolicy, Session, SessionConfig};
 use serde_json::Value;
 
 /// A running emulator seeded with Contoso.
