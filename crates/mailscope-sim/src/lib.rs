@@ -1,1 +1,46 @@
-//! mailscope-sim (work in progress).
+//! mailscope-sim: a local emulator of the tenant APIs mailscope talks to.
+//!
+//! One HTTP origin serves the Entra token endpoint, the Exchange Online
+//! admin `InvokeCommand` API, a Microsoft Graph subset and `/_sim` control
+//! endpoints, following `exo-wire.md` and `aap-semantics.md`. It is the
+//! embedded default target of the CLI (`--tenant sim:PATH`) and the ground
+//! for integration, fault and performance tests. See `docs/sim.md`.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! let sim = mailscope_sim::Sim::from_seed_file("policies/contoso.tenant.yaml")?;
+//! let creds = sim.operator_credentials().expect("seed names an operator app");
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! let server = mailscope_sim::serve(sim, listener).await?;
+//! println!("{} as {}", server.base_url(), creds.client_id);
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod catalog;
+mod clock;
+mod control;
+mod decision;
+mod exo;
+mod exposure;
+mod faults;
+mod graph;
+mod model;
+mod opath;
+mod seed;
+mod server;
+mod stats;
+mod store;
+mod token;
+
+pub use catalog::{EXCHANGE_APP_ID, EXCHANGE_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE};
+pub use decision::{InvalidPolicyMode, NestedGroups, Verdict};
+pub use exposure::{Exposure, OTHER_MAILBOX};
+pub use faults::{FailKind, FailNth, FailWhen, FaultConfig};
+pub use graph::AAP_DENIAL;
+pub use model::{AccessRight, App, Policy, Recipient, RecipientKind, Tenant};
+pub use opath::{Filter, FilterError, Op, parse as parse_filter};
+pub use seed::SeedError;
+pub use server::{OperatorCredentials, ServeOptions, ServerHandle, Sim, SimConfig, SimError, run, serve};
+pub use stats::StatsSnapshot;
+pub use store::StoreError;

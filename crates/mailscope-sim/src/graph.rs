@@ -1,0 +1,422 @@
+//! The Microsoft Graph subset: `sendMail` (with the AAP check as Graph's
+//! cache sees it) and the `servicePrincipals` reads tools use to find which
+//! apps hold mailbox permissions (aap-semantics §1.10, §3.2).
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::catalog::{
+    EXCHANGE_APP_ID, EXCHANGE_APP_ROLES, GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_AUDIENCE, GRAPH_READ_ROLES,
+    MICROSOFT_TENANT_ID,
+};
+use crate::decision::{self, Verdict};
+use crate::model::Tenant;
+use crate::seed::derived_guid;
+use crate::server::{ConnInfo, Shared};
+use crate::stats::Endpoint;
+use crate::token::{self, AccessClaims, TokenProblem};
+use crate::{clock, exo};
+
+/// The AAP denial text Graph returns today (aap-semantics §1.10, §5.3 default).
+pub const AAP_DENIAL: &str =
+    "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.";
+
+fn graph_error(status: StatusCode, code: &str, message: &str, headers: &HeaderMap) -> Response {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let client_request_id = headers
+        .get("client-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map_or_else(|| request_id.clone(), str::to_owned);
+    let body = json!({"error": {
+        "code": code,
+        "message": message,
+        "innerError": {
+            "date": clock::graph_time(clock::unix_now()),
+            "request-id": request_id,
+            "client-request-id": client_request_id,
+        }
+    }});
+    (status, axum::Json(body)).into_response()
+}
+
+fn authenticate(shared: &Shared, tenant: &Tenant, headers: &HeaderMap) -> Result<AccessClaims, Response> {
+    token::verify_bearer(&shared.signing_key, headers, GRAPH_AUDIENCE, tenant).map_err(|p| {
+        let msg = match p {
+            TokenProblem::Missing => "Access token is empty.",
+            TokenProblem::Invalid => "Access token validation failure. Invalid token or expired.",
+            TokenProblem::WrongAudience => "Access token validation failure. Invalid audience.",
+            TokenProblem::WrongTenant => "Access token validation failure. Invalid tenant.",
+        };
+        let mut r = graph_error(StatusCode::UNAUTHORIZED, "InvalidAuthenticationToken", msg, headers);
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\""),
+        );
+        r
+    })
+}
+
+/// `POST /v1.0/users/{id|upn}/sendMail`.
+pub(crate) async fn send_mail(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    Path(user): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    shared.stats.count(Endpoint::Graph, None);
+    shared.faults.latency().await;
+    if let Some(inj) = shared.faults.draw() {
+        return exo::injected_response(&shared, &conn, inj);
+    }
+    let tenant = shared.tenant();
+    let claims = match authenticate(&shared, &tenant, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !claims.roles.iter().any(|r| r == "Mail.Send") {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "ErrorAccessDenied",
+            "Access is denied. Check credentials and try again.",
+            &headers,
+        );
+    }
+    let target = tenant.recipients.iter().find(|r| {
+        r.kind.is_mailbox() && (r.external_directory_object_id.eq_ignore_ascii_case(&user) || r.has_smtp(&user))
+    });
+    let Some(target) = target else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "ErrorInvalidUser",
+            &format!("The requested user '{user}' is invalid."),
+            &headers,
+        );
+    };
+    let has_message = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("message").map(Value::is_object))
+        .unwrap_or(false);
+    if !has_message {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "ErrorInvalidParameter",
+            "The value of the parameter 'Message' is empty.",
+            &headers,
+        );
+    }
+    let view = shared.graph_view();
+    let target_id = target.external_directory_object_id.clone();
+    if decision::aap(&view, &claims.appid, Some(&target_id), shared.knobs()) == Verdict::Denied {
+        return graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", AAP_DENIAL, &headers);
+    }
+    let mut r = StatusCode::ACCEPTED.into_response();
+    if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
+        r.headers_mut().insert("request-id", v);
+    }
+    r
+}
+
+/// One service principal as Graph shows it.
+struct Sp {
+    id: String,
+    app_id: String,
+    display_name: String,
+    owner: String,
+    roles: &'static [(&'static str, &'static str, &'static str)],
+}
+
+fn service_principals(t: &Tenant) -> Vec<Sp> {
+    let mut out = vec![
+        Sp {
+            id: derived_guid(&t.id, "service-principal", GRAPH_APP_ID),
+            app_id: GRAPH_APP_ID.to_owned(),
+            display_name: "Microsoft Graph".to_owned(),
+            owner: MICROSOFT_TENANT_ID.to_owned(),
+            roles: GRAPH_APP_ROLES,
+        },
+        Sp {
+            id: derived_guid(&t.id, "service-principal", EXCHANGE_APP_ID),
+            app_id: EXCHANGE_APP_ID.to_owned(),
+            display_name: "Office 365 Exchange Online".to_owned(),
+            owner: MICROSOFT_TENANT_ID.to_owned(),
+            roles: EXCHANGE_APP_ROLES,
+        },
+    ];
+    out.extend(t.apps.iter().map(|a| Sp {
+        id: a.service_principal_id.clone(),
+        app_id: a.app_id.clone(),
+        display_name: a.display_name.clone(),
+        owner: t.id.clone(),
+        roles: &[],
+    }));
+    out
+}
+
+fn sp_json(sp: &Sp) -> Value {
+    let roles: Vec<Value> = sp
+        .roles
+        .iter()
+        .map(|(value, id, name)| {
+            json!({
+                "allowedMemberTypes": ["Application"],
+                "description": name,
+                "displayName": name,
+                "id": id,
+                "isEnabled": true,
+                "origin": "Application",
+                "value": value,
+            })
+        })
+        .collect();
+    json!({
+        "id": sp.id,
+        "deletedDateTime": null,
+        "accountEnabled": true,
+        "appDisplayName": sp.display_name,
+        "appId": sp.app_id,
+        "appOwnerOrganizationId": sp.owner,
+        "displayName": sp.display_name,
+        "servicePrincipalNames": [sp.app_id],
+        "servicePrincipalType": "Application",
+        "tags": [],
+        "appRoles": roles,
+    })
+}
+
+fn assignments(t: &Tenant, resource: &Sp) -> Vec<Value> {
+    let mut out = Vec::new();
+    for app in &t.apps {
+        let granted = if resource.app_id == GRAPH_APP_ID {
+            &app.graph_permissions
+        } else if resource.app_id == EXCHANGE_APP_ID {
+            &app.exchange_permissions
+        } else {
+            continue;
+        };
+        for perm in granted {
+            let Some((_, role_id, _)) = resource.roles.iter().find(|(v, _, _)| v.eq_ignore_ascii_case(perm)) else {
+                continue;
+            };
+            let digest = Sha256::digest(format!("{}|{}", app.service_principal_id, role_id).as_bytes());
+            out.push(json!({
+                "id": URL_SAFE_NO_PAD.encode(&digest[..32]),
+                "deletedDateTime": null,
+                "appRoleId": role_id,
+                "createdDateTime": clock::graph_time(app.created),
+                "principalDisplayName": app.display_name,
+                "principalId": app.service_principal_id,
+                "principalType": "ServicePrincipal",
+                "resourceDisplayName": resource.display_name,
+                "resourceId": resource.id,
+            }));
+        }
+    }
+    out
+}
+
+fn query_map(q: Option<&str>) -> Vec<(String, String)> {
+    q.unwrap_or_default()
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(x) = std::str::from_utf8(&b[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(x);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(if b[i] == b'+' { b' ' } else { b[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `$filter` subset: `prop eq 'value'` joined by `and`, on appId / displayName / id.
+fn graph_filter(f: &str) -> Option<Vec<(String, String)>> {
+    f.split(" and ")
+        .map(|clause| {
+            let (prop, value) = clause.trim().split_once(" eq ")?;
+            let value = value.trim().strip_prefix('\'')?.strip_suffix('\'')?.replace("''", "'");
+            let prop = prop.trim();
+            ["appId", "displayName", "id", "servicePrincipalType"]
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(prop))
+                .map(|p| ((*p).to_owned(), value))
+        })
+        .collect()
+}
+
+fn page(headers: &HeaderMap, path: &str, qp: &[(String, String)], items: Vec<Value>, context: &str) -> Response {
+    let bad = |m: &str| graph_error(StatusCode::BAD_REQUEST, "BadRequest", m, headers);
+    let mut top = 100usize;
+    let mut skip = 0usize;
+    let mut select: Option<Vec<String>> = None;
+    for (k, v) in qp {
+        match k.to_ascii_lowercase().as_str() {
+            "$top" => match v.parse::<usize>() {
+                Ok(n) if (1..=999).contains(&n) => top = n,
+                _ => return bad(&format!("Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive.")),
+            },
+            "$skiptoken" => match v.parse::<usize>() {
+                Ok(n) => skip = n,
+                Err(_) => return bad("Invalid skip token."),
+            },
+            "$select" => select = Some(v.split(',').map(|s| s.trim().to_owned()).collect()),
+            _ => {}
+        }
+    }
+    let total = items.len();
+    let end = (skip + top).min(total);
+    let value: Vec<Value> = items
+        .into_iter()
+        .skip(skip)
+        .take(end.saturating_sub(skip))
+        .map(|v| match (&select, v) {
+            (Some(sel), Value::Object(m)) => Value::Object(
+                m.into_iter()
+                    .filter(|(k, _)| sel.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                    .collect::<Map<String, Value>>(),
+            ),
+            (_, v) => v,
+        })
+        .collect();
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let mut body = Map::new();
+    body.insert("@odata.context".into(), json!(format!("http://{host}/v1.0/$metadata#{context}")));
+    body.insert("value".into(), Value::Array(value));
+    if end < total {
+        let mut url = format!("http://{host}/v1.0/{path}?");
+        for (k, v) in qp.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")) {
+            url.push_str(&format!("{k}={}&", v.replace(' ', "%20").replace('\'', "%27")));
+        }
+        url.push_str(&format!("$skiptoken={end}"));
+        body.insert("@odata.nextLink".into(), json!(url));
+    }
+    (StatusCode::OK, axum::Json(Value::Object(body))).into_response()
+}
+
+/// `GET /v1.0/servicePrincipals...`.
+pub(crate) async fn get(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    Path(rest): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    shared.stats.count(Endpoint::Graph, None);
+    shared.faults.latency().await;
+    if let Some(inj) = shared.faults.draw() {
+        return exo::injected_response(&shared, &conn, inj);
+    }
+    let tenant = shared.tenant();
+    let claims = match authenticate(&shared, &tenant, &headers) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if !claims.roles.iter().any(|r| GRAPH_READ_ROLES.contains(&r.as_str())) {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            &headers,
+        );
+    }
+    let qp = query_map(query.as_deref());
+    let sps = service_principals(&tenant);
+    let not_found = |key: &str| {
+        graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."),
+            &headers,
+        )
+    };
+    let path = rest.trim_matches('/');
+    let (head, tail) = path.split_once('/').unwrap_or((path, ""));
+    // servicePrincipals(appId='...') or servicePrincipals/{id}
+    let (sp_key, sub) = if let Some(inner) = head
+        .strip_prefix("servicePrincipals(")
+        .and_then(|s| s.strip_suffix(')'))
+    {
+        let Some(app_id) = inner
+            .strip_prefix("appId=")
+            .map(|v| v.trim_matches('\'').to_owned())
+        else {
+            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid object identifier.", &headers);
+        };
+        let Some(sp) = sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(&app_id)) else {
+            return not_found(&format!("appId={app_id}"));
+        };
+        (Some(sp), tail)
+    } else if head == "servicePrincipals" {
+        if tail.is_empty() {
+            let mut items: Vec<&Sp> = sps.iter().collect();
+            if let Some((_, f)) = qp.iter().find(|(k, _)| k.eq_ignore_ascii_case("$filter")) {
+                let Some(clauses) = graph_filter(f) else {
+                    return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Unsupported Query.", &headers);
+                };
+                items.retain(|sp| {
+                    let j = sp_json(sp);
+                    clauses.iter().all(|(k, v)| j[k.as_str()].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v)))
+                });
+            }
+            let values = items.into_iter().map(sp_json).collect();
+            return page(&headers, "servicePrincipals", &qp, values, "servicePrincipals");
+        }
+        let (id, sub) = tail.split_once('/').unwrap_or((tail, ""));
+        let Some(sp) = sps.iter().find(|s| s.id.eq_ignore_ascii_case(id)) else {
+            return not_found(id);
+        };
+        (Some(sp), sub)
+    } else {
+        (None, "")
+    };
+    let Some(sp) = sp_key else {
+        return graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Resource not found for the segment '{head}'."),
+            &headers,
+        );
+    };
+    match sub {
+        "" => (StatusCode::OK, axum::Json(sp_json(sp))).into_response(),
+        "appRoleAssignedTo" => page(
+            &headers,
+            path,
+            &qp,
+            assignments(&tenant, sp),
+            &format!("servicePrincipals('{}')/appRoleAssignedTo", sp.id),
+        ),
+        other => graph_error(
+            StatusCode::BAD_REQUEST,
+            "BadRequest",
+            &format!("Resource not found for the segment '{other}'."),
+            &headers,
+        ),
+    }
+}
