@@ -198,14 +198,18 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
     }
 
     let mut steps = diff(&live_world, &target, &owners);
-    steps.sort_by(|a, b| {
-        (a.wave, app_rank(&a.app_id, desired), &a.app_id, a.action.group(), order_key(&a.action)).cmp(&(
-            b.wave,
-            app_rank(&b.app_id, desired),
-            &b.app_id,
-            b.action.group(),
-            order_key(&b.action),
-        ))
+    // Waves first (the safe order), then file order of apps, then a stable
+    // order inside an app, so that the same inputs give the same plan.
+    let rank: BTreeMap<&str, usize> =
+        desired.apps.iter().enumerate().map(|(i, a)| (a.app_id.as_str(), i)).collect();
+    steps.sort_by_cached_key(|s| {
+        (
+            s.wave,
+            rank.get(s.app_id.as_str()).copied().unwrap_or(usize::MAX),
+            s.app_id.clone(),
+            s.action.group().map(str::to_owned),
+            order_key(&s.action),
+        )
     });
     for (i, s) in steps.iter_mut().enumerate() {
         s.index = i;
@@ -235,10 +239,6 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
         }
     }
     Ok(Plan { format_version: PLAN_FORMAT_VERSION, steps, apps, findings, summary })
-}
-
-fn app_rank(app_id: &str, desired: &DesiredState) -> usize {
-    desired.apps.iter().position(|a| a.app_id == app_id).unwrap_or(usize::MAX)
 }
 
 fn order_key(action: &Action) -> (u8, String) {
@@ -301,11 +301,31 @@ fn plan_list(
             owned.first().map_or_else(|| derived.clone(), |g| live.groups[g].name.clone())
         }
     });
-    let gk = key(&name);
+    let mut gk = key(&name);
+    let mut name = name;
+    // A managed group that carries the other right for this app is replaced
+    // by a fresh one (its old policy goes after the new one exists); an
+    // adopted group cannot be replaced.
+    if carries_other_right(live, &app.app_id, &gk, list) {
+        if explicit.is_some() {
+            problems.push(PlanProblem {
+                at: app.at,
+                app: app.name.clone(),
+                message: format!(
+                    "group \"{name}\" already scopes a {} policy of app \"{}\"; remove that policy by hand or adopt another group",
+                    if list == ListKind::Allow { "DenyAccess" } else { "RestrictAccess" },
+                    app.name
+                ),
+            });
+        } else {
+            name = unused_name(live, &derived);
+            gk = key(&name);
+        }
+    }
     let mark = marker(&app.app_id, list);
-    match live.groups.get(&gk) {
-        Some(g) => match g.marker.as_deref().and_then(parse_marker) {
-            Some(owner) if owner == (app.app_id.clone(), list) => {}
+    if let Some(g) = live.groups.get(&gk) {
+        match g.marker.as_deref().and_then(parse_marker) {
+            Some(found) if found == (app.app_id.clone(), list) => {}
             Some((other, other_list)) => problems.push(PlanProblem {
                 at: app.at,
                 app: app.name.clone(),
@@ -315,6 +335,9 @@ fn plan_list(
                 ),
             }),
             None => {
+                // An empty, unmarked group under the derived name and without
+                // a policy is what a crash between creating a group and
+                // marking it leaves: finish the job by adopting it.
                 let scoped = live.policies_on(&gk).next().is_some();
                 let half_created = explicit.is_none() && g.members.is_empty() && !scoped;
                 if explicit.is_none() && !half_created {
@@ -328,8 +351,7 @@ fn plan_list(
                     });
                 }
             }
-        },
-        None => {}
+        }
     }
     let existing = live.groups.get(&gk);
     target.groups.insert(
@@ -367,6 +389,15 @@ fn drop_managed(
     for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
         if Some(g.as_str()) != keep {
             target.groups.remove(g);
+            // Managed policies on a group that goes, whatever their right.
+            let on_group: Vec<PolicyKey> = live
+                .policies_on(g)
+                .filter(|k| live.policies[*k].description.trim_start().starts_with(MARKER_PREFIX))
+                .cloned()
+                .collect();
+            for k in on_group {
+                target.remove_policy(&k);
+            }
         }
     }
 }
@@ -379,9 +410,15 @@ fn lock_down(
     target: &mut World,
 ) {
     let owned = managed.get(&(app_id.to_owned(), ListKind::Allow)).cloned().unwrap_or_default();
-    let gk = owned.first().cloned().unwrap_or_else(|| key(&format!("mailscope-lockdown-{app_id}")));
-    let name =
-        live.groups.get(&gk).map_or_else(|| format!("mailscope-lockdown-{app_id}"), |g| g.name.clone());
+    // A managed allow group that carries a Deny policy of this app cannot
+    // also carry its Restrict policy (see `plan_list`): lock down with a
+    // fresh group then.
+    let usable = owned.into_iter().find(|gk| !carries_other_right(live, app_id, gk, ListKind::Allow));
+    let gk = usable.unwrap_or_else(|| {
+        let base = format!("mailscope-lockdown-{app_id}");
+        if live.groups.contains_key(&base) { key(&unused_name(live, &base)) } else { base }
+    });
+    let name = live.groups.get(&gk).map_or_else(|| gk.clone(), |g| g.name.clone());
     let mark = marker(app_id, ListKind::Allow);
     target
         .groups
@@ -394,6 +431,23 @@ fn lock_down(
     let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
     target.insert_policy(policy, PolicyState { identity, description: mark });
     drop_managed(app_id, ListKind::Allow, Some(&gk), live, managed, target);
+}
+
+/// `base-2`, `base-3`, …: the first name no live group has.
+fn unused_name(live: &World, base: &str) -> String {
+    // There are finitely many groups, so one of the first `len + 1` is free.
+    (2..=live.groups.len() + 2)
+        .map(|n| format!("{base}-{n}"))
+        .find(|n| !live.groups.contains_key(&key(n)))
+        .unwrap_or_else(|| format!("{base}-{}", live.groups.len() + 3))
+}
+
+/// Whether the group scopes a policy of the app with the right *other* than
+/// the list's. A policy's identity holds the app and the scope but not the
+/// right, so such a group cannot take the list's policy as well.
+fn carries_other_right(live: &World, app_id: &str, gk: &str, list: ListKind) -> bool {
+    let right = right_of(list);
+    live.app_policies(app_id).any(|(k, _)| k.scope == Scope::Group(gk.to_owned()) && k.right != right)
 }
 
 fn removed_app_name(
@@ -661,7 +715,7 @@ fn app_universe(world: &World, app_id: &str) -> BTreeSet<String> {
     for (k, _) in world.app_policies(app_id) {
         match &k.scope {
             Scope::Group(g) => {
-                universe.extend(world.groups.get(g).into_iter().flat_map(|g| g.members.iter().cloned()))
+                universe.extend(world.groups.get(g).into_iter().flat_map(|g| g.members.iter().cloned()));
             }
             Scope::Mailbox(m) => {
                 universe.insert(m.clone());
@@ -690,7 +744,7 @@ fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Resul
                 widened |= is && !was;
                 narrowed |= was && !is;
                 if is && !live.allows(app, m) && !target.allows(app, m) {
-                    return Err(PlanError::bug(format!(
+                    return Err(PlanError::bug(&format!(
                         "step {} ({:?}) would let app {app} reach {} which it reaches neither before nor after the plan",
                         step.index,
                         step.action,
@@ -734,6 +788,7 @@ fn app_plans(
     lines: &BTreeMap<String, Position>,
     managed: &BTreeMap<(String, ListKind), Vec<String>>,
 ) -> Vec<AppPlan> {
+    let with_steps: BTreeSet<&str> = steps.iter().map(|s| s.app_id.as_str()).collect();
     let ids = desired.apps.iter().map(|a| a.app_id.clone()).chain(removed.iter().cloned());
     ids.map(|app_id| {
         let mut universe = app_universe(live, &app_id);
@@ -745,7 +800,7 @@ fn app_plans(
             .collect();
         let becomes_unrestricted =
             target.allows(&app_id, OTHER_MAILBOX) && !live.allows(&app_id, OTHER_MAILBOX);
-        let has_steps = steps.iter().any(|s| s.app_id == app_id);
+        let has_steps = with_steps.contains(app_id.as_str());
         let had_objects =
             managed.keys().any(|(a, _)| a == &app_id) || live.app_policies(&app_id).next().is_some();
         let change = if removed.contains(&app_id) {

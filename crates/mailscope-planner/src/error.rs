@@ -27,7 +27,7 @@ pub struct PlanError {
 impl PlanError {
     /// An internal inconsistency: the planner refuses to hand out a plan it
     /// cannot prove safe.
-    pub(crate) fn bug(message: String) -> PlanError {
+    pub(crate) fn bug(message: &str) -> PlanError {
         PlanError {
             origin: String::new(),
             problems: vec![PlanProblem {

@@ -42,7 +42,11 @@ pub struct SavedPlan {
 
 /// Hex SHA-256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write;
+    Sha256::digest(bytes).iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }
 
 /// The snapshot with everything that cannot matter to a plan removed or
@@ -128,7 +132,9 @@ pub fn live_changes(saved: &LiveSnapshot, fresh: &LiveSnapshot) -> Vec<String> {
         match pb.get(&(app.clone(), scope.clone(), right.clone())) {
             None => out.push(format!("the {right} policy of app {app} on \"{scope}\" was removed")),
             Some(d) if d != desc => {
-                out.push(format!("the description of the {right} policy of app {app} on \"{scope}\" changed"))
+                out.push(format!(
+                    "the description of the {right} policy of app {app} on \"{scope}\" changed"
+                ));
             }
             Some(_) => {}
         }
