@@ -8,6 +8,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::fmt::Write;
 
 use common::{APP_IDS, allows, apply, group, mailbox, policy, reach, snapshot};
 use mailscope_planner::{AccessRight, Effect, LiveSnapshot, PlanOptions, RemovedApps, Step, marker, plan};
@@ -70,16 +71,16 @@ fn build(cases: &[AppCase]) -> (String, LiveSnapshot) {
         let id = APP_IDS[i];
         let name = format!("app{i}");
         if c.listed {
-            yaml.push_str(&format!("  - name: {name}\n    appId: {id}\n"));
+            let _ = writeln!(yaml, "  - name: {name}\n    appId: {id}");
             let allow = c.allow.clone().or_else(|| c.deny.is_none().then(|| vec![false; MAILBOXES]));
             if let Some(a) = &allow {
                 if c.adopt {
-                    yaml.push_str(&format!("    group: adopt-{i}\n"));
+                    let _ = writeln!(yaml, "    group: adopt-{i}");
                 }
-                yaml.push_str(&format!("    allow: [{}]\n", pick(a).join(", ")));
+                let _ = writeln!(yaml, "    allow: [{}]", pick(a).join(", "));
             }
             if let Some(d) = &c.deny {
-                yaml.push_str(&format!("    deny: [{}]\n", pick(d).join(", ")));
+                let _ = writeln!(yaml, "    deny: [{}]", pick(d).join(", "));
             }
         }
         if let Some((m, derived, right)) = &c.live_allow {
