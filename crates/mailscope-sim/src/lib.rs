@@ -11,7 +11,7 @@
 //! let sim = mailscope_sim::Sim::from_seed_file("policies/contoso.tenant.yaml")?;
 //! let creds = sim.operator_credentials().expect("seed names an operator app");
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let server = mailscope_sim::serve(sim, listener).await?;
+//! let server = mailscope_sim::serve(sim, listener).await;
 //! println!("{} as {}", server.base_url(), creds.client_id);
 //! server.shutdown().await;
 //! # Ok(()) }

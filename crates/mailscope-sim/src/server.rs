@@ -525,8 +525,13 @@ impl Drop for ServerHandle {
 }
 
 /// Serves `sim` on `listener` in a background task (requires a Tokio runtime).
-pub async fn serve(sim: Sim, listener: TcpListener) -> std::io::Result<ServerHandle> {
-    let addr = listener.local_addr()?;
+///
+/// The server runs until [`ServerHandle::shutdown`] is awaited or the handle is dropped.
+pub async fn serve(sim: Sim, listener: TcpListener) -> ServerHandle {
+    // A bound TCP listener always knows its address; the fallback only keeps the signature infallible.
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(Arc::clone(&sim.shared));
     let task = tokio::spawn(async move {
@@ -539,11 +544,11 @@ pub async fn serve(sim: Sim, listener: TcpListener) -> std::io::Result<ServerHan
         })
         .await
     });
-    Ok(ServerHandle {
+    ServerHandle {
         addr,
         shutdown: Some(tx),
         task: Some(task),
-    })
+    }
 }
 
 /// What `mailscope sim serve` needs.
@@ -581,7 +586,7 @@ pub async fn run(opts: ServeOptions) -> Result<(), SimError> {
     };
     sim.set_config(opts.config.clone());
     let listener = TcpListener::bind(opts.listen).await?;
-    let handle = serve(sim, listener).await?;
+    let handle = serve(sim, listener).await;
     println!("mailscope sim listening on {}", handle.base_url());
     tokio::signal::ctrl_c().await?;
     handle.shutdown().await;

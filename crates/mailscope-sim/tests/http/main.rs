@@ -1,0 +1,13 @@
+//! HTTP-level tests: the sim on 127.0.0.1:0, driven with reqwest.
+
+mod authz;
+mod common;
+mod decision;
+mod exo_cmdlets;
+mod exposure;
+mod faults;
+mod graph;
+mod paging;
+mod persistence;
+mod seed;
+mod token_flows;
