@@ -1,0 +1,173 @@
+//! [`Tenant`] on Exchange Online, through [`ExoClient`].
+//!
+//! The client already retries what is safe to retry and turns "already a
+//! member", "not a member" and "already gone" into [`Outcome::AlreadySo`]
+//! (see `mailscope_exo::exo`). This layer decides the remaining repeats,
+//! each one a case where the step's effect provably holds:
+//!
+//! | step | harmless repeat ([`StepOutcome::AlreadyDone`]) |
+//! |---|---|
+//! | create group | the name exists (`AlreadyExists`) and the group carries exactly our marker; or it carries no marker at all and its `Name` is the step's name, in which case the marker is written (a previous attempt created it and lost the marker call) |
+//! | mark group | never detected: setting the same value twice is harmless, so it is always [`StepOutcome::Done`] |
+//! | add member | "already a member" |
+//! | remove member | "isn't a member", or the group or recipient is gone |
+//! | create policy | `AlreadyExists`, and a policy with the same app, scope group and right carries exactly our description |
+//! | set policy description | never detected (always `Done`) |
+//! | remove policy, remove group | not found |
+//!
+//! A group or policy that exists with a *different* marker or description
+//! belongs to someone else: that is a [`TenantErrorKind::Conflict`], never
+//! adopted silently.
+
+use mailscope_exo::{ExoClient, ExoError, ExoErrorKind, Outcome};
+use mailscope_planner::AccessRight;
+
+use crate::tenant::{StepOutcome, Tenant, TenantError, TenantErrorKind};
+
+/// A [`Tenant`] that calls Exchange Online. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct ExoTenant {
+    client: ExoClient,
+}
+
+impl ExoTenant {
+    /// Wraps a client (from `Session::exo()`).
+    pub fn new(client: ExoClient) -> Self {
+        Self { client }
+    }
+
+    /// The wrapped client (for reading the live state between runs).
+    pub fn client(&self) -> &ExoClient {
+        &self.client
+    }
+}
+
+impl From<ExoError> for TenantError {
+    fn from(e: ExoError) -> Self {
+        let kind = match e.kind {
+            ExoErrorKind::NotFound | ExoErrorKind::NotMember => TenantErrorKind::NotFound,
+            ExoErrorKind::AlreadyMember | ExoErrorKind::AlreadyExists => TenantErrorKind::Conflict,
+            ExoErrorKind::PolicyLimit => TenantErrorKind::LimitReached,
+            ExoErrorKind::Unauthorized | ExoErrorKind::Forbidden | ExoErrorKind::Token => {
+                TenantErrorKind::Denied
+            }
+            ExoErrorKind::InvalidParameter => TenantErrorKind::Invalid,
+            ExoErrorKind::Throttled | ExoErrorKind::Transport | ExoErrorKind::Server => {
+                TenantErrorKind::Transient
+            }
+            ExoErrorKind::Other => TenantErrorKind::Other,
+        };
+        // `ExoError`'s Display holds the cmdlet, kind, status and the
+        // service's message; never the request, headers or token.
+        TenantError::new(kind, e.to_string()).maybe_applied(e.maybe_applied)
+    }
+}
+
+fn outcome(o: Outcome) -> StepOutcome {
+    match o {
+        Outcome::Done => StepOutcome::Done,
+        Outcome::AlreadySo => StepOutcome::AlreadyDone,
+    }
+}
+
+impl Tenant for ExoTenant {
+    async fn create_group(&self, group: &str, alias: &str, marker: &str) -> Result<StepOutcome, TenantError> {
+        let err = match self.client.new_group(group, alias, None, marker).await {
+            Ok(_) => return Ok(StepOutcome::Done),
+            Err(e) if e.kind == ExoErrorKind::AlreadyExists => e,
+            Err(e) => return Err(e.into()),
+        };
+        // The name (or alias/address) is taken: ours from an earlier attempt,
+        // or someone else's.
+        let Some(existing) = self.client.get_group(group).await? else {
+            return Err(err.into());
+        };
+        // Exchange names compare case-insensitively, so a differently cased
+        // name is the same object; an alias or address match is not.
+        if !existing.name.eq_ignore_ascii_case(group) {
+            return Err(TenantError::new(
+                TenantErrorKind::Conflict,
+                format!(
+                    "cannot create group \"{group}\": its alias or address is used by \"{}\"",
+                    existing.name
+                ),
+            ));
+        }
+        match existing.marker.as_deref().map(str::trim) {
+            Some(m) if m == marker => Ok(StepOutcome::AlreadyDone),
+            None | Some("") => {
+                let identity = if existing.id.is_empty() { group } else { existing.id.as_str() };
+                self.client.set_group_marker(identity, marker).await?;
+                Ok(StepOutcome::AlreadyDone)
+            }
+            Some(other) => Err(TenantError::new(
+                TenantErrorKind::Conflict,
+                format!("group \"{group}\" already exists with another owner marker (\"{other}\")"),
+            )),
+        }
+    }
+
+    async fn mark_group(&self, group: &str, marker: &str) -> Result<StepOutcome, TenantError> {
+        self.client.set_group_marker(group, marker).await?;
+        Ok(StepOutcome::Done)
+    }
+
+    async fn add_member(&self, group: &str, member: &str) -> Result<StepOutcome, TenantError> {
+        Ok(outcome(self.client.add_member(group, member).await?))
+    }
+
+    async fn remove_member(&self, group: &str, member: &str) -> Result<StepOutcome, TenantError> {
+        Ok(outcome(self.client.remove_member(group, member).await?))
+    }
+
+    async fn create_policy(
+        &self,
+        app_id: &str,
+        group: &str,
+        access_right: AccessRight,
+        description: &str,
+    ) -> Result<StepOutcome, TenantError> {
+        let err = match self.client.new_policy(app_id, group, access_right, description).await {
+            Ok(_) => return Ok(StepOutcome::Done),
+            Err(e) if e.kind == ExoErrorKind::AlreadyExists => e,
+            Err(e) => return Err(e.into()),
+        };
+        let scope = self.client.get_group(group).await?;
+        let same = self.client.get_policies().await?.into_iter().find(|p| {
+            p.app_id.eq_ignore_ascii_case(app_id)
+                && p.access_right == access_right
+                && (p.scope_name.eq_ignore_ascii_case(group)
+                    || scope
+                        .as_ref()
+                        .is_some_and(|g| !g.id.is_empty() && g.id.eq_ignore_ascii_case(&p.scope_id)))
+        });
+        match same {
+            Some(p) if p.description.trim() == description.trim() => Ok(StepOutcome::AlreadyDone),
+            Some(p) => Err(TenantError::new(
+                TenantErrorKind::Conflict,
+                format!(
+                    "an access policy for this app, scope and right already exists without mailscope's marker ({})",
+                    p.identity
+                ),
+            )),
+            None => Err(err.into()),
+        }
+    }
+
+    async fn set_policy_description(
+        &self,
+        identity: &str,
+        description: &str,
+    ) -> Result<StepOutcome, TenantError> {
+        self.client.set_policy_description(identity, description).await?;
+        Ok(StepOutcome::Done)
+    }
+
+    async fn remove_policy(&self, identity: &str) -> Result<StepOutcome, TenantError> {
+        Ok(outcome(self.client.remove_policy(identity).await?))
+    }
+
+    async fn remove_group(&self, group: &str) -> Result<StepOutcome, TenantError> {
+        Ok(outcome(self.client.remove_group(group).await?))
+    }
+}

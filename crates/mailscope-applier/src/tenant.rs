@@ -1,0 +1,207 @@
+//! The seam between the scheduler and a tenant: one async method per
+//! [`Action`] kind, each answering "changed it" or "it already was so".
+//!
+//! The scheduler only ever talks to a [`Tenant`]; [`crate::ExoTenant`] is the
+//! Exchange Online implementation, and tests use an in-memory one that
+//! enforces the same semantics.
+
+use std::future::Future;
+
+use mailscope_planner::{AccessRight, Action};
+
+/// What executing one step did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutcome {
+    /// The call changed the tenant.
+    Done,
+    /// The tenant already was in the state the step asks for (a harmless
+    /// repeat, typically after a lost reply or a concurrent run). It counts
+    /// as done: the step's effect holds.
+    AlreadyDone,
+}
+
+/// Why a step failed, as far as the applier and its caller need to know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TenantErrorKind {
+    /// An object the step needs does not exist (a group to fill or mark, a
+    /// policy to describe, a mailbox to add).
+    NotFound,
+    /// An object with the same name or key exists but is not the one the
+    /// step would have made (another owner's group, an unmanaged policy).
+    Conflict,
+    /// The tenant's application access policy space is full.
+    LimitReached,
+    /// The caller lacks the token, consent or role for the call.
+    Denied,
+    /// The service refused the parameters.
+    Invalid,
+    /// Throttling, a lost connection or a server error that outlived the
+    /// client's retries; the step may or may not have taken effect.
+    Transient,
+    /// Anything else.
+    Other,
+}
+
+/// A failed step. The message is shown to the user and written to the
+/// journal, so it never holds a credential: [`TenantError::new`] scrubs
+/// anything shaped like a bearer token or JWT as a last line of defence.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct TenantError {
+    /// The classification.
+    pub kind: TenantErrorKind,
+    /// What went wrong, as the service (or the implementation) said it.
+    pub message: String,
+    /// True when the step may have taken effect although it failed (a lost
+    /// reply). Re-planning from the live state settles it either way.
+    pub maybe_applied: bool,
+}
+
+impl TenantError {
+    /// An error of `kind`; the message is scrubbed of token-like text.
+    pub fn new(kind: TenantErrorKind, message: impl Into<String>) -> Self {
+        Self { kind, message: scrub_secrets(&message.into()), maybe_applied: false }
+    }
+
+    /// The same error, flagged as possibly applied.
+    #[must_use]
+    pub fn maybe_applied(mut self, yes: bool) -> Self {
+        self.maybe_applied = yes;
+        self
+    }
+}
+
+/// The operations a plan needs, one per [`Action`] kind.
+///
+/// Implementations decide which repeats are harmless and report them as
+/// [`StepOutcome::AlreadyDone`]; anything else that stops the step's effect
+/// from holding is an error. Futures must be `Send` so the applier's future is
+/// `Send` too (the CLI may spawn it).
+///
+/// Methods take names and addresses exactly as the plan holds them; groups
+/// are addressed by `Name`, policies by service identity.
+pub trait Tenant: Sync {
+    /// Creates a mail-enabled security group and writes `marker` to its
+    /// `CustomAttribute15`.
+    fn create_group(
+        &self,
+        group: &str,
+        alias: &str,
+        marker: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Writes `marker` to an existing group's `CustomAttribute15`.
+    fn mark_group(
+        &self,
+        group: &str,
+        marker: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Adds one direct member.
+    fn add_member(
+        &self,
+        group: &str,
+        member: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Removes one direct member.
+    fn remove_member(
+        &self,
+        group: &str,
+        member: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Creates an application access policy for `app_id` scoped to `group`.
+    fn create_policy(
+        &self,
+        app_id: &str,
+        group: &str,
+        access_right: AccessRight,
+        description: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Sets a policy's description (its ownership marker).
+    fn set_policy_description(
+        &self,
+        identity: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Removes a policy.
+    fn remove_policy(&self, identity: &str) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Removes a group.
+    fn remove_group(&self, group: &str) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Dispatches one action to its method.
+    fn execute<'a>(
+        &'a self,
+        action: &'a Action,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send + 'a
+    where
+        Self: Sized,
+    {
+        async move {
+            match action {
+                Action::CreateGroup { group, alias, marker } => self.create_group(group, alias, marker).await,
+                Action::MarkGroup { group, marker } => self.mark_group(group, marker).await,
+                Action::AddMember { group, member } => self.add_member(group, member).await,
+                Action::RemoveMember { group, member } => self.remove_member(group, member).await,
+                Action::CreatePolicy { app_id, group, access_right, description } => {
+                    self.create_policy(app_id, group, *access_right, description).await
+                }
+                Action::SetPolicyDescription { identity, description, .. } => {
+                    self.set_policy_description(identity, description).await
+                }
+                Action::RemovePolicy { identity, .. } => self.remove_policy(identity).await,
+                Action::RemoveGroup { group } => self.remove_group(group).await,
+            }
+        }
+    }
+}
+
+/// Replaces bearer tokens and JWT-shaped words with `[redacted]`.
+///
+/// Error texts come from Exchange and the client, neither of which should
+/// ever echo a credential; this keeps a misbehaving proxy or a future client
+/// change from writing one into a journal that gets committed or attached to
+/// a ticket.
+pub(crate) fn scrub_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut redact_next = false;
+    for (i, word) in text.split(' ').enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        let looks_like_jwt = {
+            let core = word.trim_matches(|c: char| !c.is_ascii_alphanumeric());
+            core.starts_with("eyJ") && core.matches('.').count() >= 2
+        };
+        if redact_next || looks_like_jwt {
+            out.push_str("[redacted]");
+        } else {
+            out.push_str(word);
+        }
+        let lower = word.to_ascii_lowercase();
+        redact_next = lower.ends_with("bearer") || lower.ends_with("client_secret=") || lower == "secret:";
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrubs_tokens_and_keeps_the_rest() {
+        let text = "call failed: Authorization: Bearer abc.def.ghi and eyJhbGciOi.eyJzdWIi.c2ln, group \"g\"";
+        let scrubbed = scrub_secrets(text);
+        assert_eq!(scrubbed, "call failed: Authorization: Bearer [redacted] and [redacted] group \"g\"");
+        assert_eq!(
+            scrub_secrets("The recipient \"a@b.c\" isn't a member."),
+            "The recipient \"a@b.c\" isn't a member."
+        );
+        assert!(TenantError::new(TenantErrorKind::Other, "x bearer tok").message.ends_with("[redacted]"));
+    }
+}
