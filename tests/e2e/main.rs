@@ -1,1 +1,6 @@
-//! End-to-end tests.
+//! End-to-end tests: the real `mailscope` binary, run as a user would.
+//!
+//! One test binary with modules (as ripgrep does) so the link step runs once.
+
+mod harness;
+mod offline;

@@ -1,0 +1,138 @@
+//! Commands that need no tenant: validate, schema, plan --snapshot.
+
+use crate::harness::{Scratch, root, run};
+
+#[test]
+fn validate_accepts_the_example_and_exits_0() {
+    let r = run(&["validate", "policies/contoso.yaml"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.stdout, "policies/contoso.yaml: valid (6 apps)\n");
+}
+
+#[test]
+fn validate_rejects_with_file_line_column_and_exits_1() {
+    let s = Scratch::new("validate");
+    let bad = s.write(
+        "bad.yaml",
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: nope\n    allow: [x@contoso.com]\n",
+    );
+    let r = run(&["validate", "policies/contoso.yaml", bad.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("contoso.yaml: valid"), "every file is checked: {}", r.stdout);
+    let expected = format!("{}:4:12: appId \"nope\" of app \"a\" is not a GUID", bad.display());
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+    assert!(r.stderr.contains("help: copy the Application (client) ID"), "{}", r.stderr);
+}
+
+#[test]
+fn validate_names_a_missing_file() {
+    let r = run(&["validate", "no/such/file.yaml"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("cannot read no/such/file.yaml"), "{}", r.stderr);
+}
+
+#[test]
+fn schema_prints_the_committed_schema() {
+    let r = run(&["schema"]);
+    assert_eq!(r.code, 0);
+    assert_eq!(r.stdout, std::fs::read_to_string(root().join("policies/schema.json")).unwrap());
+}
+
+#[test]
+fn plan_from_a_snapshot_prints_the_plan_and_its_summary() {
+    let r = run(&["plan", "policies/contoso.yaml", "--snapshot", "policies/contoso.snapshot.json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("+ policy DenyAccess on \"mailscope-crm-sync-deny\""), "{}", r.stdout);
+    assert!(r.stdout.ends_with("Plan: 17 to add, 2 to change, 4 to destroy.\n"), "{}", r.stdout);
+    assert!(!r.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no colour");
+}
+
+#[test]
+fn detailed_exitcode_is_2_with_changes_and_0_without() {
+    let r = run(&[
+        "plan",
+        "policies/contoso.yaml",
+        "--snapshot",
+        "policies/contoso.snapshot.json",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+
+    // A tenant that already matches: no changes, exit 0.
+    let s = Scratch::new("nochange");
+    let desired = s.write(
+        "d.yaml",
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60\n    allow: [x@contoso.com]\n",
+    );
+    let snapshot = s.write(
+        "live.json",
+        r#"{"formatVersion":1,
+            "groups":[{"id":"g1","name":"mailscope-a-allow","primarySmtpAddress":"g@contoso.com",
+                       "marker":"mailscope/v1 app=3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60 list=allow","members":["X@contoso.com"]}],
+            "policies":[{"identity":"t\\3f2a:s;g1","appId":"3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60","scopeId":"g1",
+                         "scopeName":"mailscope-a-allow","accessRight":"RestrictAccess",
+                         "description":"mailscope/v1 app=3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60 list=allow"}],
+            "recipients":[{"address":"x@contoso.com","kind":"UserMailbox"}]}"#,
+    );
+    let r = run(&["plan", desired.to_str().unwrap(), "--snapshot", snapshot.to_str().unwrap(), "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.starts_with("No changes."), "{}", r.stdout);
+}
+
+#[test]
+fn plan_errors_exit_1_and_list_every_missing_mailbox() {
+    let s = Scratch::new("missing");
+    let desired = s.write(
+        "d.yaml",
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60\n    allow: [ghost@contoso.com, billing@contoso.com, spook@contoso.com]\n",
+    );
+    let r = run(&["plan", desired.to_str().unwrap(), "--snapshot", "policies/contoso.snapshot.json", "--detailed-exitcode"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains(":5:13: mailbox ghost@contoso.com in `allow` of app \"a\" does not exist in the tenant"), "{}", r.stderr);
+    assert!(r.stderr.contains(":5:53: mailbox spook@contoso.com"), "{}", r.stderr);
+}
+
+#[test]
+fn json_plan_and_saved_plan_hold_the_steps_and_no_secret() {
+    let s = Scratch::new("json");
+    let out = s.path("plan.json");
+    let r = run(&[
+        "plan",
+        "policies/contoso.yaml",
+        "--snapshot",
+        "policies/contoso.snapshot.json",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(plan["format_version"], 1);
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 23);
+    assert_eq!(plan["summary"]["widening"], 1);
+    let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(saved["plan"], plan);
+    assert_eq!(saved["saved_plan_version"], 1);
+    assert_eq!(saved["desired_sha256"].as_str().unwrap().len(), 64);
+    assert!(saved["live"]["groups"].is_array());
+}
+
+#[test]
+fn a_broken_snapshot_is_named() {
+    let s = Scratch::new("badsnap");
+    let snap = s.write("live.json", "{\"formatVersion\": 1, \"groups\": 3}");
+    let r = run(&["plan", "policies/contoso.yaml", "--snapshot", snap.to_str().unwrap()]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("is not a live snapshot"), "{}", r.stderr);
+    assert!(r.stderr.contains("invalid type"), "the JSON error is shown: {}", r.stderr);
+}
+
+#[test]
+fn markdown_plan_starts_with_the_comment_marker_and_summary() {
+    let r = run(&["plan", "policies/contoso.yaml", "--snapshot", "policies/contoso.snapshot.json", "--format", "markdown"]);
+    assert_eq!(r.code, 0);
+    let mut lines = r.stdout.lines();
+    assert_eq!(lines.next(), Some("<!-- mailscope-plan -->"));
+    assert_eq!(lines.next(), Some("### mailscope plan: 17 to add, 2 to change, 4 to destroy."));
+}
