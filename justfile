@@ -1,0 +1,31 @@
+# Developer shortcuts; each recipe runs the same commands as .ci/run.
+# Install just with `pip install rust-just` (optional: CI calls cargo directly).
+
+default: ci
+
+# Everything CI checks.
+ci: fmt-check lint test
+
+fmt:
+    cargo fmt --all
+
+fmt-check:
+    cargo fmt --all -- --check
+
+lint:
+    cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The README's test command.
+test:
+    cargo test --workspace --locked
+
+bench:
+    cargo bench -p mailscope-planner
+
+# Regenerate the committed JSON Schema.
+schema:
+    cargo run -q -- schema > policies/schema.json
+
+# The first run of the README: plan and apply the example on the embedded emulator.
+demo:
+    cargo run --release -- apply policies/contoso.yaml --tenant sim:.mailscope/demo.json --auto-approve --allow-widening
