@@ -12,7 +12,7 @@ pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 /// The tenant that owns Microsoft's first-party apps (`appOwnerOrganizationId`).
 pub(crate) const MICROSOFT_TENANT_ID: &str = "f8cdef31-a31e-4b4a-93e4-5f571e91255a";
 
-/// Token audience for InvokeCommand.
+/// Token audience for `InvokeCommand`.
 pub const EXCHANGE_AUDIENCE: &str = "https://outlook.office365.com";
 /// Token audience for Graph.
 pub const GRAPH_AUDIENCE: &str = "https://graph.microsoft.com";
@@ -25,30 +25,42 @@ pub(crate) const GRAPH_APP_ROLES: &[(&str, &str, &str)] = &[
     ("Mail.ReadBasic.All", "693c5e45-0940-467d-9b8a-1022fb9d42ef", "Read basic mail in all mailboxes"),
     ("Mail.ReadWrite", "e2a3a72e-5f79-4c64-b1b1-878b674786c9", "Read and write mail in all mailboxes"),
     ("MailboxSettings.Read", "40f97065-369a-49f4-947c-6a255697ae91", "Read all user mailbox settings"),
-    ("MailboxSettings.ReadWrite", "6931bccd-447a-43d1-b442-00a195474933", "Read and write all user mailbox settings"),
+    (
+        "MailboxSettings.ReadWrite",
+        "6931bccd-447a-43d1-b442-00a195474933",
+        "Read and write all user mailbox settings",
+    ),
     ("Calendars.Read", "798ee544-9d2d-430c-a058-570e29e34338", "Read calendars in all mailboxes"),
-    ("Calendars.ReadWrite", "ef54d2bf-783f-4e0f-bca1-3210c0444d99", "Read and write calendars in all mailboxes"),
+    (
+        "Calendars.ReadWrite",
+        "ef54d2bf-783f-4e0f-bca1-3210c0444d99",
+        "Read and write calendars in all mailboxes",
+    ),
     ("Contacts.Read", "089fe4d0-434a-44c5-8827-41ba8a0b17f5", "Read contacts in all mailboxes"),
-    ("Contacts.ReadWrite", "6918b873-d17a-4dc1-b314-35f528134491", "Read and write contacts in all mailboxes"),
+    (
+        "Contacts.ReadWrite",
+        "6918b873-d17a-4dc1-b314-35f528134491",
+        "Read and write contacts in all mailboxes",
+    ),
     ("Application.Read.All", "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30", "Read all applications"),
 ];
 
 /// Office 365 Exchange Online application roles: (value, id, display name).
 pub(crate) const EXCHANGE_APP_ROLES: &[(&str, &str, &str)] = &[
     ("Exchange.ManageAsApp", "dc50a0fb-09a3-484d-be87-e023b12c6440", "Manage Exchange As Application"),
-    ("full_access_as_app", "dc890d15-9560-4a4c-9b7f-a736ec74ec40", "Use Exchange Web Services with full access to all mailboxes"),
+    (
+        "full_access_as_app",
+        "dc890d15-9560-4a4c-9b7f-a736ec74ec40",
+        "Use Exchange Web Services with full access to all mailboxes",
+    ),
     ("IMAP.AccessAsApp", "5e5addcd-3e8d-4e90-baf5-964efab2b20a", "IMAP.AccessAsApp"),
     ("POP.AccessAsApp", "cb842b43-da6e-4506-86fe-bb12199c656d", "POP.AccessAsApp"),
     ("SMTP.SendAsApp", "7146a1f0-8703-45b3-9eae-527a64c00995", "SMTP.SendAsApp"),
 ];
 
 /// Graph roles that allow the `servicePrincipals` reads (G-ARAT).
-pub(crate) const GRAPH_READ_ROLES: &[&str] = &[
-    "Application.Read.All",
-    "Application.ReadWrite.All",
-    "Directory.Read.All",
-    "Directory.ReadWrite.All",
-];
+pub(crate) const GRAPH_READ_ROLES: &[&str] =
+    &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 
 /// What an Entra directory role lets an app do in Exchange (exo-wire §1.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -69,7 +81,10 @@ pub(crate) const DIRECTORY_ROLES: &[(&str, &str, Option<ExchangeAccess>)] = &[
 ];
 
 /// Looks up an app role of a resource by value (case-insensitive).
-pub(crate) fn find_role<'a>(table: &'a [(&'a str, &'a str, &'a str)], value: &str) -> Option<&'a (&'a str, &'a str, &'a str)> {
+pub(crate) fn find_role<'a>(
+    table: &'a [(&'a str, &'a str, &'a str)],
+    value: &str,
+) -> Option<&'a (&'a str, &'a str, &'a str)> {
     table.iter().find(|(v, _, _)| v.eq_ignore_ascii_case(value))
 }
 

@@ -8,10 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// Seconds since the Unix epoch, now.
 pub(crate) fn unix_now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or(Duration::ZERO)
-        .as_secs()
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs()
 }
 
 /// Splits Unix seconds into (year, month, day, hour, minute, second), UTC.
@@ -29,23 +26,16 @@ fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
     #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-    (
-        year,
-        month as u32,
-        day as u32,
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-        (rem % 60) as u32,
-    )
+    (year, month as u32, day as u32, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
 }
 
-/// `2024-04-10T08:56:22.0000000Z`: the `*UTC` DateTime form of EXO output (exo-wire §3.1).
+/// `2024-04-10T08:56:22.0000000Z`: the `*UTC` `DateTime` form of EXO output (exo-wire §3.1).
 pub(crate) fn exo_utc(secs: u64) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.0000000Z")
 }
 
-/// `2024-04-10T08:56:22.0000000+00:00`: the local DateTime form of EXO output.
+/// `2024-04-10T08:56:22.0000000+00:00`: the local `DateTime` form of EXO output.
 pub(crate) fn exo_local(secs: u64) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.0000000+00:00")

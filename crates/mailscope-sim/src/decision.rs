@@ -56,7 +56,12 @@ pub(crate) struct DecisionKnobs {
 
 /// Does `scope_id`'s recipient contain the recipient `target_id` (itself, or as a group member)?
 /// `None` when the scope recipient no longer exists.
-pub(crate) fn in_scope(tenant: &Tenant, scope_id: &str, target_id: Option<&str>, nested: NestedGroups) -> Option<bool> {
+pub(crate) fn in_scope(
+    tenant: &Tenant,
+    scope_id: &str,
+    target_id: Option<&str>,
+    nested: NestedGroups,
+) -> Option<bool> {
     let scope = tenant.recipient_by_object_id(scope_id)?;
     let Some(target) = target_id else {
         return Some(false);
@@ -92,10 +97,7 @@ pub(crate) fn in_scope(tenant: &Tenant, scope_id: &str, target_id: Option<&str>,
 
 /// Policies that apply to `app_id` (its own, plus `*`).
 fn policies_for<'a>(tenant: &'a Tenant, app_id: &'a str) -> impl Iterator<Item = &'a Policy> + 'a {
-    tenant
-        .policies
-        .iter()
-        .filter(move |p| p.app_id.eq_ignore_ascii_case(app_id) || p.app_id == "*")
+    tenant.policies.iter().filter(move |p| p.app_id.eq_ignore_ascii_case(app_id) || p.app_id == "*")
 }
 
 /// The AAP verdict for `app_id` on the recipient with object id `target_id`
@@ -121,11 +123,7 @@ pub(crate) fn aap(tenant: &Tenant, app_id: &str, target_id: Option<&str>, knobs:
             }
         }
     }
-    if restrict_match || !has_restrict {
-        Verdict::Granted
-    } else {
-        Verdict::Denied
-    }
+    if restrict_match || !has_restrict { Verdict::Granted } else { Verdict::Denied }
 }
 
 /// Convenience: verdict for a recipient.

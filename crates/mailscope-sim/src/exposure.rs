@@ -44,16 +44,10 @@ pub(crate) struct ExposureLog {
     mutations: u64,
 }
 
-/// Apps considered: every app registered in the tenant plus every AppId named by a policy.
+/// Apps considered: every app registered in the tenant plus every `AppId` named by a policy.
 fn apps(tenant: &Tenant) -> BTreeSet<String> {
     let mut set: BTreeSet<String> = tenant.apps.iter().map(|a| a.app_id.to_ascii_lowercase()).collect();
-    set.extend(
-        tenant
-            .policies
-            .iter()
-            .filter(|p| p.app_id != "*")
-            .map(|p| p.app_id.to_ascii_lowercase()),
-    );
+    set.extend(tenant.policies.iter().filter(|p| p.app_id != "*").map(|p| p.app_id.to_ascii_lowercase()));
     set
 }
 
@@ -76,11 +70,7 @@ fn reach(tenant: &Tenant, apps: &BTreeSet<String>, knobs: DecisionKnobs) -> Reac
 impl ExposureLog {
     /// Starts a log with `tenant` as "before".
     pub(crate) fn checkpoint(tenant: &Tenant, knobs: DecisionKnobs) -> Self {
-        Self {
-            before: reach(tenant, &apps(tenant), knobs),
-            seen: BTreeMap::new(),
-            mutations: 0,
-        }
+        Self { before: reach(tenant, &apps(tenant), knobs), seen: BTreeMap::new(), mutations: 0 }
     }
 
     /// Records the state after a committed mutation.
@@ -116,7 +106,9 @@ impl ExposureLog {
                 cmdlet: cmdlet.clone(),
             })
             .collect();
-        out.sort_by(|a, b| (a.after_mutation, &a.app_id, &a.mailbox).cmp(&(b.after_mutation, &b.app_id, &b.mailbox)));
+        out.sort_by(|a, b| {
+            (a.after_mutation, &a.app_id, &a.mailbox).cmp(&(b.after_mutation, &b.app_id, &b.mailbox))
+        });
         out
     }
 }

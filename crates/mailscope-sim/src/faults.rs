@@ -1,7 +1,7 @@
 //! Fault injection: latency, throttling, server errors, connection resets,
 //! a forced page size, and "fail the Nth mutating call from now".
 //!
-//! Rates draw from a seeded SplitMix64 stream, so a test that sets `seed`
+//! Rates draw from a seeded `SplitMix64` stream, so a test that sets `seed`
 //! gets the same sequence of faults on every run (given the same call order).
 
 use std::sync::Mutex;
@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct FaultConfig {
-    /// Delay added to every token, InvokeCommand and Graph call, in milliseconds.
+    /// Delay added to every token, `InvokeCommand` and Graph call, in milliseconds.
     pub latency_ms: u64,
     /// Fraction (0..=1) of InvokeCommand/Graph calls answered 429.
     pub throttle_rate: f64,
@@ -25,9 +25,9 @@ pub struct FaultConfig {
     pub server_error_status: u16,
     /// Fraction (0..=1) of InvokeCommand/Graph calls whose TCP connection is reset without a response.
     pub reset_rate: f64,
-    /// Forces InvokeCommand pages to at most this many objects, whatever `Prefer` asks.
+    /// Forces `InvokeCommand` pages to at most this many objects, whatever `Prefer` asks.
     pub page_size: Option<usize>,
-    /// Fails one upcoming mutating InvokeCommand.
+    /// Fails one upcoming mutating `InvokeCommand`.
     pub fail_nth_mutation: Option<FailNth>,
     /// Seed of the random stream behind the rates.
     pub seed: u64,
@@ -49,7 +49,7 @@ impl Default for FaultConfig {
     }
 }
 
-/// "Fail the Nth mutating InvokeCommand from now" (`n = 1` is the next one).
+/// "Fail the Nth mutating `InvokeCommand` from now" (`n = 1` is the next one).
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FailNth {
@@ -68,10 +68,10 @@ pub enum FailKind {
     /// Abrupt TCP reset, no response.
     #[serde(rename = "reset")]
     Reset,
-    /// HTTP 500 with an InvokeCommand error body.
+    /// HTTP 500 with an `InvokeCommand` error body.
     #[serde(rename = "500")]
     Status500,
-    /// HTTP 503 with an InvokeCommand error body.
+    /// HTTP 503 with an `InvokeCommand` error body.
     #[serde(rename = "503")]
     Status503,
 }
@@ -115,11 +115,7 @@ pub(crate) struct Faults {
 impl Faults {
     pub(crate) fn new(config: FaultConfig) -> Self {
         let f = Self {
-            state: Mutex::new(FaultState {
-                rng: 0,
-                countdown: None,
-                config: FaultConfig::default(),
-            }),
+            state: Mutex::new(FaultState { rng: 0, countdown: None, config: FaultConfig::default() }),
         };
         f.set(config);
         f
@@ -175,7 +171,7 @@ impl Faults {
         None
     }
 
-    /// Called once per mutating InvokeCommand: returns the armed failure when this is the Nth call.
+    /// Called once per mutating `InvokeCommand`: returns the armed failure when this is the Nth call.
     pub(crate) fn on_mutation(&self) -> Option<FailNth> {
         let mut s = self.lock();
         let left = s.countdown?;
@@ -188,7 +184,7 @@ impl Faults {
     }
 }
 
-/// SplitMix64 step mapped to [0, 1).
+/// `SplitMix64` step mapped to [0, 1).
 fn next_unit(state: &mut u64) -> f64 {
     *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
     let mut z = *state;
@@ -206,11 +202,7 @@ mod tests {
 
     #[test]
     fn rates_are_deterministic_and_roughly_right() {
-        let cfg = FaultConfig {
-            throttle_rate: 0.25,
-            seed: 42,
-            ..FaultConfig::default()
-        };
+        let cfg = FaultConfig { throttle_rate: 0.25, seed: 42, ..FaultConfig::default() };
         let a = Faults::new(cfg.clone());
         let b = Faults::new(cfg);
         let seq_a: Vec<_> = (0..1000).map(|_| a.draw()).collect();
@@ -223,11 +215,7 @@ mod tests {
     #[test]
     fn nth_mutation_fires_once() {
         let f = Faults::new(FaultConfig {
-            fail_nth_mutation: Some(FailNth {
-                n: 3,
-                kind: FailKind::Status503,
-                when: FailWhen::Before,
-            }),
+            fail_nth_mutation: Some(FailNth { n: 3, kind: FailKind::Status503, when: FailWhen::Before }),
             ..FaultConfig::default()
         });
         assert!(f.on_mutation().is_none());

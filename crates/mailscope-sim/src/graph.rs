@@ -2,6 +2,7 @@
 //! cache sees it) and the `servicePrincipals` reads tools use to find which
 //! apps hold mailbox permissions (aap-semantics §1.10, §3.2).
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -47,7 +48,11 @@ fn graph_error(status: StatusCode, code: &str, message: &str, headers: &HeaderMa
     (status, axum::Json(body)).into_response()
 }
 
-fn authenticate(shared: &Shared, tenant: &Tenant, headers: &HeaderMap) -> Result<AccessClaims, Response> {
+fn authenticate(
+    shared: &Shared,
+    tenant: &Tenant,
+    headers: &HeaderMap,
+) -> Result<AccessClaims, Box<Response>> {
     token::verify_bearer(&shared.signing_key, headers, GRAPH_AUDIENCE, tenant).map_err(|p| {
         let msg = match p {
             TokenProblem::Missing => "Access token is empty.",
@@ -60,7 +65,7 @@ fn authenticate(shared: &Shared, tenant: &Tenant, headers: &HeaderMap) -> Result
             header::WWW_AUTHENTICATE,
             HeaderValue::from_static("Bearer realm=\"\", authorization_uri=\"https://login.microsoftonline.com/common/oauth2/authorize\", client_id=\"00000003-0000-0000-c000-000000000000\""),
         );
-        r
+        Box::new(r)
     })
 }
 
@@ -80,7 +85,7 @@ pub(crate) async fn send_mail(
     let tenant = shared.tenant();
     let claims = match authenticate(&shared, &tenant, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !claims.roles.iter().any(|r| r == "Mail.Send") {
         return graph_error(
@@ -91,7 +96,8 @@ pub(crate) async fn send_mail(
         );
     }
     let target = tenant.recipients.iter().find(|r| {
-        r.kind.is_mailbox() && (r.external_directory_object_id.eq_ignore_ascii_case(&user) || r.has_smtp(&user))
+        r.kind.is_mailbox()
+            && (r.external_directory_object_id.eq_ignore_ascii_case(&user) || r.has_smtp(&user))
     });
     let Some(target) = target else {
         return graph_error(
@@ -203,7 +209,8 @@ fn assignments(t: &Tenant, resource: &Sp) -> Vec<Value> {
             continue;
         };
         for perm in granted {
-            let Some((_, role_id, _)) = resource.roles.iter().find(|(v, _, _)| v.eq_ignore_ascii_case(perm)) else {
+            let Some((_, role_id, _)) = resource.roles.iter().find(|(v, _, _)| v.eq_ignore_ascii_case(perm))
+            else {
                 continue;
             };
             let digest = Sha256::digest(format!("{}|{}", app.service_principal_id, role_id).as_bytes());
@@ -239,15 +246,14 @@ fn decode(s: &str) -> String {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Some(x) = std::str::from_utf8(&b[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(x);
-                i += 3;
-                continue;
-            }
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Some(x) =
+                std::str::from_utf8(&b[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(x);
+            i += 3;
+            continue;
         }
         out.push(if b[i] == b'+' { b' ' } else { b[i] });
         i += 1;
@@ -270,7 +276,13 @@ fn graph_filter(f: &str) -> Option<Vec<(String, String)>> {
         .collect()
 }
 
-fn page(headers: &HeaderMap, path: &str, qp: &[(String, String)], items: Vec<Value>, context: &str) -> Response {
+fn page(
+    headers: &HeaderMap,
+    path: &str,
+    qp: &[(String, String)],
+    items: Vec<Value>,
+    context: &str,
+) -> Response {
     let bad = |m: &str| graph_error(StatusCode::BAD_REQUEST, "BadRequest", m, headers);
     let mut top = 100usize;
     let mut skip = 0usize;
@@ -279,7 +291,11 @@ fn page(headers: &HeaderMap, path: &str, qp: &[(String, String)], items: Vec<Val
         match k.to_ascii_lowercase().as_str() {
             "$top" => match v.parse::<usize>() {
                 Ok(n) if (1..=999).contains(&n) => top = n,
-                _ => return bad(&format!("Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive.")),
+                _ => {
+                    return bad(&format!(
+                        "Invalid page size specified: '{v}'. Must be between 1 and 999 inclusive."
+                    ));
+                }
             },
             "$skiptoken" => match v.parse::<usize>() {
                 Ok(n) => skip = n,
@@ -291,19 +307,20 @@ fn page(headers: &HeaderMap, path: &str, qp: &[(String, String)], items: Vec<Val
     }
     let total = items.len();
     let end = (skip + top).min(total);
-    let value: Vec<Value> = items
-        .into_iter()
-        .skip(skip)
-        .take(end.saturating_sub(skip))
-        .map(|v| match (&select, v) {
-            (Some(sel), Value::Object(m)) => Value::Object(
-                m.into_iter()
-                    .filter(|(k, _)| sel.iter().any(|s| s.eq_ignore_ascii_case(k)))
-                    .collect::<Map<String, Value>>(),
-            ),
-            (_, v) => v,
-        })
-        .collect();
+    let value: Vec<Value> =
+        items
+            .into_iter()
+            .skip(skip)
+            .take(end.saturating_sub(skip))
+            .map(|v| match (&select, v) {
+                (Some(sel), Value::Object(m)) => Value::Object(
+                    m.into_iter()
+                        .filter(|(k, _)| sel.iter().any(|s| s.eq_ignore_ascii_case(k)))
+                        .collect::<Map<String, Value>>(),
+                ),
+                (_, v) => v,
+            })
+            .collect();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(format!("http://{host}/v1.0/$metadata#{context}")));
@@ -311,9 +328,9 @@ fn page(headers: &HeaderMap, path: &str, qp: &[(String, String)], items: Vec<Val
     if end < total {
         let mut url = format!("http://{host}/v1.0/{path}?");
         for (k, v) in qp.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")) {
-            url.push_str(&format!("{k}={}&", v.replace(' ', "%20").replace('\'', "%27")));
+            let _ = write!(url, "{k}={}&", v.replace(' ', "%20").replace('\'', "%27"));
         }
-        url.push_str(&format!("$skiptoken={end}"));
+        let _ = write!(url, "$skiptoken={end}");
         body.insert("@odata.nextLink".into(), json!(url));
     }
     (StatusCode::OK, axum::Json(Value::Object(body))).into_response()
@@ -335,7 +352,7 @@ pub(crate) async fn get(
     let tenant = shared.tenant();
     let claims = match authenticate(&shared, &tenant, &headers) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     if !claims.roles.iter().any(|r| GRAPH_READ_ROLES.contains(&r.as_str())) {
         return graph_error(
@@ -351,50 +368,59 @@ pub(crate) async fn get(
         graph_error(
             StatusCode::NOT_FOUND,
             "Request_ResourceNotFound",
-            &format!("Resource '{key}' does not exist or one of its queried reference-property objects are not present."),
+            &format!(
+                "Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+            ),
             &headers,
         )
     };
     let path = rest.trim_matches('/');
     let (head, tail) = path.split_once('/').unwrap_or((path, ""));
     // servicePrincipals(appId='...') or servicePrincipals/{id}
-    let (sp_key, sub) = if let Some(inner) = head
-        .strip_prefix("servicePrincipals(")
-        .and_then(|s| s.strip_suffix(')'))
-    {
-        let Some(app_id) = inner
-            .strip_prefix("appId=")
-            .map(|v| v.trim_matches('\'').to_owned())
-        else {
-            return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Invalid object identifier.", &headers);
-        };
-        let Some(sp) = sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(&app_id)) else {
-            return not_found(&format!("appId={app_id}"));
-        };
-        (Some(sp), tail)
-    } else if head == "servicePrincipals" {
-        if tail.is_empty() {
-            let mut items: Vec<&Sp> = sps.iter().collect();
-            if let Some((_, f)) = qp.iter().find(|(k, _)| k.eq_ignore_ascii_case("$filter")) {
-                let Some(clauses) = graph_filter(f) else {
-                    return graph_error(StatusCode::BAD_REQUEST, "BadRequest", "Unsupported Query.", &headers);
-                };
-                items.retain(|sp| {
-                    let j = sp_json(sp);
-                    clauses.iter().all(|(k, v)| j[k.as_str()].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v)))
-                });
+    let (sp_key, sub) =
+        if let Some(inner) = head.strip_prefix("servicePrincipals(").and_then(|s| s.strip_suffix(')')) {
+            let Some(app_id) = inner.strip_prefix("appId=").map(|v| v.trim_matches('\'').to_owned()) else {
+                return graph_error(
+                    StatusCode::BAD_REQUEST,
+                    "BadRequest",
+                    "Invalid object identifier.",
+                    &headers,
+                );
+            };
+            let Some(sp) = sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(&app_id)) else {
+                return not_found(&format!("appId={app_id}"));
+            };
+            (Some(sp), tail)
+        } else if head == "servicePrincipals" {
+            if tail.is_empty() {
+                let mut items: Vec<&Sp> = sps.iter().collect();
+                if let Some((_, f)) = qp.iter().find(|(k, _)| k.eq_ignore_ascii_case("$filter")) {
+                    let Some(clauses) = graph_filter(f) else {
+                        return graph_error(
+                            StatusCode::BAD_REQUEST,
+                            "BadRequest",
+                            "Unsupported Query.",
+                            &headers,
+                        );
+                    };
+                    items.retain(|sp| {
+                        let j = sp_json(sp);
+                        clauses
+                            .iter()
+                            .all(|(k, v)| j[k.as_str()].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v)))
+                    });
+                }
+                let values = items.into_iter().map(sp_json).collect();
+                return page(&headers, "servicePrincipals", &qp, values, "servicePrincipals");
             }
-            let values = items.into_iter().map(sp_json).collect();
-            return page(&headers, "servicePrincipals", &qp, values, "servicePrincipals");
-        }
-        let (id, sub) = tail.split_once('/').unwrap_or((tail, ""));
-        let Some(sp) = sps.iter().find(|s| s.id.eq_ignore_ascii_case(id)) else {
-            return not_found(id);
+            let (id, sub) = tail.split_once('/').unwrap_or((tail, ""));
+            let Some(sp) = sps.iter().find(|s| s.id.eq_ignore_ascii_case(id)) else {
+                return not_found(id);
+            };
+            (Some(sp), sub)
+        } else {
+            (None, "")
         };
-        (Some(sp), sub)
-    } else {
-        (None, "")
-    };
     let Some(sp) = sp_key else {
         return graph_error(
             StatusCode::BAD_REQUEST,

@@ -57,11 +57,7 @@ impl RecipientKind {
 
     /// The coarser `RecipientType` string: every mailbox flavour is `UserMailbox`.
     pub fn recipient_type(self) -> &'static str {
-        if self.is_mailbox() {
-            "UserMailbox"
-        } else {
-            self.details()
-        }
+        if self.is_mailbox() { "UserMailbox" } else { self.details() }
     }
 
     /// Mailboxes: what Graph `sendMail` and AAP decisions are about.
@@ -84,13 +80,11 @@ impl RecipientKind {
     }
 
     /// `IsValidSecurityPrincipal`, and therefore "may be an AAP scope"
-    /// (aap-semantics §1.4: UserMailbox, MailUser, MESG only).
+    /// (aap-semantics §1.4: `UserMailbox`, `MailUser`, MESG only).
     pub fn is_security_principal(self) -> bool {
         matches!(
             self,
-            RecipientKind::UserMailbox
-                | RecipientKind::MailUser
-                | RecipientKind::MailUniversalSecurityGroup
+            RecipientKind::UserMailbox | RecipientKind::MailUser | RecipientKind::MailUniversalSecurityGroup
         )
     }
 }
@@ -148,8 +142,9 @@ impl Recipient {
     pub fn has_smtp(&self, address: &str) -> bool {
         self.primary_smtp_address.eq_ignore_ascii_case(address)
             || self.email_addresses.iter().any(|p| {
-                p.split_once(':')
-                    .is_some_and(|(scheme, a)| scheme.eq_ignore_ascii_case("smtp") && a.eq_ignore_ascii_case(address))
+                p.split_once(':').is_some_and(|(scheme, a)| {
+                    scheme.eq_ignore_ascii_case("smtp") && a.eq_ignore_ascii_case(address)
+                })
             })
     }
 
@@ -178,7 +173,7 @@ impl AccessRight {
     }
 }
 
-/// One application access policy (one AppId; aap-semantics §1.1).
+/// One application access policy (one `AppId`; aap-semantics §1.1).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
@@ -199,10 +194,7 @@ pub struct Policy {
 impl Policy {
     /// `{tenantGuid}\{appId}:{scopeSid};{scopeObjectId}` (exo-wire §3.4).
     pub fn identity(&self, tenant_id: &str) -> String {
-        format!(
-            "{tenant_id}\\{}:{};{}",
-            self.app_id, self.scope_sid, self.scope_object_id
-        )
+        format!("{tenant_id}\\{}:{};{}", self.app_id, self.scope_sid, self.scope_object_id)
     }
 
     /// Bytes this policy costs against the tenant's AAP space budget.
@@ -306,9 +298,7 @@ impl Tenant {
 
     /// The recipient with this `ExternalDirectoryObjectId`.
     pub fn recipient_by_object_id(&self, id: &str) -> Option<&Recipient> {
-        self.recipients
-            .iter()
-            .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
+        self.recipients.iter().find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
     }
 
     /// The app with this client id.

@@ -12,7 +12,7 @@
 //! ```
 //!
 //! `-like` supports `*` wildcards anywhere. Comparisons are case-insensitive,
-//! and a multi-valued property (EmailAddresses) matches when any value does.
+//! and a multi-valued property (`EmailAddresses`) matches when any value does.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -54,7 +54,9 @@ pub enum Filter {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FilterError {
     /// Bad syntax at a character position.
-    #[error("Invalid filter syntax. For a description of the filter parameter syntax see the command help.\n\"{filter}\" at position {position}.")]
+    #[error(
+        "Invalid filter syntax. For a description of the filter parameter syntax see the command help.\n\"{filter}\" at position {position}."
+    )]
     Syntax {
         /// The filter text.
         filter: String,
@@ -62,7 +64,9 @@ pub enum FilterError {
         position: usize,
     },
     /// A property that cannot be filtered on.
-    #[error("'{0}' is not a recognized filterable property. For a list of filterable properties see the command help.")]
+    #[error(
+        "'{0}' is not a recognized filterable property. For a list of filterable properties see the command help."
+    )]
     UnknownProperty(String),
 }
 
@@ -105,10 +109,7 @@ enum Tok {
 }
 
 fn tokenize(src: &str) -> Result<Vec<(usize, Tok)>, FilterError> {
-    let err = |position: usize| FilterError::Syntax {
-        filter: src.to_owned(),
-        position: position + 1,
-    };
+    let err = |position: usize| FilterError::Syntax { filter: src.to_owned(), position: position + 1 };
     let chars: Vec<char> = src.chars().collect();
     let mut out = Vec::new();
     let mut i = 0;
@@ -191,10 +192,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn err(&self) -> FilterError {
         let position = self.toks.get(self.pos).map_or(self.src.chars().count(), |(p, _)| *p) + 1;
-        FilterError::Syntax {
-            filter: self.src.to_owned(),
-            position,
-        }
+        FilterError::Syntax { filter: self.src.to_owned(), position }
     }
 
     fn peek(&self) -> Option<&Tok> {
@@ -355,21 +353,13 @@ mod tests {
     use super::*;
 
     fn cmp(property: &'static str, op: Op, value: &str) -> Filter {
-        Filter::Cmp {
-            property,
-            op,
-            value: value.to_owned(),
-        }
+        Filter::Cmp { property, op, value: value.to_owned() }
     }
 
     fn eval(f: &str, props: &[(&str, &str)]) -> bool {
         let f = parse(f).unwrap();
         f.matches(&|p: &str| {
-            props
-                .iter()
-                .filter(|(k, _)| k.eq_ignore_ascii_case(p))
-                .map(|(_, v)| Cow::Borrowed(*v))
-                .collect()
+            props.iter().filter(|(k, _)| k.eq_ignore_ascii_case(p)).map(|(_, v)| Cow::Borrowed(*v)).collect()
         })
     }
 
@@ -448,9 +438,6 @@ mod tests {
         assert!(matches!(parse("Name -gt 'a'").unwrap_err(), FilterError::Syntax { .. }));
         assert!(matches!(parse("Name -eq 'unterminated").unwrap_err(), FilterError::Syntax { .. }));
         assert!(matches!(parse("").unwrap_err(), FilterError::Syntax { .. }));
-        assert_eq!(
-            parse("Bogus -eq 'a'").unwrap_err(),
-            FilterError::UnknownProperty("Bogus".into())
-        );
+        assert_eq!(parse("Bogus -eq 'a'").unwrap_err(), FilterError::UnknownProperty("Bogus".into()));
     }
 }

@@ -186,10 +186,8 @@ const DEFAULT_CREATED: u64 = 1_614_852_000;
 
 /// Parses a seed file (YAML, or JSON when the extension is `.json`).
 pub(crate) fn load_file(path: &Path) -> Result<Tenant, SeedError> {
-    let text = std::fs::read_to_string(path).map_err(|source| SeedError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
+    let text =
+        std::fs::read_to_string(path).map_err(|source| SeedError::Io { path: path.to_owned(), source })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let is_json = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"));
     load_str(&text, is_json, base, path)
@@ -198,17 +196,13 @@ pub(crate) fn load_file(path: &Path) -> Result<Tenant, SeedError> {
 /// Parses seed text; `base` resolves relative PEM paths.
 pub(crate) fn load_str(text: &str, is_json: bool, base: &Path, origin: &Path) -> Result<Tenant, SeedError> {
     let seed: SeedFile = if is_json {
-        serde_json::from_str(text).map_err(|e| SeedError::Parse {
-            path: origin.to_owned(),
-            message: e.to_string(),
-        })?
+        serde_json::from_str(text)
+            .map_err(|e| SeedError::Parse { path: origin.to_owned(), message: e.to_string() })?
     } else {
-        serde_saphyr::from_str(text).map_err(|e| SeedError::Parse {
-            path: origin.to_owned(),
-            message: e.to_string(),
-        })?
+        serde_saphyr::from_str(text)
+            .map_err(|e| SeedError::Parse { path: origin.to_owned(), message: e.to_string() })?
     };
-    build(seed, base)
+    build(&seed, base)
 }
 
 /// A stable GUID for a seeded object that names none.
@@ -240,7 +234,7 @@ fn check_guid(what: &str, s: &str) -> Result<String, SeedError> {
         .map_err(|_| invalid(format!("{what} `{s}` is not a GUID")))
 }
 
-fn build(seed: SeedFile, base: &Path) -> Result<Tenant, SeedError> {
+fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
     let t = &seed.tenant;
     let tenant_id = check_guid("tenant id", &t.id)?;
     let created = t.created.unwrap_or(DEFAULT_CREATED);
@@ -366,7 +360,8 @@ fn build(seed: SeedFile, base: &Path) -> Result<Tenant, SeedError> {
     for g in &seed.groups {
         let mut ids = Vec::new();
         for m in &g.members {
-            let r = resolve(&tenant, m).ok_or_else(|| invalid(format!("group `{}`: unknown member `{m}`", g.name)))?;
+            let r = resolve(&tenant, m)
+                .ok_or_else(|| invalid(format!("group `{}`: unknown member `{m}`", g.name)))?;
             if !ids.contains(&r.external_directory_object_id) {
                 ids.push(r.external_directory_object_id.clone());
             }
@@ -381,9 +376,13 @@ fn build(seed: SeedFile, base: &Path) -> Result<Tenant, SeedError> {
 
     for p in &seed.policies {
         let app_id = check_guid("policy appId", &p.app_id)?;
-        let scope = resolve(&tenant, &p.scope).ok_or_else(|| invalid(format!("policy scope `{}` not found", p.scope)))?;
+        let scope = resolve(&tenant, &p.scope)
+            .ok_or_else(|| invalid(format!("policy scope `{}` not found", p.scope)))?;
         if !scope.kind.is_security_principal() {
-            return Err(invalid(format!("policy scope `{}` is not a MESG, UserMailbox or MailUser", p.scope)));
+            return Err(invalid(format!(
+                "policy scope `{}` is not a MESG, UserMailbox or MailUser",
+                p.scope
+            )));
         }
         let mut policy = Policy {
             app_id,

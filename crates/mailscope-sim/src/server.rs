@@ -35,7 +35,7 @@ pub(crate) const RATE_LIMIT: u64 = 30_000;
 /// Window over which `Rate-Limit-Remaining` counts down (unknown in reality; see docs/sim.md).
 const RATE_WINDOW_SECS: u64 = 60;
 
-/// Behaviour knobs. Serde (camelCase, snake_case aliases) so the CLI can read
+/// Behaviour knobs. Serde (camelCase, `snake_case` aliases) so the CLI can read
 /// it from a file and `POST /_sim/config` can replace it at runtime.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -55,7 +55,7 @@ pub struct SimConfig {
     /// HTTP status of cmdlet execution errors (400 by default; 404/500 also seen in the wild).
     #[serde(alias = "cmdlet_error_status")]
     pub cmdlet_error_status: u16,
-    /// Reject InvokeCommand calls without `X-AnchorMailbox` (exo-wire §8.1).
+    /// Reject `InvokeCommand` calls without `X-AnchorMailbox` (exo-wire §8.1).
     #[serde(alias = "require_anchor_mailbox")]
     pub require_anchor_mailbox: bool,
     /// Fault injection.
@@ -178,10 +178,7 @@ impl Shared {
     /// Decision knobs from the configuration.
     pub(crate) fn knobs(&self) -> DecisionKnobs {
         let c = self.config.read().unwrap_or_else(PoisonError::into_inner);
-        DecisionKnobs {
-            nested: c.aap_nested_groups,
-            invalid: c.invalid_policy_mode,
-        }
+        DecisionKnobs { nested: c.aap_nested_groups, invalid: c.invalid_policy_mode }
     }
 
     /// Runs a mutating cmdlet on a working copy and commits it (persist, history, exposure) on success.
@@ -195,12 +192,8 @@ impl Shared {
         let delay = Duration::from_millis(self.config().propagation_delay_ms);
         let mut core = self.core();
         let mut working = (*core.tenant).clone();
-        let out = f(&mut WriteCtx {
-            tenant: &mut working,
-            params,
-            now: clock::unix_now(),
-        })
-        .map_err(WriteError::Cmdlet)?;
+        let out = f(&mut WriteCtx { tenant: &mut working, params, now: clock::unix_now() })
+            .map_err(WriteError::Cmdlet)?;
         if let Some(path) = &self.state_path {
             store::save(path, &working, &self.signing_key).map_err(|e| WriteError::Persist(e.to_string()))?;
         }
@@ -239,9 +232,7 @@ impl Shared {
     pub(crate) fn exposure_report(&self) -> Option<(u64, Vec<crate::exposure::Exposure>)> {
         let knobs = self.knobs();
         let core = self.core();
-        core.exposure
-            .as_ref()
-            .map(|log| (log.mutations(), log.report(&core.tenant, knobs)))
+        core.exposure.as_ref().map(|log| (log.mutations(), log.report(&core.tenant, knobs)))
     }
 
     /// Counts a call against the app's rate budget: (remaining, window reset time).
@@ -282,11 +273,7 @@ impl Sim {
         let config = SimConfig::default();
         Self {
             shared: Arc::new(Shared {
-                core: Mutex::new(Core {
-                    tenant: Arc::new(tenant),
-                    history: VecDeque::new(),
-                    exposure: None,
-                }),
+                core: Mutex::new(Core { tenant: Arc::new(tenant), history: VecDeque::new(), exposure: None }),
                 faults: Faults::new(config.faults.clone()),
                 config: RwLock::new(config),
                 stats: Stats::default(),
@@ -411,7 +398,11 @@ impl ResettableStream {
 }
 
 impl AsyncRead for ResettableStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         if let Err(e) = self.check() {
             return Poll::Ready(Err(e));
         }
@@ -420,7 +411,11 @@ impl AsyncRead for ResettableStream {
 }
 
 impl AsyncWrite for ResettableStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         if let Err(e) = self.check() {
             return Poll::Ready(Err(e));
         }
@@ -453,10 +448,7 @@ impl Listener for SimListener {
                     let _ = stream.set_nodelay(true);
                     let reset = Arc::new(AtomicBool::new(false));
                     return (
-                        ResettableStream {
-                            inner: stream,
-                            reset: Arc::clone(&reset),
-                        },
+                        ResettableStream { inner: stream, reset: Arc::clone(&reset) },
                         ConnInfo { reset },
                     );
                 }
@@ -470,9 +462,7 @@ impl Listener for SimListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.inner.local_addr()?;
-        Ok(ConnInfo {
-            reset: Arc::new(AtomicBool::new(false)),
-        })
+        Ok(ConnInfo { reset: Arc::new(AtomicBool::new(false)) })
     }
 }
 
@@ -529,26 +519,17 @@ impl Drop for ServerHandle {
 /// The server runs until [`ServerHandle::shutdown`] is awaited or the handle is dropped.
 pub async fn serve(sim: Sim, listener: TcpListener) -> ServerHandle {
     // A bound TCP listener always knows its address; the fallback only keeps the signature infallible.
-    let addr = listener
-        .local_addr()
-        .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
+    let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = router(Arc::clone(&sim.shared));
     let task = tokio::spawn(async move {
-        axum::serve(
-            SimListener { inner: listener },
-            app.into_make_service_with_connect_info::<ConnInfo>(),
-        )
-        .with_graceful_shutdown(async move {
-            let _ = rx.await;
-        })
-        .await
+        axum::serve(SimListener { inner: listener }, app.into_make_service_with_connect_info::<ConnInfo>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
     });
-    ServerHandle {
-        addr,
-        shutdown: Some(tx),
-        task: Some(task),
-    }
+    ServerHandle { addr, shutdown: Some(tx), task: Some(task) }
 }
 
 /// What `mailscope sim serve` needs.

@@ -35,7 +35,7 @@ pub struct StatsSnapshot {
     pub total: u64,
     /// Calls per endpoint: `token`, `invokeCommand`, `graph`.
     pub endpoints: BTreeMap<String, u64>,
-    /// InvokeCommand calls per cmdlet (canonical name; unknown names as sent).
+    /// `InvokeCommand` calls per cmdlet (canonical name; unknown names as sent).
     pub cmdlets: BTreeMap<String, u64>,
     /// Injected faults: `throttled`, `serverError`, `reset`.
     pub faults: BTreeMap<String, u64>,
@@ -48,7 +48,7 @@ pub(crate) struct Stats {
 }
 
 impl Stats {
-    /// Counts a call to `endpoint` (and the cmdlet, for InvokeCommand).
+    /// Counts a call to `endpoint` (and the cmdlet, for `InvokeCommand`).
     pub(crate) fn count(&self, endpoint: Endpoint, cmdlet: Option<&str>) {
         let mut s = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         s.total += 1;
@@ -67,7 +67,7 @@ impl Stats {
         }
     }
 
-    /// Counts the cmdlet of an InvokeCommand call already counted by [`Stats::count`].
+    /// Counts the cmdlet of an `InvokeCommand` call already counted by [`Stats::count`].
     pub(crate) fn count_cmdlet(&self, cmdlet: &str) {
         let mut s = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(v) = s.cmdlets.get_mut(cmdlet) {

@@ -7,7 +7,6 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-
 use crate::model::Tenant;
 
 /// State file format version.
@@ -53,29 +52,25 @@ struct StateFileOut<'a> {
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 pub(crate) fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Reads a state file.
 pub(crate) fn load(path: &Path) -> Result<(Tenant, Vec<u8>), StoreError> {
-    let text = std::fs::read(path).map_err(|source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    })?;
-    let f: StateFile = serde_json::from_slice(&text).map_err(|e| StoreError::Format {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    let text = std::fs::read(path).map_err(|source| StoreError::Io { path: path.to_owned(), source })?;
+    let f: StateFile = serde_json::from_slice(&text)
+        .map_err(|e| StoreError::Format { path: path.to_owned(), message: e.to_string() })?;
     if f.format_version != FORMAT_VERSION {
         return Err(StoreError::Format {
             path: path.to_owned(),
@@ -91,19 +86,13 @@ pub(crate) fn load(path: &Path) -> Result<(Tenant, Vec<u8>), StoreError> {
 
 /// Writes a state file atomically.
 pub(crate) fn save(path: &Path, tenant: &Tenant, key: &[u8]) -> Result<(), StoreError> {
-    let io = |source| StoreError::Io {
-        path: path.to_owned(),
-        source,
-    };
+    let io = |source| StoreError::Io { path: path.to_owned(), source };
     let body = serde_json::to_vec_pretty(&StateFileOut {
         format_version: FORMAT_VERSION,
         signing_key: hex(key),
         tenant,
     })
-    .map_err(|e| StoreError::Format {
-        path: path.to_owned(),
-        message: e.to_string(),
-    })?;
+    .map_err(|e| StoreError::Format { path: path.to_owned(), message: e.to_string() })?;
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.tmp-{}", std::process::id()));

@@ -89,7 +89,7 @@ pub(crate) fn certificate_key(pem: &str) -> Result<CertKey, String> {
         key,
         x5t: URL_SAFE_NO_PAD.encode(sha1),
         x5t_s256: URL_SAFE_NO_PAD.encode(sha256),
-        sha1_hex: sha1.iter().map(|b| format!("{b:02X}")).collect(),
+        sha1_hex: crate::store::hex(&sha1).to_ascii_uppercase(),
     })
 }
 
@@ -103,12 +103,7 @@ pub(crate) struct EntraError {
 
 impl EntraError {
     fn new(status: StatusCode, error: &'static str, code: u32, text: impl Into<String>) -> Self {
-        Self {
-            status,
-            error,
-            code,
-            text: text.into(),
-        }
+        Self { status, error, code, text: text.into() }
     }
 }
 
@@ -143,11 +138,7 @@ pub(crate) async fn token_endpoint(
     shared.stats.count(Endpoint::Token, None);
     shared.faults.latency().await;
     match issue(&shared, &tenant_name, &headers, form) {
-        Ok(body) => (
-            StatusCode::OK,
-            [(header::CACHE_CONTROL, "no-store, no-cache")],
-            axum::Json(body),
-        )
+        Ok(body) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store, no-cache")], axum::Json(body))
             .into_response(),
         Err(e) => e.into_response(),
     }
@@ -165,14 +156,16 @@ fn issue(
             StatusCode::BAD_REQUEST,
             "invalid_request",
             90002,
-            format!("Tenant '{tenant_name}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."),
+            format!(
+                "Tenant '{tenant_name}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud."
+            ),
         ));
     }
     let Ok(Form(form)) = form else {
         return Err(EntraError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            900144,
+            900_144,
             "The request body must contain the following parameter: 'grant_type'.",
         ));
     };
@@ -181,7 +174,7 @@ fn issue(
         EntraError::new(
             StatusCode::BAD_REQUEST,
             "invalid_request",
-            900144,
+            900_144,
             format!("The request body must contain the following parameter: '{k}'."),
         )
     };
@@ -219,7 +212,10 @@ fn issue(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 7_000_215,
-                format!("Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.", app.app_id),
+                format!(
+                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    app.app_id
+                ),
             ));
         }
         "1"
@@ -352,12 +348,7 @@ impl AssertionClaims {
 }
 
 fn malformed() -> EntraError {
-    EntraError::new(
-        StatusCode::BAD_REQUEST,
-        "invalid_request",
-        50_027,
-        "JWT token is invalid or malformed.",
-    )
+    EntraError::new(StatusCode::BAD_REQUEST, "invalid_request", 50_027, "JWT token is invalid or malformed.")
 }
 
 fn bad_signature(thumb: &str) -> EntraError {
@@ -365,11 +356,17 @@ fn bad_signature(thumb: &str) -> EntraError {
         StatusCode::UNAUTHORIZED,
         "invalid_client",
         700_027,
-        format!("Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{thumb}']"),
+        format!(
+            "Client assertion failed signature validation. [Reason - The key was not found., Thumbprint of key used by client: '{thumb}']"
+        ),
     )
 }
 
-fn decode_verified(assertion: &str, alg: Algorithm, key: &DecodingKey) -> Result<AssertionClaims, jsonwebtoken::errors::Error> {
+fn decode_verified(
+    assertion: &str,
+    alg: Algorithm,
+    key: &DecodingKey,
+) -> Result<AssertionClaims, jsonwebtoken::errors::Error> {
     let mut v = Validation::new(alg);
     v.validate_exp = false;
     v.validate_nbf = false;
@@ -398,7 +395,12 @@ fn check_time(claims: &AssertionClaims) -> Result<(), EntraError> {
     Ok(())
 }
 
-fn verify_assertion(app: &App, tenant: &Tenant, assertion: &str, endpoint_urls: &[String]) -> Result<(), EntraError> {
+fn verify_assertion(
+    app: &App,
+    tenant: &Tenant,
+    assertion: &str,
+    endpoint_urls: &[String],
+) -> Result<(), EntraError> {
     let header = jsonwebtoken::decode_header(assertion).map_err(|_| malformed())?;
     if !matches!(header.alg, Algorithm::RS256 | Algorithm::PS256) {
         return Err(bad_signature("unsupported algorithm"));
@@ -410,7 +412,12 @@ fn verify_assertion(app: &App, tenant: &Tenant, assertion: &str, endpoint_urls: 
     }
 }
 
-fn verify_certificate_assertion(app: &App, assertion: &str, header: &Header, endpoint_urls: &[String]) -> Result<(), EntraError> {
+fn verify_certificate_assertion(
+    app: &App,
+    assertion: &str,
+    header: &Header,
+    endpoint_urls: &[String],
+) -> Result<(), EntraError> {
     let presented = header.x5t_s256.clone().or_else(|| header.x5t.clone()).unwrap_or_default();
     let cert = app
         .certificates
@@ -431,7 +438,8 @@ fn verify_certificate_assertion(app: &App, assertion: &str, header: &Header, end
         jsonwebtoken::errors::ErrorKind::InvalidSignature => bad_signature(&cert.sha1_hex),
         _ => malformed(),
     })?;
-    let client_matches = |c: &Option<String>| c.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(&app.app_id));
+    let client_matches =
+        |c: &Option<String>| c.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(&app.app_id));
     if !client_matches(&claims.iss) || !client_matches(&claims.sub) {
         return Err(EntraError::new(
             StatusCode::UNAUTHORIZED,
@@ -441,22 +449,28 @@ fn verify_certificate_assertion(app: &App, assertion: &str, header: &Header, end
         ));
     }
     let auds = claims.audiences();
-    if !auds
-        .iter()
-        .any(|a| endpoint_urls.iter().any(|u| u.eq_ignore_ascii_case(a.trim_end_matches('/'))))
-    {
+    if !auds.iter().any(|a| endpoint_urls.iter().any(|u| u.eq_ignore_ascii_case(a.trim_end_matches('/')))) {
         return Err(EntraError::new(
             StatusCode::UNAUTHORIZED,
             "invalid_client",
             50_012,
-            format!("Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . Presented audience: {}", auds.join(",")),
+            format!(
+                "Client assertion audience claim does not match Realm issuer. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials . Presented audience: {}",
+                auds.join(",")
+            ),
         ));
     }
     check_time(&claims)
 }
 
-fn verify_federated_assertion(app: &App, tenant: &Tenant, assertion: &str, alg: Algorithm) -> Result<(), EntraError> {
-    let unverified: AssertionClaims = jsonwebtoken::dangerous::insecure_decode_claims(assertion).map_err(|_| malformed())?;
+fn verify_federated_assertion(
+    app: &App,
+    tenant: &Tenant,
+    assertion: &str,
+    alg: Algorithm,
+) -> Result<(), EntraError> {
+    let unverified: AssertionClaims =
+        jsonwebtoken::dangerous::insecure_decode_claims(assertion).map_err(|_| malformed())?;
     let iss = unverified.iss.clone().unwrap_or_default();
     let sub = unverified.sub.clone().unwrap_or_default();
     let auds = unverified.audiences();
@@ -488,7 +502,10 @@ fn verify_federated_assertion(app: &App, tenant: &Tenant, assertion: &str, alg: 
             StatusCode::BAD_REQUEST,
             "invalid_request",
             700_212,
-            format!("No matching federated identity record found for presented assertion audience '{}'.", auds.join(",")),
+            format!(
+                "No matching federated identity record found for presented assertion audience '{}'.",
+                auds.join(",")
+            ),
         ));
     }
     check_time(&claims)
@@ -514,10 +531,8 @@ pub(crate) fn verify_bearer(
     audience: &str,
     tenant: &Tenant,
 ) -> Result<AccessClaims, TokenProblem> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(TokenProblem::Missing)?;
+    let value =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).ok_or(TokenProblem::Missing)?;
     let (scheme, token) = value.split_once(' ').ok_or(TokenProblem::Missing)?;
     if !scheme.eq_ignore_ascii_case("bearer") {
         return Err(TokenProblem::Missing);
@@ -525,9 +540,10 @@ pub(crate) fn verify_bearer(
     let mut v = Validation::new(Algorithm::HS256);
     v.validate_aud = false;
     v.leeway = 0;
-    let claims = jsonwebtoken::decode::<AccessClaims>(token.trim(), &DecodingKey::from_secret(signing_key), &v)
-        .map_err(|_| TokenProblem::Invalid)?
-        .claims;
+    let claims =
+        jsonwebtoken::decode::<AccessClaims>(token.trim(), &DecodingKey::from_secret(signing_key), &v)
+            .map_err(|_| TokenProblem::Invalid)?
+            .claims;
     if claims.aud != audience {
         return Err(TokenProblem::WrongAudience);
     }

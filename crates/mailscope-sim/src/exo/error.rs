@@ -1,11 +1,12 @@
-//! InvokeCommand error bodies (exo-wire §4).
+//! `InvokeCommand` error bodies (exo-wire §4).
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// Exception type of a failed lookup.
-pub(crate) const NOT_FOUND_TYPE: &str = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException";
+pub(crate) const NOT_FOUND_TYPE: &str =
+    "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException";
 
 /// A cmdlet-level failure, before it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub(crate) enum CmdletError {
 }
 
 impl CmdletError {
-    /// Unknown parameters (AmbiguousParameterSetException).
+    /// Unknown parameters (`AmbiguousParameterSetException`).
     pub(crate) fn unknown_params(names: &[String]) -> Self {
         CmdletError::Binding {
             ex_type: "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException",
@@ -49,7 +50,9 @@ impl CmdletError {
     pub(crate) fn missing(name: &str) -> Self {
         CmdletError::Binding {
             ex_type: "System.Management.Automation.ParameterBindingException",
-            text: format!("Cannot process command because of one or more missing mandatory parameters: {name}."),
+            text: format!(
+                "Cannot process command because of one or more missing mandatory parameters: {name}."
+            ),
         }
     }
 
@@ -66,7 +69,9 @@ impl CmdletError {
         CmdletError::Exec {
             ex_id: "Ex6F9304",
             ex_type: NOT_FOUND_TYPE,
-            text: format!("The operation couldn't be performed because object '{id}' couldn't be found on '{dc}'."),
+            text: format!(
+                "The operation couldn't be performed because object '{id}' couldn't be found on '{dc}'."
+            ),
         }
     }
 
@@ -83,7 +88,9 @@ impl CmdletError {
     fn ex_type(&self) -> &str {
         match self {
             CmdletError::Binding { ex_type, .. } | CmdletError::Exec { ex_type, .. } => ex_type,
-            CmdletError::Transform { .. } => "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException",
+            CmdletError::Transform { .. } => {
+                "Microsoft.Exchange.AdminApi.CommandInvocation.ParameterTransformationException"
+            }
         }
     }
 

@@ -34,11 +34,7 @@ fn check_manager(p: &Params, group: &Recipient) -> Result<(), CmdletError> {
 }
 
 fn name_taken(t: &Tenant, name: &str, except: Option<usize>) -> Result<(), CmdletError> {
-    if t.recipients
-        .iter()
-        .enumerate()
-        .any(|(i, r)| Some(i) != except && r.name.eq_ignore_ascii_case(name))
-    {
+    if t.recipients.iter().enumerate().any(|(i, r)| Some(i) != except && r.name.eq_ignore_ascii_case(name)) {
         return Err(exec(
             "Ex2D1C39",
             ALREADY_EXISTS,
@@ -49,10 +45,7 @@ fn name_taken(t: &Tenant, name: &str, except: Option<usize>) -> Result<(), Cmdle
 }
 
 fn alias_taken(t: &Tenant, alias: &str, except: Option<usize>) -> Result<(), CmdletError> {
-    if t.recipients
-        .iter()
-        .enumerate()
-        .any(|(i, r)| Some(i) != except && r.alias.eq_ignore_ascii_case(alias))
+    if t.recipients.iter().enumerate().any(|(i, r)| Some(i) != except && r.alias.eq_ignore_ascii_case(alias))
     {
         return Err(exec(
             "Ex2D1C3A",
@@ -64,11 +57,14 @@ fn alias_taken(t: &Tenant, alias: &str, except: Option<usize>) -> Result<(), Cmd
 }
 
 fn address_ok(t: &Tenant, address: &str, except: Option<usize>) -> Result<(), CmdletError> {
-    let Some((local, domain)) = address.split_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty()) else {
+    let Some((local, domain)) = address.split_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty())
+    else {
         return Err(exec(
             "",
             "Microsoft.Exchange.Data.DataValidationException",
-            format!("The email address \"{address}\" isn't correct. Please use this format: user name, the @ sign, followed by the domain name. For example, tonysmith@contoso.com or tony.smith@contoso.com."),
+            format!(
+                "The email address \"{address}\" isn't correct. Please use this format: user name, the @ sign, followed by the domain name. For example, tonysmith@contoso.com or tony.smith@contoso.com."
+            ),
         ));
     };
     let _ = local;
@@ -76,14 +72,13 @@ fn address_ok(t: &Tenant, address: &str, except: Option<usize>) -> Result<(), Cm
         return Err(exec(
             "",
             "Microsoft.Exchange.Data.DataValidationException",
-            format!("The domain \"{domain}\" of the email address \"{address}\" isn't an accepted domain for your organization."),
+            format!(
+                "The domain \"{domain}\" of the email address \"{address}\" isn't an accepted domain for your organization."
+            ),
         ));
     }
-    if let Some((_, other)) = t
-        .recipients
-        .iter()
-        .enumerate()
-        .find(|(i, r)| Some(*i) != except && r.has_smtp(address))
+    if let Some((_, other)) =
+        t.recipients.iter().enumerate().find(|(i, r)| Some(*i) != except && r.has_smtp(address))
     {
         return Err(exec(
             "ExB1F2C4",
@@ -98,14 +93,13 @@ fn address_ok(t: &Tenant, address: &str, except: Option<usize>) -> Result<(), Cm
 }
 
 fn restriction(p: &Params, name: &str, default: &str) -> Result<String, CmdletError> {
-    Ok(p
-        .enumeration(
-            name,
-            "Microsoft.Exchange.Data.Directory.Recipient.MemberUpdateType",
-            &["Open", "Closed", "ApprovalRequired"],
-        )?
-        .unwrap_or(default)
-        .to_owned())
+    Ok(p.enumeration(
+        name,
+        "Microsoft.Exchange.Data.Directory.Recipient.MemberUpdateType",
+        &["Open", "Closed", "ApprovalRequired"],
+    )?
+    .unwrap_or(default)
+    .to_owned())
 }
 
 /// `Get-DistributionGroup`.
@@ -114,7 +108,7 @@ pub(crate) fn get_group(cx: &ReadCtx<'_>) -> CmdResult {
     Ok(rows.into_iter().map(|r| objects::group(cx.tenant, r)).collect())
 }
 
-/// `New-DistributionGroup`: CustomAttributes are not accepted here (as in real Exchange).
+/// `New-DistributionGroup`: `CustomAttributes` are not accepted here (as in real Exchange).
 pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     let p = cx.params;
     let name = p.required("Name")?;
@@ -127,9 +121,7 @@ pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     let t = &mut *cx.tenant;
     name_taken(t, &name, None)?;
     alias_taken(t, &alias, None)?;
-    let primary = p
-        .string("PrimarySmtpAddress")?
-        .unwrap_or_else(|| format!("{alias}@{}", t.initial_domain));
+    let primary = p.string("PrimarySmtpAddress")?.unwrap_or_else(|| format!("{alias}@{}", t.initial_domain));
     address_ok(t, &primary, None)?;
     let mut members = Vec::new();
     for m in p.strings("Members")?.unwrap_or_default() {
@@ -163,7 +155,9 @@ pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
         managed_by: p.strings("ManagedBy")?.unwrap_or_default(),
         member_join_restriction: restriction(p, "MemberJoinRestriction", default_restriction)?,
         member_depart_restriction: restriction(p, "MemberDepartRestriction", default_restriction)?,
-        require_sender_authentication_enabled: p.boolean("RequireSenderAuthenticationEnabled")?.unwrap_or(true),
+        require_sender_authentication_enabled: p
+            .boolean("RequireSenderAuthenticationEnabled")?
+            .unwrap_or(true),
         hidden_from_address_lists_enabled: false,
         when_created: cx.now,
         when_changed: cx.now,

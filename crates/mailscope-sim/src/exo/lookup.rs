@@ -1,6 +1,6 @@
 //! Identity resolution: how `-Identity`, `-Member`, `-PolicyScopeGroupId`
 //! find a recipient (exo-wire §2.4, aap-semantics §1.4): Name, Alias,
-//! DisplayName, any SMTP address, GUID (object id or Exchange guid) or DN,
+//! `DisplayName`, any SMTP address, GUID (object id or Exchange guid) or DN,
 //! all case-insensitive.
 
 use crate::model::{Recipient, Tenant};

@@ -39,8 +39,7 @@ const WWW_AUTHENTICATE: &str = "Bearer client_id=\"00000002-0000-0ff1-ce00-00000
 
 fn unauthorized() -> Response {
     let mut r = StatusCode::UNAUTHORIZED.into_response();
-    r.headers_mut()
-        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE));
+    r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(WWW_AUTHENTICATE));
     r
 }
 
@@ -62,7 +61,10 @@ pub(crate) fn injected_response(shared: &Shared, conn: &ConnInfo, inj: Injected)
         Injected::Status(s) => {
             shared.stats.fault(FaultKind::ServerError);
             let status = StatusCode::from_u16(s).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            error::server_error(status, "A server side error has occurred because of which the operation could not be completed. Please try again after some time.")
+            error::server_error(
+                status,
+                "A server side error has occurred because of which the operation could not be completed. Please try again after some time.",
+            )
         }
         Injected::Throttle(secs) => {
             shared.stats.fault(FaultKind::Throttled);
@@ -101,15 +103,14 @@ fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Some(b) = std::str::from_utf8(&bytes[i + 1..i + 3])
-                .ok()
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                out.push(b);
-                i += 3;
-                continue;
-            }
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(b) =
+                std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
         }
         out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
         i += 1;
@@ -161,7 +162,12 @@ pub(crate) async fn invoke_command(
     }
     let claims = match token::verify_bearer(&shared.signing_key, &headers, EXCHANGE_AUDIENCE, &tenant) {
         Ok(c) => c,
-        Err(TokenProblem::Missing | TokenProblem::Invalid | TokenProblem::WrongAudience | TokenProblem::WrongTenant) => {
+        Err(
+            TokenProblem::Missing
+            | TokenProblem::Invalid
+            | TokenProblem::WrongAudience
+            | TokenProblem::WrongTenant,
+        ) => {
             return unauthorized();
         }
     };
@@ -198,7 +204,8 @@ pub(crate) async fn invoke_command(
     if shared.config().require_anchor_mailbox && !headers.contains_key("x-anchormailbox") {
         return invalid_operation("The X-AnchorMailbox header is required to route the request.");
     }
-    let exec_status = StatusCode::from_u16(shared.config().cmdlet_error_status).unwrap_or(StatusCode::BAD_REQUEST);
+    let exec_status =
+        StatusCode::from_u16(shared.config().cmdlet_error_status).unwrap_or(StatusCode::BAD_REQUEST);
     let params = match Params::bind(spec.params, raw_params) {
         Ok(p) => p,
         Err(e) => return e.into_response(exec_status),
@@ -207,12 +214,7 @@ pub(crate) async fn invoke_command(
     // Paging inputs.
     let qp = query_params(query.as_deref());
     let fp = fingerprint(spec.name, raw_params);
-    let mut paging = Paging {
-        offset: 0,
-        size: MAX_PAGE,
-        select: None,
-        honoured_prefer: None,
-    };
+    let mut paging = Paging { offset: 0, size: MAX_PAGE, select: None, honoured_prefer: None };
     if let Some(n) = prefer_page_size(&headers) {
         paging.size = n;
         paging.honoured_prefer = Some(n);
@@ -224,21 +226,22 @@ pub(crate) async fn invoke_command(
         if k.eq_ignore_ascii_case("$skiptoken") {
             match v.split_once('-').and_then(|(o, f)| Some((o.parse::<usize>().ok()?, f))) {
                 Some((o, f)) if f == fp => paging.offset = o,
-                _ => return invalid_operation("The skip token is invalid or does not belong to this request."),
+                _ => {
+                    return invalid_operation(
+                        "The skip token is invalid or does not belong to this request.",
+                    );
+                }
             }
         } else if k.eq_ignore_ascii_case("$select") {
-            paging.select = Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
+            paging.select =
+                Some(v.split(',').map(|s| s.trim().to_owned()).filter(|s| !s.is_empty()).collect());
         }
     }
 
     let result = match spec.handler {
         Handler::Read(f) => {
             let knobs = shared.knobs();
-            f(&ReadCtx {
-                tenant: &tenant,
-                params: &params,
-                knobs,
-            })
+            f(&ReadCtx { tenant: &tenant, params: &params, knobs })
         }
         Handler::Write(f) => {
             if params.switch("Confirm") {
@@ -282,21 +285,15 @@ fn mutation_failure(shared: &Shared, conn: &ConnInfo, kind: FailKind) -> Respons
 }
 
 fn origin(headers: &HeaderMap) -> String {
-    let host = headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .unwrap_or("127.0.0.1");
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
     format!("http://{host}")
 }
 
 fn context_url(headers: &HeaderMap, tenant_name: &str) -> String {
-    format!(
-        "{}/adminapi/beta/{tenant_name}/$metadata#Collection(Exchange.GenericHashTable)",
-        origin(headers)
-    )
+    format!("{}/adminapi/beta/{tenant_name}/$metadata#Collection(Exchange.GenericHashTable)", origin(headers))
 }
 
-/// The ShouldProcess round trip: `Confirm: true` gets a message and no action (exo-wire §2.4).
+/// The `ShouldProcess` round trip: `Confirm: true` gets a message and no action (exo-wire §2.4).
 fn confirmation(headers: &HeaderMap, tenant_name: &str, cmdlet: &str) -> Response {
     let body = json!({
         "@odata.context": context_url(headers, tenant_name),
@@ -305,10 +302,10 @@ fn confirmation(headers: &HeaderMap, tenant_name: &str, cmdlet: &str) -> Respons
         "@adminapi.confirmationmessage": format!("Are you sure you want to perform this action?\r\nRunning {cmdlet}."),
         "value": [],
     });
-    json_response(body, HeaderMap::new())
+    json_response(&body, HeaderMap::new())
 }
 
-fn json_response(body: Value, extra: HeaderMap) -> Response {
+fn json_response(body: &Value, extra: HeaderMap) -> Response {
     let mut r = (StatusCode::OK, body.to_string()).into_response();
     let h = r.headers_mut();
     h.insert(
@@ -395,5 +392,5 @@ fn success(
     if let Ok(v) = HeaderValue::from_str(app_id) {
         extra.insert("X-Ms-AppId", v);
     }
-    json_response(Value::Object(body), extra)
+    json_response(&Value::Object(body), extra)
 }

@@ -76,17 +76,11 @@ pub(crate) fn mailbox(t: &Tenant, r: &Recipient) -> Value {
 pub(crate) fn group(t: &Tenant, r: &Recipient) -> Value {
     let mut m = recipient_base(t, r);
     let security = r.kind.is_security_principal();
-    m.insert(
-        "GroupType".into(),
-        json!(if security { "Universal, SecurityEnabled" } else { "Universal" }),
-    );
+    m.insert("GroupType".into(), json!(if security { "Universal, SecurityEnabled" } else { "Universal" }));
     put_strings(&mut m, "ManagedBy", &r.managed_by);
     m.insert("MemberJoinRestriction".into(), json!(r.member_join_restriction));
     m.insert("MemberDepartRestriction".into(), json!(r.member_depart_restriction));
-    m.insert(
-        "RequireSenderAuthenticationEnabled".into(),
-        json!(r.require_sender_authentication_enabled),
-    );
+    m.insert("RequireSenderAuthenticationEnabled".into(), json!(r.require_sender_authentication_enabled));
     m.insert("SamAccountName".into(), json!(r.alias));
     m.insert("IsDirSynced".into(), json!(false));
     Value::Object(m)

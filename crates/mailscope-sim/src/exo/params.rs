@@ -58,11 +58,7 @@ impl Params {
                 None => unknown.push(k.clone()),
             }
         }
-        if unknown.is_empty() {
-            Ok(Self { values })
-        } else {
-            Err(CmdletError::unknown_params(&unknown))
-        }
+        if unknown.is_empty() { Ok(Self { values }) } else { Err(CmdletError::unknown_params(&unknown)) }
     }
 
     /// The raw value.
@@ -87,9 +83,7 @@ impl Params {
 
     /// A mandatory scalar string parameter.
     pub(crate) fn required(&self, name: &str) -> Result<String, CmdletError> {
-        self.string(name)?
-            .filter(|s| !s.is_empty())
-            .ok_or_else(|| CmdletError::missing(name))
+        self.string(name)?.filter(|s| !s.is_empty()).ok_or_else(|| CmdletError::missing(name))
     }
 
     /// A string-array parameter (a single string is an array of one).

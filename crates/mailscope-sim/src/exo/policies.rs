@@ -41,13 +41,11 @@ pub(crate) fn get_policy(cx: &ReadCtx<'_>) -> CmdResult {
     }
 }
 
-/// `New-ApplicationAccessPolicy`: one policy per AppId; all-or-nothing.
+/// `New-ApplicationAccessPolicy`: one policy per `AppId`; all-or-nothing.
 pub(crate) fn new_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
     let p = cx.params;
-    let app_ids = p
-        .strings("AppId")?
-        .filter(|v| !v.is_empty())
-        .ok_or_else(|| CmdletError::missing("AppId"))?;
+    let app_ids =
+        p.strings("AppId")?.filter(|v| !v.is_empty()).ok_or_else(|| CmdletError::missing("AppId"))?;
     let scope_key = p.required("PolicyScopeGroupId")?;
     let right = match p.enumeration(
         "AccessRight",
@@ -78,7 +76,9 @@ pub(crate) fn new_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
             return Err(exec(
                 "",
                 "Microsoft.Exchange.Configuration.Tasks.TaskArgumentException",
-                format!("The AppId \"{app}\" isn't valid. Specify the application (client) ID as a GUID, or \"*\"."),
+                format!(
+                    "The AppId \"{app}\" isn't valid. Specify the application (client) ID as a GUID, or \"*\"."
+                ),
             ));
         }
         let mut policy = Policy {

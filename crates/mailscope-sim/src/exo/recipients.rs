@@ -44,7 +44,11 @@ fn parse_filter(text: &str) -> Result<Filter, CmdletError> {
 }
 
 /// Recipients a `Get-*` cmdlet returns, sorted by Name; `base` restricts the kinds.
-pub(crate) fn list<'a>(t: &'a Tenant, p: &Params, base: fn(&Recipient) -> bool) -> Result<Vec<&'a Recipient>, CmdletError> {
+pub(crate) fn list<'a>(
+    t: &'a Tenant,
+    p: &Params,
+    base: fn(&Recipient) -> bool,
+) -> Result<Vec<&'a Recipient>, CmdletError> {
     let identity = p.string("Identity")?;
     let filter_text = p.string("Filter")?;
     let anr = p.string("Anr")?;
@@ -80,11 +84,7 @@ pub(crate) fn list<'a>(t: &'a Tenant, p: &Params, base: fn(&Recipient) -> bool) 
         .recipients
         .iter()
         .filter(|r| kind_ok(r))
-        .filter(|r| {
-            filter
-                .as_ref()
-                .is_none_or(|f| f.matches(&|prop: &str| property(t, r, prop)))
-        })
+        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&|prop: &str| property(t, r, prop))))
         .filter(|r| {
             anr.as_deref().is_none_or(|a| {
                 let a = a.to_lowercase();

@@ -1,4 +1,4 @@
-//! 401/403 cases of InvokeCommand and Graph (exo-wire §1.2, §4.3).
+//! 401/403 cases of `InvokeCommand` and Graph (exo-wire §1.2, §4.3).
 
 use reqwest::StatusCode;
 use serde_json::json;
@@ -52,14 +52,17 @@ async fn read_only_role_reads_but_cannot_write() {
     let t = s.token(AUDIT_READER, EXO_SCOPE).await;
     assert_eq!(s.invoke_as(&t, "Get-ApplicationAccessPolicy", json!({})).await.status, StatusCode::OK);
     assert_eq!(
-        s.invoke_as(&t, "Test-ApplicationAccessPolicy", json!({"Identity": "ceo@contoso.com", "AppId": INVOICE_MAILER}))
-            .await
-            .status,
+        s.invoke_as(
+            &t,
+            "Test-ApplicationAccessPolicy",
+            json!({"Identity": "ceo@contoso.com", "AppId": INVOICE_MAILER})
+        )
+        .await
+        .status,
         StatusCode::OK
     );
     assert_nul_403(
-        &s.invoke_as(&t, "Remove-ApplicationAccessPolicy", json!({"Identity": "x", "Confirm": false}))
-            .await,
+        &s.invoke_as(&t, "Remove-ApplicationAccessPolicy", json!({"Identity": "x", "Confirm": false})).await,
     );
 }
 
@@ -85,14 +88,12 @@ async fn other_api_versions_are_405() {
 async fn tenant_in_url_may_be_a_domain_but_must_match_the_token() {
     let s = start().await;
     let t = s.token(OPERATOR, EXO_SCOPE).await;
-    let body = json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {"Identity": "bob@contoso.com"}}});
+    let body =
+        json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {"Identity": "bob@contoso.com"}}});
     let ok = format!("{}/adminapi/beta/CONTOSO.onmicrosoft.com/InvokeCommand", s.base);
     assert_eq!(s.exo_request(&ok, &t, &body).send().await.unwrap().status(), StatusCode::OK);
     let other = format!("{}/adminapi/beta/fabrikam.onmicrosoft.com/InvokeCommand", s.base);
-    assert_eq!(
-        s.exo_request(&other, &t, &body).send().await.unwrap().status(),
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.exo_request(&other, &t, &body).send().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]

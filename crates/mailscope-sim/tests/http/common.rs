@@ -46,7 +46,6 @@ pub(crate) fn secret_of(app_id: &str) -> String {
 
 pub(crate) struct TestSim {
     pub base: String,
-    pub sim: Sim,
     pub http: reqwest::Client,
     pub server: Option<ServerHandle>,
 }
@@ -61,13 +60,8 @@ pub(crate) async fn start_config(cfg: SimConfig) -> TestSim {
 
 pub(crate) async fn start_with(sim: Sim) -> TestSim {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = mailscope_sim::serve(sim.clone(), listener).await;
-    TestSim {
-        base: server.base_url(),
-        sim,
-        http: reqwest::Client::new(),
-        server: Some(server),
-    }
+    let server = mailscope_sim::serve(sim, listener).await;
+    TestSim { base: server.base_url(), http: reqwest::Client::new(), server: Some(server) }
 }
 
 pub(crate) struct Reply {
@@ -78,9 +72,10 @@ pub(crate) struct Reply {
 
 impl Reply {
     pub(crate) fn json(&self) -> Value {
-        serde_json::from_slice(&self.bytes).unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.bytes)))
+        serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", String::from_utf8_lossy(&self.bytes)))
     }
-    /// `error.details[0].message` of an InvokeCommand error.
+    /// `error.details[0].message` of an `InvokeCommand` error.
     pub(crate) fn detail(&self) -> String {
         self.json()["error"]["details"][0]["message"].as_str().unwrap_or_default().to_owned()
     }
@@ -124,7 +119,10 @@ impl TestSim {
         self.http
             .post(url)
             .bearer_auth(token)
-            .header("X-AnchorMailbox", format!("APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT_ID}"))
+            .header(
+                "X-AnchorMailbox",
+                format!("APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT_ID}"),
+            )
             .header("X-ResponseFormat", "json")
             .json(body)
     }
@@ -165,9 +163,7 @@ impl TestSim {
     }
 
     pub(crate) async fn test_aap(&self, mailbox: &str, app: &str) -> String {
-        let v = self
-            .ok("Test-ApplicationAccessPolicy", json!({"Identity": mailbox, "AppId": app}))
-            .await;
+        let v = self.ok("Test-ApplicationAccessPolicy", json!({"Identity": mailbox, "AppId": app})).await;
         v[0]["AccessCheckResult"].as_str().unwrap().to_owned()
     }
 
@@ -200,10 +196,7 @@ pub(crate) fn snapshot(name: &str, value: &Value, redact_random: bool) {
     let mut settings = insta::Settings::clone_current();
     settings.add_filter(r"http://127\.0\.0\.1:\d+", "http://[sim]");
     if redact_random {
-        settings.add_filter(
-            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-            "[guid]",
-        );
+        settings.add_filter(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[guid]");
         settings.add_filter(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.0000000(Z|\+00:00)", "[time]");
     }
     settings.set_sort_maps(true);

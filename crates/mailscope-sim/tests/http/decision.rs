@@ -7,8 +7,7 @@ use crate::common::*;
 const APP: &str = "12345678-aaaa-4bbb-8ccc-1234567890ab";
 
 async fn group(s: &TestSim, name: &str, members: &[&str]) {
-    s.ok("New-DistributionGroup", json!({"Name": name, "Type": "Security", "Members": members}))
-        .await;
+    s.ok("New-DistributionGroup", json!({"Name": name, "Type": "Security", "Members": members})).await;
 }
 
 async fn policy(s: &TestSim, scope: &str, right: &str) {

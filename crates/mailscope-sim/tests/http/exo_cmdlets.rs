@@ -21,7 +21,9 @@ async fn success_envelope_and_headers() {
     let s = start().await;
     let r = s.invoke("get-applicationaccesspolicy", json!({})).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json;odata.metadata=minimal"));
+    assert!(
+        r.headers["content-type"].to_str().unwrap().starts_with("application/json;odata.metadata=minimal")
+    );
     assert_eq!(r.headers["odata-version"], "4.0");
     assert_eq!(r.headers["rate-limit-limit"], "30000");
     assert_eq!(r.headers["rate-limit-remaining"], "29999");
@@ -61,8 +63,7 @@ async fn get_application_access_policy_by_identity_and_not_found() {
 async fn get_application_access_policy_empty_tenant_is_empty_value() {
     let s = start().await;
     for p in s.ok("Get-ApplicationAccessPolicy", json!({})).await {
-        s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": p["Identity"], "Confirm": false}))
-            .await;
+        s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": p["Identity"], "Confirm": false})).await;
     }
     let r = s.invoke("Get-ApplicationAccessPolicy", json!({})).await;
     assert_eq!(r.json()["value"], json!([]));
@@ -107,7 +108,11 @@ async fn new_application_access_policy_errors() {
             json!({"AppId": NEW_APP, "PolicyScopeGroupId": "nobody@contoso.com", "AccessRight": "RestrictAccess"}),
         )
         .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "couldn't be found on");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "couldn't be found on",
+    );
     // Duplicate.
     let r = s
         .err(
@@ -115,7 +120,11 @@ async fn new_application_access_policy_errors() {
             json!({"AppId": INVOICE_MAILER, "PolicyScopeGroupId": "mailscope-invoice-mailer-allow", "AccessRight": "RestrictAccess"}),
         )
         .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException", "already exists");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException",
+        "already exists",
+    );
     // Bad enum: no details, ParameterTransformationException.
     let r = s
         .err(
@@ -127,21 +136,29 @@ async fn new_application_access_policy_errors() {
     snapshot("new_aap_bad_enum", &r.json(), false);
     // Missing mandatory parameter.
     let r = s.err("New-ApplicationAccessPolicy", json!({"AppId": NEW_APP})).await;
-    assert_error(&r, "System.Management.Automation.ParameterBindingException", "missing mandatory parameters");
+    assert_error(
+        &r,
+        "System.Management.Automation.ParameterBindingException",
+        "missing mandatory parameters",
+    );
     assert_eq!(s.ok("Get-ApplicationAccessPolicy", json!({})).await.len(), 4);
 }
 
 async fn fill(s: &TestSim, description: Option<&str>) -> usize {
     let mut created = 0;
     for batch in 0..40 {
-        let apps: Vec<String> = (0..10).map(|i| format!("00000000-0000-4000-8000-{:012}", batch * 10 + i)).collect();
+        let apps: Vec<String> =
+            (0..10).map(|i| format!("00000000-0000-4000-8000-{:012}", batch * 10 + i)).collect();
         let mut params = json!({"AppId": apps, "PolicyScopeGroupId": "Marketing-Senders", "AccessRight": "RestrictAccess"});
         if let Some(d) = description {
             params["Description"] = json!(d);
         }
         let r = s.invoke("New-ApplicationAccessPolicy", params).await;
         if r.status != StatusCode::OK {
-            assert_eq!(r.detail().rsplit('|').next().unwrap(), "The total size of App Access Policies exceeded the limit.");
+            assert_eq!(
+                r.detail().rsplit('|').next().unwrap(),
+                "The total size of App Access Policies exceeded the limit."
+            );
             // Top up one by one to find the exact edge.
             for i in 0..10 {
                 let mut p = json!({"AppId": format!("99999999-0000-4000-8000-{:012}", batch * 10 + i), "PolicyScopeGroupId": "Marketing-Senders", "AccessRight": "RestrictAccess"});
@@ -172,8 +189,7 @@ async fn space_limit_about_300_short_about_100_long() {
 #[tokio::test]
 async fn set_application_access_policy_changes_description_only() {
     let s = start().await;
-    s.ok("Set-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Description": "new text"}))
-        .await;
+    s.ok("Set-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Description": "new text"})).await;
     let v = s.ok("Get-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY})).await;
     assert_eq!(v[0]["Description"], "new text");
     let r = s
@@ -181,21 +197,26 @@ async fn set_application_access_policy_changes_description_only() {
         .await;
     snapshot("set_aap_unknown_param", &r.json(), false);
     assert_eq!(r.headers["x-exceptiontype"], "AmbiguousParameterSetException");
-    let r = s
-        .err("Set-ApplicationAccessPolicy", json!({"Identity": "nope", "Description": "x"}))
-        .await;
+    let r = s.err("Set-ApplicationAccessPolicy", json!({"Identity": "nope", "Description": "x"})).await;
     assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "'nope'");
 }
 
 #[tokio::test]
 async fn remove_application_access_policy() {
     let s = start().await;
-    assert!(s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})).await.is_empty());
+    assert!(
+        s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false}))
+            .await
+            .is_empty()
+    );
     assert_eq!(s.ok("Get-ApplicationAccessPolicy", json!({})).await.len(), 3);
-    let r = s
-        .err("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false}))
-        .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "couldn't be found");
+    let r =
+        s.err("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})).await;
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "couldn't be found",
+    );
 }
 
 #[tokio::test]
@@ -217,9 +238,16 @@ async fn test_application_access_policy_shape() {
         .await;
     snapshot("test_aap_denied", &Value::Array(v), false);
     let r = s
-        .err("Test-ApplicationAccessPolicy", json!({"Identity": "ghost@contoso.com", "AppId": INVOICE_MAILER}))
+        .err(
+            "Test-ApplicationAccessPolicy",
+            json!({"Identity": "ghost@contoso.com", "AppId": INVOICE_MAILER}),
+        )
         .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "'ghost@contoso.com'");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "'ghost@contoso.com'",
+    );
 }
 
 #[tokio::test]
@@ -246,10 +274,16 @@ async fn get_distribution_group_by_any_identity_form() {
 async fn get_distribution_group_filter() {
     let s = start().await;
     let v = s
-        .ok("Get-DistributionGroup", json!({"Filter": "CustomAttribute15 -like 'mailscope/v1*'", "ResultSize": "Unlimited"}))
+        .ok(
+            "Get-DistributionGroup",
+            json!({"Filter": "CustomAttribute15 -like 'mailscope/v1*'", "ResultSize": "Unlimited"}),
+        )
         .await;
     let names: Vec<_> = v.iter().map(|g| g["Name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["mailscope-hr-notifier-allow", "mailscope-invoice-mailer-allow", "mailscope-old-reporter-allow"]);
+    assert_eq!(
+        names,
+        ["mailscope-hr-notifier-allow", "mailscope-invoice-mailer-allow", "mailscope-old-reporter-allow"]
+    );
     let v = s
         .ok(
             "Get-DistributionGroup",
@@ -289,23 +323,44 @@ async fn new_distribution_group_security() {
 async fn new_distribution_group_errors() {
     let s = start().await;
     let r = s.err("New-DistributionGroup", json!({"Name": "Marketing-Senders", "Type": "Security"})).await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException", "Marketing-Senders");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException",
+        "Marketing-Senders",
+    );
     let r = s
-        .err("New-DistributionGroup", json!({"Name": "fresh", "Alias": "marketing-senders", "Type": "Security"}))
+        .err(
+            "New-DistributionGroup",
+            json!({"Name": "fresh", "Alias": "marketing-senders", "Type": "Security"}),
+        )
         .await;
     assert!(r.detail().contains("alias"), "{}", r.detail());
     let r = s
-        .err("New-DistributionGroup", json!({"Name": "fresh", "PrimarySmtpAddress": "ceo@contoso.com", "Type": "Security"}))
+        .err(
+            "New-DistributionGroup",
+            json!({"Name": "fresh", "PrimarySmtpAddress": "ceo@contoso.com", "Type": "Security"}),
+        )
         .await;
     assert_error(&r, "Microsoft.Exchange.Data.Directory.ProxyAddressExistsException", "SMTP:ceo@contoso.com");
     let r = s
         .err("New-DistributionGroup", json!({"Name": "fresh", "Type": "Security", "CustomAttribute15": "x"}))
         .await;
-    assert_error(&r, "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException", "CustomAttribute15");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException",
+        "CustomAttribute15",
+    );
     let r = s
-        .err("New-DistributionGroup", json!({"Name": "fresh", "Type": "Security", "Members": ["ghost@contoso.com"]}))
+        .err(
+            "New-DistributionGroup",
+            json!({"Name": "fresh", "Type": "Security", "Members": ["ghost@contoso.com"]}),
+        )
         .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "ghost@contoso.com");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "ghost@contoso.com",
+    );
 }
 
 #[tokio::test]
@@ -320,18 +375,32 @@ async fn set_distribution_group_custom_attribute() {
     let v = s.ok("Get-DistributionGroup", json!({"Identity": "Legacy-Scanner-Mailboxes"})).await;
     assert_eq!(v[0]["CustomAttribute15"], marker);
     let r = s
-        .err("Set-DistributionGroup", json!({"Identity": "Legacy-Scanner-Mailboxes", "CustomAttribute15": "x"}))
+        .err(
+            "Set-DistributionGroup",
+            json!({"Identity": "Legacy-Scanner-Mailboxes", "CustomAttribute15": "x"}),
+        )
         .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.OperationRequiresGroupManagerException", "manager of the group");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.OperationRequiresGroupManagerException",
+        "manager of the group",
+    );
 }
 
 #[tokio::test]
 async fn remove_distribution_group() {
     let s = start().await;
-    s.ok("Remove-DistributionGroup", json!({"Identity": "Marketing-Senders", "Confirm": false, "BypassSecurityGroupManagerCheck": true}))
-        .await;
+    s.ok(
+        "Remove-DistributionGroup",
+        json!({"Identity": "Marketing-Senders", "Confirm": false, "BypassSecurityGroupManagerCheck": true}),
+    )
+    .await;
     let r = s.err("Get-DistributionGroup", json!({"Identity": "Marketing-Senders"})).await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "Marketing-Senders");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "Marketing-Senders",
+    );
     // The policy scoped to it stays, marked invalid.
     let v = s.ok("Get-ApplicationAccessPolicy", json!({})).await;
     let p = v.iter().find(|p| p["ScopeName"] == "Marketing-Senders").unwrap();
@@ -345,8 +414,11 @@ async fn member_cmdlets() {
     let v = s.ok("Get-DistributionGroupMember", json!({"Identity": g})).await;
     snapshot("get_members_invoice", &Value::Array(v), false);
     let bypass = json!(true);
-    s.ok("Add-DistributionGroupMember", json!({"Identity": g, "Member": "invoices@contoso.com", "BypassSecurityGroupManagerCheck": bypass}))
-        .await;
+    s.ok(
+        "Add-DistributionGroupMember",
+        json!({"Identity": g, "Member": "invoices@contoso.com", "BypassSecurityGroupManagerCheck": bypass}),
+    )
+    .await;
     let r = s
         .err("Add-DistributionGroupMember", json!({"Identity": g, "Member": "Invoices@contoso.com", "BypassSecurityGroupManagerCheck": bypass}))
         .await;
@@ -356,16 +428,36 @@ async fn member_cmdlets() {
     let r = s
         .err("Remove-DistributionGroupMember", json!({"Identity": g, "Member": "old-billing@contoso.com", "BypassSecurityGroupManagerCheck": bypass, "Confirm": false}))
         .await;
-    assert_error(&r, "Microsoft.Exchange.Management.Tasks.MemberNotFoundException", "isn't a member of the group");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Management.Tasks.MemberNotFoundException",
+        "isn't a member of the group",
+    );
     let r = s
-        .err("Add-DistributionGroupMember", json!({"Identity": g, "Member": "ghost@contoso.com", "BypassSecurityGroupManagerCheck": bypass}))
+        .err(
+            "Add-DistributionGroupMember",
+            json!({"Identity": g, "Member": "ghost@contoso.com", "BypassSecurityGroupManagerCheck": bypass}),
+        )
         .await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "ghost@contoso.com");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "ghost@contoso.com",
+    );
     let r = s
-        .err("Add-DistributionGroupMember", json!({"Identity": g, "Members": ["bob@contoso.com"], "BypassSecurityGroupManagerCheck": bypass}))
+        .err(
+            "Add-DistributionGroupMember",
+            json!({"Identity": g, "Members": ["bob@contoso.com"], "BypassSecurityGroupManagerCheck": bypass}),
+        )
         .await;
-    assert_error(&r, "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException", "Members");
-    let members = |v: Vec<Value>| -> Vec<String> { v.iter().map(|m| m["PrimarySmtpAddress"].as_str().unwrap().to_owned()).collect() };
+    assert_error(
+        &r,
+        "Microsoft.Exchange.AdminApi.CommandInvocation.AmbiguousParameterSetException",
+        "Members",
+    );
+    let members = |v: Vec<Value>| -> Vec<String> {
+        v.iter().map(|m| m["PrimarySmtpAddress"].as_str().unwrap().to_owned()).collect()
+    };
     assert_eq!(
         members(s.ok("Get-DistributionGroupMember", json!({"Identity": g})).await),
         ["billing@contoso.com", "invoices@contoso.com"]
@@ -376,8 +468,11 @@ async fn member_cmdlets() {
         members(s.ok("Get-DistributionGroupMember", json!({"Identity": g})).await),
         ["alice@contoso.com", "bob@contoso.com"]
     );
-    s.ok("Update-DistributionGroupMember", json!({"Identity": g, "Members": [], "BypassSecurityGroupManagerCheck": bypass, "Confirm": false}))
-        .await;
+    s.ok(
+        "Update-DistributionGroupMember",
+        json!({"Identity": g, "Members": [], "BypassSecurityGroupManagerCheck": bypass, "Confirm": false}),
+    )
+    .await;
     assert!(s.ok("Get-DistributionGroupMember", json!({"Identity": g})).await.is_empty());
 }
 
@@ -388,14 +483,25 @@ async fn get_recipient_and_get_mailbox() {
     snapshot("get_recipient_alice", &Value::Array(v), false);
     let v = s.ok("Get-Mailbox", json!({"Identity": "billing"})).await;
     snapshot("get_mailbox_billing", &Value::Array(v), false);
-    let v = s.ok("Get-Recipient", json!({"RecipientTypeDetails": ["UserMailbox", "MailUniversalSecurityGroup"]})).await;
+    let v = s
+        .ok("Get-Recipient", json!({"RecipientTypeDetails": ["UserMailbox", "MailUniversalSecurityGroup"]}))
+        .await;
     assert_eq!(v.len(), 4 + 5);
     let v = s.ok("Get-Mailbox", json!({})).await;
     assert_eq!(v.len(), 15);
     let r = s.err("Get-Mailbox", json!({"Identity": "mailscope-hr-notifier-allow"})).await;
-    assert_error(&r, "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException", "couldn't be found");
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "couldn't be found",
+    );
     let r = s.err("Get-Recipient", json!({"RecipientTypeDetails": "Nonsense"})).await;
-    assert!(r.json()["error"]["innererror"]["internalexception"]["message"].as_str().unwrap().contains("Unable to match the identifier name Nonsense"));
+    assert!(
+        r.json()["error"]["innererror"]["internalexception"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Unable to match the identifier name Nonsense")
+    );
     let r = s.err("Get-Recipient", json!({"BogusParameter": 1})).await;
     snapshot("get_recipient_bogus_param", &r.json(), false);
 }
@@ -403,7 +509,8 @@ async fn get_recipient_and_get_mailbox() {
 #[tokio::test]
 async fn get_recipient_batched_existence_check() {
     let s = start().await;
-    let mut terms: Vec<String> = (0..98).map(|i| format!("(PrimarySmtpAddress -eq 'nobody{i}@contoso.com')")).collect();
+    let mut terms: Vec<String> =
+        (0..98).map(|i| format!("(PrimarySmtpAddress -eq 'nobody{i}@contoso.com')")).collect();
     terms.push("(PrimarySmtpAddress -eq 'CEO@contoso.com')".into());
     terms.push("(PrimarySmtpAddress -eq \"helpdesk@contoso.com\")".into());
     let v = s.ok("Get-Recipient", json!({"Filter": terms.join(" -or ")})).await;
@@ -413,11 +520,7 @@ async fn get_recipient_batched_existence_check() {
 
 #[tokio::test]
 async fn cmdlet_error_status_is_configurable() {
-    let s = start_config(mailscope_sim::SimConfig {
-        cmdlet_error_status: 404,
-        ..Default::default()
-    })
-    .await;
+    let s = start_config(mailscope_sim::SimConfig { cmdlet_error_status: 404, ..Default::default() }).await;
     let r = s.err("Get-DistributionGroup", json!({"Identity": "nope"})).await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json()["error"]["code"], "NotFound");

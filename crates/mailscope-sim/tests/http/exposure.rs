@@ -10,8 +10,7 @@ const INVOICE_POLICY: &str = "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c\\3f2a1d7e-8c4
 async fn remove_then_create_is_an_unrestricted_window() {
     let s = start().await;
     s.control("/_sim/exposure/checkpoint", Some(json!({}))).await;
-    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false}))
-        .await;
+    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})).await;
     s.ok(
         "New-ApplicationAccessPolicy",
         json!({"AppId": INVOICE_MAILER, "PolicyScopeGroupId": "mailscope-invoice-mailer-allow", "AccessRight": "RestrictAccess", "Description": " "}),
@@ -22,7 +21,9 @@ async fn remove_then_create_is_an_unrestricted_window() {
     assert_eq!(v["mutations"], 2);
     let ex = v["exposures"].as_array().unwrap();
     assert!(!ex.is_empty());
-    assert!(ex.iter().all(|e| e["appId"] == INVOICE_MAILER && e["afterMutation"] == 1 && e["cmdlet"] == "Remove-ApplicationAccessPolicy"));
+    assert!(ex.iter().all(|e| e["appId"] == INVOICE_MAILER
+        && e["afterMutation"] == 1
+        && e["cmdlet"] == "Remove-ApplicationAccessPolicy"));
     let mailboxes: Vec<_> = ex.iter().map(|e| e["mailbox"].as_str().unwrap()).collect();
     assert!(mailboxes.contains(&"ceo@contoso.com"));
     assert!(mailboxes.contains(&mailscope_sim::OTHER_MAILBOX));
@@ -44,8 +45,7 @@ async fn create_then_remove_has_no_window() {
         json!({"AppId": INVOICE_MAILER, "PolicyScopeGroupId": "invoice-v2", "AccessRight": "RestrictAccess", "Description": " "}),
     )
     .await;
-    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false}))
-        .await;
+    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})).await;
     let v = s.control("/_sim/exposure", None).await;
     assert_eq!(v["mutations"], 3);
     assert_eq!(v["exposures"], json!([]));
@@ -56,8 +56,11 @@ async fn growing_then_shrinking_a_group_is_reported() {
     let s = start().await;
     s.control("/_sim/exposure/checkpoint", Some(json!({}))).await;
     let g = "mailscope-invoice-mailer-allow";
-    s.ok("Add-DistributionGroupMember", json!({"Identity": g, "Member": "cfo@contoso.com", "BypassSecurityGroupManagerCheck": true}))
-        .await;
+    s.ok(
+        "Add-DistributionGroupMember",
+        json!({"Identity": g, "Member": "cfo@contoso.com", "BypassSecurityGroupManagerCheck": true}),
+    )
+    .await;
     s.ok("Remove-DistributionGroupMember", json!({"Identity": g, "Member": "cfo@contoso.com", "BypassSecurityGroupManagerCheck": true, "Confirm": false}))
         .await;
     let v = s.control("/_sim/exposure", None).await;
@@ -70,8 +73,7 @@ async fn growing_then_shrinking_a_group_is_reported() {
 #[tokio::test]
 async fn without_checkpoint_nothing_is_logged() {
     let s = start().await;
-    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false}))
-        .await;
+    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})).await;
     let v = s.control("/_sim/exposure", None).await;
     assert_eq!(v["checkpoint"], false);
     assert_eq!(v["exposures"], json!([]));

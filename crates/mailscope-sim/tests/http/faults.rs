@@ -79,33 +79,43 @@ async fn fail_nth_mutation_before_commit() {
     // Reads do not count.
     assert_eq!(s.invoke_as(&t, "Get-Mailbox", json!({})).await.status, StatusCode::OK);
     assert_eq!(s.invoke_as(&t, "New-DistributionGroup", add("g1")).await.status, StatusCode::OK);
-    assert_eq!(s.invoke_as(&t, "New-DistributionGroup", add("g2")).await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(
+        s.invoke_as(&t, "New-DistributionGroup", add("g2")).await.status,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
     assert_eq!(s.invoke_as(&t, "New-DistributionGroup", add("g3")).await.status, StatusCode::OK);
-    assert_eq!(s.invoke_as(&t, "Get-DistributionGroup", json!({"Identity": "g2"})).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        s.invoke_as(&t, "Get-DistributionGroup", json!({"Identity": "g2"})).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]
 async fn fail_nth_mutation_after_commit_and_reset_kind() {
     let s = start().await;
     let t = s.token(OPERATOR, EXO_SCOPE).await;
-    s.control("/_sim/faults", Some(json!({"failNthMutation": {"n": 1, "kind": "503", "when": "after"}}))).await;
+    s.control("/_sim/faults", Some(json!({"failNthMutation": {"n": 1, "kind": "503", "when": "after"}})))
+        .await;
     let r = s.invoke_as(&t, "New-DistributionGroup", json!({"Name": "lost-reply", "Type": "Security"})).await;
     assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(s.invoke_as(&t, "Get-DistributionGroup", json!({"Identity": "lost-reply"})).await.status, StatusCode::OK);
+    assert_eq!(
+        s.invoke_as(&t, "Get-DistributionGroup", json!({"Identity": "lost-reply"})).await.status,
+        StatusCode::OK
+    );
 
     s.control("/_sim/faults", Some(json!({"failNthMutation": {"n": 1, "kind": "reset"}}))).await;
     let body = json!({"CmdletInput": {"CmdletName": "New-DistributionGroup", "Parameters": {"Name": "never", "Type": "Security"}}});
     assert!(s.exo_request(&s.invoke_url(), &t, &body).send().await.is_err());
-    assert_eq!(s.invoke_as(&t, "Get-DistributionGroup", json!({"Identity": "never"})).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        s.invoke_as(&t, "Get-DistributionGroup", json!({"Identity": "never"})).await.status,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]
 async fn forced_page_size_overrides_prefer() {
     let s = start_config(mailscope_sim::SimConfig {
-        faults: mailscope_sim::FaultConfig {
-            page_size: Some(2),
-            ..Default::default()
-        },
+        faults: mailscope_sim::FaultConfig { page_size: Some(2), ..Default::default() },
         ..Default::default()
     })
     .await;

@@ -53,24 +53,20 @@ async fn send_mail_unknown_user_is_404() {
     // A group is not a mailbox either.
     assert_eq!(s.send_mail(&t, "marketing-senders@contoso.com").await.status, StatusCode::NOT_FOUND);
     // Object ids work as the user key.
-    let id = s.ok("Get-Mailbox", json!({"Identity": "bob@contoso.com"})).await[0]["ExternalDirectoryObjectId"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let id =
+        s.ok("Get-Mailbox", json!({"Identity": "bob@contoso.com"})).await[0]["ExternalDirectoryObjectId"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     assert_eq!(s.send_mail(&t, &id).await.status, StatusCode::ACCEPTED);
 }
 
 #[tokio::test]
 async fn graph_lags_test_application_access_policy_by_the_propagation_delay() {
-    let s = start_config(mailscope_sim::SimConfig {
-        propagation_delay_ms: 1500,
-        ..Default::default()
-    })
-    .await;
+    let s = start_config(mailscope_sim::SimConfig { propagation_delay_ms: 1500, ..Default::default() }).await;
     let t = s.token(INVOICE_MAILER, GRAPH_SCOPE).await;
     assert_eq!(s.send_mail(&t, "ceo@contoso.com").await.status, StatusCode::FORBIDDEN);
-    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false}))
-        .await;
+    s.ok("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})).await;
     // Test-* sees the change at once; Graph does not yet.
     assert_eq!(s.test_aap("ceo@contoso.com", INVOICE_MAILER).await, "Granted");
     assert_eq!(s.send_mail(&t, "ceo@contoso.com").await.status, StatusCode::FORBIDDEN);
@@ -95,9 +91,7 @@ async fn service_principals_page_and_filter() {
         }
     }
     assert_eq!(all.len(), 2 + 12);
-    let r = s
-        .graph_get(&t, &format!("servicePrincipals?$filter=appId eq '{INVOICE_MAILER}'"))
-        .await;
+    let r = s.graph_get(&t, &format!("servicePrincipals?$filter=appId eq '{INVOICE_MAILER}'")).await;
     let v = r.json();
     assert_eq!(v["value"].as_array().unwrap().len(), 1);
     assert_eq!(v["value"][0]["displayName"], "invoice-mailer");
@@ -113,16 +107,15 @@ async fn app_role_assigned_to_lists_mail_send_holders() {
     let s = start().await;
     let t = s.token(OPERATOR, GRAPH_SCOPE).await;
     let r = s
-        .graph_get(&t, "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,appId,appRoles")
+        .graph_get(
+            &t,
+            "servicePrincipals(appId='00000003-0000-0000-c000-000000000000')?$select=id,appId,appRoles",
+        )
         .await;
     let graph_sp = r.json();
-    let mail_send = graph_sp["appRoles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|r| r["value"] == "Mail.Send")
-        .unwrap()["id"]
-        .clone();
+    let mail_send =
+        graph_sp["appRoles"].as_array().unwrap().iter().find(|r| r["value"] == "Mail.Send").unwrap()["id"]
+            .clone();
     assert_eq!(mail_send, "b633e1c5-b582-4048-a93e-9f11b44c7e96");
     let mut url = format!("servicePrincipals/{}/appRoleAssignedTo?$top=3", graph_sp["id"].as_str().unwrap());
     let mut rows: Vec<Value> = Vec::new();
@@ -142,6 +135,7 @@ async fn app_role_assigned_to_lists_mail_send_holders() {
         .graph_get(&t, "servicePrincipals(appId='00000002-0000-0ff1-ce00-000000000000')/appRoleAssignedTo")
         .await
         .json();
-    let holders: Vec<_> = v["value"].as_array().unwrap().iter().map(|r| r["principalDisplayName"].as_str().unwrap()).collect();
+    let holders: Vec<_> =
+        v["value"].as_array().unwrap().iter().map(|r| r["principalDisplayName"].as_str().unwrap()).collect();
     assert_eq!(holders, ["audit-reader", "half-configured-automation", "mailscope"]);
 }

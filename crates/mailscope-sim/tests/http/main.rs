@@ -1,5 +1,7 @@
 //! HTTP-level tests: the sim on 127.0.0.1:0, driven with reqwest.
 
+#![allow(clippy::many_single_char_names)]
+
 mod authz;
 mod common;
 mod decision;

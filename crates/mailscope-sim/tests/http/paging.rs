@@ -29,7 +29,7 @@ async fn all_pages(s: &TestSim, cmdlet: &str, params: Value, page: usize) -> (Ve
         match v["@odata.nextLink"].as_str() {
             Some(next) => {
                 assert!(next.starts_with(&format!("{}/adminapi/beta/", s.base)), "{next}");
-                url = next.to_owned();
+                next.clone_into(&mut url);
             }
             None => break,
         }
@@ -50,10 +50,15 @@ async fn get_recipient_pages_through_everything_once() {
 #[tokio::test]
 async fn each_get_cmdlet_pages() {
     let s = start().await;
-    assert_eq!(all_pages(&s, "Get-ApplicationAccessPolicy", json!({}), 3).await, (s.ok("Get-ApplicationAccessPolicy", json!({})).await, 2));
+    assert_eq!(
+        all_pages(&s, "Get-ApplicationAccessPolicy", json!({}), 3).await,
+        (s.ok("Get-ApplicationAccessPolicy", json!({})).await, 2)
+    );
     assert_eq!(all_pages(&s, "Get-DistributionGroup", json!({}), 2).await.1, 3);
     assert_eq!(all_pages(&s, "Get-Mailbox", json!({}), 7).await.0.len(), 15);
-    let (m, pages) = all_pages(&s, "Get-DistributionGroupMember", json!({"Identity": "mailscope-hr-notifier-allow"}), 1).await;
+    let (m, pages) =
+        all_pages(&s, "Get-DistributionGroupMember", json!({"Identity": "mailscope-hr-notifier-allow"}), 1)
+            .await;
     assert_eq!((m.len(), pages), (3, 3));
 }
 

@@ -17,8 +17,11 @@ async fn state_survives_restart_and_wins_over_the_seed() {
     let seed = seed_path();
     let mut s = start_with(Sim::open(&state, Some(&seed)).unwrap()).await;
     assert!(state.exists(), "state written at open");
-    s.ok("New-DistributionGroup", json!({"Name": "persisted", "Type": "Security", "Members": ["bob@contoso.com"]}))
-        .await;
+    s.ok(
+        "New-DistributionGroup",
+        json!({"Name": "persisted", "Type": "Security", "Members": ["bob@contoso.com"]}),
+    )
+    .await;
     s.ok(
         "Remove-ApplicationAccessPolicy",
         json!({"Identity": s.ok("Get-ApplicationAccessPolicy", json!({})).await[0]["Identity"], "Confirm": false}),
@@ -55,7 +58,9 @@ fn missing_state_without_seed_is_an_error() {
 
 #[test]
 fn bad_seed_is_a_clear_error() {
-    let err = Sim::from_seed_str("tenant: {id: not-a-guid, displayName: x, initialDomain: x.onmicrosoft.com}", ".").unwrap_err();
+    let err =
+        Sim::from_seed_str("tenant: {id: not-a-guid, displayName: x, initialDomain: x.onmicrosoft.com}", ".")
+            .unwrap_err();
     assert!(err.to_string().contains("not a GUID"), "{err}");
     let err = Sim::from_seed_str(
         "tenant: {id: 8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c, displayName: x, initialDomain: x.onmicrosoft.com}\napps: [{appId: 8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c, displayName: a, graphPermissions: [Mail.Sned]}]",

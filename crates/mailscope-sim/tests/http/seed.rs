@@ -7,17 +7,15 @@ use serde_json::Value;
 use crate::common::*;
 
 fn lower_set(v: &Value) -> BTreeSet<String> {
-    v.as_array()
-        .unwrap()
-        .iter()
-        .map(|x| x.as_str().unwrap().to_ascii_lowercase())
-        .collect()
+    v.as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_ascii_lowercase()).collect()
 }
 
 #[test]
 fn contoso_seed_matches_snapshot() {
-    let snap: Value =
-        serde_json::from_str(&std::fs::read_to_string(workspace().join("policies/contoso.snapshot.json")).unwrap()).unwrap();
+    let snap: Value = serde_json::from_str(
+        &std::fs::read_to_string(workspace().join("policies/contoso.snapshot.json")).unwrap(),
+    )
+    .unwrap();
     let sim = mailscope_sim::Sim::from_seed_file(seed_path()).unwrap();
     let t = sim.tenant();
     assert_eq!(t.id, TENANT_ID);
@@ -67,11 +65,10 @@ fn contoso_seed_matches_snapshot() {
 
     // Every app of the desired state and of the snapshot holds Graph Mail.Send.
     let desired = std::fs::read_to_string(workspace().join("policies/contoso.yaml")).unwrap();
-    let mut app_ids: Vec<String> = desired
-        .lines()
-        .filter_map(|l| l.trim().strip_prefix("appId: ").map(str::to_owned))
-        .collect();
-    app_ids.extend(snap["policies"].as_array().unwrap().iter().map(|p| p["appId"].as_str().unwrap().to_owned()));
+    let mut app_ids: Vec<String> =
+        desired.lines().filter_map(|l| l.trim().strip_prefix("appId: ").map(str::to_owned)).collect();
+    app_ids
+        .extend(snap["policies"].as_array().unwrap().iter().map(|p| p["appId"].as_str().unwrap().to_owned()));
     assert!(app_ids.len() >= 8);
     for id in app_ids {
         let app = t.app(&id).unwrap_or_else(|| panic!("app {id} missing"));

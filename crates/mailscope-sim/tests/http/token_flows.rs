@@ -17,18 +17,12 @@ const FED_ISSUER: &str = "https://token.actions.githubusercontent.com";
 const FED_SUBJECT: &str = "repo:contoso/mailscope-policies:ref:refs/heads/main";
 
 fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs()
 }
 
 fn thumbprints() -> (String, String) {
     let der = CertificateDer::from_pem_file(testdata("operator.cert.pem")).unwrap();
-    (
-        URL_SAFE_NO_PAD.encode(Sha1::digest(der.as_ref())),
-        URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref())),
-    )
+    (URL_SAFE_NO_PAD.encode(Sha1::digest(der.as_ref())), URL_SAFE_NO_PAD.encode(Sha256::digest(der.as_ref())))
 }
 
 fn key(name: &str) -> EncodingKey {
@@ -220,16 +214,27 @@ async fn reply_of(rb: reqwest::RequestBuilder) -> crate::common::Reply {
 async fn expired_assertion_is_700024() {
     let s = start().await;
     let a = cert_assertion(Algorithm::PS256, &login_aud(), now() - 1200, now() - 600, "operator.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &a).await, StatusCode::UNAUTHORIZED, "invalid_client"), 700_024);
-    let future = cert_assertion(Algorithm::PS256, &login_aud(), now() + 3600, now() + 4000, "operator.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &future).await, StatusCode::UNAUTHORIZED, "invalid_client"), 700_024);
+    assert_eq!(
+        entra_error(&assertion_token(&s, &a).await, StatusCode::UNAUTHORIZED, "invalid_client"),
+        700_024
+    );
+    let future =
+        cert_assertion(Algorithm::PS256, &login_aud(), now() + 3600, now() + 4000, "operator.key.pem");
+    assert_eq!(
+        entra_error(&assertion_token(&s, &future).await, StatusCode::UNAUTHORIZED, "invalid_client"),
+        700_024
+    );
 }
 
 #[tokio::test]
 async fn wrong_audience_is_50012() {
     let s = start().await;
-    let a = cert_assertion(Algorithm::PS256, "https://example.com/token", now(), now() + 600, "operator.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &a).await, StatusCode::UNAUTHORIZED, "invalid_client"), 50012);
+    let a =
+        cert_assertion(Algorithm::PS256, "https://example.com/token", now(), now() + 600, "operator.key.pem");
+    assert_eq!(
+        entra_error(&assertion_token(&s, &a).await, StatusCode::UNAUTHORIZED, "invalid_client"),
+        50012
+    );
 }
 
 #[tokio::test]
@@ -237,21 +242,41 @@ async fn bad_signature_is_700027() {
     let s = start().await;
     // Registered thumbprint, but signed with a key that is not the certificate's.
     let a = cert_assertion(Algorithm::PS256, &login_aud(), now(), now() + 600, "unrelated.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &a).await, StatusCode::UNAUTHORIZED, "invalid_client"), 700_027);
+    assert_eq!(
+        entra_error(&assertion_token(&s, &a).await, StatusCode::UNAUTHORIZED, "invalid_client"),
+        700_027
+    );
     // Federated token signed by someone else.
     let f = federated(FED_SUBJECT, "api://AzureADTokenExchange", now() + 300, "unrelated.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &f).await, StatusCode::UNAUTHORIZED, "invalid_client"), 700_027);
+    assert_eq!(
+        entra_error(&assertion_token(&s, &f).await, StatusCode::UNAUTHORIZED, "invalid_client"),
+        700_027
+    );
 }
 
 #[tokio::test]
 async fn unknown_federated_subject_is_70021_and_wrong_audience_700212() {
     let s = start().await;
-    let f = federated("repo:evil/fork:ref:refs/heads/main", "api://AzureADTokenExchange", now() + 300, "federated-issuer.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &f).await, StatusCode::BAD_REQUEST, "invalid_request"), 70021);
+    let f = federated(
+        "repo:evil/fork:ref:refs/heads/main",
+        "api://AzureADTokenExchange",
+        now() + 300,
+        "federated-issuer.key.pem",
+    );
+    assert_eq!(
+        entra_error(&assertion_token(&s, &f).await, StatusCode::BAD_REQUEST, "invalid_request"),
+        70021
+    );
     let f = federated(FED_SUBJECT, "api://SomethingElse", now() + 300, "federated-issuer.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &f).await, StatusCode::BAD_REQUEST, "invalid_request"), 700_212);
+    assert_eq!(
+        entra_error(&assertion_token(&s, &f).await, StatusCode::BAD_REQUEST, "invalid_request"),
+        700_212
+    );
     let f = federated(FED_SUBJECT, "api://AzureADTokenExchange", now() - 10, "federated-issuer.key.pem");
-    assert_eq!(entra_error(&assertion_token(&s, &f).await, StatusCode::UNAUTHORIZED, "invalid_client"), 700_024);
+    assert_eq!(
+        entra_error(&assertion_token(&s, &f).await, StatusCode::UNAUTHORIZED, "invalid_client"),
+        700_024
+    );
 }
 
 #[tokio::test]
@@ -265,11 +290,7 @@ async fn missing_credential_is_7000218() {
 
 #[tokio::test]
 async fn short_lifetime_forces_refresh() {
-    let s = start_config(mailscope_sim::SimConfig {
-        token_lifetime_secs: 1,
-        ..Default::default()
-    })
-    .await;
+    let s = start_config(mailscope_sim::SimConfig { token_lifetime_secs: 1, ..Default::default() }).await;
     let t = s.token(OPERATOR, EXO_SCOPE).await;
     assert_eq!(s.invoke_as(&t, "Get-ApplicationAccessPolicy", json!({})).await.status, StatusCode::OK);
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
