@@ -289,7 +289,7 @@ fn plan_list(
         drop_managed(&app.app_id, list, None, live, managed, target);
         return;
     };
-    let explicit = if list == ListKind::Allow { app.group.clone() } else { None };
+    let explicit = app.adopted_group(list).map(str::to_owned);
     let derived = derived_group_name(&app.name, list);
     let name = explicit.clone().unwrap_or_else(|| {
         // Keep a managed group the app already has (e.g. after a rename of

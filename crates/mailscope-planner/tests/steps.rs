@@ -356,3 +356,18 @@ fn planning_is_deterministic() {
     let b = plan(&d, &shuffled, &PlanOptions::default()).unwrap();
     assert_eq!(mailscope_planner::render::json(&a), mailscope_planner::render::json(&b));
 }
+
+#[test]
+fn a_deny_group_is_adopted_like_an_allow_group() {
+    let apps = app("crm", 1, "    denyGroup: Executives\n    deny: [m0@contoso.com, m1@contoso.com]\n");
+    let mut live = snapshot(3);
+    group(&mut live, "Executives", None, &[m(0)]);
+    policy(&mut live, APP_IDS[1], "Executives", AccessRight::DenyAccess, "by hand");
+    let p = plan_ok(&apps, &live);
+    let kinds: Vec<_> = p.steps.iter().map(|s| (s.effect, s.action.clone())).collect();
+    assert!(matches!(kinds[0], (Effect::Neutral, Action::MarkGroup { .. })), "{kinds:?}");
+    assert!(matches!(kinds[1], (Effect::Neutral, Action::SetPolicyDescription { .. })), "{kinds:?}");
+    assert_eq!(kinds[2], (Effect::Narrowing, Action::AddMember { group: "Executives".into(), member: m(1) }));
+    assert_eq!(kinds.len(), 3);
+    converges(&apps, live, &p);
+}

@@ -91,6 +91,9 @@ pub struct AppSpec {
     /// An existing group to adopt for the allow list instead of the derived
     /// `mailscope-<name>-allow`.
     pub group: Option<String>,
+    /// An existing group to adopt for the deny list instead of the derived
+    /// `mailscope-<name>-deny`.
+    pub deny_group: Option<String>,
     /// `allow`: `Some(empty)` means no mailbox at all; `None` means no
     /// allow-list (every mailbox not denied).
     pub allow: Option<Vec<Entry<String>>>,
@@ -101,6 +104,14 @@ pub struct AppSpec {
 }
 
 impl AppSpec {
+    /// The group the file names for a list (`group` / `denyGroup`), if any.
+    pub fn adopted_group(&self, kind: ListKind) -> Option<&str> {
+        match kind {
+            ListKind::Allow => self.group.as_deref(),
+            ListKind::Deny => self.deny_group.as_deref(),
+        }
+    }
+
     /// The list of the given kind, if the app has one.
     pub fn list(&self, kind: ListKind) -> Option<&[Entry<String>]> {
         match kind {

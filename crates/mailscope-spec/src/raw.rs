@@ -65,6 +65,11 @@ pub(crate) struct RawApp {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub(crate) group: Option<Spanned<String>>,
+    /// Adopt this existing mail-enabled security group (by name) for the
+    /// deny list instead of creating `mailscope-<name>-deny`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub(crate) deny_group: Option<Spanned<String>>,
     /// Only these mailboxes (`RestrictAccess`). `[]` means no mailbox at all.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<Vec<String>>", inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")))]

@@ -155,7 +155,7 @@ impl Validator {
                     app_ids.insert(spec.app_id.clone(), (spec.at, spec.name.clone()));
                 }
             }
-            if let Some(group) = &spec.group {
+            for group in spec.group.iter().chain(&spec.deny_group) {
                 let key = group.to_lowercase();
                 if let Some((first, other)) = groups.get(&key) {
                     self.report(
@@ -198,22 +198,31 @@ impl Validator {
                 "copy the Application (client) ID from the app registration's overview page in Entra ID",
             );
         }
-        let group = app.group.map(|g| {
+        let mut group_name = |g: Spanned<String>, key: &str| {
             let value = g.value.trim().to_owned();
             if value.is_empty() || value.len() > 64 || value.contains(['\\', '"', '\'']) {
                 self.report(
                     at(&g),
-                    format!("group \"{}\" of app \"{name}\" is not a valid group name", g.value),
+                    format!("{key} \"{}\" of app \"{name}\" is not a valid group name", g.value),
                     "give the existing mail-enabled security group's Name (at most 64 characters)",
                 );
             }
             value
-        });
+        };
+        let group = app.group.map(|g| group_name(g, "group"));
+        let deny_group = app.deny_group.map(|g| group_name(g, "denyGroup"));
         if group.is_some() && app.allow.is_none() {
             self.report(
                 app_at,
                 format!("app \"{name}\" names a group but has no allow list"),
                 "`group` adopts the group that holds the allow list; add `allow:` or remove `group:`",
+            );
+        }
+        if deny_group.is_some() && app.deny.is_none() {
+            self.report(
+                app_at,
+                format!("app \"{name}\" names a denyGroup but has no deny list"),
+                "`denyGroup` adopts the group that holds the deny list; add `deny:` or remove `denyGroup:`",
             );
         }
         let allow = app.allow.map(|list| self.list(&name, "allow", list));
@@ -230,6 +239,7 @@ impl Validator {
             app_id,
             description: app.description.map(|d| d.value),
             group,
+            deny_group,
             allow,
             deny,
             at: app_at,

@@ -248,3 +248,12 @@ fn the_committed_schema_is_current() {
         "policies/schema.json is stale: run `cargo run -- schema > policies/schema.json`"
     );
 }
+
+#[test]
+fn a_deny_group_needs_a_deny_list_and_is_unique() {
+    let (_, msg) = one_problem(&app("    denyGroup: Execs\n    allow: [a@contoso.com]\n"));
+    assert_eq!(msg, "app \"mailer\" names a denyGroup but has no deny list");
+    let desired = parse(&app("    denyGroup: Execs\n    deny: [a@contoso.com]\n"), "t.yaml").unwrap();
+    assert_eq!(desired.apps[0].adopted_group(ListKind::Deny), Some("Execs"));
+    assert_eq!(desired.apps[0].adopted_group(ListKind::Allow), None);
+}
