@@ -3,8 +3,7 @@
 //! failure.
 
 use std::collections::{BTreeMap, HashMap};
-use std::future::{Future, poll_fn};
-use std::pin::Pin;
+use std::future::poll_fn;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
@@ -15,7 +14,7 @@ use serde_json::json;
 
 use crate::journal::JournalWriter;
 use crate::report::{ApplyReport, StepStatus, StopReason, describe};
-use crate::tenant::{StepOutcome, Tenant, TenantError};
+use crate::tenant::{StepFuture, StepOutcome, Tenant, execute};
 
 /// Default number of steps in flight. Exchange Online throttles per tenant
 /// and app; a handful of concurrent cmdlets keeps a large plan moving without
@@ -111,8 +110,6 @@ impl std::fmt::Debug for ApplyOptions {
             .finish()
     }
 }
-
-type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutcome, TenantError>> + Send + 'a>>;
 
 /// One call in flight.
 struct InFlight<'a> {
@@ -245,11 +242,7 @@ pub async fn apply<T: Tenant>(plan: &Plan, tenant: &T, options: ApplyOptions) ->
             rec.progress(&ProgressEvent::Started { step });
             tracing::debug!(step = step.index, app = %step.app, "start: {}", describe(&step.action));
             waiting.remove(i);
-            in_flight.push(InFlight {
-                pos,
-                started: Instant::now(),
-                future: Box::pin(tenant.execute(&step.action)),
-            });
+            in_flight.push(InFlight { pos, started: Instant::now(), future: execute(tenant, &step.action) });
         }
         if in_flight.is_empty() {
             break;

@@ -6,6 +6,7 @@
 //! enforces the same semantics.
 
 use std::future::Future;
+use std::pin::Pin;
 
 use mailscope_planner::{AccessRight, Action};
 
@@ -133,31 +134,28 @@ pub trait Tenant: Sync {
 
     /// Removes a group.
     fn remove_group(&self, group: &str) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+}
 
-    /// Dispatches one action to its method.
-    fn execute<'a>(
-        &'a self,
-        action: &'a Action,
-    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send + 'a
-    where
-        Self: Sized,
-    {
-        async move {
-            match action {
-                Action::CreateGroup { group, alias, marker } => self.create_group(group, alias, marker).await,
-                Action::MarkGroup { group, marker } => self.mark_group(group, marker).await,
-                Action::AddMember { group, member } => self.add_member(group, member).await,
-                Action::RemoveMember { group, member } => self.remove_member(group, member).await,
-                Action::CreatePolicy { app_id, group, access_right, description } => {
-                    self.create_policy(app_id, group, *access_right, description).await
-                }
-                Action::SetPolicyDescription { identity, description, .. } => {
-                    self.set_policy_description(identity, description).await
-                }
-                Action::RemovePolicy { identity, .. } => self.remove_policy(identity).await,
-                Action::RemoveGroup { group } => self.remove_group(group).await,
-            }
+/// A step's call in flight.
+pub(crate) type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutcome, TenantError>> + Send + 'a>>;
+
+/// Calls the method for `action` now (not at first poll), so an
+/// implementation that does work when called sees the step start when the
+/// scheduler starts it.
+pub(crate) fn execute<'a, T: Tenant>(tenant: &'a T, action: &'a Action) -> StepFuture<'a> {
+    match action {
+        Action::CreateGroup { group, alias, marker } => Box::pin(tenant.create_group(group, alias, marker)),
+        Action::MarkGroup { group, marker } => Box::pin(tenant.mark_group(group, marker)),
+        Action::AddMember { group, member } => Box::pin(tenant.add_member(group, member)),
+        Action::RemoveMember { group, member } => Box::pin(tenant.remove_member(group, member)),
+        Action::CreatePolicy { app_id, group, access_right, description } => {
+            Box::pin(tenant.create_policy(app_id, group, *access_right, description))
         }
+        Action::SetPolicyDescription { identity, description, .. } => {
+            Box::pin(tenant.set_policy_description(identity, description))
+        }
+        Action::RemovePolicy { identity, .. } => Box::pin(tenant.remove_policy(identity)),
+        Action::RemoveGroup { group } => Box::pin(tenant.remove_group(group)),
     }
 }
 

@@ -1,0 +1,457 @@
+//! An in-memory tenant with Exchange's semantics, and fixtures.
+//!
+//! [`FakeTenant`] holds groups and policies behind a mutex, answers each
+//! call after a short sleep (so concurrent steps overlap), records the order
+//! of call starts and ends and the most calls seen in flight, and can fail
+//! chosen calls (before or after applying them, like a lost reply).
+
+#![allow(dead_code, unreachable_pub)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use mailscope_applier::{StepOutcome, Tenant, TenantError, TenantErrorKind};
+use mailscope_planner::{
+    AccessRight, Action, LiveGroup, LivePolicy, LiveSnapshot, Plan, PlanOptions, Recipient,
+    SNAPSHOT_FORMAT_VERSION,
+};
+use mailscope_spec::DesiredState;
+
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn contoso_desired() -> DesiredState {
+    let path = workspace_root().join("policies/contoso.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    mailscope_spec::parse(&text, "policies/contoso.yaml").unwrap()
+}
+
+pub fn contoso_snapshot() -> LiveSnapshot {
+    let path = workspace_root().join("policies/contoso.snapshot.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) -> Plan {
+    mailscope_planner::plan(desired, live, options).expect("plans")
+}
+
+/// The key a fake call records; the same for a plan step's action.
+pub fn op_key(action: &Action) -> String {
+    match action {
+        Action::CreateGroup { group, .. } => format!("create_group {}", group.to_lowercase()),
+        Action::MarkGroup { group, .. } => format!("mark_group {}", group.to_lowercase()),
+        Action::AddMember { group, member } => {
+            format!("add_member {} {}", group.to_lowercase(), member.to_lowercase())
+        }
+        Action::RemoveMember { group, member } => {
+            format!("remove_member {} {}", group.to_lowercase(), member.to_lowercase())
+        }
+        Action::CreatePolicy { app_id, group, access_right, .. } => {
+            format!("create_policy {} {} {access_right:?}", app_id.to_lowercase(), group.to_lowercase())
+        }
+        Action::SetPolicyDescription { identity, .. } => {
+            format!("set_policy_description {}", identity.to_lowercase())
+        }
+        Action::RemovePolicy { identity, .. } => format!("remove_policy {}", identity.to_lowercase()),
+        Action::RemoveGroup { group } => format!("remove_group {}", group.to_lowercase()),
+    }
+}
+
+/// Start or end of one call, in the order they happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Start(String),
+    End(String),
+}
+
+/// When an injected failure strikes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailMode {
+    /// Nothing changes; the call fails.
+    Before,
+    /// The change is made, then the reply is "lost".
+    After,
+}
+
+#[derive(Debug, Clone)]
+struct Group {
+    id: String,
+    name: String,
+    address: String,
+    marker: Option<String>,
+    /// Lower-case address -> address as first written.
+    members: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    tenant: String,
+    /// Lower-case name -> group.
+    groups: BTreeMap<String, Group>,
+    policies: BTreeMap<String, LivePolicy>,
+    recipients: Vec<Recipient>,
+}
+
+/// Ids are unique across fakes: a fake built from another's snapshot must
+/// not hand out an id the first one already used.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(100);
+
+fn next_id() -> u64 {
+    NEXT_ID.fetch_add(1, Ordering::SeqCst)
+}
+
+type FailRule = Box<dyn Fn(&str) -> Option<FailMode> + Send + Sync>;
+
+pub struct FakeTenant {
+    state: Mutex<State>,
+    delay: Duration,
+    fail: Mutex<Option<FailRule>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+    calls: AtomicUsize,
+    log: Mutex<Vec<Event>>,
+}
+
+impl FakeTenant {
+    pub fn from_snapshot(live: &LiveSnapshot) -> Self {
+        let mut groups = BTreeMap::new();
+        for g in &live.groups {
+            groups.insert(
+                g.name.to_lowercase(),
+                Group {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    address: g.primary_smtp_address.clone(),
+                    marker: g.marker.clone(),
+                    members: g.members.iter().map(|m| (m.to_lowercase(), m.clone())).collect(),
+                },
+            );
+        }
+        let policies = live.policies.iter().map(|p| (p.identity.to_lowercase(), p.clone())).collect();
+        Self {
+            state: Mutex::new(State {
+                tenant: live.tenant.clone().unwrap_or_else(|| "tenant".into()),
+                groups,
+                policies,
+                recipients: live.recipients.clone(),
+            }),
+            delay: Duration::from_millis(2),
+            fail: Mutex::new(None),
+            in_flight: AtomicUsize::new(0),
+            max_in_flight: AtomicUsize::new(0),
+            calls: AtomicUsize::new(0),
+            log: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn with_delay(mut self, delay: Duration) -> Self {
+        self.delay = delay;
+        self
+    }
+
+    /// Fails every call whose key the rule picks.
+    pub fn fail_when(&self, rule: impl Fn(&str) -> Option<FailMode> + Send + Sync + 'static) {
+        *self.fail.lock().unwrap() = Some(Box::new(rule));
+    }
+
+    pub fn clear_failures(&self) {
+        *self.fail.lock().unwrap() = None;
+    }
+
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn log(&self) -> Vec<Event> {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Keys of the calls in start order.
+    pub fn started(&self) -> Vec<String> {
+        self.log()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Start(k) => Some(k),
+                Event::End(_) => None,
+            })
+            .collect()
+    }
+
+    pub fn reset_log(&self) {
+        self.log.lock().unwrap().clear();
+        self.max_in_flight.store(0, Ordering::SeqCst);
+    }
+
+    /// The state as the snapshot reader would return it.
+    pub fn snapshot(&self) -> LiveSnapshot {
+        let s = self.state.lock().unwrap();
+        LiveSnapshot {
+            format_version: SNAPSHOT_FORMAT_VERSION,
+            tenant: Some(s.tenant.clone()),
+            groups: s
+                .groups
+                .values()
+                .map(|g| LiveGroup {
+                    id: g.id.clone(),
+                    name: g.name.clone(),
+                    primary_smtp_address: g.address.clone(),
+                    marker: g.marker.clone(),
+                    members: g.members.values().cloned().collect(),
+                })
+                .collect(),
+            policies: s.policies.values().cloned().collect(),
+            recipients: s.recipients.clone(),
+            grants: Vec::new(),
+        }
+    }
+
+    /// One call: recorded as started (and counted in flight) when the
+    /// applier creates the future, i.e. when it decides to start the step;
+    /// then a sleep, then `change` under the lock unless a failure strikes
+    /// first, then recorded as ended.
+    fn call<'a>(
+        &'a self,
+        key: String,
+        change: impl FnOnce(&mut State) -> Result<StepOutcome, TenantError> + Send + 'a,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send + 'a {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        self.log.lock().unwrap().push(Event::Start(key.clone()));
+        async move {
+            tokio::time::sleep(self.delay).await;
+            let fail = self.fail.lock().unwrap().as_ref().and_then(|rule| rule(&key));
+            let result = match fail {
+                Some(FailMode::Before) => {
+                    Err(TenantError::new(TenantErrorKind::Transient, format!("injected failure: {key}")))
+                }
+                Some(FailMode::After) => {
+                    let _ = change(&mut self.state.lock().unwrap());
+                    Err(TenantError::new(TenantErrorKind::Transient, format!("injected lost reply: {key}"))
+                        .maybe_applied(true))
+                }
+                None => change(&mut self.state.lock().unwrap()),
+            };
+            self.in_flight.fetch_sub(1, Ordering::SeqCst);
+            self.log.lock().unwrap().push(Event::End(key));
+            result
+        }
+    }
+}
+
+fn not_found(what: &str) -> TenantError {
+    TenantError::new(
+        TenantErrorKind::NotFound,
+        format!("The operation couldn't be performed because object '{what}' couldn't be found."),
+    )
+}
+
+fn is_recipient(s: &State, address: &str) -> bool {
+    s.recipients.iter().any(|r| r.address.eq_ignore_ascii_case(address))
+}
+
+impl Tenant for FakeTenant {
+    fn create_group(
+        &self,
+        group: &str,
+        alias: &str,
+        marker: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key =
+            op_key(&Action::CreateGroup { group: group.into(), alias: alias.into(), marker: marker.into() });
+        let (group, alias, marker) = (group.to_owned(), alias.to_owned(), marker.to_owned());
+        self.call(key, move |s| {
+            if let Some(g) = s.groups.get_mut(&group.to_lowercase()) {
+                // Same decision as ExoTenant: ours, or unmarked with our name.
+                return match g.marker.as_deref() {
+                    Some(m) if m == marker => Ok(StepOutcome::AlreadyDone),
+                    None | Some("") => {
+                        g.marker = Some(marker);
+                        Ok(StepOutcome::AlreadyDone)
+                    }
+                    Some(_) => Err(TenantError::new(
+                        TenantErrorKind::Conflict,
+                        format!("group {group} has another owner"),
+                    )),
+                };
+            }
+            let id = format!("00000000-0000-4000-8000-{:012}", next_id());
+            let address = format!("{alias}@{}", s.tenant);
+            s.groups.insert(
+                group.to_lowercase(),
+                Group { id, name: group, address, marker: Some(marker), members: BTreeMap::new() },
+            );
+            Ok(StepOutcome::Done)
+        })
+    }
+
+    fn mark_group(
+        &self,
+        group: &str,
+        marker: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::MarkGroup { group: group.into(), marker: marker.into() });
+        let (group, marker) = (group.to_owned(), marker.to_owned());
+        self.call(key, move |s| {
+            let g = s.groups.get_mut(&group.to_lowercase()).ok_or_else(|| not_found(&group))?;
+            g.marker = Some(marker);
+            Ok(StepOutcome::Done)
+        })
+    }
+
+    fn add_member(
+        &self,
+        group: &str,
+        member: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::AddMember { group: group.into(), member: member.into() });
+        let (group, member) = (group.to_owned(), member.to_owned());
+        self.call(key, move |s| {
+            if !is_recipient(s, &member) {
+                return Err(not_found(&member));
+            }
+            let g = s.groups.get_mut(&group.to_lowercase()).ok_or_else(|| not_found(&group))?;
+            if g.members.contains_key(&member.to_lowercase()) {
+                return Ok(StepOutcome::AlreadyDone);
+            }
+            g.members.insert(member.to_lowercase(), member);
+            Ok(StepOutcome::Done)
+        })
+    }
+
+    fn remove_member(
+        &self,
+        group: &str,
+        member: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::RemoveMember { group: group.into(), member: member.into() });
+        let (group, member) = (group.to_owned(), member.to_owned());
+        self.call(key, move |s| {
+            let removed = s
+                .groups
+                .get_mut(&group.to_lowercase())
+                .and_then(|g| g.members.remove(&member.to_lowercase()));
+            Ok(if removed.is_some() { StepOutcome::Done } else { StepOutcome::AlreadyDone })
+        })
+    }
+
+    fn create_policy(
+        &self,
+        app_id: &str,
+        group: &str,
+        access_right: AccessRight,
+        description: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::CreatePolicy {
+            app_id: app_id.into(),
+            group: group.into(),
+            access_right,
+            description: description.into(),
+        });
+        let (app_id, group, description) = (app_id.to_owned(), group.to_owned(), description.to_owned());
+        self.call(key, move |s| {
+            let g = s.groups.get(&group.to_lowercase()).ok_or_else(|| not_found(&group))?.clone();
+            if let Some(p) = s.policies.values().find(|p| {
+                p.app_id.eq_ignore_ascii_case(&app_id)
+                    && p.access_right == access_right
+                    && p.scope_id.eq_ignore_ascii_case(&g.id)
+            }) {
+                return if p.description == description {
+                    Ok(StepOutcome::AlreadyDone)
+                } else {
+                    Err(TenantError::new(TenantErrorKind::Conflict, "an unmanaged policy already exists"))
+                };
+            }
+            let identity = format!("{}\\{app_id}:S-1-5-21-9-{};{}", s.tenant, next_id(), g.id);
+            s.policies.insert(
+                identity.to_lowercase(),
+                LivePolicy {
+                    identity,
+                    app_id,
+                    scope_id: g.id,
+                    scope_name: g.name,
+                    access_right,
+                    description,
+                },
+            );
+            Ok(StepOutcome::Done)
+        })
+    }
+
+    fn set_policy_description(
+        &self,
+        identity: &str,
+        description: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::SetPolicyDescription {
+            identity: identity.into(),
+            group: String::new(),
+            description: description.into(),
+        });
+        let (identity, description) = (identity.to_owned(), description.to_owned());
+        self.call(key, move |s| {
+            let p = s.policies.get_mut(&identity.to_lowercase()).ok_or_else(|| not_found(&identity))?;
+            p.description = description;
+            Ok(StepOutcome::Done)
+        })
+    }
+
+    fn remove_policy(&self, identity: &str) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::RemovePolicy {
+            identity: identity.into(),
+            app_id: String::new(),
+            scope: String::new(),
+            access_right: AccessRight::RestrictAccess,
+        });
+        let identity = identity.to_owned();
+        self.call(key, move |s| match s.policies.remove(&identity.to_lowercase()) {
+            Some(_) => Ok(StepOutcome::Done),
+            None => Ok(StepOutcome::AlreadyDone),
+        })
+    }
+
+    fn remove_group(&self, group: &str) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::RemoveGroup { group: group.into() });
+        let group = group.to_owned();
+        self.call(key, move |s| match s.groups.remove(&group.to_lowercase()) {
+            Some(_) => Ok(StepOutcome::Done),
+            None => Ok(StepOutcome::AlreadyDone),
+        })
+    }
+}
+
+/// A journal sink the test can read back.
+#[derive(Clone, Default)]
+pub struct SharedBuf(pub std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for SharedBuf {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl SharedBuf {
+    pub fn lines(&self) -> Vec<serde_json::Value> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(|l| serde_json::from_str(l).expect("journal line is JSON")).collect()
+    }
+}
+
+/// Set of (app id, wave) pairs, for order checks.
+pub fn apps_of(plan: &Plan) -> BTreeSet<String> {
+    plan.steps.iter().map(|s| s.app_id.clone()).collect()
+}
