@@ -7,13 +7,25 @@
 //! - 1: error, invalid input, refused operation,
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
+mod export_cmd;
 mod output;
 mod plan_cmd;
+mod sim_cmd;
+mod target;
 mod validate_cmd;
+mod verify_cmd;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// Logs go to stderr, filtered by `MAILSCOPE_LOG` (e.g. `mailscope_exo=debug`);
+/// warnings only by default. No secret is ever a log field (see docs/auth.md).
+fn init_tracing() {
+    let filter = EnvFilter::try_from_env("MAILSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
 
 /// Keep Exchange Online mailbox access of Entra ID applications in git.
 #[derive(Debug, Parser)]
@@ -31,15 +43,36 @@ enum Command {
     Schema,
     /// Show what it takes to bring the tenant to the desired state.
     Plan(plan_cmd::PlanArgs),
+    /// Check, mailbox by mailbox, that Exchange decides as the file says
+    /// (exit 0 all as desired, 2 mismatch).
+    Verify(verify_cmd::VerifyArgs),
+    /// Write a desired-state file from the tenant's existing policies.
+    Export(export_cmd::ExportArgs),
+    /// The embedded tenant emulator.
+    #[command(subcommand)]
+    Sim(sim_cmd::SimCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli.command {
-        Command::Validate(args) => validate_cmd::run(&args),
-        Command::Schema => output::stdout(&mailscope_spec::json_schema()).map(|()| ExitCode::SUCCESS),
-        Command::Plan(args) => plan_cmd::run(&args),
+    init_tracing();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(1);
+        }
     };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Validate(args) => validate_cmd::run(&args),
+            Command::Schema => output::stdout(&mailscope_spec::json_schema()).map(|()| ExitCode::SUCCESS),
+            Command::Plan(args) => plan_cmd::run(&args).await,
+            Command::Verify(args) => verify_cmd::run(&args).await,
+            Command::Export(args) => export_cmd::run(&args).await,
+            Command::Sim(cmd) => sim_cmd::run(cmd).await,
+        }
+    });
     match result {
         Ok(code) => code,
         Err(err) => {

@@ -9,6 +9,7 @@ use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan}
 use mailscope_spec::DesiredState;
 
 use crate::output;
+use crate::target::{self, TenantArgs};
 
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -46,8 +47,10 @@ pub(crate) struct PlanArgs {
     file: PathBuf,
     /// Plan against a live state saved as JSON (see docs/plan-format.md)
     /// instead of reading the tenant.
-    #[arg(long, value_name = "LIVE.json")]
-    snapshot: PathBuf,
+    #[arg(long, value_name = "LIVE.json", conflicts_with = "tenant")]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    target: TenantArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -118,9 +121,17 @@ pub(crate) fn save(
     output::write_atomic(path, &bytes)
 }
 
-pub(crate) fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (desired, sha) = load_desired(&args.file)?;
-    let live = load_snapshot(&args.snapshot)?;
+    let live = match &args.snapshot {
+        Some(path) => load_snapshot(path)?,
+        None => {
+            let conn = target::connect(&args.target, Some(&desired)).await?;
+            let live = target::read_live(&conn, &desired).await;
+            conn.close().await;
+            live?
+        }
+    };
     let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(out) = &args.out {

@@ -190,7 +190,9 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
         }
     }
 
-    report_unmanaged(&live_world, &target, &owners, &desired_ids, &is_managed_policy, &mut findings);
+    let scope_names: BTreeMap<&str, &str> =
+        live.policies.iter().map(|p| (p.identity.as_str(), p.scope_name.as_str())).collect();
+    report_unmanaged(&live_world, &target, &owners, &desired_ids, &scope_names, &mut findings);
 
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.message.cmp(&b.message)));
@@ -473,9 +475,10 @@ fn report_unmanaged(
     target: &World,
     owners: &BTreeMap<String, Owner>,
     desired_ids: &BTreeSet<String>,
-    is_managed: &dyn Fn(&PolicyState) -> bool,
+    scope_names: &BTreeMap<&str, &str>,
     findings: &mut Vec<Finding>,
 ) {
+    let is_managed = |p: &PolicyState| p.description.trim_start().starts_with(MARKER_PREFIX);
     for (k, p) in &live.policies {
         if is_managed(p) || target.policies.get(k).is_some_and(|t| t.description != p.description) {
             continue;
@@ -485,6 +488,11 @@ fn report_unmanaged(
                 format!("group \"{}\"", live.groups.get(g).map_or(g.as_str(), |g| g.name.as_str()))
             }
             Scope::Mailbox(m) => format!("mailbox {m}"),
+            // Groups of apps outside the file are not read; the policy still
+            // names its scope.
+            Scope::Unresolved(_) if !owners.contains_key(&k.app_id) => {
+                format!("\"{}\"", scope_names.get(p.identity.as_str()).copied().unwrap_or("?"))
+            }
             Scope::Unresolved(id) => format!("a scope that no longer exists ({id})"),
         };
         let right = match k.right {
@@ -516,7 +524,9 @@ fn report_unmanaged(
                 ),
             });
         }
-        if let Scope::Unresolved(_) = k.scope {
+        if let Scope::Unresolved(_) = k.scope
+            && owners.contains_key(&k.app_id)
+        {
             findings.push(Finding {
                 code: "dangling-policy".into(),
                 app: owners.get(&k.app_id).map(|o| o.name.clone()),

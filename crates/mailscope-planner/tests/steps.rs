@@ -329,7 +329,7 @@ fn a_policy_on_a_deleted_group_is_reported() {
     let apps = app("mailer", 0, "    allow: [m0@contoso.com]\n");
     let mut live = snapshot(1);
     group(&mut live, "Gone", None, &[]);
-    policy(&mut live, APP_IDS[1], "Gone", AccessRight::RestrictAccess, "x");
+    policy(&mut live, APP_IDS[0], "Gone", AccessRight::RestrictAccess, "x");
     live.groups.clear();
     let p = plan_ok(&apps, &live);
     assert!(p.findings.iter().any(|f| f.code == "dangling-policy"), "{:?}", p.findings);

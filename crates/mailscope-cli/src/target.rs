@@ -1,0 +1,159 @@
+//! Choosing and connecting to the tenant a command works on.
+//!
+//! `--tenant sim:PATH` starts the emulator inside this process on a state
+//! file (created from a seed when missing) and logs in with the seed's
+//! operator app: nothing to configure, nothing leaves 127.0.0.1.
+//! `--tenant <GUID|domain>` (or `tenant:` in the desired file) talks to
+//! Exchange Online with credentials from the `AZURE_*` variables.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest};
+use mailscope_planner::LiveSnapshot;
+use mailscope_sim::{ServerHandle, Sim};
+use mailscope_spec::{DesiredState, ListKind};
+
+/// Where the emulator's seed is looked for when none is given.
+pub(crate) const DEFAULT_SEED: &str = "policies/contoso.tenant.yaml";
+
+/// Options that pick and reach the tenant.
+#[derive(Debug, Args, Clone)]
+pub(crate) struct TenantArgs {
+    /// `sim:PATH` for the embedded emulator on a state file, or a tenant GUID
+    /// or initial domain for Exchange Online (default: `tenant:` in the file).
+    #[arg(long, value_name = "TENANT")]
+    pub(crate) tenant: Option<String>,
+    /// Seed of a new emulator state file (with `--tenant sim:PATH`).
+    #[arg(long, value_name = "SEED.yaml")]
+    pub(crate) seed: Option<PathBuf>,
+    /// National cloud: public, gcc-high, dod or china.
+    #[arg(long, value_name = "CLOUD", default_value = "public", env = "MAILSCOPE_ENVIRONMENT")]
+    pub(crate) environment: String,
+    /// Login authority override (also `MAILSCOPE_LOGIN_URL`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) login_url: Option<String>,
+    /// Exchange Online base URL override (also `MAILSCOPE_EXO_URL`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) exo_url: Option<String>,
+    /// Microsoft Graph base URL override (also `MAILSCOPE_GRAPH_URL`).
+    #[arg(long, value_name = "URL")]
+    pub(crate) graph_url: Option<String>,
+}
+
+/// A live connection; keeps the in-process emulator alive while it exists.
+pub(crate) struct Connection {
+    pub(crate) session: Session,
+    /// Shown in messages: `sim:PATH` or the tenant id.
+    pub(crate) label: String,
+    server: Option<ServerHandle>,
+}
+
+impl Connection {
+    /// Stops the in-process emulator, if any (its state is already on disk).
+    pub(crate) async fn close(self) {
+        if let Some(server) = self.server {
+            server.shutdown().await;
+        }
+    }
+
+    /// The emulator's base URL, when the target is `sim:`.
+    pub(crate) fn sim_url(&self) -> Option<String> {
+        self.server.as_ref().map(ServerHandle::base_url)
+    }
+}
+
+/// Connects to the target named by the flags, or by `tenant:` in the file.
+pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -> anyhow::Result<Connection> {
+    let target = args.tenant.clone().or_else(|| desired.and_then(|d| d.tenant.clone()));
+    let Some(target) = target else {
+        bail!(
+            "no tenant chosen: pass `--tenant sim:.mailscope/demo.json` to try the embedded emulator, \
+             or `--tenant <tenant id or initial domain>` (or `tenant:` in the file) with AZURE_TENANT_ID, \
+             AZURE_CLIENT_ID and a credential in the environment (see docs/auth.md)"
+        );
+    };
+    if let Some(path) = target.strip_prefix("sim:") {
+        return connect_sim(Path::new(path), args.seed.as_deref()).await;
+    }
+    let cloud: Cloud = args.environment.parse().context("--environment")?;
+    let overrides = EndpointOverrides {
+        login_url: args.login_url.clone(),
+        exo_url: args.exo_url.clone(),
+        graph_url: args.graph_url.clone(),
+    }
+    .or(EndpointOverrides::from_env());
+    // `--tenant` stands in for AZURE_TENANT_ID when that is unset; when both
+    // are set they must agree, or the token would be for another tenant.
+    let env_tenant = std::env::var("AZURE_TENANT_ID").ok().filter(|v| !v.trim().is_empty());
+    if let Some(env_tenant) = &env_tenant
+        && !env_tenant.eq_ignore_ascii_case(&target)
+    {
+        bail!("--tenant {target} does not match AZURE_TENANT_ID={env_tenant}; unset one of them or make them equal");
+    }
+    let creds = ClientCredentials::from_lookup(|name| {
+        if name == "AZURE_TENANT_ID" { Some(target.clone()) } else { std::env::var(name).ok() }
+    })
+    .context("cannot build credentials for Exchange Online")?;
+    let session = Session::new(creds, cloud, &overrides, SessionConfig::default())
+        .context("cannot set up the Exchange Online session")?;
+    Ok(Connection { session, label: target, server: None })
+}
+
+async fn connect_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<Connection> {
+    let seed = match seed {
+        Some(seed) => Some(seed.to_path_buf()),
+        None if state.exists() => None,
+        None => {
+            let default = PathBuf::from(DEFAULT_SEED);
+            anyhow::ensure!(
+                default.exists(),
+                "{} does not exist yet and there is no {DEFAULT_SEED} here to seed it: pass --seed SEED.yaml",
+                state.display()
+            );
+            Some(default)
+        }
+    };
+    if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let sim = Sim::open(state, seed.as_deref()).with_context(|| format!("cannot open the emulator state {}", state.display()))?;
+    let creds = sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind 127.0.0.1 for the emulator")?;
+    let server = mailscope_sim::serve(sim, listener).await;
+    let creds = ClientCredentials::with_secret(creds.tenant_id, creds.client_id, creds.client_secret)
+        .context("the emulator's operator credentials are invalid")?;
+    let session = Session::new(creds, Cloud::Public, &EndpointOverrides::all(&server.base_url()), SessionConfig::default())
+        .context("cannot set up a session with the emulator")?;
+    Ok(Connection { session, label: format!("sim:{}", state.display()), server: Some(server) })
+}
+
+/// What to read for planning a desired state.
+pub(crate) fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
+    let mut req = SnapshotRequest::default();
+    for app in &desired.apps {
+        req.app_ids.push(app.app_id.clone());
+        for list in [ListKind::Allow, ListKind::Deny] {
+            if let Some(g) = app.adopted_group(list) {
+                req.group_names.push(g.to_owned());
+            }
+            req.addresses.extend(app.list(list).unwrap_or_default().iter().map(|e| e.address.clone()));
+        }
+    }
+    req.addresses.sort();
+    req.addresses.dedup();
+    req
+}
+
+/// Reads the live state the planner needs.
+pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyhow::Result<LiveSnapshot> {
+    let mut live = conn
+        .session
+        .exo()
+        .read_snapshot(&snapshot_request(desired))
+        .await
+        .with_context(|| format!("cannot read the live state of {}", conn.label))?;
+    live.tenant = Some(conn.session.tenant().to_owned());
+    Ok(live)
+}

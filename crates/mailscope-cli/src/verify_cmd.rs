@@ -1,0 +1,149 @@
+//! `mailscope verify FILE`: ask Exchange, mailbox by mailbox, whether each
+//! app is granted or denied as the file says.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use mailscope_exo::AccessCheck;
+use mailscope_spec::{DesiredState, ListKind};
+use tokio::task::JoinSet;
+
+use crate::output;
+use crate::plan_cmd::load_desired;
+use crate::target::{self, TenantArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct VerifyArgs {
+    /// The desired-state file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// How many mailboxes named by neither list to test per app.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    sample: usize,
+    #[command(flatten)]
+    target: TenantArgs,
+}
+
+/// One `Test-ApplicationAccessPolicy` to run and what the file implies.
+#[derive(Debug, Clone)]
+pub(crate) struct Check {
+    pub(crate) app: String,
+    pub(crate) app_id: String,
+    pub(crate) mailbox: String,
+    pub(crate) expected: AccessCheck,
+    /// Why this mailbox is tested: `allow`, `deny` or `other`.
+    pub(crate) reason: &'static str,
+}
+
+/// The checks the file implies: every allowed and denied mailbox, and a
+/// sample of other known mailboxes (denied when the app has an allow list).
+pub(crate) fn checks(desired: &DesiredState, known: &[String], sample: usize) -> Vec<Check> {
+    let mut out = Vec::new();
+    for app in &desired.apps {
+        let allow: BTreeSet<&str> =
+            app.list(ListKind::Allow).unwrap_or_default().iter().map(|e| e.address.as_str()).collect();
+        let deny: BTreeSet<&str> =
+            app.list(ListKind::Deny).unwrap_or_default().iter().map(|e| e.address.as_str()).collect();
+        let expect = |m: &str| {
+            if deny.contains(m) || (app.allow.is_some() && !allow.contains(m)) {
+                AccessCheck::Denied
+            } else {
+                AccessCheck::Granted
+            }
+        };
+        let mut push = |m: &str, reason| {
+            out.push(Check {
+                app: app.name.clone(),
+                app_id: app.app_id.clone(),
+                mailbox: m.to_owned(),
+                expected: expect(m),
+                reason,
+            });
+        };
+        for m in &allow {
+            push(m, "allow");
+        }
+        for m in deny.iter().filter(|m| !allow.contains(*m)) {
+            push(m, "deny");
+        }
+        for m in known.iter().filter(|m| !allow.contains(m.as_str()) && !deny.contains(m.as_str())).take(sample) {
+            push(m, "other");
+        }
+    }
+    out
+}
+
+fn word(a: AccessCheck) -> &'static str {
+    match a {
+        AccessCheck::Granted => "Granted",
+        AccessCheck::Denied => "Denied",
+    }
+}
+
+pub(crate) async fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
+    let (desired, _) = load_desired(&args.file)?;
+    let conn = target::connect(&args.target, Some(&desired)).await?;
+    let result = verify(&conn, &desired, args.sample).await;
+    conn.close().await;
+    let (table, mismatches) = result?;
+    output::stdout(&table)?;
+    Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+async fn verify(conn: &target::Connection, desired: &DesiredState, sample: usize) -> anyhow::Result<(String, usize)> {
+    let live = target::read_live(conn, desired).await?;
+    let mut known: Vec<String> = live.recipients.iter().map(|r| r.address.to_lowercase()).collect();
+    known.sort();
+    known.dedup();
+    let checks = checks(desired, &known, sample);
+    let mut tasks = JoinSet::new();
+    for (i, check) in checks.iter().enumerate() {
+        let exo = conn.session.exo();
+        let (mailbox, app_id) = (check.mailbox.clone(), check.app_id.clone());
+        tasks.spawn(async move { (i, exo.test_policy(&mailbox, &app_id).await) });
+    }
+    let mut actual = vec![None; checks.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (i, result) = joined.context("a verification task failed")?;
+        let c = &checks[i];
+        actual[i] = Some(result.with_context(|| format!("Test-ApplicationAccessPolicy for {} on {}", c.app, c.mailbox))?);
+    }
+    let width = checks.iter().map(|c| c.app.len()).max().unwrap_or(3).max(3);
+    let mwidth = checks.iter().map(|c| c.mailbox.len()).max().unwrap_or(7).max(7);
+    let mut out = format!("{:width$}  {:mwidth$}  {:6}  {:8}  {:8}\n", "APP", "MAILBOX", "LIST", "EXPECTED", "ACTUAL");
+    let mut mismatches = 0;
+    for (c, a) in checks.iter().zip(actual) {
+        let a = a.expect("every task reported");
+        let ok = a == c.expected;
+        if !ok {
+            mismatches += 1;
+        }
+        let _ = writeln!(
+            out,
+            "{:width$}  {:mwidth$}  {:6}  {:8}  {:8}  {}",
+            c.app,
+            c.mailbox,
+            c.reason,
+            word(c.expected),
+            word(a),
+            if ok { "ok" } else { "MISMATCH" }
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\n{} check{}, {mismatches} mismatch{} on {}.",
+        checks.len(),
+        if checks.len() == 1 { "" } else { "s" },
+        if mismatches == 1 { "" } else { "es" },
+        conn.label
+    );
+    out.push_str(
+        "Test-ApplicationAccessPolicy reads the directory as it is now; Microsoft Graph and EWS can take an hour \
+         or more to follow a change.\n",
+    );
+    Ok((out, mismatches))
+}
