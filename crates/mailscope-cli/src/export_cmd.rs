@@ -61,6 +61,19 @@ pub(crate) fn export(live: &LiveSnapshot, tenant: &str, wanted: &BTreeSet<String
         let slot = usize::from(p.access_right == AccessRight::DenyAccess);
         apps.entry(app).or_default()[slot].push(p);
     }
+    // Apps mailscope manages groups for but whose policy is gone (drift):
+    // exported with their group's members, and a note that planning adds
+    // the policy back.
+    let mut orphans: BTreeMap<String, Vec<(ListKind, &mailscope_planner::LiveGroup)>> = BTreeMap::new();
+    for g in &live.groups {
+        if let Some((app, list)) = g.marker.as_deref().and_then(parse_marker)
+            && (wanted.is_empty() || wanted.contains(&app))
+            && apps.get(&app).is_none_or(|slots| slots[usize::from(list == ListKind::Deny)].is_empty())
+        {
+            apps.entry(app.clone()).or_default();
+            orphans.entry(app).or_default().push((list, g));
+        }
+    }
     let mut out = format!(
         "# Exported by mailscope {} from tenant {tenant}.\n# Review the names, then plan: adopted groups and policies get mailscope's marker, nothing else changes.\napiVersion: mailscope/v1\ntenant: {}\napps:\n",
         env!("CARGO_PKG_VERSION"),
@@ -85,6 +98,14 @@ pub(crate) fn export(live: &LiveSnapshot, tenant: &str, wanted: &BTreeSet<String
             used_names.insert(name.clone());
         }
         let _ = writeln!(out, "\n  - name: {name}\n    appId: {app_id}");
+        for (list, g) in orphans.get(app_id).into_iter().flatten() {
+            let _ = writeln!(
+                out,
+                "    # group \"{}\" is mailscope's but has no {list} policy: planning this file adds it back",
+                g.name
+            );
+            write_list(&mut out, &name, *list, g);
+        }
         for (list, policies) in [(ListKind::Allow, restrict), (ListKind::Deny, deny)] {
             if policies.is_empty() {
                 continue;
@@ -109,24 +130,30 @@ pub(crate) fn export(live: &LiveSnapshot, tenant: &str, wanted: &BTreeSet<String
                     other.access_right, other.scope_name
                 );
             }
-            if !scope.name.eq_ignore_ascii_case(&derived_group_name(&name, list)) {
-                let key = if list == ListKind::Allow { "group" } else { "denyGroup" };
-                let _ = writeln!(out, "    {key}: {}", scalar(&scope.name));
-            }
-            let mut members: Vec<String> = scope.members.iter().map(|m| m.to_lowercase()).collect();
-            members.sort();
-            members.dedup();
-            if members.is_empty() {
-                let _ = writeln!(out, "    {list}: []");
-            } else {
-                let _ = writeln!(out, "    {list}:");
-                for m in members {
-                    let _ = writeln!(out, "      - {}", scalar(&m));
-                }
-            }
+            write_list(&mut out, &name, list, scope);
         }
     }
     out
+}
+
+/// Writes `group:`/`denyGroup:` when the group is not the derived one, and
+/// the list of its members.
+fn write_list(out: &mut String, name: &str, list: ListKind, group: &mailscope_planner::LiveGroup) {
+    if !group.name.eq_ignore_ascii_case(&derived_group_name(name, list)) {
+        let key = if list == ListKind::Allow { "group" } else { "denyGroup" };
+        let _ = writeln!(out, "    {key}: {}", scalar(&group.name));
+    }
+    let mut members: Vec<String> = group.members.iter().map(|m| m.to_lowercase()).collect();
+    members.sort();
+    members.dedup();
+    if members.is_empty() {
+        let _ = writeln!(out, "    {list}: []");
+    } else {
+        let _ = writeln!(out, "    {list}:");
+        for m in members {
+            let _ = writeln!(out, "      - {}", scalar(&m));
+        }
+    }
 }
 
 /// A one-app file used to check that an exported name is valid.

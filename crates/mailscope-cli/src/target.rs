@@ -57,11 +57,6 @@ impl Connection {
             server.shutdown().await;
         }
     }
-
-    /// The emulator's base URL, when the target is `sim:`.
-    pub(crate) fn sim_url(&self) -> Option<String> {
-        self.server.as_ref().map(ServerHandle::base_url)
-    }
 }
 
 /// Connects to the target named by the flags, or by `tenant:` in the file.
