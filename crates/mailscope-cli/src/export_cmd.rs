@@ -43,7 +43,10 @@ fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
         && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
         && !s.starts_with(['-', '.'])
-        && !matches!(s.to_ascii_lowercase().as_str(), "true" | "false" | "null" | "yes" | "no" | "on" | "off");
+        && !matches!(
+            s.to_ascii_lowercase().as_str(),
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off"
+        );
     if plain { s.to_owned() } else { format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")) }
 }
 
@@ -88,7 +91,8 @@ pub(crate) fn export(live: &LiveSnapshot, tenant: &str, wanted: &BTreeSet<String
         let from_marker = live.groups.iter().find_map(|g| {
             let (owner, list) = g.marker.as_deref().and_then(parse_marker)?;
             let suffix = format!("-{list}");
-            (owner == *app_id).then(|| g.name.strip_prefix("mailscope-")?.strip_suffix(&suffix).map(str::to_owned))?
+            (owner == *app_id)
+                .then(|| g.name.strip_prefix("mailscope-")?.strip_suffix(&suffix).map(str::to_owned))?
         });
         let mut name = from_marker
             .filter(|n| mailscope_spec::parse(&probe(n), "").is_ok())
@@ -114,7 +118,10 @@ pub(crate) fn export(live: &LiveSnapshot, tenant: &str, wanted: &BTreeSet<String
                 policies.iter().filter_map(|p| groups.get(&p.scope_id.to_lowercase()).copied()).collect();
             // Prefer the group mailscope already manages for this list.
             scopes.sort_by_key(|g| {
-                (g.marker.as_deref().and_then(parse_marker) != Some((app_id.clone(), list)), g.name.to_lowercase())
+                (
+                    g.marker.as_deref().and_then(parse_marker) != Some((app_id.clone(), list)),
+                    g.name.to_lowercase(),
+                )
             });
             let Some(scope) = scopes.first() else {
                 let _ = writeln!(
@@ -158,5 +165,7 @@ fn write_list(out: &mut String, name: &str, list: ListKind, group: &mailscope_pl
 
 /// A one-app file used to check that an exported name is valid.
 fn probe(name: &str) -> String {
-    format!("apiVersion: mailscope/v1\napps:\n  - name: {name}\n    appId: 00000000-0000-4000-8000-000000000000\n    allow: []\n")
+    format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: {name}\n    appId: 00000000-0000-4000-8000-000000000000\n    allow: []\n"
+    )
 }

@@ -21,9 +21,12 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Logs go to stderr, filtered by `MAILSCOPE_LOG` (e.g. `mailscope_exo=debug`);
-/// warnings only by default. No secret is ever a log field (see docs/auth.md).
+/// warnings only by default (a failed call is reported by the command itself,
+/// so the client's per-call failure line is hidden). No secret is ever a log
+/// field (see docs/auth.md).
 fn init_tracing() {
-    let filter = EnvFilter::try_from_env("MAILSCOPE_LOG").unwrap_or_else(|_| EnvFilter::new("warn"));
+    let filter = EnvFilter::try_from_env("MAILSCOPE_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("warn,mailscope_exo::session=error"));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 

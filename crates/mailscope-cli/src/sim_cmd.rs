@@ -13,6 +13,29 @@ pub(crate) enum SimCommand {
     /// Serve the token endpoint, the Exchange admin API and a Graph subset
     /// on loopback until interrupted (see docs/sim.md).
     Serve(ServeArgs),
+    /// Send a mail through the emulator's Graph `sendMail` as one of its
+    /// apps: shows the 202 an allowed mailbox gets and the 403 a restricted
+    /// app gets (exit 0 sent, 2 denied, 1 other error).
+    SendMail(SendMailArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SendMailArgs {
+    /// The emulator: `sim:PATH` (created from the seed when missing).
+    #[arg(long, value_name = "sim:PATH")]
+    tenant: String,
+    /// Seed of a new state file.
+    #[arg(long, value_name = "SEED.yaml")]
+    seed: Option<PathBuf>,
+    /// The app sending: its display name or client id in the emulator.
+    #[arg(long, value_name = "APP")]
+    app: String,
+    /// The mailbox to send as (`/users/{mailbox}/sendMail`).
+    #[arg(long, value_name = "ADDRESS")]
+    mailbox: String,
+    /// Recipient of the test mail.
+    #[arg(long, value_name = "ADDRESS", default_value = "someone@example.com")]
+    to: String,
 }
 
 #[derive(Debug, Args)]
@@ -50,7 +73,62 @@ pub(crate) struct ServeArgs {
 }
 
 pub(crate) async fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
-    let SimCommand::Serve(args) = cmd;
+    match cmd {
+        SimCommand::Serve(args) => serve(args).await,
+        SimCommand::SendMail(args) => send_mail(&args).await,
+    }
+}
+
+async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
+    let Some(state) = args.tenant.strip_prefix("sim:") else {
+        anyhow::bail!("--tenant must name the emulator (`sim:PATH`): send-mail logs in as an emulated app");
+    };
+    let (sim, server) = crate::target::start_sim(std::path::Path::new(state), args.seed.as_deref()).await?;
+    let tenant = sim.tenant();
+    let app = tenant
+        .apps
+        .iter()
+        .find(|a| a.display_name.eq_ignore_ascii_case(&args.app) || a.app_id.eq_ignore_ascii_case(&args.app));
+    let result = match app {
+        None => {
+            Err(anyhow::anyhow!("--app {}: the emulator has no app with that name or client id", args.app))
+        }
+        Some(app) => match app.client_secrets.first() {
+            None => Err(anyhow::anyhow!(
+                "--app {}: the app has no client secret in the emulator's seed",
+                args.app
+            )),
+            Some(secret) => {
+                let session = crate::target::sim_session(&server, &tenant.id, &app.app_id, secret)?;
+                let sent = session
+                    .graph()
+                    .send_mail(
+                        &args.mailbox,
+                        &args.to,
+                        "mailscope test",
+                        "Sent by `mailscope sim send-mail`.",
+                    )
+                    .await;
+                Ok((app.display_name.clone(), sent))
+            }
+        },
+    };
+    server.shutdown().await;
+    let (name, sent) = result?;
+    match sent {
+        Ok(()) => {
+            println!("202 Accepted: {name} sent a mail as {}", args.mailbox);
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) if e.status == Some(403) => {
+            println!("403 Forbidden: {name} may not send as {}: {}", args.mailbox, e.message);
+            Ok(ExitCode::from(2))
+        }
+        Err(e) => Err(anyhow::Error::new(e).context("sendMail failed")),
+    }
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let mut config = match &args.config {
         Some(path) => serde_json::from_str::<SimConfig>(&crate::output::read_text(path)?)
             .with_context(|| format!("{} is not an emulator config (see docs/sim.md)", path.display()))?,

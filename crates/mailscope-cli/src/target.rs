@@ -85,7 +85,9 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
     if let Some(env_tenant) = &env_tenant
         && !env_tenant.eq_ignore_ascii_case(&target)
     {
-        bail!("--tenant {target} does not match AZURE_TENANT_ID={env_tenant}; unset one of them or make them equal");
+        bail!(
+            "--tenant {target} does not match AZURE_TENANT_ID={env_tenant}; unset one of them or make them equal"
+        );
     }
     let creds = ClientCredentials::from_lookup(|name| {
         if name == "AZURE_TENANT_ID" { Some(target.clone()) } else { std::env::var(name).ok() }
@@ -96,7 +98,8 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
     Ok(Connection { session, label: target, server: None })
 }
 
-async fn connect_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<Connection> {
+/// Opens (or seeds) an emulator state file and serves it on 127.0.0.1.
+pub(crate) async fn start_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<(Sim, ServerHandle)> {
     let seed = match seed {
         Some(seed) => Some(seed.to_path_buf()),
         None if state.exists() => None,
@@ -113,14 +116,33 @@ async fn connect_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<Connec
     if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let sim = Sim::open(state, seed.as_deref()).with_context(|| format!("cannot open the emulator state {}", state.display()))?;
-    let creds = sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("cannot bind 127.0.0.1 for the emulator")?;
-    let server = mailscope_sim::serve(sim, listener).await;
-    let creds = ClientCredentials::with_secret(creds.tenant_id, creds.client_id, creds.client_secret)
-        .context("the emulator's operator credentials are invalid")?;
-    let session = Session::new(creds, Cloud::Public, &EndpointOverrides::all(&server.base_url()), SessionConfig::default())
-        .context("cannot set up a session with the emulator")?;
+    let sim = Sim::open(state, seed.as_deref())
+        .with_context(|| format!("cannot open the emulator state {}", state.display()))?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot bind 127.0.0.1 for the emulator")?;
+    let server = mailscope_sim::serve(sim.clone(), listener).await;
+    Ok((sim, server))
+}
+
+/// A session with the emulator as the given app (client secret from the seed).
+pub(crate) fn sim_session(
+    server: &ServerHandle,
+    tenant: &str,
+    client_id: &str,
+    secret: &str,
+) -> anyhow::Result<Session> {
+    let creds = ClientCredentials::with_secret(tenant, client_id, secret)
+        .context("the emulator's app credentials are invalid")?;
+    Session::new(creds, Cloud::Public, &EndpointOverrides::all(&server.base_url()), SessionConfig::default())
+        .context("cannot set up a session with the emulator")
+}
+
+async fn connect_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<Connection> {
+    let (sim, server) = start_sim(state, seed).await?;
+    let creds =
+        sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
+    let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret)?;
     Ok(Connection { session, label: format!("sim:{}", state.display()), server: Some(server) })
 }
 

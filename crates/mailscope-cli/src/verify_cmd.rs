@@ -70,7 +70,9 @@ pub(crate) fn checks(desired: &DesiredState, known: &[String], sample: usize) ->
         for m in deny.iter().filter(|m| !allow.contains(*m)) {
             push(m, "deny");
         }
-        for m in known.iter().filter(|m| !allow.contains(m.as_str()) && !deny.contains(m.as_str())).take(sample) {
+        for m in
+            known.iter().filter(|m| !allow.contains(m.as_str()) && !deny.contains(m.as_str())).take(sample)
+        {
             push(m, "other");
         }
     }
@@ -94,7 +96,11 @@ pub(crate) async fn run(args: &VerifyArgs) -> anyhow::Result<ExitCode> {
     Ok(if mismatches == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }
 
-async fn verify(conn: &target::Connection, desired: &DesiredState, sample: usize) -> anyhow::Result<(String, usize)> {
+async fn verify(
+    conn: &target::Connection,
+    desired: &DesiredState,
+    sample: usize,
+) -> anyhow::Result<(String, usize)> {
     let live = target::read_live(conn, desired).await?;
     let mut known: Vec<String> = live.recipients.iter().map(|r| r.address.to_lowercase()).collect();
     known.sort();
@@ -110,11 +116,14 @@ async fn verify(conn: &target::Connection, desired: &DesiredState, sample: usize
     while let Some(joined) = tasks.join_next().await {
         let (i, result) = joined.context("a verification task failed")?;
         let c = &checks[i];
-        actual[i] = Some(result.with_context(|| format!("Test-ApplicationAccessPolicy for {} on {}", c.app, c.mailbox))?);
+        actual[i] = Some(
+            result.with_context(|| format!("Test-ApplicationAccessPolicy for {} on {}", c.app, c.mailbox))?,
+        );
     }
     let width = checks.iter().map(|c| c.app.len()).max().unwrap_or(3).max(3);
     let mwidth = checks.iter().map(|c| c.mailbox.len()).max().unwrap_or(7).max(7);
-    let mut out = format!("{:width$}  {:mwidth$}  {:6}  {:8}  {:8}\n", "APP", "MAILBOX", "LIST", "EXPECTED", "ACTUAL");
+    let mut out =
+        format!("{:width$}  {:mwidth$}  {:6}  {:8}  {:8}\n", "APP", "MAILBOX", "LIST", "EXPECTED", "ACTUAL");
     let mut mismatches = 0;
     for (c, a) in checks.iter().zip(actual) {
         let a = a.expect("every task reported");
