@@ -1,0 +1,225 @@
+//! The applier over the real client against the emulator on loopback:
+//! plan → apply → re-read gives an empty plan; a fault injected at each
+//! mutating call in turn leaves a report, and re-reading, re-planning and
+//! applying again converges; the emulator's exposure log stays empty.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{contoso_desired, workspace_root};
+use mailscope_applier::{ApplyOptions, ApplyReport, ExoTenant, JournalWriter, StepStatus, apply};
+use mailscope_exo::{
+    ClientCredentials, Cloud, EndpointOverrides, ExoClient, RetryPolicy, Session, SessionConfig,
+    SnapshotRequest,
+};
+use mailscope_planner::{Action, Plan, PlanOptions, derived_group_name};
+use mailscope_spec::{DesiredState, ListKind};
+use serde_json::{Value, json};
+
+struct TestSim {
+    base: String,
+    client: ExoClient,
+    http: reqwest::Client,
+    _server: mailscope_sim::ServerHandle,
+}
+
+/// The emulator with Contoso, and a client making at most `attempts`
+/// attempts per call.
+async fn start(attempts: u32) -> TestSim {
+    let sim = mailscope_sim::Sim::from_seed_file(workspace_root().join("policies/contoso.tenant.yaml"))
+        .expect("seed");
+    let creds = sim.operator_credentials().expect("the seed names an operator app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = mailscope_sim::serve(sim, listener).await;
+    let base = server.base_url();
+    let creds =
+        ClientCredentials::with_secret(&creds.tenant_id, &creds.client_id, creds.client_secret.as_str())
+            .unwrap();
+    let config = SessionConfig {
+        retry: RetryPolicy {
+            max_attempts: attempts,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(2),
+            total_budget: Duration::from_secs(30),
+        },
+        ..SessionConfig::default()
+    };
+    let session = Session::new(creds, Cloud::Public, &EndpointOverrides::all(&base), config).unwrap();
+    TestSim { base, client: session.exo(), http: reqwest::Client::new(), _server: server }
+}
+
+impl TestSim {
+    async fn post(&self, path: &str, body: Value) {
+        let r = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+
+    async fn exposures(&self) -> Value {
+        let r = self.http.get(format!("{}/_sim/exposure", self.base)).send().await.unwrap();
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["checkpoint"], true, "a checkpoint was taken");
+        v["exposures"].clone()
+    }
+
+    async fn plan(&self, desired: &DesiredState) -> Plan {
+        let live = self.client.read_snapshot(&snapshot_request(desired)).await.expect("snapshot");
+        mailscope_planner::plan(desired, &live, &PlanOptions::default()).expect("plans")
+    }
+}
+
+/// What the planner needs read for `desired`.
+fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
+    let mut req = SnapshotRequest::default();
+    for app in &desired.apps {
+        req.app_ids.push(app.app_id.clone());
+        req.group_names.extend(app.group.clone());
+        for list in [ListKind::Allow, ListKind::Deny] {
+            // Derived names too: a group created by a run that lost its
+            // marker call is found by name only.
+            req.group_names.push(derived_group_name(&app.name, list));
+            req.addresses.extend(app.list(list).unwrap_or_default().iter().map(|e| e.address.clone()));
+        }
+    }
+    req
+}
+
+/// Mutating calls a plan makes when nothing goes wrong (a created group
+/// costs two: New- and Set-DistributionGroup).
+fn mutations(plan: &Plan) -> usize {
+    plan.steps.iter().map(|s| if matches!(s.action, Action::CreateGroup { .. }) { 2 } else { 1 }).sum()
+}
+
+fn options(concurrency: usize) -> ApplyOptions {
+    ApplyOptions { concurrency, ..ApplyOptions::default() }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_then_replan_is_empty_and_nothing_was_exposed() {
+    let sim = start(4).await;
+    let desired = contoso_desired();
+    let plan = sim.plan(&desired).await;
+    assert!(!plan.is_empty());
+    sim.post("/_sim/exposure/checkpoint", json!({})).await;
+
+    let dir = std::env::temp_dir().join(format!("mailscope-applier-sim-{}", uuid_like()));
+    let journal = dir.join("journal.jsonl");
+    let opts = ApplyOptions { journal: Some(JournalWriter::open(&journal).unwrap()), ..options(4) };
+    let report = apply(&plan, &ExoTenant::new(sim.client.clone()), opts).await;
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.counts().done, plan.steps.len());
+
+    assert!(sim.plan(&desired).await.is_empty(), "converged in one run");
+    assert_eq!(sim.exposures().await, json!([]));
+
+    // The journal holds names and addresses, never the secret or a token.
+    let text = std::fs::read_to_string(&journal).unwrap();
+    assert_eq!(text.lines().count(), 2 + 2 * plan.steps.len());
+    assert!(!text.contains("eyJ"), "no JWT in the journal");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn uuid_like() -> String {
+    format!(
+        "{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos()
+    )
+}
+
+/// Applies, re-reading and re-planning after each run, until the plan is
+/// empty; returns the reports.
+/// With `faults`, they are set for each apply and cleared for each read, so
+/// only the applier's calls meet them.
+async fn converge(
+    sim: &TestSim,
+    desired: &DesiredState,
+    first: Plan,
+    concurrency: usize,
+    faults: Option<&Value>,
+) -> Vec<ApplyReport> {
+    let tenant = ExoTenant::new(sim.client.clone());
+    let mut reports = Vec::new();
+    let mut plan = first;
+    for _ in 0..12 {
+        if plan.is_empty() {
+            return reports;
+        }
+        if let Some(f) = faults {
+            sim.post("/_sim/faults", f.clone()).await;
+        }
+        let report = apply(&plan, &tenant, options(concurrency)).await;
+        if faults.is_some() {
+            sim.post("/_sim/faults", json!({})).await;
+        }
+        reports.push(report);
+        plan = sim.plan(desired).await;
+    }
+    panic!("no convergence after 12 runs; last plan: {:#?}", plan.steps);
+}
+
+/// Arms a failure of the `n`th mutating call and checks the run, the rerun
+/// and the exposure log. Returns whether the first run reported a failure
+/// (the client recovers some faults itself: it reads back a create whose
+/// reply was lost and retries idempotent writes).
+async fn fault_at(n: usize, kind: &str, when: &str) -> bool {
+    // No client retries: a retried write would hide the single fault from
+    // the applier, and what is tested here is the applier's reaction.
+    let sim = start(1).await;
+    let desired = contoso_desired();
+    let plan = sim.plan(&desired).await;
+    sim.post("/_sim/exposure/checkpoint", json!({})).await;
+    sim.post("/_sim/faults", json!({"failNthMutation": {"n": n, "kind": kind, "when": when}})).await;
+    let ctx = format!("mutation {n}, {kind}, {when}");
+
+    let reports = converge(&sim, &desired, plan.clone(), 1, None).await;
+    let first = &reports[0];
+    if !first.is_complete() {
+        // One step failed; with concurrency 1 everything after it never started.
+        assert_eq!(first.counts().failed, 1, "{ctx}: {first}");
+        let failed = first.failures().next().unwrap();
+        assert!(first.steps[failed.index + 1..].iter().all(|s| s.status == StepStatus::NotStarted), "{ctx}");
+        assert!(first.steps[..failed.index].iter().all(|s| s.status.succeeded()), "{ctx}");
+        // One rerun converges (none is needed when the failed call was the
+        // last and its change was applied before the reply was lost).
+        assert!(reports.len() <= 2, "{ctx}: {} runs", reports.len());
+        assert!(reports.len() == 1 || reports[1].is_complete(), "{ctx}");
+    }
+    assert_eq!(sim.exposures().await, json!([]), "{ctx}");
+    !first.is_complete()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_at_each_mutating_call_then_a_rerun_converges() {
+    let n = {
+        let sim = start(1).await;
+        mutations(&sim.plan(&contoso_desired()).await)
+    };
+    let mut failed_runs = 0;
+    for i in 1..=n {
+        for (kind, when) in [("500", "before"), ("500", "after"), ("reset", "after"), ("reset", "before")] {
+            failed_runs += usize::from(fault_at(i, kind, when).await);
+        }
+    }
+    // Without retries only the creates recover by themselves (the client
+    // reads a create back after a lost reply), so most runs must have
+    // reported a failure.
+    assert!(failed_runs >= 2 * n, "only {failed_runs} of {} faulted runs reported a failure", 4 * n);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_resets_and_throttling_with_concurrency_still_converge() {
+    let sim = start(8).await;
+    let desired = contoso_desired();
+    let plan = sim.plan(&desired).await;
+    sim.post("/_sim/exposure/checkpoint", json!({})).await;
+    let faults = json!({
+        "resetRate": 0.1, "serverErrorRate": 0.1, "serverErrorStatus": 500,
+        "throttleRate": 0.1, "retryAfterSecs": 0, "seed": 7,
+    });
+    let reports = converge(&sim, &desired, plan, 4, Some(&faults)).await;
+    assert!(!reports.is_empty());
+    assert!(sim.plan(&desired).await.is_empty());
+    assert_eq!(sim.exposures().await, json!([]));
+}
