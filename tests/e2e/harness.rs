@@ -4,26 +4,26 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root (for `policies/…`).
-pub fn root() -> PathBuf {
+pub(crate) fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
 }
 
 /// A fresh scratch directory under the target directory, removed on drop.
-pub struct Scratch(pub PathBuf);
+pub(crate) struct Scratch(pub(crate) PathBuf);
 
 impl Scratch {
-    pub fn new(name: &str) -> Scratch {
+    pub(crate) fn new(name: &str) -> Scratch {
         let dir = std::env::temp_dir().join(format!("mailscope-e2e-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("scratch dir");
         Scratch(dir)
     }
 
-    pub fn path(&self, name: &str) -> PathBuf {
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.path(name);
         std::fs::write(&p, text).expect("write scratch file");
         p
@@ -37,10 +37,10 @@ impl Drop for Scratch {
 }
 
 /// The outcome of one run.
-pub struct Run {
-    pub code: i32,
-    pub stdout: String,
-    pub stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
 impl From<Output> for Run {
@@ -55,7 +55,7 @@ impl From<Output> for Run {
 
 /// A command for the binary, run from the repository root with a clean
 /// environment for the variables mailscope reads.
-pub fn mailscope(args: &[&str]) -> Command {
+pub(crate) fn mailscope(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_mailscope"));
     cmd.args(args).current_dir(root()).env("NO_COLOR", "1");
     for var in [
@@ -73,6 +73,6 @@ pub fn mailscope(args: &[&str]) -> Command {
     cmd
 }
 
-pub fn run(args: &[&str]) -> Run {
+pub(crate) fn run(args: &[&str]) -> Run {
     mailscope(args).output().expect("run mailscope").into()
 }

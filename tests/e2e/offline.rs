@@ -74,7 +74,13 @@ fn detailed_exitcode_is_2_with_changes_and_0_without() {
                          "description":"mailscope/v1 app=3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60 list=allow"}],
             "recipients":[{"address":"x@contoso.com","kind":"UserMailbox"}]}"#,
     );
-    let r = run(&["plan", desired.to_str().unwrap(), "--snapshot", snapshot.to_str().unwrap(), "--detailed-exitcode"]);
+    let r = run(&[
+        "plan",
+        desired.to_str().unwrap(),
+        "--snapshot",
+        snapshot.to_str().unwrap(),
+        "--detailed-exitcode",
+    ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert!(r.stdout.starts_with("No changes."), "{}", r.stdout);
 }
@@ -86,9 +92,21 @@ fn plan_errors_exit_1_and_list_every_missing_mailbox() {
         "d.yaml",
         "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60\n    allow: [ghost@contoso.com, billing@contoso.com, spook@contoso.com]\n",
     );
-    let r = run(&["plan", desired.to_str().unwrap(), "--snapshot", "policies/contoso.snapshot.json", "--detailed-exitcode"]);
+    let r = run(&[
+        "plan",
+        desired.to_str().unwrap(),
+        "--snapshot",
+        "policies/contoso.snapshot.json",
+        "--detailed-exitcode",
+    ]);
     assert_eq!(r.code, 1);
-    assert!(r.stderr.contains(":5:13: mailbox ghost@contoso.com in `allow` of app \"a\" does not exist in the tenant"), "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            ":5:13: mailbox ghost@contoso.com in `allow` of app \"a\" does not exist in the tenant"
+        ),
+        "{}",
+        r.stderr
+    );
     assert!(r.stderr.contains(":5:53: mailbox spook@contoso.com"), "{}", r.stderr);
 }
 
@@ -130,7 +148,14 @@ fn a_broken_snapshot_is_named() {
 
 #[test]
 fn markdown_plan_starts_with_the_comment_marker_and_summary() {
-    let r = run(&["plan", "policies/contoso.yaml", "--snapshot", "policies/contoso.snapshot.json", "--format", "markdown"]);
+    let r = run(&[
+        "plan",
+        "policies/contoso.yaml",
+        "--snapshot",
+        "policies/contoso.snapshot.json",
+        "--format",
+        "markdown",
+    ]);
     assert_eq!(r.code, 0);
     let mut lines = r.stdout.lines();
     assert_eq!(lines.next(), Some("<!-- mailscope-plan -->"));

@@ -7,6 +7,7 @@
 //! - 1: error, invalid input, refused operation,
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
+mod apply_cmd;
 mod export_cmd;
 mod output;
 mod plan_cmd;
@@ -46,6 +47,8 @@ enum Command {
     Schema,
     /// Show what it takes to bring the tenant to the desired state.
     Plan(plan_cmd::PlanArgs),
+    /// Apply a desired-state file (after confirmation) or a saved plan.
+    Apply(apply_cmd::ApplyArgs),
     /// Check, mailbox by mailbox, that Exchange decides as the file says
     /// (exit 0 all as desired, 2 mismatch).
     Verify(verify_cmd::VerifyArgs),
@@ -68,9 +71,10 @@ fn main() -> ExitCode {
     };
     let result = runtime.block_on(async {
         match cli.command {
-            Command::Validate(args) => validate_cmd::run(&args),
+            Command::Validate(args) => Ok(validate_cmd::run(&args)),
             Command::Schema => output::stdout(&mailscope_spec::json_schema()).map(|()| ExitCode::SUCCESS),
             Command::Plan(args) => plan_cmd::run(&args).await,
+            Command::Apply(args) => apply_cmd::run(&args).await,
             Command::Verify(args) => verify_cmd::run(&args).await,
             Command::Export(args) => export_cmd::run(&args).await,
             Command::Sim(cmd) => sim_cmd::run(cmd).await,

@@ -123,15 +123,15 @@ pub(crate) fn save(
 
 pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     let (desired, sha) = load_desired(&args.file)?;
-    let live = match &args.snapshot {
-        Some(path) => load_snapshot(path)?,
-        None => {
-            let conn = target::connect(&args.target, Some(&desired)).await?;
-            let live = target::read_live(&conn, &desired).await;
-            conn.close().await;
-            live?
-        }
+    let live = if let Some(path) = &args.snapshot {
+        load_snapshot(path)?
+    } else {
+        let conn = target::connect(&args.target, Some(&desired)).await?;
+        let live = target::read_live(&conn, &desired).await;
+        conn.close().await;
+        live?
     };
+
     let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(out) = &args.out {

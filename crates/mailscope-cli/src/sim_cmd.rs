@@ -64,7 +64,7 @@ pub(crate) struct ServeArgs {
     /// Fraction (0..1) of calls whose connection is reset.
     #[arg(long, value_name = "RATE")]
     reset_rate: Option<f64>,
-    /// Largest InvokeCommand page, whatever the client asks.
+    /// Largest `InvokeCommand` page, whatever the client asks.
     #[arg(long, value_name = "N")]
     page_size: Option<usize>,
     /// How long Graph lags policy changes, in milliseconds.

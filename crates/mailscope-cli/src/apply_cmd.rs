@@ -1,0 +1,280 @@
+//! `mailscope apply FILE|PLAN.json`
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use mailscope_applier::{
+    ApplyOptions, ApplyReport, CancelToken, ExoTenant, JournalWriter, ProgressEvent, StepStatus, describe,
+};
+use mailscope_planner::{AppChange, Plan, SavedPlan};
+
+use crate::output;
+use crate::plan_cmd::{Format, PlanningArgs, load_desired, render};
+use crate::target::{self, TenantArgs};
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// A desired-state file (planned now, then confirmed) or a plan saved by
+    /// `mailscope plan --out` (applied as saved, if the tenant did not move).
+    #[arg(value_name = "FILE|PLAN.json")]
+    input: PathBuf,
+    /// Do not ask for confirmation (needed when stdin is not a terminal).
+    #[arg(long)]
+    auto_approve: bool,
+    /// Allow steps that give an app access to a mailbox it cannot reach now.
+    #[arg(long)]
+    allow_widening: bool,
+    /// Allow a plan that removes or locks down more than half of the apps
+    /// (and at least 3): the guard against applying an emptied file.
+    #[arg(long)]
+    allow_mass_change: bool,
+    /// Most calls in flight at once.
+    #[arg(long, value_name = "N", default_value_t = mailscope_applier::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
+    /// Where to append the JSON-lines journal of the run.
+    #[arg(long, value_name = "FILE", default_value = ".mailscope/journal.jsonl")]
+    journal: PathBuf,
+    #[command(flatten)]
+    planning: PlanningArgs,
+    #[command(flatten)]
+    target: TenantArgs,
+}
+
+/// Refusals that protect against a plan the user did not mean.
+pub(crate) fn guard(plan: &Plan, allow_widening: bool, allow_mass_change: bool) -> anyhow::Result<()> {
+    if plan.widens() && !allow_widening {
+        let apps: Vec<String> = plan
+            .apps
+            .iter()
+            .filter(|a| !a.gains.is_empty() || a.becomes_unrestricted)
+            .map(|a| {
+                if a.becomes_unrestricted {
+                    format!("{} (every mailbox not denied)", a.name)
+                } else {
+                    format!("{} (+{})", a.name, a.gains.join(", +"))
+                }
+            })
+            .collect();
+        bail!("the plan widens access: {}; review it and pass --allow-widening to apply it", apps.join("; "));
+    }
+    let total = plan.apps.len();
+    let leaving =
+        plan.apps.iter().filter(|a| matches!(a.change, AppChange::LockDown | AppChange::Remove)).count();
+    if leaving >= 3 && leaving * 2 > total && !allow_mass_change {
+        bail!(
+            "the plan locks down or removes {leaving} of {total} apps; if the desired file was emptied by \
+             mistake nothing is lost yet. Pass --allow-mass-change if this is intended"
+        );
+    }
+    Ok(())
+}
+
+/// Reads a saved plan, or `None` when the file is not one.
+fn read_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
+    let text = output::read_text(path)?;
+    if !text.trim_start().starts_with('{') {
+        return Ok(None);
+    }
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a plan saved by `mailscope plan --out`", path.display()))?;
+    anyhow::ensure!(
+        saved.saved_plan_version == mailscope_planner::SAVED_PLAN_VERSION,
+        "{}: saved plan version {} is not supported",
+        path.display(),
+        saved.saved_plan_version
+    );
+    anyhow::ensure!(
+        saved.tool_version == env!("CARGO_PKG_VERSION"),
+        "{} was made by mailscope {}, this is {}: plan again with this version",
+        path.display(),
+        saved.tool_version,
+        env!("CARGO_PKG_VERSION")
+    );
+    Ok(Some(saved))
+}
+
+pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
+    let saved = read_saved(&args.input)?;
+    let desired_path = saved.as_ref().map_or_else(|| args.input.clone(), |s| PathBuf::from(&s.desired_file));
+    let (desired, sha) = load_desired(&desired_path)?;
+    if let Some(saved) = &saved {
+        anyhow::ensure!(
+            saved.desired_sha256 == sha,
+            "{} changed since the plan was saved; plan again",
+            desired_path.display()
+        );
+    }
+    let conn = target::connect(&args.target, Some(&desired)).await?;
+    let result = apply_with(args, &conn, &desired, saved.as_ref()).await;
+    conn.close().await;
+    result
+}
+
+async fn apply_with(
+    args: &ApplyArgs,
+    conn: &target::Connection,
+    desired: &mailscope_spec::DesiredState,
+    saved: Option<&SavedPlan>,
+) -> anyhow::Result<ExitCode> {
+    let live = target::read_live(conn, desired).await?;
+    let plan = match saved {
+        Some(saved) => {
+            let changes = mailscope_planner::live_changes(&saved.live, &live);
+            if !changes.is_empty() {
+                bail!(
+                    "the saved plan is stale: the tenant changed since it was made:\n  - {}\nplan again",
+                    changes.join("\n  - ")
+                );
+            }
+            let options = if saved.remove_unlisted {
+                mailscope_planner::PlanOptions { removed_apps: mailscope_planner::RemovedApps::Remove }
+            } else {
+                mailscope_planner::PlanOptions::default()
+            };
+            let fresh =
+                mailscope_planner::plan(desired, &live, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
+            anyhow::ensure!(fresh == saved.plan, "the saved plan no longer matches its inputs; plan again");
+            saved.plan.clone()
+        }
+        None => mailscope_planner::plan(desired, &live, &args.planning.options())
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+    };
+    output::stdout(&render(&plan, Format::Text))?;
+    if plan.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    guard(&plan, args.allow_widening, args.allow_mass_change)?;
+    if saved.is_none() && !args.auto_approve {
+        confirm(&conn.label)?;
+    }
+
+    let cancel = CancelToken::new();
+    let on_signal = cancel.clone();
+    let signals = tokio::spawn(async move {
+        wait_for_stop_signal().await;
+        eprintln!("\nstopping: steps in flight finish, no new step starts");
+        on_signal.cancel();
+    });
+    let journal = JournalWriter::open(&args.journal)
+        .with_context(|| format!("cannot open the journal {}", args.journal.display()))?;
+    let progress = Progress::new(plan.steps.len());
+    let options = ApplyOptions {
+        concurrency: args.concurrency.max(1),
+        journal: Some(journal),
+        progress: Some(Box::new(progress)),
+        cancel,
+    };
+    let report = mailscope_applier::apply(&plan, &ExoTenant::new(conn.session.exo()), options).await;
+    signals.abort();
+    Ok(finish(&report, &args.journal))
+}
+
+fn confirm(label: &str) -> anyhow::Result<()> {
+    if !std::io::stdin().is_terminal() {
+        bail!(
+            "stdin is not a terminal, so the plan cannot be confirmed: pass --auto-approve to apply without asking"
+        );
+    }
+    eprint!("\nApply these changes to {label}? Only 'yes' is accepted: ");
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().lock().read_line(&mut answer)?;
+    if answer.trim() != "yes" {
+        bail!("apply cancelled: nothing was changed");
+    }
+    Ok(())
+}
+
+async fn wait_for_stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+fn finish(report: &ApplyReport, journal: &Path) -> ExitCode {
+    let c = report.counts();
+    if report.is_complete() {
+        eprintln!(
+            "\nApply complete: {} done, {} already so, in {:.1} s. Journal: {}",
+            c.done,
+            c.already_done,
+            report.duration.as_secs_f64(),
+            journal.display()
+        );
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "\nApply stopped: {} done, {} already so, {} failed, {} not started.",
+        c.done, c.already_done, c.failed, c.not_started
+    );
+    for s in &report.steps {
+        let what = describe(&s.action);
+        match &s.status {
+            StepStatus::Failed { error, maybe_applied, .. } => eprintln!(
+                "  failed       [{}] {}: {what}: {error}{}",
+                s.index,
+                s.app,
+                if *maybe_applied { " (it may have taken effect)" } else { "" }
+            ),
+            StepStatus::NotStarted => eprintln!("  not started  [{}] {}: {what}", s.index, s.app),
+            _ => {}
+        }
+    }
+    eprintln!(
+        "Nothing is lost: run the same command again; it re-reads the tenant and plans only what is missing. Journal: {}",
+        journal.display()
+    );
+    ExitCode::from(1)
+}
+
+/// A bar on a terminal, a line per finished step otherwise (stderr).
+struct Progress {
+    total: usize,
+    finished: Mutex<usize>,
+    tty: bool,
+}
+
+impl Progress {
+    fn new(total: usize) -> Self {
+        Self { total, finished: Mutex::new(0), tty: std::io::stderr().is_terminal() }
+    }
+}
+
+impl mailscope_applier::Progress for Progress {
+    fn event(&self, event: &ProgressEvent<'_>) {
+        let ProgressEvent::Finished { step, status, duration } = event else { return };
+        let mut n = self.finished.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        *n += 1;
+        if self.tty {
+            let width = 30;
+            let filled = *n * width / self.total.max(1);
+            eprint!("\r[{}{}] {}/{} ", "#".repeat(filled), ".".repeat(width - filled), n, self.total);
+            if *n == self.total {
+                eprintln!();
+            }
+        } else {
+            eprintln!(
+                "[{:>3}/{}] {:<12} {}: {} ({} ms)",
+                n,
+                self.total,
+                status.outcome_word(),
+                step.app,
+                describe(&step.action),
+                duration.as_millis()
+            );
+        }
+    }
+}
