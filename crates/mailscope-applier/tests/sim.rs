@@ -223,3 +223,47 @@ async fn random_resets_and_throttling_with_concurrency_still_converge() {
     assert!(sim.plan(&desired).await.is_empty());
     assert_eq!(sim.exposures().await, json!([]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_that_finds_its_group_decides_by_the_marker() {
+    use mailscope_applier::{StepOutcome, Tenant, TenantErrorKind};
+    let sim = start(4).await;
+    let tenant = ExoTenant::new(sim.client.clone());
+    let marker = "mailscope/v1 app=7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d list=deny";
+    let name = "mailscope-crm-sync-deny";
+
+    // Created by this step: done; again: already done (same marker).
+    assert_eq!(tenant.create_group(name, name, marker).await, Ok(StepOutcome::Done));
+    assert_eq!(tenant.create_group(name, name, marker).await, Ok(StepOutcome::AlreadyDone));
+
+    // A group left unmarked by an interrupted create is finished and marked.
+    let bare = "mailscope-ticket-bridge-deny";
+    sim.client
+        .invoke("New-DistributionGroup", json!({"Name": bare, "Alias": bare, "Type": "Security"}))
+        .await
+        .unwrap();
+    assert_eq!(tenant.create_group(bare, bare, marker).await, Ok(StepOutcome::AlreadyDone));
+    let g = sim.client.get_group(bare).await.unwrap().unwrap();
+    assert_eq!(g.marker.as_deref(), Some(marker));
+
+    // Someone else's group with that name is a conflict, left untouched.
+    let other = "mailscope/v1 app=9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d list=deny";
+    let err = tenant.create_group(bare, bare, other).await.unwrap_err();
+    assert_eq!(err.kind, TenantErrorKind::Conflict, "{err}");
+    let g = sim.client.get_group(bare).await.unwrap().unwrap();
+    assert_eq!(g.marker.as_deref(), Some(marker));
+
+    // Removals of what is gone, and member repeats, are already done.
+    assert_eq!(tenant.remove_group("no-such-group").await, Ok(StepOutcome::AlreadyDone));
+    assert_eq!(tenant.add_member(name, "ceo@contoso.com").await, Ok(StepOutcome::Done));
+    assert_eq!(tenant.add_member(name, "ceo@contoso.com").await, Ok(StepOutcome::AlreadyDone));
+    assert_eq!(tenant.remove_member(name, "ceo@contoso.com").await, Ok(StepOutcome::Done));
+    assert_eq!(tenant.remove_member(name, "ceo@contoso.com").await, Ok(StepOutcome::AlreadyDone));
+
+    // A policy created twice: the second finds it with the same description.
+    let app = "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d";
+    let right = mailscope_planner::AccessRight::DenyAccess;
+    assert_eq!(tenant.create_policy(app, name, right, marker).await, Ok(StepOutcome::Done));
+    let again = tenant.create_policy(app, name, right, marker).await;
+    assert_eq!(again, Ok(StepOutcome::AlreadyDone));
+}
