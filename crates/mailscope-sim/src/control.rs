@@ -97,7 +97,7 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/_sim/health", get(health))
         .route("/_sim/faults", get(get_faults).post(set_faults))
         .route("/_sim/config", get(get_config).post(set_config))
-        .route("/_sim/stats", get(stats))
+        .route("/_sim/stats", get(stats).delete(stats_reset))
         .route("/_sim/stats/reset", post(stats_reset))
         .route("/_sim/exposure/checkpoint", post(checkpoint))
         .route("/_sim/exposure", get(exposure))

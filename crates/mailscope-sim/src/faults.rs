@@ -25,6 +25,9 @@ pub struct FaultConfig {
     pub server_error_status: u16,
     /// Fraction (0..=1) of InvokeCommand/Graph calls whose TCP connection is reset without a response.
     pub reset_rate: f64,
+    /// Fraction (0..=1) of `InvokeCommand`/Graph calls answered 401 with a CAE
+    /// `claims` challenge (exo-wire §4.3, §8.9): the client must get a new token.
+    pub claims_challenge_rate: f64,
     /// Forces `InvokeCommand` pages to at most this many objects, whatever `Prefer` asks.
     pub page_size: Option<usize>,
     /// Fails one upcoming mutating `InvokeCommand`.
@@ -42,6 +45,7 @@ impl Default for FaultConfig {
             server_error_rate: 0.0,
             server_error_status: 503,
             reset_rate: 0.0,
+            claims_challenge_rate: 0.0,
             page_size: None,
             fail_nth_mutation: None,
             seed: 0,
@@ -96,6 +100,8 @@ pub(crate) enum Injected {
     Status(u16),
     /// Answer 429 with this `Retry-After`.
     Throttle(u64),
+    /// Answer 401 with a `claims` challenge.
+    ClaimsChallenge,
 }
 
 #[derive(Debug)]
@@ -155,7 +161,11 @@ impl Faults {
     pub(crate) fn draw(&self) -> Option<Injected> {
         let mut s = self.lock();
         let c = s.config.clone();
-        if c.reset_rate <= 0.0 && c.server_error_rate <= 0.0 && c.throttle_rate <= 0.0 {
+        if c.reset_rate <= 0.0
+            && c.server_error_rate <= 0.0
+            && c.throttle_rate <= 0.0
+            && c.claims_challenge_rate <= 0.0
+        {
             return None;
         }
         let mut roll = |rate: f64| rate > 0.0 && next_unit(&mut s.rng) < rate;
@@ -167,6 +177,9 @@ impl Faults {
         }
         if roll(c.throttle_rate) {
             return Some(Injected::Throttle(c.retry_after_secs));
+        }
+        if roll(c.claims_challenge_rate) {
+            return Some(Injected::ClaimsChallenge);
         }
         None
     }

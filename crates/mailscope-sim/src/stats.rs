@@ -25,6 +25,8 @@ pub(crate) enum FaultKind {
     ServerError,
     /// Connection reset.
     Reset,
+    /// 401 claims challenge sent.
+    ClaimsChallenge,
 }
 
 /// A snapshot of the counters (the JSON of `GET /_sim/stats`).
@@ -37,7 +39,7 @@ pub struct StatsSnapshot {
     pub endpoints: BTreeMap<String, u64>,
     /// `InvokeCommand` calls per cmdlet (canonical name; unknown names as sent).
     pub cmdlets: BTreeMap<String, u64>,
-    /// Injected faults: `throttled`, `serverError`, `reset`.
+    /// Injected faults: `throttled`, `serverError`, `reset`, `claimsChallenge`.
     pub faults: BTreeMap<String, u64>,
 }
 
@@ -83,6 +85,7 @@ impl Stats {
             FaultKind::Throttled => "throttled",
             FaultKind::ServerError => "serverError",
             FaultKind::Reset => "reset",
+            FaultKind::ClaimsChallenge => "claimsChallenge",
         };
         let mut s = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *s.faults.entry(key.to_owned()).or_default() += 1;

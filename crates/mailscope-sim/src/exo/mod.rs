@@ -66,6 +66,23 @@ pub(crate) fn injected_response(shared: &Shared, conn: &ConnInfo, inj: Injected)
                 "A server side error has occurred because of which the operation could not be completed. Please try again after some time.",
             )
         }
+        Injected::ClaimsChallenge => {
+            shared.stats.fault(FaultKind::ClaimsChallenge);
+            let claims = base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                format!(
+                    r#"{{"access_token":{{"nbf":{{"essential":true,"value":"{}"}}}}}}"#,
+                    clock::unix_now()
+                ),
+            );
+            let mut r = StatusCode::UNAUTHORIZED.into_response();
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                r#"Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", error="insufficient_claims", claims="{claims}""#
+            )) {
+                r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+            }
+            r
+        }
         Injected::Throttle(secs) => {
             shared.stats.fault(FaultKind::Throttled);
             let mut r = (

@@ -154,3 +154,17 @@ async fn stats_count_per_cmdlet_and_endpoint() {
     assert!(r.status().is_success());
     assert_eq!(s.control("/_sim/stats", None).await["total"], 0);
 }
+
+#[tokio::test]
+async fn claims_challenge_is_a_401_with_claims() {
+    let s = start().await;
+    let t = s.token(OPERATOR, EXO_SCOPE).await;
+    s.control("/_sim/faults", Some(json!({"claimsChallengeRate": 1.0}))).await;
+    let r = s.invoke_as(&t, "Get-Mailbox", json!({})).await;
+    assert_eq!(r.status, StatusCode::UNAUTHORIZED);
+    let h = r.headers["www-authenticate"].to_str().unwrap();
+    assert!(h.contains("error=\"insufficient_claims\"") && h.contains("claims=\""), "{h}");
+    let del = s.http.delete(format!("{}/_sim/stats", s.base)).send().await.unwrap();
+    assert!(del.status().is_success());
+    assert_eq!(s.control("/_sim/stats", None).await["total"], 0);
+}
