@@ -10,14 +10,16 @@
 //! {"ts":"…","run_id":"…","event":"step","step":0,"app":"crm-sync","app_id":"…","wave":0,
 //!  "action":{"kind":"create_group",…},"effect":"neutral","outcome":"started"}
 //! {"ts":"…","run_id":"…","event":"step","step":0,…,"outcome":"done","duration_ms":41}
-//! {"ts":"…","run_id":"…","event":"step","step":3,…,"outcome":"failed","error":"…","duration_ms":12}
+//! {"ts":"…","run_id":"…","event":"step","step":3,…,"outcome":"failed","error":"…","maybe_applied":false,"duration_ms":12}
 //! {"ts":"…","run_id":"…","event":"step","step":4,…,"outcome":"skipped"}
 //! {"ts":"…","run_id":"…","event":"footer","complete":false,"cancelled":false,"duration_ms":230,
 //!  "counts":{"done":3,"already_done":0,"failed":1,"not_started":8}}
 //! ```
 //!
 //! `outcome` is `started`, `done`, `already_done`, `failed` or `skipped`
-//! (never started because the run stopped). `action` is the plan's own
+//! (never started because the run stopped); `duration_ms` is on finished
+//! steps only, `error` and `maybe_applied` (the failed call may have taken
+//! effect, e.g. a lost reply) on failed ones. `action` is the plan's own
 //! [`Action`](mailscope_planner::Action) JSON, which holds names, addresses
 //! and ids only; `error` is the scrubbed [`TenantError`](crate::TenantError)
 //! text. No credential can therefore reach the journal.

@@ -387,3 +387,12 @@ async fn the_report_lists_what_was_done_and_what_was_not() {
     assert_eq!(json["steps"][2]["status"], "failed");
     assert_eq!(json["steps"][3]["status"], "not_started");
 }
+
+#[test]
+fn the_apply_future_is_send() {
+    fn assert_send<F: Send>(_: &F) {}
+    let plan = contoso_plan();
+    let fake = FakeTenant::from_snapshot(&contoso_snapshot());
+    let fut = apply(&plan, &fake, options(2));
+    assert_send(&fut);
+}
