@@ -239,6 +239,12 @@ pub(crate) async fn invoke_command(
     if let Some(forced) = shared.faults.page_size() {
         paging.size = paging.size.min(forced.max(1));
     }
+    // A continuation re-runs the cmdlet, so only reads are paged: a mutating
+    // cmdlet's (small) output always comes back whole.
+    if spec.mutating() {
+        paging.size = usize::MAX;
+        paging.honoured_prefer = None;
+    }
     for (k, v) in &qp {
         if k.eq_ignore_ascii_case("$skiptoken") {
             match v.split_once('-').and_then(|(o, f)| Some((o.parse::<usize>().ok()?, f))) {
@@ -369,7 +375,7 @@ fn success(
 ) -> Response {
     let total = values.len();
     let start = paging.offset.min(total);
-    let end = (start + paging.size).min(total);
+    let end = start.saturating_add(paging.size).min(total);
     let page: Vec<Value> = values
         .into_iter()
         .skip(start)

@@ -525,3 +525,114 @@ async fn cmdlet_error_status_is_configurable() {
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.json()["error"]["code"], "NotFound");
 }
+
+#[tokio::test]
+async fn no_output_cmdlets_return_an_empty_value() {
+    let s = start().await;
+    let b = json!(true);
+    let calls = [
+        ("Set-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Description": " "})),
+        ("Remove-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Confirm": false})),
+        (
+            "Set-DistributionGroup",
+            json!({"Identity": "Marketing-Senders", "DisplayName": "Marketing", "BypassSecurityGroupManagerCheck": b}),
+        ),
+        (
+            "Add-DistributionGroupMember",
+            json!({"Identity": "Marketing-Senders", "Member": "bob@contoso.com", "BypassSecurityGroupManagerCheck": b}),
+        ),
+        (
+            "Remove-DistributionGroupMember",
+            json!({"Identity": "Marketing-Senders", "Member": "bob@contoso.com", "BypassSecurityGroupManagerCheck": b, "Confirm": false}),
+        ),
+        (
+            "Update-DistributionGroupMember",
+            json!({"Identity": "Marketing-Senders", "Members": ["alice@contoso.com"], "BypassSecurityGroupManagerCheck": b, "Confirm": false}),
+        ),
+        (
+            "Remove-DistributionGroup",
+            json!({"Identity": "Marketing-Senders", "BypassSecurityGroupManagerCheck": b, "Confirm": false}),
+        ),
+    ];
+    let mut bodies = serde_json::Map::new();
+    for (cmdlet, params) in calls {
+        let r = s.invoke(cmdlet, params).await;
+        assert_eq!(r.status, StatusCode::OK, "{cmdlet}: {}", String::from_utf8_lossy(&r.bytes));
+        bodies.insert(cmdlet.to_owned(), r.json());
+    }
+    snapshot("no_output_bodies", &Value::Object(bodies), false);
+}
+
+#[tokio::test]
+async fn mutating_output_is_never_paged() {
+    let s = start().await;
+    let t = s.token(OPERATOR, EXO_SCOPE).await;
+    let apps: Vec<String> = (0..3).map(|i| format!("cccccccc-0000-4000-8000-00000000000{i}")).collect();
+    let body = json!({"CmdletInput": {"CmdletName": "New-ApplicationAccessPolicy", "Parameters": {"AppId": apps, "PolicyScopeGroupId": "Marketing-Senders", "AccessRight": "RestrictAccess", "Description": " "}}});
+    let v: Value = s
+        .exo_request(&s.invoke_url(), &t, &body)
+        .header("Prefer", "odata.maxpagesize=1")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["value"].as_array().unwrap().len(), 3);
+    assert!(v.get("@odata.nextLink").is_none());
+}
+
+#[tokio::test]
+async fn error_shapes() {
+    let s = start().await;
+    let b = json!(true);
+    let cases = [
+        (
+            "member_not_found",
+            "Remove-DistributionGroupMember",
+            json!({"Identity": "Marketing-Senders", "Member": "bob@contoso.com", "BypassSecurityGroupManagerCheck": b}),
+        ),
+        (
+            "duplicate_policy",
+            "New-ApplicationAccessPolicy",
+            json!({"AppId": INVOICE_MAILER, "PolicyScopeGroupId": "mailscope-invoice-mailer-allow", "AccessRight": "DenyAccess"}),
+        ),
+        ("duplicate_name", "New-DistributionGroup", json!({"Name": "Marketing-Senders", "Type": "Security"})),
+        (
+            "address_taken",
+            "New-DistributionGroup",
+            json!({"Name": "x", "PrimarySmtpAddress": "ceo@contoso.com", "Type": "Security"}),
+        ),
+        (
+            "domain_not_accepted",
+            "New-DistributionGroup",
+            json!({"Name": "x", "PrimarySmtpAddress": "x@fabrikam.com", "Type": "Security"}),
+        ),
+        (
+            "not_a_manager",
+            "Add-DistributionGroupMember",
+            json!({"Identity": "Marketing-Senders", "Member": "bob@contoso.com"}),
+        ),
+        (
+            "missing_mandatory",
+            "Add-DistributionGroupMember",
+            json!({"Identity": "Marketing-Senders", "BypassSecurityGroupManagerCheck": b}),
+        ),
+        ("bad_group_type", "New-DistributionGroup", json!({"Name": "x", "Type": "Dynamic"})),
+        ("ambiguous_identity", "Get-Recipient", json!({"Identity": "Shared Name"})),
+    ];
+    for n in ["amb1", "amb2"] {
+        s.ok("New-DistributionGroup", json!({"Name": n, "DisplayName": "Shared Name", "Type": "Security"}))
+            .await;
+    }
+    let mut bodies = serde_json::Map::new();
+    for (name, cmdlet, params) in cases {
+        let r = s.err(cmdlet, params).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{name}");
+        bodies.insert(
+            name.to_owned(),
+            json!({"x-ExceptionType": r.headers["x-exceptiontype"].to_str().unwrap(), "body": r.json()}),
+        );
+    }
+    snapshot("error_shapes", &Value::Object(bodies), false);
+}
