@@ -1,6 +1,6 @@
 //! The application access policy decision (aap-semantics §1.3 and §5).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -126,7 +126,138 @@ pub(crate) fn aap(tenant: &Tenant, app_id: &str, target_id: Option<&str>, knobs:
     if restrict_match || !has_restrict { Verdict::Granted } else { Verdict::Denied }
 }
 
+/// Precomputed scope memberships, for evaluating many (app, mailbox) pairs on
+/// one state (the exposure log) in O(policies) per pair instead of O(policies × recipients).
+pub(crate) struct ScopeIndex {
+    /// Scope object id (lower case) → member object ids (lower case, the scope itself included);
+    /// `None` when the scope recipient no longer exists.
+    scopes: HashMap<String, Option<HashSet<String>>>,
+    knobs: DecisionKnobs,
+}
+
+impl ScopeIndex {
+    /// Indexes every policy scope of `tenant`.
+    pub(crate) fn new(tenant: &Tenant, knobs: DecisionKnobs) -> Self {
+        let by_id: HashMap<String, &Recipient> = tenant
+            .recipients
+            .iter()
+            .map(|r| (r.external_directory_object_id.to_ascii_lowercase(), r))
+            .collect();
+        let mut scopes = HashMap::new();
+        for p in &tenant.policies {
+            let key = p.scope_object_id.to_ascii_lowercase();
+            if scopes.contains_key(&key) {
+                continue;
+            }
+            let members = by_id.get(&key).map(|scope| {
+                let mut set = HashSet::from([key.clone()]);
+                let mut stack = vec![*scope];
+                let mut seen = HashSet::new();
+                while let Some(g) = stack.pop() {
+                    if !seen.insert(g.external_directory_object_id.to_ascii_lowercase()) {
+                        continue;
+                    }
+                    for m in &g.members {
+                        let m = m.to_ascii_lowercase();
+                        if knobs.nested == NestedGroups::Transitive
+                            && let Some(r) = by_id.get(&m).filter(|r| r.kind.is_group())
+                        {
+                            stack.push(r);
+                        }
+                        set.insert(m);
+                    }
+                }
+                set
+            });
+            scopes.insert(key, members);
+        }
+        Self { scopes, knobs }
+    }
+
+    /// Same verdict as [`aap`], from the index.
+    pub(crate) fn aap(&self, tenant: &Tenant, app_id: &str, target_id: Option<&str>) -> Verdict {
+        let target = target_id.map(str::to_ascii_lowercase);
+        let mut has_restrict = false;
+        let mut restrict_match = false;
+        for p in policies_for(tenant, app_id) {
+            let member = match self.scopes.get(&p.scope_object_id.to_ascii_lowercase()) {
+                Some(Some(set)) => target.as_ref().is_some_and(|t| set.contains(t)),
+                _ if self.knobs.invalid == InvalidPolicyMode::Ignore => continue,
+                _ => false,
+            };
+            match p.access_right {
+                AccessRight::DenyAccess if member => return Verdict::Denied,
+                AccessRight::DenyAccess => {}
+                AccessRight::RestrictAccess => {
+                    has_restrict = true;
+                    restrict_match |= member;
+                }
+            }
+        }
+        if restrict_match || !has_restrict { Verdict::Granted } else { Verdict::Denied }
+    }
+}
+
 /// Convenience: verdict for a recipient.
 pub(crate) fn aap_for(tenant: &Tenant, app_id: &str, target: &Recipient, knobs: DecisionKnobs) -> Verdict {
     aap(tenant, app_id, Some(&target.external_directory_object_id), knobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Policy;
+
+    /// The index used by the exposure log agrees with the direct evaluation.
+    #[test]
+    fn scope_index_agrees_with_direct_evaluation() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
+        let mut t = crate::seed::load_file(&path).unwrap();
+        // Nest the hr group inside the invoice group, add a Deny and a dangling policy.
+        let hr = t.recipients.iter().find(|r| r.name == "mailscope-hr-notifier-allow").unwrap().clone();
+        let inv = t.recipients.iter_mut().find(|r| r.name == "mailscope-invoice-mailer-allow").unwrap();
+        inv.members.push(hr.external_directory_object_id.clone());
+        let ceo = t.recipients.iter().find(|r| r.primary_smtp_address == "ceo@contoso.com").unwrap().clone();
+        for (app, scope, right) in [
+            (
+                "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60",
+                &ceo.external_directory_object_id,
+                AccessRight::DenyAccess,
+            ),
+            (
+                "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d",
+                &"00000000-dead-4000-8000-000000000000".to_owned(),
+                AccessRight::RestrictAccess,
+            ),
+        ] {
+            t.policies.push(Policy {
+                app_id: app.to_owned(),
+                scope_object_id: scope.clone(),
+                scope_sid: "S-1-5-21-9".to_owned(),
+                scope_name: "x".to_owned(),
+                access_right: right,
+                description: " ".to_owned(),
+            });
+        }
+        for nested in [NestedGroups::Direct, NestedGroups::Transitive] {
+            for invalid in [InvalidPolicyMode::FailClosed, InvalidPolicyMode::Ignore] {
+                let knobs = DecisionKnobs { nested, invalid };
+                let index = ScopeIndex::new(&t, knobs);
+                for app in &t.apps {
+                    let mut targets: Vec<Option<&str>> =
+                        t.recipients.iter().map(|r| Some(r.external_directory_object_id.as_str())).collect();
+                    targets.push(None);
+                    for target in targets {
+                        assert_eq!(
+                            index.aap(&t, &app.app_id, target),
+                            aap(&t, &app.app_id, target, knobs),
+                            "{} {target:?} {nested:?} {invalid:?}",
+                            app.display_name
+                        );
+                    }
+                }
+            }
+        }
+    }
 }

@@ -54,13 +54,14 @@ fn apps(tenant: &Tenant) -> BTreeSet<String> {
 /// reach(state) for the given apps.
 fn reach(tenant: &Tenant, apps: &BTreeSet<String>, knobs: DecisionKnobs) -> Reach {
     let mut out = Reach::new();
+    let index = decision::ScopeIndex::new(tenant, knobs);
     for app in apps {
         for r in tenant.recipients.iter().filter(|r| r.kind.is_mailbox()) {
-            if decision::aap_for(tenant, app, r, knobs) == Verdict::Granted {
+            if index.aap(tenant, app, Some(&r.external_directory_object_id)) == Verdict::Granted {
                 out.insert((app.clone(), r.primary_smtp_address.to_ascii_lowercase()));
             }
         }
-        if decision::aap(tenant, app, None, knobs) == Verdict::Granted {
+        if index.aap(tenant, app, None) == Verdict::Granted {
             out.insert((app.clone(), OTHER_MAILBOX.to_owned()));
         }
     }

@@ -281,7 +281,10 @@ pub(crate) fn get_members(cx: &ReadCtx<'_>) -> CmdResult {
     let id = cx.params.required("Identity")?;
     let t = cx.tenant;
     let g = lookup::resolve(t, &id, lookup::groups)?;
-    let mut rows: Vec<&Recipient> = g.members.iter().filter_map(|m| t.recipient_by_object_id(m)).collect();
+    let by_id: std::collections::HashMap<String, &Recipient> =
+        t.recipients.iter().map(|r| (r.external_directory_object_id.to_ascii_lowercase(), r)).collect();
+    let mut rows: Vec<&Recipient> =
+        g.members.iter().filter_map(|m| by_id.get(&m.to_ascii_lowercase()).copied()).collect();
     rows.sort_by_cached_key(|r| r.name.to_lowercase());
     Ok(rows.into_iter().map(|r| objects::recipient(t, r)).collect())
 }
