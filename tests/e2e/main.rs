@@ -2,5 +2,6 @@
 //!
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
+mod flow;
 mod harness;
 mod offline;

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use mailscope_exo::SessionConfig;
 use mailscope_sim::{ServeOptions, SimConfig};
 
 #[derive(Debug, Subcommand)]
@@ -99,7 +100,13 @@ async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
                 args.app
             )),
             Some(secret) => {
-                let session = crate::target::sim_session(&server, &tenant.id, &app.app_id, secret)?;
+                let session = crate::target::sim_session(
+                    &server,
+                    &tenant.id,
+                    &app.app_id,
+                    secret,
+                    SessionConfig::default(),
+                )?;
                 let sent = session
                     .graph()
                     .send_mail(

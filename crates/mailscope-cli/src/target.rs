@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest};
-use mailscope_planner::LiveSnapshot;
+use mailscope_planner::{LiveSnapshot, derived_group_name};
 use mailscope_sim::{ServerHandle, Sim};
 use mailscope_spec::{DesiredState, ListKind};
 
@@ -40,6 +40,20 @@ pub(crate) struct TenantArgs {
     /// Microsoft Graph base URL override (also `MAILSCOPE_GRAPH_URL`).
     #[arg(long, value_name = "URL")]
     pub(crate) graph_url: Option<String>,
+    /// Attempts per call, the first included: transient failures (429, 503,
+    /// resets, …) are retried with backoff up to this many times; 1 disables
+    /// retries.
+    #[arg(long, value_name = "N", default_value_t = SessionConfig::default().retry.max_attempts,
+          value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub(crate) max_attempts: u32,
+}
+
+impl TenantArgs {
+    fn session_config(&self) -> SessionConfig {
+        let mut config = SessionConfig::default();
+        config.retry.max_attempts = self.max_attempts;
+        config
+    }
 }
 
 /// A live connection; keeps the in-process emulator alive while it exists.
@@ -70,7 +84,7 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         );
     };
     if let Some(path) = target.strip_prefix("sim:") {
-        return connect_sim(Path::new(path), args.seed.as_deref()).await;
+        return connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()).await;
     }
     let cloud: Cloud = args.environment.parse().context("--environment")?;
     let overrides = EndpointOverrides {
@@ -93,7 +107,7 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         if name == "AZURE_TENANT_ID" { Some(target.clone()) } else { std::env::var(name).ok() }
     })
     .context("cannot build credentials for Exchange Online")?;
-    let session = Session::new(creds, cloud, &overrides, SessionConfig::default())
+    let session = Session::new(creds, cloud, &overrides, args.session_config())
         .context("cannot set up the Exchange Online session")?;
     Ok(Connection { session, label: target, server: None })
 }
@@ -131,18 +145,19 @@ pub(crate) fn sim_session(
     tenant: &str,
     client_id: &str,
     secret: &str,
+    config: SessionConfig,
 ) -> anyhow::Result<Session> {
     let creds = ClientCredentials::with_secret(tenant, client_id, secret)
         .context("the emulator's app credentials are invalid")?;
-    Session::new(creds, Cloud::Public, &EndpointOverrides::all(&server.base_url()), SessionConfig::default())
+    Session::new(creds, Cloud::Public, &EndpointOverrides::all(&server.base_url()), config)
         .context("cannot set up a session with the emulator")
 }
 
-async fn connect_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<Connection> {
+async fn connect_sim(state: &Path, seed: Option<&Path>, config: SessionConfig) -> anyhow::Result<Connection> {
     let (sim, server) = start_sim(state, seed).await?;
     let creds =
         sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
-    let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret)?;
+    let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret, config)?;
     Ok(Connection { session, label: format!("sim:{}", state.display()), server: Some(server) })
 }
 
@@ -152,9 +167,11 @@ pub(crate) fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
     for app in &desired.apps {
         req.app_ids.push(app.app_id.clone());
         for list in [ListKind::Allow, ListKind::Deny] {
-            if let Some(g) = app.adopted_group(list) {
-                req.group_names.push(g.to_owned());
-            }
+            // The derived name too: a crash between creating a group and
+            // marking it leaves an unmarked group the filter cannot find.
+            req.group_names.push(
+                app.adopted_group(list).map_or_else(|| derived_group_name(&app.name, list), str::to_owned),
+            );
             req.addresses.extend(app.list(list).unwrap_or_default().iter().map(|e| e.address.clone()));
         }
     }
