@@ -33,7 +33,7 @@ fn init_tracing() {
 
 /// Keep Exchange Online mailbox access of Entra ID applications in git.
 #[derive(Debug, Parser)]
-#[command(name = "mailscope", version, about, max_term_width = 100)]
+#[command(name = "mailscope", version, max_term_width = 100)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
