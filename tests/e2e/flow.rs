@@ -233,6 +233,14 @@ fn a_stale_saved_plan_is_refused_and_names_the_change() {
     let r = t.run(&["apply", saved.to_str().unwrap(), "--allow-widening"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(plan_exit(&t), 0);
+
+    // Neither the saved plan, the journal nor any output holds the secret
+    // or a token (JWTs start with "eyJ").
+    let files = [saved, t.scratch.path("journal.jsonl")].map(|p| std::fs::read_to_string(p).unwrap());
+    for text in files.iter().chain([&r.stdout, &r.stderr]) {
+        assert!(!text.contains(&t.secret), "the client secret leaked");
+        assert!(!text.contains("eyJ"), "a token or assertion leaked");
+    }
 }
 
 #[test]
