@@ -60,3 +60,112 @@ fn no_changes_in_every_format() {
 }
 
 mod common;
+
+/// A plan creating `apps` apps of `per_app` mailboxes each (every one new).
+fn big_plan(apps: usize, per_app: usize) -> Plan {
+    use std::fmt::Write;
+    let mut yaml = String::from("apiVersion: mailscope/v1\napps:\n");
+    for a in 0..apps {
+        let members: Vec<String> = (0..per_app).map(|k| common::mailbox(a * per_app + k)).collect();
+        let _ = writeln!(
+            yaml,
+            "  - name: app{a}\n    appId: 00000000-0000-4000-8000-{a:012}\n    allow: [{}]",
+            members.join(", ")
+        );
+    }
+    let desired = mailscope_spec::parse(&yaml, "big.yaml").unwrap();
+    plan(&desired, &common::snapshot(apps * per_app), &PlanOptions::default()).unwrap()
+}
+
+#[test]
+fn markdown_small_widening() {
+    // invoice-mailer loses old-billing and gains invoices: a widening plan
+    // with one app locked down (the caution banner).
+    let p = example_plan();
+    assert!(p.widens());
+    let md = render::markdown(&p);
+    let first: Vec<&str> = md.lines().take(5).collect();
+    assert_eq!(first[0], render::COMMENT_MARKER);
+    assert!(first[1].starts_with("### mailscope plan: 17 to add"), "{md}");
+    assert!(first[3].contains("[!WARNING]"), "{md}");
+    assert!(md.contains("> [!CAUTION]\n> **This plan locks down or removes 1 app.**"), "{md}");
+    // The full rendering is the `markdown_comment` snapshot.
+    assert_eq!(md, render::markdown(&example_plan()));
+}
+
+#[test]
+fn markdown_small() {
+    let md = render::markdown(&big_plan(2, 2));
+    assert!(!md.contains("[!WARNING]"), "{md}");
+    insta::assert_snapshot!(md);
+}
+
+#[test]
+fn markdown_with_base_separates_commit_and_drift() {
+    // Base: the file before the change, where invoice-mailer still had only
+    // billing@ and the tenant drifted (old-billing added by hand). Head:
+    // the example file, which also adds invoices@.
+    let (head, live) = example();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/");
+    let text = std::fs::read_to_string(format!("{root}contoso.yaml")).unwrap();
+    let base_text = text.replace("allow: [billing@contoso.com, invoices@contoso.com]", "allow: [billing@contoso.com]");
+    assert_ne!(base_text, text, "the example changed: update this test");
+    let base = mailscope_spec::parse(&base_text, "policies/contoso.yaml").unwrap();
+    let head_plan = plan(&head, &live, &PlanOptions::default()).unwrap();
+    let base_plan = plan(&base, &live, &PlanOptions::default()).unwrap();
+    let md = head_plan.markdown_comment(Plan::COMMENT_LIMIT, Some(&base_plan));
+    let commit = md.find("#### Changed by this commit").expect(&md);
+    let drift = md.find("#### Changed outside git (drift)").expect(&md);
+    let invoice = md.find("| `invoice-mailer`").unwrap();
+    let crm = md.find("| `crm-sync`").unwrap();
+    assert!(commit < invoice && invoice < drift && drift < crm, "{md}");
+    insta::assert_snapshot!(md);
+}
+
+#[test]
+fn markdown_huge_plan_is_folded_under_the_limit() {
+    let p = big_plan(400, 40);
+    let full = p.markdown_comment(usize::MAX, None);
+    assert!(full.len() > Plan::COMMENT_LIMIT, "not huge enough: {}", full.len());
+    let md = render::markdown(&p);
+    assert!(md.len() <= Plan::COMMENT_LIMIT, "{}", md.len());
+    assert!(md.starts_with(render::COMMENT_MARKER));
+    assert!(md.contains("To stay under GitHub's 65535-character comment limit"), "{}", &md[..2000]);
+    // Every app keeps its table row; only details are folded.
+    assert!(md.contains("| `app0` |") && md.contains("| `app399` |"));
+    // Head of the comment (the part a reviewer reads first) as a snapshot.
+    let head: String = md.lines().take(12).collect::<Vec<_>>().join("\n");
+    insta::assert_snapshot!(head);
+}
+
+#[test]
+fn markdown_tiny_limit_cuts_rows_but_keeps_the_verdict() {
+    let p = big_plan(60, 3);
+    let md = p.markdown_comment(3_000, None);
+    assert!(md.len() <= 3_000, "{}", md.len());
+    assert!(md.contains("### mailscope plan: 300 to add"), "{md}");
+    assert!(md.contains("more apps |"), "{md}");
+}
+
+#[test]
+fn markdown_parts_hold_everything_each_under_the_limit() {
+    let p = big_plan(50, 10);
+    let limit = 8_000;
+    let parts = p.markdown_parts(limit, None);
+    assert!(parts.len() > 2, "{}", parts.len());
+    assert!(parts[0].starts_with("<!-- mailscope-plan -->\n"));
+    for (i, part) in parts.iter().enumerate() {
+        assert!(part.len() <= limit, "part {i}: {}", part.len());
+        if i > 0 {
+            assert!(part.starts_with(&format!("<!-- mailscope-plan part={} -->\n", i + 1)), "{part}");
+        }
+    }
+    // Every app's details appear exactly once across the parts.
+    let all = parts.concat();
+    for a in 0..50 {
+        assert_eq!(all.matches(&format!("<summary><code>app{a}</code>")).count(), 1, "app{a}");
+    }
+    // A plan that fits is one part, the same as the folded comment.
+    let small = example_plan();
+    assert_eq!(small.markdown_parts(Plan::COMMENT_LIMIT, None), vec![render::markdown(&small)]);
+}

@@ -1,81 +1,504 @@
 //! A pull-request comment: the verdict first, details folded.
+//!
+//! Layout (every part of it bounded so the comment fits GitHub's limit):
+//! 1. the hidden [`COMMENT_MARKER`] (a CI step finds and updates its own
+//!    comment with it), the summary line, and the warnings: apps that gain
+//!    access, apps that left the file and are locked down or removed;
+//! 2. a table, one row per app that changes;
+//! 3. one `<details>` block per app with its diff;
+//! 4. findings (reported, never changed).
+//!
+//! With a base plan (the plan of the desired state *before* the pull request
+//! against the same live state), apps are split into "changed by this
+//! commit" and "changed outside git" (drift the commit did not ask for).
+//!
+//! When the whole comment would exceed the limit, the largest `<details>`
+//! blocks are folded first (named in a note), then table rows; the summary
+//! and warnings always stay. [`Plan::markdown_parts`] instead splits the comment
+//! into several, each under the limit, for `mailscope plan --split`.
 
+use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use super::{sections, summary_line};
-use crate::plan::Plan;
+use super::{Section, sections, summary_line};
+use crate::plan::{Action, AppChange, AppPlan, Plan};
 
 /// Hidden first line so a CI step can find and update its own comment.
 pub const COMMENT_MARKER: &str = "<!-- mailscope-plan -->";
 
-/// Renders the plan as GitHub-flavoured markdown.
-pub fn markdown(plan: &Plan) -> String {
+/// GitHub's limit on the body of an issue or pull-request comment.
+const COMMENT_LIMIT: usize = 65_535;
+
+/// How many apps a warning list names before it says "and N more".
+const WARNING_LIST: usize = 20;
+/// How many findings are listed before "and N more".
+const FINDING_LIST: usize = 50;
+/// Room kept for the notes that folding adds.
+const NOTE_RESERVE: usize = 600;
+
+/// Options of the markdown renderer.
+#[derive(Debug, Clone, Copy)]
+struct MarkdownOptions<'a> {
+    /// Most bytes in one comment (bytes bound characters from above).
+    limit: usize,
+    /// The plan of the desired state before the change under review, against
+    /// the same live state: separates "changed by this commit" from drift.
+    base: Option<&'a Plan>,
+}
+
+impl Default for MarkdownOptions<'_> {
+    fn default() -> Self {
+        Self { limit: COMMENT_LIMIT, base: None }
+    }
+}
+
+/// Where an app's changes come from, when a base plan is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    /// No base plan: no distinction.
+    Unknown,
+    /// The desired state changed for this app; the tenant matched the old one.
+    Commit,
+    /// The tenant moved away from a desired state the commit did not change.
+    Drift,
+    /// Both: the commit changes the app and the tenant had drifted too.
+    Both,
+}
+
+fn actions<'a>(plan: &'a Plan, app_id: &'a str) -> Vec<&'a Action> {
+    plan.steps_of(app_id).map(|s| &s.action).collect()
+}
+
+fn same_actions(a: &[&Action], b: &[&Action]) -> bool {
+    a.len() == b.len() && a.iter().all(|x| b.contains(x))
+}
+
+fn origins(plan: &Plan, base: Option<&Plan>) -> HashMap<String, Origin> {
+    plan.apps
+        .iter()
+        .map(|a| {
+            let origin = match base {
+                None => Origin::Unknown,
+                Some(base) => {
+                    let before = actions(base, &a.app_id);
+                    if before.is_empty() {
+                        Origin::Commit
+                    } else if same_actions(&before, &actions(plan, &a.app_id)) {
+                        Origin::Drift
+                    } else {
+                        Origin::Both
+                    }
+                }
+            };
+            (a.app_id.clone(), origin)
+        })
+        .collect()
+}
+
+/// Apps the base plan would change that this plan leaves alone: drift that
+/// the commit adopts into the file (the tenant already matches the new file).
+fn adopted<'a>(plan: &Plan, base: &'a Plan) -> Vec<&'a AppPlan> {
+    base.apps
+        .iter()
+        .filter(|b| b.change != AppChange::Unchanged && plan.steps_of(&b.app_id).next().is_none())
+        .filter(|b| !matches!(b.change, AppChange::LockDown | AppChange::Remove))
+        .collect()
+}
+
+fn change_word(change: AppChange) -> &'static str {
+    match change {
+        AppChange::Unchanged => "unchanged",
+        AppChange::Create => "restrict",
+        AppChange::Update => "update",
+        AppChange::LockDown => "lock down",
+        AppChange::Remove => "remove",
+    }
+}
+
+fn capped_list(out: &mut String, items: &[String], prefix: &str) {
+    for item in items.iter().take(WARNING_LIST) {
+        let _ = writeln!(out, "{prefix}{item}");
+    }
+    if items.len() > WARNING_LIST {
+        let _ = writeln!(out, "{prefix}… and {} more", items.len() - WARNING_LIST);
+    }
+}
+
+/// Marker, title and warnings: always kept whole.
+fn head(plan: &Plan, base: Option<&Plan>, marker: &str) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "{COMMENT_MARKER}");
+    let _ = writeln!(out, "{marker}");
     if plan.is_empty() {
         out.push_str("### mailscope plan: no changes\n\nThe tenant matches the desired state.\n");
     } else {
         let _ = writeln!(out, "### mailscope plan: {}", summary_line(plan).trim_start_matches("Plan: "));
     }
-    let widening: Vec<_> =
-        plan.apps.iter().filter(|a| !a.gains.is_empty() || a.becomes_unrestricted).collect();
+    let widening: Vec<String> = plan
+        .apps
+        .iter()
+        .filter(|a| !a.gains.is_empty() || a.becomes_unrestricted)
+        .map(|a| {
+            if a.becomes_unrestricted {
+                format!("`{}` loses its allow list and may reach every mailbox not denied", a.name)
+            } else {
+                let shown: Vec<&str> = a.gains.iter().take(10).map(String::as_str).collect();
+                let more = if a.gains.len() > 10 {
+                    format!(" and {} more", a.gains.len() - 10)
+                } else {
+                    String::new()
+                };
+                format!("`{}` may newly reach {}{more}", a.name, shown.join(", "))
+            }
+        })
+        .collect();
     if !widening.is_empty() {
         out.push_str(
             "\n> [!WARNING]\n> **This plan widens access.** Applying it needs `--allow-widening`.\n",
         );
-        for a in widening {
-            if a.becomes_unrestricted {
-                let _ = writeln!(
-                    out,
-                    "> - `{}` loses its allow list and may reach every mailbox not denied",
-                    a.name
-                );
+        capped_list(&mut out, &widening, "> - ");
+    }
+    let leaving: Vec<String> = plan
+        .apps
+        .iter()
+        .filter(|a| matches!(a.change, AppChange::LockDown | AppChange::Remove))
+        .map(|a| {
+            if a.change == AppChange::LockDown {
+                format!("`{}` left the file: its allow group is emptied (it reaches no mailbox)", a.name)
             } else {
-                let _ = writeln!(out, "> - `{}` may newly reach {}", a.name, a.gains.join(", "));
+                format!("`{}` left the file: its managed group and policy are removed", a.name)
             }
-        }
+        })
+        .collect();
+    if !leaving.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n> [!CAUTION]\n> **This plan locks down or removes {} app{}.**",
+            leaving.len(),
+            if leaving.len() == 1 { "" } else { "s" }
+        );
+        capped_list(&mut out, &leaving, "> - ");
     }
-    let sections = sections(plan);
-    if !sections.is_empty() {
-        out.push_str("\n| app | change | before | after |\n|---|---|---|---|\n");
-        for s in &sections {
+    if let Some(base) = base {
+        let drifted = plan.apps.iter().filter(|a| base.steps_of(&a.app_id).next().is_some()).count();
+        if drifted > 0 {
             let _ = writeln!(
                 out,
-                "| `{}` | {:?} | {} | {} |",
-                s.app.name, s.app.change, s.app.before, s.app.after
+                "\n> [!NOTE]\n> The tenant has drifted from the desired state before this change for {drifted} app{}: \
+                 see **Changed outside git**.",
+                if drifted == 1 { "" } else { "s" }
             );
         }
-        for s in &sections {
-            let _ = writeln!(
-                out,
-                "\n<details><summary><code>{}</code>: {} line{}</summary>\n",
-                s.app.name,
-                s.lines.len(),
-                if s.lines.len() == 1 { "" } else { "s" }
-            );
-            out.push_str("```diff\n");
-            for line in &s.lines {
-                let sign = match line.sign.symbol() {
-                    "-/+" => "!",
-                    other => other,
-                };
-                let _ = writeln!(
-                    out,
-                    "{sign} {}{}{}",
-                    "    ".repeat(line.indent),
-                    line.text,
-                    if line.widening { "  (widening)" } else { "" }
-                );
-            }
-            out.push_str("```\n\n</details>\n");
-        }
-    }
-    if !plan.findings.is_empty() {
-        out.push_str("\n<details><summary>Reported, not changed</summary>\n\n");
-        for f in &plan.findings {
-            let _ = writeln!(out, "- {}", f.message);
-        }
-        out.push_str("\n</details>\n");
     }
     out
+}
+
+/// One app's folded diff.
+fn details(s: &Section<'_>, origin: Origin) -> String {
+    let mut out = String::new();
+    let tag = match origin {
+        Origin::Unknown | Origin::Commit => "",
+        Origin::Drift => " · changed outside git",
+        Origin::Both => " · also drifted",
+    };
+    let _ = writeln!(
+        out,
+        "\n<details><summary><code>{}</code>: {} line{}{tag}</summary>\n",
+        s.app.name,
+        s.lines.len(),
+        if s.lines.len() == 1 { "" } else { "s" }
+    );
+    out.push_str("```diff\n");
+    for line in &s.lines {
+        let sign = match line.sign.symbol() {
+            "-/+" => "!",
+            other => other,
+        };
+        let _ = writeln!(
+            out,
+            "{sign} {}{}{}",
+            "    ".repeat(line.indent),
+            line.text,
+            if line.widening { "  (widening)" } else { "" }
+        );
+    }
+    out.push_str("```\n\n</details>\n");
+    out
+}
+
+fn row(app: &AppPlan) -> String {
+    format!("| `{}` | {} | {} | {} |\n", app.name, change_word(app.change), app.before, app.after)
+}
+
+const TABLE_HEAD: &str = "\n| app | change | before | after |\n|---|---|---|---|\n";
+
+/// A titled group of apps: its heading, table rows and details blocks.
+struct Group {
+    heading: Option<String>,
+    rows: Vec<String>,
+    details: Vec<String>,
+}
+
+fn groups(plan: &Plan, base: Option<&Plan>) -> Vec<Group> {
+    let origins = origins(plan, base);
+    let sections = sections(plan);
+    let make = |heading: Option<String>, keep: &dyn Fn(Origin) -> bool| {
+        let picked: Vec<&Section<'_>> = sections.iter().filter(|s| keep(origins[&s.app.app_id])).collect();
+        Group {
+            heading,
+            rows: picked.iter().map(|s| row(s.app)).collect(),
+            details: picked.iter().map(|s| details(s, origins[&s.app.app_id])).collect(),
+        }
+    };
+    let mut out = if base.is_some() {
+        vec![
+            make(Some("\n#### Changed by this commit\n".to_owned()), &|o| {
+                matches!(o, Origin::Commit | Origin::Both)
+            }),
+            make(Some("\n#### Changed outside git (drift)\n".to_owned()), &|o| o == Origin::Drift),
+        ]
+    } else {
+        vec![make(None, &|_| true)]
+    };
+    out.retain(|g| !g.rows.is_empty());
+    if let Some(base) = base {
+        let adopted = adopted(plan, base);
+        if !adopted.is_empty() {
+            let names: Vec<String> = adopted.iter().map(|a| format!("`{}`", a.name)).collect();
+            let mut text = String::from(
+                "\n#### Drift adopted by this commit\n\nThe tenant already matches the new file for these apps; nothing to apply:\n\n",
+            );
+            capped_list(&mut text, &names, "- ");
+            out.push(Group { heading: Some(text), rows: Vec::new(), details: Vec::new() });
+        }
+    }
+    out
+}
+
+fn findings(plan: &Plan) -> String {
+    if plan.findings.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n<details><summary>Reported, not changed</summary>\n\n");
+    for f in plan.findings.iter().take(FINDING_LIST) {
+        let _ = writeln!(out, "- {}", f.message);
+    }
+    if plan.findings.len() > FINDING_LIST {
+        let _ = writeln!(out, "- … and {} more (see `mailscope plan`)", plan.findings.len() - FINDING_LIST);
+    }
+    out.push_str("\n</details>\n");
+    out
+}
+
+/// Which rows and details a rendering shows.
+struct Shown {
+    /// (group, detail index) pairs folded away.
+    folded: BTreeSet<(usize, usize)>,
+    /// Rows kept per group (the rest are counted in a "… more" row).
+    rows: Vec<usize>,
+}
+
+fn body(groups: &[Group], shown: &Shown, with_details: bool) -> String {
+    let mut out = String::new();
+    for (gi, g) in groups.iter().enumerate() {
+        if let Some(h) = &g.heading {
+            out.push_str(h);
+        }
+        if !g.rows.is_empty() {
+            out.push_str(TABLE_HEAD);
+            for r in g.rows.iter().take(shown.rows[gi]) {
+                out.push_str(r);
+            }
+            if shown.rows[gi] < g.rows.len() {
+                let _ = writeln!(out, "| … | {} more apps | | |", g.rows.len() - shown.rows[gi]);
+            }
+        }
+        if with_details {
+            for (di, d) in g.details.iter().enumerate() {
+                if !shown.folded.contains(&(gi, di)) {
+                    out.push_str(d);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn fold_note(folded: usize, rows_cut: usize) -> String {
+    let mut out = String::new();
+    if folded > 0 || rows_cut > 0 {
+        let _ = write!(
+            out,
+            "\n> [!NOTE]\n> To stay under GitHub's {COMMENT_LIMIT}-character comment limit, this comment leaves out"
+        );
+        if folded > 0 {
+            let _ = write!(
+                out,
+                " the details of the {folded} largest app section{}",
+                if folded == 1 { "" } else { "s" }
+            );
+        }
+        if rows_cut > 0 {
+            let _ = write!(
+                out,
+                "{} {rows_cut} table row{}",
+                if folded > 0 { " and" } else { "" },
+                if rows_cut == 1 { "" } else { "s" }
+            );
+        }
+        out.push_str(
+            ". Run `mailscope plan` for the full plan, or `mailscope plan --split DIR` for every part.\n",
+        );
+    }
+    out
+}
+
+/// Cuts `text` to at most `limit` bytes on a character boundary (last resort).
+fn hard_cut(mut text: String, limit: usize) -> String {
+    const CUT: &str = "\n\n… (cut to fit the comment limit)\n";
+    if text.len() <= limit {
+        return text;
+    }
+    let mut end = limit.saturating_sub(CUT.len());
+    while end > 0 && !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text.truncate(end);
+    text.push_str(CUT);
+    text
+}
+
+/// Renders the plan as one GitHub-flavoured markdown comment within the
+/// default limit ([`COMMENT_LIMIT`]).
+pub fn markdown(plan: &Plan) -> String {
+    folded(plan, &MarkdownOptions::default())
+}
+
+/// One comment of at most `options.limit` bytes: the largest details blocks
+/// are folded first, then table rows; summary and warnings always stay.
+fn folded(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
+    let head = head(plan, options.base, COMMENT_MARKER);
+    let groups = groups(plan, options.base);
+    let findings = findings(plan);
+    let mut shown = Shown { folded: BTreeSet::new(), rows: groups.iter().map(|g| g.rows.len()).collect() };
+    let full = head.len() + body(&groups, &shown, true).len() + findings.len();
+    if full <= options.limit {
+        return format!("{head}{}{findings}", body(&groups, &shown, true));
+    }
+    // Fold details, largest first (ties: later first, so early apps stay).
+    let mut blocks: Vec<(usize, usize, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(gi, g)| g.details.iter().enumerate().map(move |(di, d)| (d.len(), gi, di)))
+        .collect();
+    blocks.sort_by(|a, b| b.0.cmp(&a.0).then(b.1.cmp(&a.1)).then(b.2.cmp(&a.2)));
+    let mut total = full + NOTE_RESERVE;
+    for (len, gi, di) in blocks {
+        if total <= options.limit {
+            break;
+        }
+        shown.folded.insert((gi, di));
+        total -= len;
+    }
+    // Then table rows, from the end of the last group.
+    let mut rows_cut = 0;
+    'outer: for gi in (0..groups.len()).rev() {
+        while shown.rows[gi] > 0 {
+            if total <= options.limit {
+                break 'outer;
+            }
+            shown.rows[gi] -= 1;
+            rows_cut += 1;
+            total -= groups[gi].rows[shown.rows[gi]].len();
+        }
+    }
+    let note = fold_note(shown.folded.len(), rows_cut);
+    hard_cut(format!("{head}{note}{}{findings}", body(&groups, &shown, true)), options.limit)
+}
+
+/// Several comments, each at most `options.limit` bytes, that together hold
+/// the whole plan: the first has the summary, warnings and tables (folded if
+/// even they do not fit), the others the remaining details blocks in order.
+/// Each part starts with its own hidden marker (`<!-- mailscope-plan -->`,
+/// then `<!-- mailscope-plan part=2 -->`, …) so CI can update each in place.
+fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
+    let single = folded(plan, options);
+    let groups = groups(plan, options.base);
+    let all_details: Vec<&String> = groups.iter().flat_map(|g| g.details.iter()).collect();
+    if !single.contains("[!NOTE]\n> To stay under") {
+        return vec![single];
+    }
+    // Part 1: head, tables (rows cut if needed), findings; no details.
+    let head = head(plan, options.base, COMMENT_MARKER);
+    let findings = findings(plan);
+    let mut shown = Shown { folded: BTreeSet::new(), rows: groups.iter().map(|g| g.rows.len()).collect() };
+    let mut total = head.len() + body(&groups, &shown, false).len() + findings.len() + NOTE_RESERVE;
+    let mut rows_cut = 0;
+    'outer: for gi in (0..groups.len()).rev() {
+        while shown.rows[gi] > 0 {
+            if total <= options.limit {
+                break 'outer;
+            }
+            shown.rows[gi] -= 1;
+            rows_cut += 1;
+            total -= groups[gi].rows[shown.rows[gi]].len();
+        }
+    }
+    // Pack the details into the following parts.
+    let budget = options.limit.saturating_sub(NOTE_RESERVE).max(1);
+    let mut packs: Vec<String> = Vec::new();
+    let mut current = String::new();
+    for d in all_details {
+        let d = hard_cut(d.clone(), budget);
+        if !current.is_empty() && current.len() + d.len() > budget {
+            packs.push(std::mem::take(&mut current));
+        }
+        current.push_str(&d);
+    }
+    if !current.is_empty() {
+        packs.push(current);
+    }
+    let n = packs.len() + 1;
+    let mut first = format!(
+        "{head}\n> [!NOTE]\n> Part 1 of {n}: the details of every app follow in the next {} comment{}.\n",
+        n - 1,
+        if n == 2 { "" } else { "s" }
+    );
+    if rows_cut > 0 {
+        let _ = writeln!(
+            first,
+            ">\n> {rows_cut} table rows are left out to fit the comment limit; run `mailscope plan` for them."
+        );
+    }
+    first.push_str(&body(&groups, &shown, false));
+    first.push_str(&findings);
+    let mut out = vec![hard_cut(first, options.limit)];
+    for (i, pack) in packs.into_iter().enumerate() {
+        let k = i + 2;
+        out.push(hard_cut(
+            format!("<!-- mailscope-plan part={k} -->\n### mailscope plan, part {k} of {n}: details\n{pack}"),
+            options.limit,
+        ));
+    }
+    out
+}
+
+impl Plan {
+    /// GitHub's limit on the body of an issue or pull-request comment.
+    pub const COMMENT_LIMIT: usize = COMMENT_LIMIT;
+
+    /// The plan as one markdown comment of at most `limit` bytes: the
+    /// largest details blocks are folded first (a note says how many), then
+    /// table rows; the summary and the warnings always stay. `base` is the
+    /// plan of the desired state before the change under review, against the
+    /// same live state: it separates "changed by this commit" from drift.
+    pub fn markdown_comment(&self, limit: usize, base: Option<&Plan>) -> String {
+        folded(self, &MarkdownOptions { limit, base })
+    }
+
+    /// The whole plan as one or more markdown comments of at most `limit`
+    /// bytes each (one when everything fits). The first carries
+    /// `<!-- mailscope-plan -->`, the `k`-th `<!-- mailscope-plan part=k -->`.
+    pub fn markdown_parts(&self, limit: usize, base: Option<&Plan>) -> Vec<String> {
+        parts(self, &MarkdownOptions { limit, base })
+    }
 }
