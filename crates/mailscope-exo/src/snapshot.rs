@@ -8,7 +8,9 @@
 //!    one call (concurrently with 1);
 //! 3. `Get-DistributionGroup -Identity` — only for groups named in the
 //!    request or referenced by a relevant policy but not found in 2
-//!    (concurrently);
+//!    (concurrently), each group once: a policy whose `ScopeName` is a
+//!    group named in the request is not read again by id (unless that name
+//!    turns out to be another group: then a second round reads the id);
 //! 4. `Get-DistributionGroupMember` — one per group (concurrently); members
 //!    double as known recipients;
 //! 5. `Get-Recipient` with an `-or` filter — the remaining addresses,
@@ -51,35 +53,37 @@ impl ExoClient {
             })
         };
         let apps: BTreeSet<String> = req.app_ids.iter().map(|a| a.to_ascii_lowercase()).collect();
+        let scope_ids: Vec<(&str, &str)> = policies
+            .iter()
+            .filter(|p| req.all_policy_groups || apps.contains(&p.app_id.to_ascii_lowercase()))
+            .filter(|p| !p.scope_id.is_empty())
+            .map(|p| (p.scope_id.as_str(), p.scope_name.as_str()))
+            .collect();
         let mut wanted: Vec<String> = Vec::new();
         for name in &req.group_names {
-            if !have_name(&groups, name) && !wanted.iter().any(|w| w.eq_ignore_ascii_case(name)) {
+            if !have_name(&groups, name) && !contains(&wanted, name) {
                 wanted.push(name.clone());
             }
         }
-        for p in &policies {
-            let relevant = req.all_policy_groups || apps.contains(&p.app_id.to_ascii_lowercase());
-            if relevant
-                && !p.scope_id.is_empty()
-                && !have_id(&groups, &p.scope_id)
-                && !wanted.iter().any(|w| w.eq_ignore_ascii_case(&p.scope_id))
+        // A scope whose `ScopeName` is a group already wanted by name is not
+        // also read by id; round 2 catches a name that resolved elsewhere.
+        for (id, name) in &scope_ids {
+            if !have_id(&groups, id)
+                && !contains(&wanted, id)
+                && (name.is_empty() || !contains(&wanted, name))
             {
-                wanted.push(p.scope_id.clone());
+                wanted.push((*id).to_owned());
             }
         }
-        let mut set = tokio::task::JoinSet::new();
-        for identity in wanted {
-            let me = self.clone();
-            set.spawn(async move { me.get_group(&identity).await });
-        }
-        while let Some(j) = set.join_next().await {
-            // A policy scoped to a single mailbox is not a group: not found.
-            if let Some(g) = j.map_err(|e| join_error(&e))??
-                && !have_id(&groups, &g.id)
-            {
-                groups.push(g);
+        let tried = wanted.clone();
+        self.fetch_groups(wanted, &mut groups).await?;
+        let mut again: Vec<String> = Vec::new();
+        for (id, _) in &scope_ids {
+            if !have_id(&groups, id) && !contains(&tried, id) && !contains(&again, id) {
+                again.push((*id).to_owned());
             }
         }
+        self.fetch_groups(again, &mut groups).await?;
 
         // Members, concurrently.
         let mut set = tokio::task::JoinSet::new();
@@ -122,6 +126,36 @@ impl ExoClient {
             recipients: recipients.into_values().collect(),
             grants: Vec::new(),
         })
+    }
+}
+
+/// Case-insensitive membership of `item` in `list`.
+fn contains(list: &[String], item: &str) -> bool {
+    list.iter().any(|w| w.eq_ignore_ascii_case(item))
+}
+
+impl ExoClient {
+    /// Reads `identities` as groups, concurrently, and adds those found (a
+    /// policy scoped to a single mailbox is not a group: not found) that are
+    /// not in `groups` yet.
+    async fn fetch_groups(
+        &self,
+        identities: Vec<String>,
+        groups: &mut Vec<LiveGroup>,
+    ) -> Result<(), ExoError> {
+        let mut set = tokio::task::JoinSet::new();
+        for identity in identities {
+            let me = self.clone();
+            set.spawn(async move { me.get_group(&identity).await });
+        }
+        while let Some(j) = set.join_next().await {
+            if let Some(g) = j.map_err(|e| join_error(&e))??
+                && !groups.iter().any(|h| h.id.eq_ignore_ascii_case(&g.id))
+            {
+                groups.push(g);
+            }
+        }
+        Ok(())
     }
 }
 
