@@ -8,9 +8,14 @@
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
 mod apply_cmd;
+mod drift_cmd;
 mod export_cmd;
+mod metrics;
+mod notify;
 mod output;
 mod plan_cmd;
+mod reconcile_cmd;
+mod sarif;
 mod sim_cmd;
 mod target;
 mod validate_cmd;
@@ -52,6 +57,12 @@ enum Command {
     /// Check, mailbox by mailbox, that Exchange decides as the file says
     /// (exit 0 all as desired, 2 mismatch).
     Verify(verify_cmd::VerifyArgs),
+    /// Read-only drift check of the tenant against a file (exit 0 in sync,
+    /// 2 drift, 1 error); text, JSON, markdown or SARIF.
+    Drift(drift_cmd::DriftArgs),
+    /// A long-running loop that detects drift every interval and, with
+    /// `--correct`, corrects it (metrics, event log, webhook).
+    Reconcile(reconcile_cmd::ReconcileArgs),
     /// Write a desired-state file from the tenant's existing policies.
     Export(export_cmd::ExportArgs),
     /// The embedded tenant emulator.
@@ -77,6 +88,8 @@ fn main() -> ExitCode {
             Command::Apply(args) => apply_cmd::run(&args).await,
             Command::Verify(args) => verify_cmd::run(&args).await,
             Command::Export(args) => export_cmd::run(&args).await,
+            Command::Drift(args) => drift_cmd::run(&args).await,
+            Command::Reconcile(args) => reconcile_cmd::run(&args).await,
             Command::Sim(cmd) => sim_cmd::run(cmd).await,
         }
     });

@@ -60,6 +60,20 @@ pub(crate) struct PlanArgs {
     /// Exit 2 when there are changes, 0 when there are none (1 on error).
     #[arg(long)]
     detailed_exitcode: bool,
+    /// The desired-state file as it was before the change under review (e.g.
+    /// `git show origin/main:policies.yaml`): the markdown comment then
+    /// separates "changed by this commit" from "changed outside git".
+    #[arg(long, value_name = "FILE")]
+    base: Option<PathBuf>,
+    /// Write the markdown comment as `DIR/plan-1.md`, `plan-2.md`, … each
+    /// under `--comment-limit` (one file when it fits), and print their
+    /// paths; each part starts with its own hidden marker.
+    #[arg(long, value_name = "DIR")]
+    split: Option<PathBuf>,
+    /// Most characters of one markdown comment (GitHub's limit by default);
+    /// a longer plan is folded (or split with `--split`).
+    #[arg(long, value_name = "N", default_value_t = Plan::COMMENT_LIMIT)]
+    comment_limit: usize,
     #[command(flatten)]
     planning: PlanningArgs,
 }
@@ -121,8 +135,37 @@ pub(crate) fn save(
     output::write_atomic(path, &bytes)
 }
 
+/// Writes the parts of a markdown comment to `dir/plan-N.md`, removing
+/// parts left over from an earlier, longer plan; returns the paths.
+pub(crate) fn write_parts(dir: &Path, parts: &[String]) -> anyhow::Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let path = entry?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if name.starts_with("plan-") && path.extension().is_some_and(|e| e == "md") {
+            std::fs::remove_file(&path).with_context(|| format!("cannot remove {}", path.display()))?;
+        }
+    }
+    let mut paths = Vec::new();
+    for (i, part) in parts.iter().enumerate() {
+        let path = dir.join(format!("plan-{}.md", i + 1));
+        output::write_atomic(&path, part.as_bytes())?;
+        paths.push(path);
+    }
+    Ok(paths)
+}
+
 pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
+    anyhow::ensure!(
+        args.format == Format::Markdown || (args.base.is_none() && args.split.is_none()),
+        "--base and --split shape the markdown comment: add --format markdown"
+    );
+    anyhow::ensure!(args.comment_limit >= 1_000, "--comment-limit must be at least 1000");
     let (desired, sha) = load_desired(&args.file)?;
+    let base = match &args.base {
+        Some(path) => Some(load_desired(path).with_context(|| format!("--base {}", path.display()))?.0),
+        None => None,
+    };
     let live = if let Some(path) = &args.snapshot {
         load_snapshot(path)?
     } else {
@@ -137,6 +180,26 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     if let Some(out) = &args.out {
         save(out, &args.file, sha, &args.planning, &live, &plan)?;
     }
-    output::stdout(&render(&plan, args.format))?;
+    let base_plan = match &base {
+        Some(base) => Some(
+            mailscope_planner::plan(base, &live, &args.planning.options())
+                .map_err(|e| anyhow::anyhow!("--base: {e}"))?,
+        ),
+        None => None,
+    };
+    if let Some(dir) = &args.split {
+        let parts = plan.markdown_parts(args.comment_limit, base_plan.as_ref());
+        let paths = write_parts(dir, &parts)?;
+        let list = paths.iter().fold(String::new(), |mut acc, p| {
+            acc.push_str(&p.display().to_string());
+            acc.push('\n');
+            acc
+        });
+        output::stdout(&list)?;
+    } else if args.format == Format::Markdown {
+        output::stdout(&plan.markdown_comment(args.comment_limit, base_plan.as_ref()))?;
+    } else {
+        output::stdout(&render(&plan, args.format))?;
+    }
     Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }

@@ -1,0 +1,133 @@
+//! `mailscope drift FILE`: read-only drift detection (exit 0 in sync, 2 drift).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use mailscope_planner::{AppChange, Plan};
+use serde_json::json;
+
+use crate::output;
+use crate::plan_cmd::{PlanningArgs, load_desired, load_snapshot};
+use crate::target::{self, TenantArgs};
+
+/// Hidden first line of the markdown drift report (for updating an issue).
+pub(crate) const DRIFT_MARKER: &str = "<!-- mailscope-drift -->";
+
+/// How a drift report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum DriftFormat {
+    /// A verdict line, then the plan that would correct the drift.
+    Text,
+    /// `{inSync, file, tenant, drifted, findings, plan}`.
+    Json,
+    /// An issue body (hidden marker `<!-- mailscope-drift -->`).
+    Markdown,
+    /// SARIF 2.1.0 for code-scanning views, pointing at the app's line.
+    Sarif,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DriftArgs {
+    /// The desired-state file.
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    /// Compare with a live state saved as JSON instead of reading the tenant.
+    #[arg(long, value_name = "LIVE.json", conflicts_with = "tenant")]
+    snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    target: TenantArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
+    format: DriftFormat,
+    #[command(flatten)]
+    planning: PlanningArgs,
+}
+
+/// The apps whose tenant state differs from the file, as JSON.
+pub(crate) fn drifted_apps(plan: &Plan) -> Vec<serde_json::Value> {
+    plan.apps
+        .iter()
+        .filter(|a| a.change != AppChange::Unchanged)
+        .map(|a| {
+            json!({
+                "name": a.name,
+                "appId": a.app_id,
+                "change": a.change,
+                "line": a.line,
+                "before": a.before.to_string(),
+                "after": a.after.to_string(),
+                "steps": plan.steps_of(&a.app_id).count(),
+                "correctingWidens": !a.gains.is_empty() || a.becomes_unrestricted,
+            })
+        })
+        .collect()
+}
+
+pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
+    let (desired, _) = load_desired(&args.file)?;
+    let (live, label) = if let Some(path) = &args.snapshot {
+        (load_snapshot(path)?, format!("snapshot {}", path.display()))
+    } else {
+        let conn = target::connect(&args.target, Some(&desired)).await?;
+        let live = target::read_live(&conn, &desired).await;
+        let label = conn.label.clone();
+        conn.close().await;
+        (live?, label)
+    };
+    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let in_sync = plan.is_empty();
+    let text = match args.format {
+        DriftFormat::Text => {
+            let head = if in_sync {
+                format!("In sync: {label} matches {}.\n", args.file.display())
+            } else {
+                let n = plan.apps.iter().filter(|a| a.change != AppChange::Unchanged).count();
+                format!(
+                    "Drift: {n} app{} of {label} differ{} from {}. Correcting it takes:\n\n",
+                    if n == 1 { "" } else { "s" },
+                    if n == 1 { "s" } else { "" },
+                    args.file.display()
+                )
+            };
+            let body = if in_sync && plan.findings.is_empty() {
+                String::new()
+            } else {
+                mailscope_planner::render::text(&plan, output::use_color())
+            };
+            format!(
+                "{head}{}",
+                if in_sync {
+                    body.trim_start_matches("No changes. The tenant matches the desired state.\n")
+                } else {
+                    &body
+                }
+            )
+        }
+        DriftFormat::Json => {
+            let mut out = serde_json::to_string_pretty(&json!({
+                "inSync": in_sync,
+                "file": args.file.display().to_string(),
+                "tenant": label,
+                "drifted": drifted_apps(&plan),
+                "findings": plan.findings,
+                "plan": plan,
+            }))?;
+            out.push('\n');
+            out
+        }
+        DriftFormat::Markdown => {
+            let md = plan.markdown_comment(Plan::COMMENT_LIMIT, None);
+            let md = md.replacen(mailscope_planner::render::COMMENT_MARKER, DRIFT_MARKER, 1);
+            if in_sync {
+                md.replacen("### mailscope plan: no changes", "### mailscope drift: in sync", 1)
+            } else {
+                md.replacen("### mailscope plan: ", "### mailscope drift: correcting it takes ", 1)
+            }
+        }
+        DriftFormat::Sarif => crate::sarif::sarif(&plan, &args.file, &label),
+    };
+    output::stdout(&text)?;
+    Ok(if in_sync { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
