@@ -105,6 +105,36 @@ async fn token_is_cached_and_refreshed_single_flight() {
         assert!(r.unwrap().unwrap().is_some());
     }
     assert_eq!(session.tokens().requests_sent(), 1);
+    assert_eq!(sim.stats().await["endpoints"]["token"], json!(1));
+
+    // Tokens of 2 s are refreshed at half-life: after 1 s the next burst of
+    // calls asks for exactly one new token.
+    sim.config(json!({"tokenLifetimeSecs": 2})).await;
+    let scope = session.endpoints().exo_scope.clone();
+    let old = session.tokens().token(&scope).await.unwrap();
+    session.tokens().invalidate(&scope, &old).await;
+    for _ in 0..8 {
+        set.spawn({
+            let exo = exo.clone();
+            async move { exo.get_group("Marketing-Senders").await }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        assert!(r.unwrap().unwrap().is_some());
+    }
+    assert_eq!(session.tokens().requests_sent(), 2);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    for _ in 0..8 {
+        set.spawn({
+            let exo = exo.clone();
+            async move { exo.get_group("Marketing-Senders").await }
+        });
+    }
+    while let Some(r) = set.join_next().await {
+        assert!(r.unwrap().unwrap().is_some());
+    }
+    assert_eq!(session.tokens().requests_sent(), 3);
+    assert_eq!(sim.stats().await["endpoints"]["token"], json!(3));
 }
 
 #[tokio::test]
@@ -230,7 +260,9 @@ async fn write_cycle_and_test_policy() {
 #[tokio::test]
 async fn throttling_with_retry_after_is_waited_out() {
     let sim = start().await;
-    sim.faults(json!({"throttleRate": 0.5, "retryAfterSecs": 1, "seed": 7})).await;
+    // Seed 1 throttles the 4th call twice in a row (2 s of Retry-After in
+    // all); seed 7 threw 9 throttles at these 4 calls, 9 s of waiting.
+    sim.faults(json!({"throttleRate": 0.5, "retryAfterSecs": 1, "seed": 1})).await;
     let exo = sim.session().exo();
     let t0 = Instant::now();
     for _ in 0..4 {
@@ -345,7 +377,15 @@ async fn read_snapshot_uses_minimum_calls_and_matches_expected() {
     let snap = session.exo().read_snapshot(&contoso_request(true)).await.unwrap();
 
     // Minimum calls: 1 policies + 1 managed-group filter + 2 groups by identity
-    // (Legacy-Scanner, Marketing-Senders) + 5 member lists + 1 recipient batch.
+    // (Legacy-Scanner-Mailboxes by the name the request gives, which is also
+    // the ScopeName of legacy-scanner's policy, so it is not read again by
+    // id; Marketing-Senders by its policy's scope id) + 5 member lists + 1
+    // recipient batch (the 5 desired addresses no group holds). Measured on
+    // the emulator: Get-ApplicationAccessPolicy 1, Get-DistributionGroup 3,
+    // Get-DistributionGroupMember 5, Get-Recipient 1; 1 token request; 10
+    // InvokeCommand calls, no Graph call.
+    let stats = sim.stats().await;
+    eprintln!("read_snapshot on the contoso seed: {stats}");
     let counts = sim.cmdlet_counts().await;
     let expected: std::collections::BTreeMap<String, u64> = [
         ("Get-ApplicationAccessPolicy", 1),
@@ -358,7 +398,9 @@ async fn read_snapshot_uses_minimum_calls_and_matches_expected() {
     .collect();
     assert_eq!(counts, expected);
     assert_eq!(session.stats().snapshot(), expected);
-    assert_eq!(sim.stats().await["endpoints"]["token"], json!(1));
+    assert_eq!(stats["endpoints"], json!({"token": 1, "invokeCommand": 10}), "{stats}");
+    assert_eq!(stats["total"], json!(11), "{stats}");
+    assert_eq!(stats["faults"], json!({}), "{stats}");
 
     let path = common::workspace_root().join("policies/contoso.snapshot.json");
     let want: LiveSnapshot = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -404,6 +446,40 @@ async fn read_snapshot_for_requested_apps_only() {
     assert!(!snap.groups.iter().any(|g| g.name == "Marketing-Senders"));
     assert_eq!(snap.policies.len(), 4);
     assert_eq!(session.stats().total(), 1 + 2 + 4 + 1);
+}
+
+#[tokio::test]
+async fn read_snapshot_reads_a_scope_by_id_when_its_name_is_now_another_group() {
+    let sim = start().await;
+    let exo = sim.session().exo();
+    // Delete legacy-scanner's scope group (its policy stays, IsValid false,
+    // ScopeName kept) and make a new group with the same name.
+    assert_eq!(exo.remove_group("Legacy-Scanner-Mailboxes").await.unwrap(), Outcome::Done);
+    exo.invoke(
+        "New-DistributionGroup",
+        json!({"Name": "Legacy-Scanner-Mailboxes", "Alias": "legacy-scanner-2", "Type": "Security"}),
+    )
+    .await
+    .unwrap();
+    sim.reset_stats().await;
+    let session = sim.session();
+    let req = SnapshotRequest {
+        app_ids: vec![DESIRED_APPS[5].to_owned()],
+        group_names: vec!["Legacy-Scanner-Mailboxes".into()],
+        ..SnapshotRequest::default()
+    };
+    let snap = session.exo().read_snapshot(&req).await.unwrap();
+    let policy = snap.policies.iter().find(|p| p.app_id == DESIRED_APPS[5]).unwrap();
+    assert_eq!(policy.scope_id, "6a1b2c3d-0003-4000-8000-000000000003");
+    assert_eq!(policy.scope_name, "Legacy-Scanner-Mailboxes");
+    // The name resolved to the new group; the old scope was then looked up
+    // by id (not found: it is gone), in a second round.
+    let named: Vec<_> = snap.groups.iter().filter(|g| g.name == "Legacy-Scanner-Mailboxes").collect();
+    assert_eq!(named.len(), 1);
+    assert_ne!(named[0].id, policy.scope_id);
+    assert!(named[0].members.is_empty());
+    let counts = sim.cmdlet_counts().await;
+    assert_eq!(counts.get("Get-DistributionGroup"), Some(&3), "{counts:?}");
 }
 
 #[tokio::test]

@@ -35,15 +35,16 @@ pub fn testdata(name: &str) -> PathBuf {
 pub async fn start() -> TestSim {
     let seed = workspace_root().join("policies/contoso.tenant.yaml");
     let sim = mailscope_sim::Sim::from_seed_file(&seed).expect("seed loads");
-    let creds = sim.operator_credentials();
+    let creds = sim.operator_credentials().expect("the seed names an operator app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let server = mailscope_sim::serve(sim, listener);
-    let base = format!("http://{}", server.local_addr());
+    let server = mailscope_sim::serve(sim, listener).await;
+    let base = server.base_url();
+    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
     TestSim {
         base,
-        tenant: creds.tenant.clone(),
-        client_id: creds.client_id.clone(),
-        secret: creds.client_secret.clone(),
+        tenant: creds.tenant_id,
+        client_id: creds.client_id,
+        secret: creds.client_secret,
         _server: server,
     }
 }
@@ -85,7 +86,7 @@ impl TestSim {
     }
 
     pub async fn reset_stats(&self) {
-        let r = reqwest::Client::new().delete(format!("{}/_sim/stats", self.base)).send().await.unwrap();
+        let r = reqwest::Client::new().post(format!("{}/_sim/stats/reset", self.base)).send().await.unwrap();
         assert!(r.status().is_success(), "reset stats: {}", r.status());
     }
 
@@ -97,6 +98,18 @@ impl TestSim {
             .await
             .unwrap();
         assert!(r.status().is_success(), "set faults: {} {}", r.status(), r.text().await.unwrap_or_default());
+    }
+
+    /// Replaces the emulator's whole configuration (`SimConfig`, camelCase;
+    /// missing keys take their defaults).
+    pub async fn config(&self, config: Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/_sim/config", self.base))
+            .json(&config)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "set config: {} {}", r.status(), r.text().await.unwrap_or_default());
     }
 
     /// Cmdlet counters of the emulator.
