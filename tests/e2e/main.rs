@@ -3,5 +3,6 @@
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
 mod flow;
+mod gitops;
 mod harness;
 mod offline;

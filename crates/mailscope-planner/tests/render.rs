@@ -108,7 +108,8 @@ fn markdown_with_base_separates_commit_and_drift() {
     let (head, live) = example();
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/");
     let text = std::fs::read_to_string(format!("{root}contoso.yaml")).unwrap();
-    let base_text = text.replace("allow: [billing@contoso.com, invoices@contoso.com]", "allow: [billing@contoso.com]");
+    let base_text =
+        text.replace("allow: [billing@contoso.com, invoices@contoso.com]", "allow: [billing@contoso.com]");
     assert_ne!(base_text, text, "the example changed: update this test");
     let base = mailscope_spec::parse(&base_text, "policies/contoso.yaml").unwrap();
     let head_plan = plan(&head, &live, &PlanOptions::default()).unwrap();
