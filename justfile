@@ -3,8 +3,9 @@
 
 default: ci
 
-# Everything CI checks.
-ci: fmt-check lint test
+# Everything CI checks (.ci/run also lints docs/workflows with actionlint).
+ci:
+    .ci/run
 
 fmt:
     cargo fmt --all
