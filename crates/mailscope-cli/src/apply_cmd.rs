@@ -189,7 +189,8 @@ fn confirm(label: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait_for_stop_signal() {
+/// Resolves on SIGTERM (containers, schedulers) or Ctrl-C.
+pub(crate) async fn wait_for_stop_signal() {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};

@@ -118,7 +118,11 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
             out
         }
         DriftFormat::Markdown => {
-            let md = plan.markdown_comment(Plan::COMMENT_LIMIT, None);
+            let md = mailscope_planner::render::markdown_comment(
+                &plan,
+                mailscope_planner::render::COMMENT_LIMIT,
+                None,
+            );
             let md = md.replacen(mailscope_planner::render::COMMENT_MARKER, DRIFT_MARKER, 1);
             if in_sync {
                 md.replacen("### mailscope plan: no changes", "### mailscope drift: in sync", 1)

@@ -72,7 +72,7 @@ pub(crate) struct PlanArgs {
     split: Option<PathBuf>,
     /// Most characters of one markdown comment (GitHub's limit by default);
     /// a longer plan is folded (or split with `--split`).
-    #[arg(long, value_name = "N", default_value_t = Plan::COMMENT_LIMIT)]
+    #[arg(long, value_name = "N", default_value_t = mailscope_planner::render::COMMENT_LIMIT)]
     comment_limit: usize,
     #[command(flatten)]
     planning: PlanningArgs,
@@ -188,7 +188,7 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     if let Some(dir) = &args.split {
-        let parts = plan.markdown_parts(args.comment_limit, base_plan.as_ref());
+        let parts = mailscope_planner::render::markdown_parts(&plan, args.comment_limit, base_plan.as_ref());
         let paths = write_parts(dir, &parts)?;
         let list = paths.iter().fold(String::new(), |mut acc, p| {
             acc.push_str(&p.display().to_string());
@@ -197,7 +197,11 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         });
         output::stdout(&list)?;
     } else if args.format == Format::Markdown {
-        output::stdout(&plan.markdown_comment(args.comment_limit, base_plan.as_ref()))?;
+        output::stdout(&mailscope_planner::render::markdown_comment(
+            &plan,
+            args.comment_limit,
+            base_plan.as_ref(),
+        ))?;
     } else {
         output::stdout(&render(&plan, args.format))?;
     }

@@ -405,21 +405,6 @@ impl Loop<'_> {
     }
 }
 
-async fn wait_for_stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        if let Ok(mut term) = signal(SignalKind::terminate()) {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-            return;
-        }
-    }
-    let _ = tokio::signal::ctrl_c().await;
-}
-
 pub(crate) async fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     let mut events = Events::open(&args.events)?;
     let webhook = args.notify_url.as_deref().map(Webhook::new).transpose()?;
@@ -430,7 +415,7 @@ pub(crate) async fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         let stop = stop.clone();
         let wake = wake.clone();
         tokio::spawn(async move {
-            wait_for_stop_signal().await;
+            crate::apply_cmd::wait_for_stop_signal().await;
             stop.cancel();
             wake.notify_one();
         });

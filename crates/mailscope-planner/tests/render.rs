@@ -114,7 +114,11 @@ fn markdown_with_base_separates_commit_and_drift() {
     let base = mailscope_spec::parse(&base_text, "policies/contoso.yaml").unwrap();
     let head_plan = plan(&head, &live, &PlanOptions::default()).unwrap();
     let base_plan = plan(&base, &live, &PlanOptions::default()).unwrap();
-    let md = head_plan.markdown_comment(Plan::COMMENT_LIMIT, Some(&base_plan));
+    let md = mailscope_planner::render::markdown_comment(
+        &head_plan,
+        mailscope_planner::render::COMMENT_LIMIT,
+        Some(&base_plan),
+    );
     let commit = md.find("#### Changed by this commit").expect(&md);
     let drift = md.find("#### Changed outside git (drift)").expect(&md);
     let invoice = md.find("| `invoice-mailer`").unwrap();
@@ -126,10 +130,10 @@ fn markdown_with_base_separates_commit_and_drift() {
 #[test]
 fn markdown_huge_plan_is_folded_under_the_limit() {
     let p = big_plan(400, 40);
-    let full = p.markdown_comment(usize::MAX, None);
-    assert!(full.len() > Plan::COMMENT_LIMIT, "not huge enough: {}", full.len());
+    let full = mailscope_planner::render::markdown_comment(&p, usize::MAX, None);
+    assert!(full.len() > mailscope_planner::render::COMMENT_LIMIT, "not huge enough: {}", full.len());
     let md = render::markdown(&p);
-    assert!(md.len() <= Plan::COMMENT_LIMIT, "{}", md.len());
+    assert!(md.len() <= mailscope_planner::render::COMMENT_LIMIT, "{}", md.len());
     assert!(md.starts_with(render::COMMENT_MARKER));
     assert!(md.contains("To stay under GitHub's 65535-character comment limit"), "{}", &md[..2000]);
     // Every app keeps its table row; only details are folded.
@@ -142,7 +146,7 @@ fn markdown_huge_plan_is_folded_under_the_limit() {
 #[test]
 fn markdown_tiny_limit_cuts_rows_but_keeps_the_verdict() {
     let p = big_plan(60, 3);
-    let md = p.markdown_comment(3_000, None);
+    let md = mailscope_planner::render::markdown_comment(&p, 3_000, None);
     assert!(md.len() <= 3_000, "{}", md.len());
     assert!(md.contains("### mailscope plan: 300 to add"), "{md}");
     assert!(md.contains("more apps |"), "{md}");
@@ -152,7 +156,7 @@ fn markdown_tiny_limit_cuts_rows_but_keeps_the_verdict() {
 fn markdown_parts_hold_everything_each_under_the_limit() {
     let p = big_plan(50, 10);
     let limit = 8_000;
-    let parts = p.markdown_parts(limit, None);
+    let parts = mailscope_planner::render::markdown_parts(&p, limit, None);
     assert!(parts.len() > 2, "{}", parts.len());
     assert!(parts[0].starts_with("<!-- mailscope-plan -->\n"));
     for (i, part) in parts.iter().enumerate() {
@@ -168,5 +172,8 @@ fn markdown_parts_hold_everything_each_under_the_limit() {
     }
     // A plan that fits is one part, the same as the folded comment.
     let small = example_plan();
-    assert_eq!(small.markdown_parts(Plan::COMMENT_LIMIT, None), vec![render::markdown(&small)]);
+    assert_eq!(
+        mailscope_planner::render::markdown_parts(&small, mailscope_planner::render::COMMENT_LIMIT, None),
+        vec![render::markdown(&small)]
+    );
 }

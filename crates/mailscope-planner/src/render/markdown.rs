@@ -27,7 +27,8 @@ use crate::plan::{Action, AppChange, AppPlan, Plan};
 pub const COMMENT_MARKER: &str = "<!-- mailscope-plan -->";
 
 /// GitHub's limit on the body of an issue or pull-request comment.
-const COMMENT_LIMIT: usize = 65_535;
+/// GitHub's limit on the body of an issue or pull-request comment.
+pub const COMMENT_LIMIT: usize = 65_535;
 
 /// How many apps a warning list names before it says "and N more".
 const WARNING_LIST: usize = 20;
@@ -400,19 +401,23 @@ fn folded(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
         total -= len;
     }
     // Then table rows, from the end of the last group.
+    let rows_cut = cut_rows(&groups, &mut shown, total, options.limit);
+    let note = fold_note(shown.folded.len(), rows_cut);
+    hard_cut(format!("{head}{note}{}{findings}", body(&groups, &shown, true)), options.limit)
+}
+
+/// Hides table rows from the end of the last group until `total` bytes fit
+/// in `limit`; returns how many were hidden.
+fn cut_rows(groups: &[Group], shown: &mut Shown, mut total: usize, limit: usize) -> usize {
     let mut rows_cut = 0;
-    'outer: for gi in (0..groups.len()).rev() {
-        while shown.rows[gi] > 0 {
-            if total <= options.limit {
-                break 'outer;
-            }
+    for gi in (0..groups.len()).rev() {
+        while shown.rows[gi] > 0 && total > limit {
             shown.rows[gi] -= 1;
             rows_cut += 1;
             total -= groups[gi].rows[shown.rows[gi]].len();
         }
     }
-    let note = fold_note(shown.folded.len(), rows_cut);
-    hard_cut(format!("{head}{note}{}{findings}", body(&groups, &shown, true)), options.limit)
+    rows_cut
 }
 
 /// Several comments, each at most `options.limit` bytes, that together hold
@@ -431,18 +436,8 @@ fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
     let head = head(plan, options.base, COMMENT_MARKER);
     let findings = findings(plan);
     let mut shown = Shown { folded: BTreeSet::new(), rows: groups.iter().map(|g| g.rows.len()).collect() };
-    let mut total = head.len() + body(&groups, &shown, false).len() + findings.len() + NOTE_RESERVE;
-    let mut rows_cut = 0;
-    'outer: for gi in (0..groups.len()).rev() {
-        while shown.rows[gi] > 0 {
-            if total <= options.limit {
-                break 'outer;
-            }
-            shown.rows[gi] -= 1;
-            rows_cut += 1;
-            total -= groups[gi].rows[shown.rows[gi]].len();
-        }
-    }
+    let total = head.len() + body(&groups, &shown, false).len() + findings.len() + NOTE_RESERVE;
+    let rows_cut = cut_rows(&groups, &mut shown, total, options.limit);
     // Pack the details into the following parts.
     let budget = options.limit.saturating_sub(NOTE_RESERVE).max(1);
     let mut packs: Vec<String> = Vec::new();
@@ -482,23 +477,18 @@ fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
     out
 }
 
-impl Plan {
-    /// GitHub's limit on the body of an issue or pull-request comment.
-    pub const COMMENT_LIMIT: usize = COMMENT_LIMIT;
+/// The plan as one markdown comment of at most `limit` bytes: the largest
+/// details blocks are folded first (a note says how many), then table rows;
+/// the summary and the warnings always stay. `base` is the plan of the
+/// desired state before the change under review, against the same live
+/// state: it separates "changed by this commit" from drift.
+pub fn markdown_comment(plan: &Plan, limit: usize, base: Option<&Plan>) -> String {
+    folded(plan, &MarkdownOptions { limit, base })
+}
 
-    /// The plan as one markdown comment of at most `limit` bytes: the
-    /// largest details blocks are folded first (a note says how many), then
-    /// table rows; the summary and the warnings always stay. `base` is the
-    /// plan of the desired state before the change under review, against the
-    /// same live state: it separates "changed by this commit" from drift.
-    pub fn markdown_comment(&self, limit: usize, base: Option<&Plan>) -> String {
-        folded(self, &MarkdownOptions { limit, base })
-    }
-
-    /// The whole plan as one or more markdown comments of at most `limit`
-    /// bytes each (one when everything fits). The first carries
-    /// `<!-- mailscope-plan -->`, the `k`-th `<!-- mailscope-plan part=k -->`.
-    pub fn markdown_parts(&self, limit: usize, base: Option<&Plan>) -> Vec<String> {
-        parts(self, &MarkdownOptions { limit, base })
-    }
+/// The whole plan as one or more markdown comments of at most `limit` bytes
+/// each (one when everything fits). The first carries
+/// `<!-- mailscope-plan -->`, the `k`-th `<!-- mailscope-plan part=k -->`.
+pub fn markdown_parts(plan: &Plan, limit: usize, base: Option<&Plan>) -> Vec<String> {
+    parts(plan, &MarkdownOptions { limit, base })
 }

@@ -9,7 +9,7 @@
 mod markdown;
 mod text;
 
-pub use markdown::{COMMENT_MARKER, markdown};
+pub use markdown::{COMMENT_LIMIT, COMMENT_MARKER, markdown, markdown_comment, markdown_parts};
 pub use text::text;
 
 use crate::live::AccessRight;
