@@ -209,7 +209,7 @@ fn finish(report: &ApplyReport, journal: &Path) -> ExitCode {
     let c = report.counts();
     if report.is_complete() {
         eprintln!(
-            "\nApply complete: {} done, {} already so, in {:.1} s. Journal: {}",
+            "\nApply complete: {} done, {} already so, in {:.2} s. Journal: {}",
             c.done,
             c.already_done,
             report.duration.as_secs_f64(),
