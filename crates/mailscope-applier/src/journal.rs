@@ -93,8 +93,9 @@ impl JournalWriter {
     }
 }
 
-/// The current time as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
-pub(crate) fn rfc3339_now() -> String {
+/// The current time as `YYYY-MM-DDTHH:MM:SS.mmmZ` (journal and event-log
+/// timestamps).
+pub fn rfc3339_now() -> String {
     let since = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
     rfc3339(since.as_secs(), since.subsec_millis())
 }

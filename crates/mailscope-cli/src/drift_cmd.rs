@@ -8,7 +8,7 @@ use mailscope_planner::{AppChange, Plan};
 use serde_json::json;
 
 use crate::output;
-use crate::plan_cmd::{PlanningArgs, load_desired, load_snapshot};
+use crate::plan_cmd::{PlanningArgs, load_desired};
 use crate::target::{self, TenantArgs};
 
 /// Hidden first line of the markdown drift report (for updating an issue).
@@ -66,15 +66,7 @@ pub(crate) fn drifted_apps(plan: &Plan) -> Vec<serde_json::Value> {
 
 pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     let (desired, _) = load_desired(&args.file)?;
-    let (live, label) = if let Some(path) = &args.snapshot {
-        (load_snapshot(path)?, format!("snapshot {}", path.display()))
-    } else {
-        let conn = target::connect(&args.target, Some(&desired)).await?;
-        let live = target::read_live(&conn, &desired).await;
-        let label = conn.label.clone();
-        conn.close().await;
-        (live?, label)
-    };
+    let (live, label) = target::snapshot_or_tenant(args.snapshot.as_deref(), &args.target, &desired).await?;
     let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let in_sync = plan.is_empty();

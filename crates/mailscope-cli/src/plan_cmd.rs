@@ -166,14 +166,7 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         Some(path) => Some(load_desired(path).with_context(|| format!("--base {}", path.display()))?.0),
         None => None,
     };
-    let live = if let Some(path) = &args.snapshot {
-        load_snapshot(path)?
-    } else {
-        let conn = target::connect(&args.target, Some(&desired)).await?;
-        let live = target::read_live(&conn, &desired).await;
-        conn.close().await;
-        live?
-    };
+    let (live, _) = target::snapshot_or_tenant(args.snapshot.as_deref(), &args.target, &desired).await?;
 
     let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
         .map_err(|e| anyhow::anyhow!("{e}"))?;

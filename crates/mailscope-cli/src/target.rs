@@ -191,3 +191,21 @@ pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyh
     live.tenant = Some(conn.session.tenant().to_owned());
     Ok(live)
 }
+
+/// The live state for a desired file: from `--snapshot` when given,
+/// otherwise read from the chosen tenant. Returns it with a label for
+/// messages (`snapshot PATH`, `sim:PATH` or the tenant id).
+pub(crate) async fn snapshot_or_tenant(
+    snapshot: Option<&Path>,
+    args: &TenantArgs,
+    desired: &DesiredState,
+) -> anyhow::Result<(LiveSnapshot, String)> {
+    if let Some(path) = snapshot {
+        return Ok((crate::plan_cmd::load_snapshot(path)?, format!("snapshot {}", path.display())));
+    }
+    let conn = connect(args, Some(desired)).await?;
+    let live = read_live(&conn, desired).await;
+    let label = conn.label.clone();
+    conn.close().await;
+    Ok((live?, label))
+}
