@@ -337,3 +337,46 @@ fn a_real_tenant_without_credentials_names_the_variable() {
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("AZURE_CLIENT_ID"), "{}", r.stderr);
 }
+
+/// Runs the binary under a pseudo-terminal (util-linux `script`), typing
+/// `answer` at the confirmation prompt.
+fn run_in_pty(args: &[&str], answer: &str) -> Run {
+    use std::io::Write;
+    let bin = env!("CARGO_BIN_EXE_mailscope");
+    let command = std::iter::once(bin).chain(args.iter().copied()).collect::<Vec<_>>().join(" ");
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .current_dir(root())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs the binary under a pseudo-terminal");
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    child.wait_with_output().unwrap().into()
+}
+
+#[test]
+fn on_a_terminal_apply_asks_and_only_yes_applies() {
+    let s = Scratch::new("pty");
+    let state = format!("sim:{}", s.path("demo.json").display());
+    let journal = s.path("journal.jsonl");
+    let args =
+        ["apply", FILE, "--tenant", &state, "--allow-widening", "--journal", journal.to_str().unwrap()];
+
+    let r = run_in_pty(&args, "no\n");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("Only 'yes' is accepted"), "{}", r.stdout);
+    assert!(r.stdout.contains("apply cancelled: nothing was changed"), "{}", r.stdout);
+    assert_eq!(
+        run(&["plan", FILE, "--tenant", &state, "--detailed-exitcode"]).code,
+        2,
+        "nothing was applied"
+    );
+
+    let r = run_in_pty(&args, "yes\n");
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(r.stdout.contains("23/23"), "a progress bar on a terminal: {}", r.stdout);
+    assert!(r.stdout.contains("Apply complete: 23 done"), "{}", r.stdout);
+    assert_eq!(run(&["plan", FILE, "--tenant", &state, "--detailed-exitcode"]).code, 0);
+}
