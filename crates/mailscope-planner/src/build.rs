@@ -137,7 +137,6 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
             }
         }
     }
-    let is_managed_policy = |p: &PolicyState| p.description.trim_start().starts_with(MARKER_PREFIX);
 
     let mut owners: BTreeMap<String, Owner> = BTreeMap::new(); // app id -> owner
     let mut app_lines: BTreeMap<String, Position> = BTreeMap::new();
@@ -153,9 +152,7 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
 
     // Apps that left the file but still have managed objects.
     let mut removed: BTreeSet<String> = managed_groups.keys().map(|(a, _)| a.clone()).collect();
-    removed.extend(
-        live_world.policies.iter().filter(|(_, p)| is_managed_policy(p)).map(|(k, _)| k.app_id.clone()),
-    );
+    removed.extend(live_world.policies.iter().filter(|(_, p)| p.is_managed()).map(|(k, _)| k.app_id.clone()));
     removed.retain(|a| !desired_ids.contains(a));
     for app_id in &removed {
         let name = removed_app_name(app_id, &managed_groups, &live_world);
@@ -175,7 +172,7 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
         if let Scope::Group(g) = &k.scope
             && !target.groups.contains_key(g)
             && target.policies.contains_key(k)
-            && !is_managed_policy(p)
+            && !p.is_managed()
         {
             let state = live_world.groups[g].clone();
             findings.push(Finding {
@@ -384,7 +381,7 @@ fn drop_managed(
     let right = right_of(list);
     for (k, p) in live.app_policies(app_id) {
         let kept = matches!((&k.scope, keep), (Scope::Group(g), Some(keep)) if g == keep);
-        if k.right == right && !kept && p.description.trim_start().starts_with(MARKER_PREFIX) {
+        if k.right == right && !kept && p.is_managed() {
             target.remove_policy(k);
         }
     }
@@ -392,11 +389,8 @@ fn drop_managed(
         if Some(g.as_str()) != keep {
             target.groups.remove(g);
             // Managed policies on a group that goes, whatever their right.
-            let on_group: Vec<PolicyKey> = live
-                .policies_on(g)
-                .filter(|k| live.policies[*k].description.trim_start().starts_with(MARKER_PREFIX))
-                .cloned()
-                .collect();
+            let on_group: Vec<PolicyKey> =
+                live.policies_on(g).filter(|k| live.policies[*k].is_managed()).cloned().collect();
             for k in on_group {
                 target.remove_policy(&k);
             }
@@ -478,9 +472,8 @@ fn report_unmanaged(
     scope_names: &BTreeMap<&str, &str>,
     findings: &mut Vec<Finding>,
 ) {
-    let is_managed = |p: &PolicyState| p.description.trim_start().starts_with(MARKER_PREFIX);
     for (k, p) in &live.policies {
-        if is_managed(p) || target.policies.get(k).is_some_and(|t| t.description != p.description) {
+        if p.is_managed() || target.policies.get(k).is_some_and(|t| t.description != p.description) {
             continue;
         }
         let scope = match &k.scope {
