@@ -380,3 +380,23 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
     assert!(r.stdout.contains("Apply complete: 23 done"), "{}", r.stdout);
     assert_eq!(run(&["plan", FILE, "--tenant", &state, "--detailed-exitcode"]).code, 0);
 }
+
+#[test]
+fn a_plan_of_a_converged_tenant_reads_it_with_the_fewest_calls() {
+    let t = TestTenant::start("calls");
+    let r = t.run(&["apply", FILE, "--auto-approve", "--allow-widening"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    t.control("POST", "/_sim/stats/reset", None);
+    assert_eq!(plan_exit(&t), 0);
+    let stats = t.control("GET", "/_sim/stats", None);
+    // One call for every policy, one filtered call for every managed group
+    // (the adopted one included, now that it carries the marker), one member
+    // read per group the file's apps use; every address of the file is a
+    // member of some group, so no recipient lookup is needed.
+    assert_eq!(
+        stats["cmdlets"],
+        json!({"Get-ApplicationAccessPolicy": 1, "Get-DistributionGroup": 1, "Get-DistributionGroupMember": 8}),
+        "{stats}"
+    );
+    assert_eq!(stats["endpoints"]["token"], 1, "{stats}");
+}

@@ -167,12 +167,15 @@ pub(crate) fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
     for app in &desired.apps {
         req.app_ids.push(app.app_id.clone());
         for list in [ListKind::Allow, ListKind::Deny] {
+            let Some(entries) = app.list(list) else { continue };
             // The derived name too: a crash between creating a group and
-            // marking it leaves an unmarked group the filter cannot find.
+            // marking it leaves an unmarked group the marker filter cannot
+            // find. Once the group is marked, the filter returns it and the
+            // client does not look it up again.
             req.group_names.push(
                 app.adopted_group(list).map_or_else(|| derived_group_name(&app.name, list), str::to_owned),
             );
-            req.addresses.extend(app.list(list).unwrap_or_default().iter().map(|e| e.address.clone()));
+            req.addresses.extend(entries.iter().map(|e| e.address.clone()));
         }
     }
     req.addresses.sort();
