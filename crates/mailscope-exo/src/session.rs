@@ -128,7 +128,7 @@ pub enum SessionError {
     #[error(transparent)]
     Endpoint(#[from] EndpointError),
     /// The HTTP client could not be built (TLS setup).
-    #[error("cannot build the HTTP client: {0}")]
+    #[error("cannot build the HTTP client")]
     Http(#[source] reqwest::Error),
 }
 

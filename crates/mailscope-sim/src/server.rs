@@ -86,7 +86,7 @@ pub enum SimError {
     #[error(transparent)]
     Store(#[from] StoreError),
     /// Binding or serving failed.
-    #[error("network: {0}")]
+    #[error("cannot serve on the network")]
     Io(#[from] std::io::Error),
     /// Neither a seed nor an existing state file was given.
     #[error("no tenant: give a seed file, or a state file that exists")]
