@@ -59,7 +59,7 @@ impl From<ExoError> for TenantError {
         };
         // `ExoError`'s Display holds the cmdlet, kind, status and the
         // service's message; never the request, headers or token.
-        TenantError::new(kind, e.to_string()).maybe_applied(e.maybe_applied)
+        TenantError::new(kind, e.full_message()).maybe_applied(e.maybe_applied)
     }
 }
 

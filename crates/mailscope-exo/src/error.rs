@@ -124,7 +124,10 @@ impl fmt::Display for ExoError {
         if let Some(s) = self.status {
             write!(f, " [HTTP {s}]")?;
         }
-        if !self.message.is_empty() {
+        // A message that only repeats the source's text is left to the
+        // error chain, which prints the source (and its causes) next.
+        let repeats_source = self.source.as_ref().is_some_and(|e| e.to_string() == self.message);
+        if !self.message.is_empty() && !repeats_source {
             write!(f, ": {}", self.message)?;
         }
         if self.attempts > 1 {
@@ -135,6 +138,19 @@ impl fmt::Display for ExoError {
 }
 
 impl ExoError {
+    /// The error and every cause, joined by `: ` (for one-line reports such
+    /// as the apply journal, where no error chain is printed).
+    pub fn full_message(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(e) = source {
+            out.push_str(": ");
+            out.push_str(&e.to_string());
+            source = e.source();
+        }
+        out
+    }
+
     /// A bare error of a kind.
     pub fn new(kind: ExoErrorKind, operation: impl Into<String>, message: impl Into<String>) -> Self {
         Self(Box::new(ExoErrorDetails {

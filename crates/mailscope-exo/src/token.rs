@@ -76,7 +76,7 @@ pub enum AuthError {
         correlation_id: Option<String>,
     },
     /// The token endpoint could not be reached.
-    #[error("cannot reach the token endpoint {url}: {source}")]
+    #[error("cannot reach the token endpoint {url}")]
     Transport {
         /// The token endpoint.
         url: String,
