@@ -112,6 +112,18 @@ pub(crate) fn sarif(plan: &Plan, file: &Path, tenant: &str) -> String {
                 1,
                 &app.app_id,
             )),
+            AppChange::Affected => results.push(result(
+                "unlisted-app",
+                "warning",
+                &format!(
+                    "app {} is not in the file, but its own policy scopes a group the plan changes: \
+                     it reaches {} now and {} after a correction",
+                    app.app_id, app.before, app.after
+                ),
+                &file,
+                1,
+                &app.app_id,
+            )),
             AppChange::Create | AppChange::Update => {
                 let steps = plan.steps_of(&app.app_id).count();
                 let narrows_back = app.gains.is_empty() && !app.becomes_unrestricted;

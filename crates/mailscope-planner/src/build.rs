@@ -792,43 +792,74 @@ fn app_plans(
     managed: &BTreeMap<(String, ListKind), Vec<String>>,
 ) -> Vec<AppPlan> {
     let with_steps: BTreeSet<&str> = steps.iter().map(|s| s.app_id.as_str()).collect();
+    let listed: BTreeSet<&str> =
+        desired.apps.iter().map(|a| a.app_id.as_str()).chain(removed.iter().map(String::as_str)).collect();
+    // Apps outside the file whose unmanaged policies scope a group the plan
+    // changes: their access moves too, and must be shown (and approved when
+    // it widens) like anyone else's.
+    let bystanders: BTreeSet<String> = live
+        .policies
+        .keys()
+        .chain(target.policies.keys())
+        .map(|k| k.app_id.clone())
+        .filter(|a| !listed.contains(a.as_str()))
+        .collect();
     let ids = desired.apps.iter().map(|a| a.app_id.clone()).chain(removed.iter().cloned());
-    ids.map(|app_id| {
-        let mut universe = app_universe(live, &app_id);
-        universe.extend(app_universe(target, &app_id));
-        let gains: Vec<String> = universe
-            .iter()
-            .filter(|m| m.as_str() != OTHER_MAILBOX && target.allows(&app_id, m) && !live.allows(&app_id, m))
-            .cloned()
-            .collect();
-        let becomes_unrestricted =
-            target.allows(&app_id, OTHER_MAILBOX) && !live.allows(&app_id, OTHER_MAILBOX);
-        let has_steps = with_steps.contains(app_id.as_str());
-        let had_objects =
-            managed.keys().any(|(a, _)| a == &app_id) || live.app_policies(&app_id).next().is_some();
-        let change = if removed.contains(&app_id) {
-            match options.removed_apps {
-                _ if !has_steps => AppChange::Unchanged,
-                RemovedApps::LockDown => AppChange::LockDown,
-                RemovedApps::Remove => AppChange::Remove,
+    ids.chain(bystanders.iter().cloned())
+        .filter_map(|app_id| {
+            let mut universe = app_universe(live, &app_id);
+            universe.extend(app_universe(target, &app_id));
+            let gains: Vec<String> = universe
+                .iter()
+                .filter(|m| {
+                    m.as_str() != OTHER_MAILBOX && target.allows(&app_id, m) && !live.allows(&app_id, m)
+                })
+                .cloned()
+                .collect();
+            let becomes_unrestricted =
+                target.allows(&app_id, OTHER_MAILBOX) && !live.allows(&app_id, OTHER_MAILBOX);
+            if bystanders.contains(&app_id) {
+                let moved = universe.iter().any(|m| target.allows(&app_id, m) != live.allows(&app_id, m));
+                if !moved {
+                    return None;
+                }
+                return Some(AppPlan {
+                    name: app_id.clone(),
+                    app_id: app_id.clone(),
+                    change: AppChange::Affected,
+                    before: summarize(live, &app_id),
+                    after: summarize(target, &app_id),
+                    gains,
+                    becomes_unrestricted,
+                    line: None,
+                });
             }
-        } else if !has_steps {
-            AppChange::Unchanged
-        } else if had_objects {
-            AppChange::Update
-        } else {
-            AppChange::Create
-        };
-        AppPlan {
-            name: owners[&app_id].name.clone(),
-            app_id: app_id.clone(),
-            change,
-            before: summarize(live, &app_id),
-            after: summarize(target, &app_id),
-            gains,
-            becomes_unrestricted,
-            line: lines.get(&app_id).map(|p| p.line),
-        }
-    })
-    .collect()
+            let has_steps = with_steps.contains(app_id.as_str());
+            let had_objects =
+                managed.keys().any(|(a, _)| a == &app_id) || live.app_policies(&app_id).next().is_some();
+            let change = if removed.contains(&app_id) {
+                match options.removed_apps {
+                    _ if !has_steps => AppChange::Unchanged,
+                    RemovedApps::LockDown => AppChange::LockDown,
+                    RemovedApps::Remove => AppChange::Remove,
+                }
+            } else if !has_steps {
+                AppChange::Unchanged
+            } else if had_objects {
+                AppChange::Update
+            } else {
+                AppChange::Create
+            };
+            Some(AppPlan {
+                name: owners[&app_id].name.clone(),
+                app_id: app_id.clone(),
+                change,
+                before: summarize(live, &app_id),
+                after: summarize(target, &app_id),
+                gains,
+                becomes_unrestricted,
+                line: lines.get(&app_id).map(|p| p.line),
+            })
+        })
+        .collect()
 }

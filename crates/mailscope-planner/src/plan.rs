@@ -176,6 +176,9 @@ pub enum AppChange {
     /// The app left the file and its managed objects are removed (its access
     /// falls back to whatever else restricts it, often nothing).
     Remove,
+    /// An app outside the file whose (unmanaged) policy scopes a group the
+    /// plan changes: no step is its own, but its access moves.
+    Affected,
 }
 
 /// A human summary of an app's reach.
@@ -275,8 +278,9 @@ pub struct Plan {
     pub format_version: u32,
     /// Steps in execution order.
     pub steps: Vec<Step>,
-    /// Every app of the file plus every app with managed objects, in file
-    /// order then by client id.
+    /// Every app of the file, then every app with managed objects that left
+    /// it, then apps outside the file whose access the plan moves through a
+    /// shared group (`AppChange::Affected`).
     pub apps: Vec<AppPlan>,
     /// Things reported, never touched.
     pub findings: Vec<Finding>,

@@ -371,3 +371,26 @@ fn a_deny_group_is_adopted_like_an_allow_group() {
     assert_eq!(kinds.len(), 3);
     converges(&apps, live, &p);
 }
+
+#[test]
+fn an_app_outside_the_file_sharing_an_adopted_group_is_shown_and_its_gain_counts() {
+    // The file adopts "Shared" for app 0; app 1 (not in the file) has its
+    // own hand-made Restrict policy on the same group. Adding a member for
+    // app 0 widens app 1 too: that must be visible and need approval.
+    let apps = app("mailer", 0, "    group: Shared\n    allow: [m0@contoso.com, m1@contoso.com]\n");
+    let mut live = snapshot(2);
+    group(&mut live, "Shared", None, &[m(0)]);
+    policy(&mut live, APP_IDS[0], "Shared", AccessRight::RestrictAccess, "by hand");
+    policy(&mut live, APP_IDS[1], "Shared", AccessRight::RestrictAccess, "someone else's");
+    let p = plan_ok(&apps, &live);
+    let other = p.apps.iter().find(|a| a.app_id == APP_IDS[1]).expect("the bystander is listed");
+    assert_eq!(other.change, AppChange::Affected);
+    assert_eq!(other.gains, vec![m(1)]);
+    assert!(p.widens());
+    let text = mailscope_planner::render::text(&p, false);
+    assert!(text.contains("is not in the file but shares a group this plan changes"), "{text}");
+    // An app outside the file whose access does not move is not listed.
+    let apps = app("mailer", 0, "    group: Shared\n    allow: [m0@contoso.com]\n");
+    let p = plan_ok(&apps, &live);
+    assert!(p.apps.iter().all(|a| a.app_id != APP_IDS[1]), "{:?}", p.apps);
+}

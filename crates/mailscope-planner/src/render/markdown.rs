@@ -113,6 +113,7 @@ fn change_word(change: AppChange) -> &'static str {
         AppChange::Update => "update",
         AppChange::LockDown => "lock down",
         AppChange::Remove => "remove",
+        AppChange::Affected => "affected",
     }
 }
 

@@ -70,6 +70,7 @@ impl Section<'_> {
             AppChange::Update => "will be updated",
             AppChange::LockDown => "left the file and will be locked down",
             AppChange::Remove => "left the file; its managed objects will be removed",
+            AppChange::Affected => "is not in the file but shares a group this plan changes",
         };
         format!("{} ({}) {what}: {} -> {}", app.name, app.app_id, app.before, app.after)
     }
