@@ -106,12 +106,24 @@ fn policies_for<'a>(tenant: &'a Tenant, app_id: &'a str) -> impl Iterator<Item =
 /// Rules (aap-semantics §5.1): a matching Deny denies; else a matching Restrict
 /// grants; else any Restrict policy denies; else granted.
 pub(crate) fn aap(tenant: &Tenant, app_id: &str, target_id: Option<&str>, knobs: DecisionKnobs) -> Verdict {
+    decide(tenant, app_id, knobs.invalid, |p| in_scope(tenant, &p.scope_object_id, target_id, knobs.nested))
+}
+
+/// The rules themselves, once: `member` says whether the target is in a
+/// policy's scope, or `None` when the scope no longer exists (then
+/// `invalid` decides whether the policy counts as an empty scope).
+fn decide(
+    tenant: &Tenant,
+    app_id: &str,
+    invalid: InvalidPolicyMode,
+    member: impl Fn(&Policy) -> Option<bool>,
+) -> Verdict {
     let mut has_restrict = false;
     let mut restrict_match = false;
     for p in policies_for(tenant, app_id) {
-        let member = match in_scope(tenant, &p.scope_object_id, target_id, knobs.nested) {
+        let member = match member(p) {
             Some(m) => m,
-            None if knobs.invalid == InvalidPolicyMode::Ignore => continue,
+            None if invalid == InvalidPolicyMode::Ignore => continue,
             None => false,
         };
         match p.access_right {
@@ -177,24 +189,12 @@ impl ScopeIndex {
     /// Same verdict as [`aap`], from the index.
     pub(crate) fn aap(&self, tenant: &Tenant, app_id: &str, target_id: Option<&str>) -> Verdict {
         let target = target_id.map(str::to_ascii_lowercase);
-        let mut has_restrict = false;
-        let mut restrict_match = false;
-        for p in policies_for(tenant, app_id) {
-            let member = match self.scopes.get(&p.scope_object_id.to_ascii_lowercase()) {
-                Some(Some(set)) => target.as_ref().is_some_and(|t| set.contains(t)),
-                _ if self.knobs.invalid == InvalidPolicyMode::Ignore => continue,
-                _ => false,
-            };
-            match p.access_right {
-                AccessRight::DenyAccess if member => return Verdict::Denied,
-                AccessRight::DenyAccess => {}
-                AccessRight::RestrictAccess => {
-                    has_restrict = true;
-                    restrict_match |= member;
-                }
+        decide(tenant, app_id, self.knobs.invalid, |p| {
+            match self.scopes.get(&p.scope_object_id.to_ascii_lowercase()) {
+                Some(Some(set)) => Some(target.as_ref().is_some_and(|t| set.contains(t))),
+                _ => None,
             }
-        }
-        if restrict_match || !has_restrict { Verdict::Granted } else { Verdict::Denied }
+        })
     }
 }
 
