@@ -48,6 +48,23 @@ fn graph_error(status: StatusCode, code: &str, message: &str, headers: &HeaderMa
     (status, axum::Json(body)).into_response()
 }
 
+/// What every Graph request goes through first: counting, injected latency
+/// and faults, then the bearer token.
+async fn admit(
+    shared: &Shared,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+) -> Result<(Arc<Tenant>, AccessClaims), Box<Response>> {
+    shared.stats.count(Endpoint::Graph, None);
+    shared.faults.latency().await;
+    if let Some(inj) = shared.faults.draw() {
+        return Err(Box::new(exo::injected_response(shared, conn, inj)));
+    }
+    let tenant = shared.tenant();
+    let claims = authenticate(shared, &tenant, headers)?;
+    Ok((tenant, claims))
+}
+
 fn authenticate(
     shared: &Shared,
     tenant: &Tenant,
@@ -77,14 +94,8 @@ pub(crate) async fn send_mail(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    shared.stats.count(Endpoint::Graph, None);
-    shared.faults.latency().await;
-    if let Some(inj) = shared.faults.draw() {
-        return exo::injected_response(&shared, &conn, inj);
-    }
-    let tenant = shared.tenant();
-    let claims = match authenticate(&shared, &tenant, &headers) {
-        Ok(c) => c,
+    let (tenant, claims) = match admit(&shared, &conn, &headers).await {
+        Ok(admitted) => admitted,
         Err(r) => return *r,
     };
     if !claims.roles.iter().any(|r| r == "Mail.Send") {
@@ -344,14 +355,8 @@ pub(crate) async fn get(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Response {
-    shared.stats.count(Endpoint::Graph, None);
-    shared.faults.latency().await;
-    if let Some(inj) = shared.faults.draw() {
-        return exo::injected_response(&shared, &conn, inj);
-    }
-    let tenant = shared.tenant();
-    let claims = match authenticate(&shared, &tenant, &headers) {
-        Ok(c) => c,
+    let (tenant, claims) = match admit(&shared, &conn, &headers).await {
+        Ok(admitted) => admitted,
         Err(r) => return *r,
     };
     if !claims.roles.iter().any(|r| GRAPH_READ_ROLES.contains(&r.as_str())) {
