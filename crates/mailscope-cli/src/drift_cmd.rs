@@ -1,6 +1,5 @@
 //! `mailscope drift FILE`: read-only drift detection (exit 0 in sync, 2 drift).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
@@ -8,8 +7,8 @@ use mailscope_planner::{AppChange, Plan};
 use serde_json::json;
 
 use crate::output;
-use crate::plan_cmd::{PlanningArgs, load_desired};
-use crate::target::{self, TenantArgs};
+use crate::plan_cmd::PlanningArgs;
+use crate::target::{Inputs, Loaded};
 
 /// Hidden first line of the markdown drift report (for updating an issue).
 pub(crate) const DRIFT_MARKER: &str = "<!-- mailscope-drift -->";
@@ -29,14 +28,8 @@ pub(crate) enum DriftFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct DriftArgs {
-    /// The desired-state file.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
-    /// Compare with a live state saved as JSON instead of reading the tenant.
-    #[arg(long, value_name = "LIVE.json", conflicts_with = "tenant")]
-    snapshot: Option<PathBuf>,
     #[command(flatten)]
-    target: TenantArgs,
+    inputs: Inputs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = DriftFormat::Text)]
     format: DriftFormat,
@@ -65,22 +58,21 @@ pub(crate) fn drifted_apps(plan: &Plan) -> Vec<serde_json::Value> {
 }
 
 pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
-    let (desired, _) = load_desired(&args.file)?;
-    let (live, label) = target::snapshot_or_tenant(args.snapshot.as_deref(), &args.target, &desired).await?;
+    let Loaded { desired, live, label, .. } = args.inputs.load().await?;
     let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let in_sync = plan.is_empty();
     let text = match args.format {
         DriftFormat::Text => {
             let head = if in_sync {
-                format!("In sync: {label} matches {}.\n", args.file.display())
+                format!("In sync: {label} matches {}.\n", args.inputs.file.display())
             } else {
                 let n = plan.apps.iter().filter(|a| a.change != AppChange::Unchanged).count();
                 format!(
                     "Drift: {n} app{} of {label} differ{} from {}. Correcting it takes:\n\n",
                     if n == 1 { "" } else { "s" },
                     if n == 1 { "s" } else { "" },
-                    args.file.display()
+                    args.inputs.file.display()
                 )
             };
             let body = if in_sync && plan.findings.is_empty() {
@@ -100,7 +92,7 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
         DriftFormat::Json => {
             let mut out = serde_json::to_string_pretty(&json!({
                 "inSync": in_sync,
-                "file": args.file.display().to_string(),
+                "file": args.inputs.file.display().to_string(),
                 "tenant": label,
                 "drifted": drifted_apps(&plan),
                 "findings": plan.findings,
@@ -122,7 +114,7 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
                 md.replacen("### mailscope plan: ", "### mailscope drift: correcting it takes ", 1)
             }
         }
-        DriftFormat::Sarif => crate::sarif::sarif(&plan, &args.file, &label),
+        DriftFormat::Sarif => crate::sarif::sarif(&plan, &args.inputs.file, &label),
     };
     output::stdout(&text)?;
     Ok(if in_sync { ExitCode::SUCCESS } else { ExitCode::from(2) })

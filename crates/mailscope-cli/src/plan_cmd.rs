@@ -9,7 +9,7 @@ use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan}
 use mailscope_spec::DesiredState;
 
 use crate::output;
-use crate::target::{self, TenantArgs};
+use crate::target::{Inputs, Loaded};
 
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -42,15 +42,8 @@ impl PlanningArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct PlanArgs {
-    /// The desired-state file.
-    #[arg(value_name = "FILE")]
-    file: PathBuf,
-    /// Plan against a live state saved as JSON (see docs/plan-format.md)
-    /// instead of reading the tenant.
-    #[arg(long, value_name = "LIVE.json", conflicts_with = "tenant")]
-    snapshot: Option<PathBuf>,
     #[command(flatten)]
-    target: TenantArgs,
+    inputs: Inputs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -161,17 +154,15 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         "--base and --split shape the markdown comment: add --format markdown"
     );
     anyhow::ensure!(args.comment_limit >= 1_000, "--comment-limit must be at least 1000");
-    let (desired, sha) = load_desired(&args.file)?;
     let base = match &args.base {
         Some(path) => Some(load_desired(path).with_context(|| format!("--base {}", path.display()))?.0),
         None => None,
     };
-    let (live, _) = target::snapshot_or_tenant(args.snapshot.as_deref(), &args.target, &desired).await?;
-
+    let Loaded { desired, desired_sha256: sha, live, .. } = args.inputs.load().await?;
     let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     if let Some(out) = &args.out {
-        save(out, &args.file, sha, &args.planning, &live, &plan)?;
+        save(out, &args.inputs.file, sha, &args.planning, &live, &plan)?;
     }
     let base_plan = match &base {
         Some(base) => Some(

@@ -195,20 +195,44 @@ pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyh
     Ok(live)
 }
 
-/// The live state for a desired file: from `--snapshot` when given,
-/// otherwise read from the chosen tenant. Returns it with a label for
-/// messages (`snapshot PATH`, `sim:PATH` or the tenant id).
-pub(crate) async fn snapshot_or_tenant(
-    snapshot: Option<&Path>,
-    args: &TenantArgs,
-    desired: &DesiredState,
-) -> anyhow::Result<(LiveSnapshot, String)> {
-    if let Some(path) = snapshot {
-        return Ok((crate::plan_cmd::load_snapshot(path)?, format!("snapshot {}", path.display())));
+/// The desired file and where its live state comes from: `--snapshot` or
+/// a tenant. Shared by the commands that compare the two (`plan`, `drift`).
+#[derive(Debug, Args)]
+pub(crate) struct Inputs {
+    /// The desired-state file.
+    #[arg(value_name = "FILE")]
+    pub(crate) file: PathBuf,
+    /// Use a live state saved as JSON (see docs/plan-format.md) instead of
+    /// reading the tenant.
+    #[arg(long, value_name = "LIVE.json", conflicts_with = "tenant")]
+    pub(crate) snapshot: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) target: TenantArgs,
+}
+
+/// What [`Inputs::load`] read.
+pub(crate) struct Loaded {
+    pub(crate) desired: DesiredState,
+    /// SHA-256 of the desired file's bytes.
+    pub(crate) desired_sha256: String,
+    pub(crate) live: LiveSnapshot,
+    /// Where the live state came from: `snapshot PATH`, `sim:PATH` or the tenant.
+    pub(crate) label: String,
+}
+
+impl Inputs {
+    /// Reads the desired file, then its live state.
+    pub(crate) async fn load(&self) -> anyhow::Result<Loaded> {
+        let (desired, desired_sha256) = crate::plan_cmd::load_desired(&self.file)?;
+        let (live, label) = if let Some(path) = &self.snapshot {
+            (crate::plan_cmd::load_snapshot(path)?, format!("snapshot {}", path.display()))
+        } else {
+            let conn = connect(&self.target, Some(&desired)).await?;
+            let live = read_live(&conn, &desired).await;
+            let label = conn.label.clone();
+            conn.close().await;
+            (live?, label)
+        };
+        Ok(Loaded { desired, desired_sha256, live, label })
     }
-    let conn = connect(args, Some(desired)).await?;
-    let live = read_live(&conn, desired).await;
-    let label = conn.label.clone();
-    conn.close().await;
-    Ok((live?, label))
 }
