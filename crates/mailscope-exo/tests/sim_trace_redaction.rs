@@ -2,39 +2,19 @@
 //! of secrets, assertions and tokens. Its own test binary, because it
 //! installs the global subscriber.
 
+mod capture;
 mod common;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use mailscope_exo::{ClientCredentials, SnapshotRequest};
 use serde_json::json;
 
+use capture::Capture;
+
 use common::{GITHUB_SUBJECT, github_oidc_token, operator_pem, start};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_output_contains_no_secret_assertion_or_token() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .try_init()
-        .expect("the only subscriber of this binary");
+    let capture = Capture::install();
 
     let sim = start().await;
     // Secret: a full snapshot read, a write, an error.
@@ -81,7 +61,7 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
     let e = bad.exo().get_policies().await.unwrap_err();
     tracing::error!(error = %e, debug = ?e, "expected auth failure");
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.len() > 1000, "trace output was captured ({} bytes)", logs.len());
     assert!(logs.contains("exo.call"), "spans are logged");
     for (what, needle) in [

@@ -3,48 +3,20 @@
 //! installs the global subscriber. Runs against the scripted loopback server,
 //! which records the token requests so the test knows every secret sent.
 
+mod capture;
+mod common;
 mod mock;
-
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 
 use mailscope_exo::ClientCredentials;
 use serde_json::json;
 
+use capture::Capture;
+
 use mock::{CLIENT, Reply, TENANT, json_reply, setup, setup_with};
-
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn operator_pem() -> Option<std::path::PathBuf> {
-    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mailscope-sim/testdata");
-    let cert = std::fs::read_to_string(dir.join("operator.cert.pem")).ok()?;
-    let key = std::fs::read_to_string(dir.join("operator.key.pem")).ok()?;
-    let path = std::env::temp_dir().join(format!("mailscope-exo-trace-{}.pem", uuid::Uuid::new_v4()));
-    std::fs::write(&path, format!("{cert}{key}")).ok()?;
-    Some(path)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn trace_output_contains_no_secret_assertion_or_token() {
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("trace"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .try_init()
-        .expect("the only subscriber of this binary");
+    let capture = Capture::install();
 
     let mut token_bodies = Vec::new();
     let mut tokens = Vec::new();
@@ -82,7 +54,8 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
     tokens.push(t.expose().to_owned());
 
     // Certificate: the signed assertion travels in the token request.
-    if let Some(pem) = operator_pem() {
+    {
+        let pem = common::operator_pem();
         let creds = ClientCredentials::with_certificate_file(TENANT, CLIENT, &pem).unwrap();
         let (script, session, _) = setup_with(vec![], creds).await;
         session.exo().get_policies().await.unwrap();
@@ -99,7 +72,7 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
     token_bodies.extend(script.token_bodies.lock().unwrap().clone());
     std::fs::remove_file(file).ok();
 
-    let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     assert!(logs.len() > 1000, "trace output was captured ({} bytes)", logs.len());
     assert!(logs.contains("exo.call"), "spans are logged");
     assert!(logs.contains("Get-DistributionGroup"), "cmdlets are logged");
