@@ -50,7 +50,7 @@ pub(crate) fn guard(plan: &Plan, allow_widening: bool, allow_mass_change: bool) 
         let apps: Vec<String> = plan
             .apps
             .iter()
-            .filter(|a| !a.gains.is_empty() || a.becomes_unrestricted)
+            .filter(|a| a.widens())
             .map(|a| {
                 if a.becomes_unrestricted {
                     format!("{} (every mailbox not denied)", a.name)

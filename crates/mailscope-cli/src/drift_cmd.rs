@@ -51,7 +51,7 @@ pub(crate) fn drifted_apps(plan: &Plan) -> Vec<serde_json::Value> {
                 "before": a.before.to_string(),
                 "after": a.after.to_string(),
                 "steps": plan.steps_of(&a.app_id).count(),
-                "correctingWidens": !a.gains.is_empty() || a.becomes_unrestricted,
+                "correctingWidens": a.widens(),
             })
         })
         .collect()

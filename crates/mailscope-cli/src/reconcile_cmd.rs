@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::Args;
 use mailscope_applier::{ApplyOptions, CancelToken, ExoTenant, JournalWriter};
-use mailscope_planner::{Effect, Plan};
+use mailscope_planner::Plan;
 use mailscope_spec::DesiredState;
 use serde_json::{Value, json};
 
@@ -137,39 +137,6 @@ struct Loop<'a> {
     /// What was last notified, so a steady state does not notify every run.
     last_notified: Option<String>,
     run: u64,
-}
-
-/// The plan without the apps whose correction widens access; returns the
-/// names of the skipped apps. Steps of different apps are independent (the
-/// planner's wave contract), so dropping whole apps keeps the safe order.
-fn without_widening(plan: &Plan) -> (Plan, Vec<String>) {
-    let widening: Vec<&str> = plan
-        .apps
-        .iter()
-        .filter(|a| {
-            !a.gains.is_empty()
-                || a.becomes_unrestricted
-                || plan.steps_of(&a.app_id).any(|s| s.effect == Effect::Widening)
-        })
-        .map(|a| a.app_id.as_str())
-        .collect();
-    let mut out = plan.clone();
-    out.apps.retain(|a| !widening.contains(&a.app_id.as_str()));
-    out.steps.retain(|s| !widening.contains(&s.app_id.as_str()));
-    for (i, s) in out.steps.iter_mut().enumerate() {
-        s.index = i;
-    }
-    out.summary = mailscope_planner::Summary::default();
-    for s in &out.steps {
-        match s.action.change_kind() {
-            mailscope_planner::ChangeKind::Add => out.summary.add += 1,
-            mailscope_planner::ChangeKind::Change => out.summary.change += 1,
-            mailscope_planner::ChangeKind::Destroy => out.summary.destroy += 1,
-        }
-    }
-    let names =
-        plan.apps.iter().filter(|a| widening.contains(&a.app_id.as_str())).map(|a| a.name.clone()).collect();
-    (out, names)
 }
 
 impl Loop<'_> {
@@ -325,7 +292,7 @@ impl Loop<'_> {
             return Outcome::Error;
         }
         let (to_apply, skipped) =
-            if self.args.allow_widening { (plan.clone(), Vec::new()) } else { without_widening(&plan) };
+            if self.args.allow_widening { (plan.clone(), Vec::new()) } else { plan.without_widening() };
         if !skipped.is_empty() {
             self.events.emit(
                 "correction_skipped",

@@ -126,7 +126,7 @@ pub(crate) fn sarif(plan: &Plan, file: &Path, tenant: &str) -> String {
             )),
             AppChange::Create | AppChange::Update => {
                 let steps = plan.steps_of(&app.app_id).count();
-                let narrows_back = app.gains.is_empty() && !app.becomes_unrestricted;
+                let narrows_back = !app.widens();
                 results.push(result(
                     "drift",
                     if narrows_back { "error" } else { "warning" },

@@ -16,8 +16,7 @@ use mailscope_spec::{AppSpec, DesiredState, ListKind, Position};
 use crate::error::{PlanError, PlanProblem};
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
 use crate::plan::{
-    AccessSummary, Action, AppChange, AppPlan, ChangeKind, Effect, Finding, PLAN_FORMAT_VERSION, Plan, Step,
-    Summary,
+    AccessSummary, Action, AppChange, AppPlan, Effect, Finding, PLAN_FORMAT_VERSION, Plan, Step, Summary,
 };
 use crate::world::{GroupState, OTHER_MAILBOX, PolicyKey, PolicyState, Scope, World, key};
 
@@ -226,17 +225,7 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
         &app_lines,
         &managed_groups,
     );
-    let mut summary = Summary::default();
-    for s in &steps {
-        match s.action.change_kind() {
-            ChangeKind::Add => summary.add += 1,
-            ChangeKind::Change => summary.change += 1,
-            ChangeKind::Destroy => summary.destroy += 1,
-        }
-        if s.effect == Effect::Widening {
-            summary.widening += 1;
-        }
-    }
+    let summary = Summary::count(&steps);
     Ok(Plan { format_version: PLAN_FORMAT_VERSION, steps, apps, findings, summary })
 }
 

@@ -243,6 +243,15 @@ pub struct AppPlan {
     pub line: Option<u64>,
 }
 
+impl AppPlan {
+    /// Whether the app ends up reaching a mailbox it could not reach before
+    /// (a gain, or losing its last Restrict policy). The one definition of
+    /// "this app widens": guards, renderers and commands all ask here.
+    pub fn widens(&self) -> bool {
+        !self.gains.is_empty() || self.becomes_unrestricted
+    }
+}
+
 /// Something the user should know that the plan does not change.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -268,6 +277,25 @@ pub struct Summary {
     pub destroy: usize,
     /// Steps that widen some app.
     pub widening: usize,
+}
+
+impl Summary {
+    /// The counts of a list of steps: each step by its action's
+    /// [`ChangeKind`], and the widening ones.
+    pub fn count(steps: &[Step]) -> Summary {
+        let mut summary = Summary::default();
+        for s in steps {
+            match s.action.change_kind() {
+                ChangeKind::Add => summary.add += 1,
+                ChangeKind::Change => summary.change += 1,
+                ChangeKind::Destroy => summary.destroy += 1,
+            }
+            if s.effect == Effect::Widening {
+                summary.widening += 1;
+            }
+        }
+        summary
+    }
 }
 
 /// A complete plan.
@@ -296,11 +324,139 @@ impl Plan {
 
     /// Whether some app ends up reaching a mailbox it could not reach before.
     pub fn widens(&self) -> bool {
-        self.apps.iter().any(|a| !a.gains.is_empty() || a.becomes_unrestricted)
+        self.apps.iter().any(AppPlan::widens)
+    }
+
+    /// The apps whose part of the plan cannot be applied without widening:
+    /// every app that [widens](AppPlan::widens), and every app owning a
+    /// widening step (its step may widen *another* app through a shared
+    /// group, which is how an `Affected` app gains). Client ids, in plan order.
+    pub fn widening_app_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        let owners = self.steps.iter().filter(|s| s.effect == Effect::Widening).map(|s| s.app_id.as_str());
+        for id in self.apps.iter().filter(|a| a.widens()).map(|a| a.app_id.as_str()).chain(owners) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The plan without the given apps (by client id): their steps and their
+    /// entries go, the remaining steps are renumbered and the summary is
+    /// recounted. Steps of different apps are independent (the wave contract
+    /// only orders one app's steps), so dropping whole apps keeps the safe
+    /// order of the others. The `before`/`after` summaries of the apps that
+    /// stay are those of the full plan.
+    #[must_use]
+    pub fn without_apps(&self, app_ids: &[&str]) -> Plan {
+        let dropped = |id: &str| app_ids.iter().any(|d| d.eq_ignore_ascii_case(id));
+        let mut out = self.clone();
+        out.apps.retain(|a| !dropped(&a.app_id));
+        out.steps.retain(|s| !dropped(&s.app_id));
+        for (i, s) in out.steps.iter_mut().enumerate() {
+            s.index = i;
+        }
+        out.summary = Summary::count(&out.steps);
+        out
+    }
+
+    /// The plan without every app in [`Plan::widening_app_ids`], and the
+    /// names of the apps left out: what an unattended correction may apply
+    /// when widening is not approved.
+    #[must_use]
+    pub fn without_widening(&self) -> (Plan, Vec<String>) {
+        let ids = self.widening_app_ids();
+        let names =
+            self.apps.iter().filter(|a| ids.contains(&a.app_id.as_str())).map(|a| a.name.clone()).collect();
+        (self.without_apps(&ids), names)
     }
 
     /// Steps of one app, in order.
     pub fn steps_of<'a>(&'a self, app_id: &'a str) -> impl Iterator<Item = &'a Step> + 'a {
         self.steps.iter().filter(move |s| s.app_id == app_id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn step(index: usize, app_id: &str, action: Action, effect: Effect) -> Step {
+        Step { index, app: app_id.to_owned(), app_id: app_id.to_owned(), wave: 0, action, effect }
+    }
+
+    fn app(app_id: &str, change: AppChange, gains: &[&str]) -> AppPlan {
+        AppPlan {
+            name: format!("name-{app_id}"),
+            app_id: app_id.to_owned(),
+            change,
+            before: AccessSummary::Only { allowed: 1 },
+            after: AccessSummary::Only { allowed: 1 },
+            gains: gains.iter().map(|g| (*g).to_owned()).collect(),
+            becomes_unrestricted: false,
+            line: None,
+        }
+    }
+
+    fn add(group: &str, member: &str) -> Action {
+        Action::AddMember { group: group.to_owned(), member: member.to_owned() }
+    }
+
+    fn remove(group: &str, member: &str) -> Action {
+        Action::RemoveMember { group: group.to_owned(), member: member.to_owned() }
+    }
+
+    /// `a` narrows; `b` owns a step that widens `c`, an app outside the file
+    /// sharing `b`'s group; `d` gains a mailbox itself.
+    fn mixed() -> Plan {
+        let steps = vec![
+            step(0, "a", remove("ga", "x@c.com"), Effect::Narrowing),
+            step(1, "b", add("gb", "y@c.com"), Effect::Widening),
+            step(2, "d", add("gd", "z@c.com"), Effect::Widening),
+            step(3, "a", remove("ga", "w@c.com"), Effect::Narrowing),
+        ];
+        let apps = vec![
+            app("a", AppChange::Update, &[]),
+            app("b", AppChange::Update, &[]),
+            app("c", AppChange::Affected, &["y@c.com"]),
+            app("d", AppChange::Update, &["z@c.com"]),
+        ];
+        let summary = Summary::count(&steps);
+        Plan { format_version: PLAN_FORMAT_VERSION, steps, apps, findings: Vec::new(), summary }
+    }
+
+    #[test]
+    fn an_app_widens_by_a_gain_or_by_losing_its_last_restriction() {
+        let mut a = app("a", AppChange::Update, &[]);
+        assert!(!a.widens());
+        a.becomes_unrestricted = true;
+        assert!(a.widens());
+        assert!(app("a", AppChange::Update, &["m@c.com"]).widens());
+    }
+
+    #[test]
+    fn widening_apps_include_the_owner_of_a_step_that_widens_another_app() {
+        assert_eq!(mixed().widening_app_ids(), ["c", "d", "b"]);
+    }
+
+    #[test]
+    fn without_apps_renumbers_and_recounts() {
+        let p = mixed().without_apps(&["B", "d"]);
+        assert_eq!(
+            p.steps.iter().map(|s| (s.index, s.app_id.as_str())).collect::<Vec<_>>(),
+            [(0, "a"), (1, "a")]
+        );
+        assert_eq!(p.apps.iter().map(|a| a.app_id.as_str()).collect::<Vec<_>>(), ["a", "c"]);
+        assert_eq!(p.summary, Summary { add: 0, change: 0, destroy: 2, widening: 0 });
+    }
+
+    #[test]
+    fn without_widening_keeps_only_what_applies_without_approval() {
+        let (p, skipped) = mixed().without_widening();
+        assert!(!p.widens());
+        assert_eq!(p.summary.widening, 0);
+        assert!(p.steps.iter().all(|s| s.effect != Effect::Widening));
+        assert_eq!(skipped, ["name-b", "name-c", "name-d"]);
     }
 }

@@ -138,7 +138,7 @@ fn head(plan: &Plan, base: Option<&Plan>, marker: &str) -> String {
     let widening: Vec<String> = plan
         .apps
         .iter()
-        .filter(|a| !a.gains.is_empty() || a.becomes_unrestricted)
+        .filter(|a| a.widens())
         .map(|a| {
             if a.becomes_unrestricted {
                 format!("`{}` loses its allow list and may reach every mailbox not denied", a.name)
