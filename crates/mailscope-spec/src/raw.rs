@@ -13,7 +13,10 @@ use serde_saphyr::Spanned;
 /// may reach through Exchange Online application permissions (Mail.Send,
 /// Mail.Read, Calendars.*, …).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Unknown keys are reported by `keys::KeyScan` with every other problem,
+// not by serde, which would stop at the first one.
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "mailscope desired state (mailscope/v1)")]
 pub(crate) struct RawDesiredState {
     /// Format version; must be `mailscope/v1`.
@@ -43,7 +46,10 @@ pub(crate) enum RawMechanism {
 
 /// One application. It needs `allow`, `deny`, or both (deny beats allow).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Unknown keys are reported by `keys::KeyScan` with every other problem,
+// not by serde, which would stop at the first one.
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct RawApp {
     /// Unique name: lowercase letters, digits and `-`, at most 48 characters.
     /// Managed group names derive from it (`mailscope-<name>-allow`).

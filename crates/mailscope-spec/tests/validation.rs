@@ -59,12 +59,118 @@ fn the_example_policies_are_valid() {
 
 #[test]
 fn unknown_fields_are_rejected_where_they_stand() {
-    let (at, msg) = one_problem(&app("    alow: [x@contoso.com]\n"));
+    let (at, msg) = one_problem(&app("    alow: [x@contoso.com]\n    allow: [x@contoso.com]\n"));
     assert_eq!(at, "5:5");
     assert!(msg.starts_with("unknown field `alow`"), "{msg}");
-    let (at, msg) = one_problem("apiVersion: mailscope/v1\nappz: []\n");
-    assert_eq!(at, "2:1");
-    assert!(msg.contains("unknown field `appz`"), "{msg}");
+    let all = problems("apiVersion: mailscope/v1\nappz: []\n");
+    assert_eq!(all[0].0, "2:1");
+    assert!(all[0].1.contains("unknown field `appz`"), "{all:?}");
+    assert_eq!(all[1].1, "missing field `apps`");
+}
+
+#[test]
+fn an_unknown_field_does_not_hide_the_other_problems() {
+    let text = format!(
+        "apiVersion: mailscope/v1\nsurprise: 1\napps:\n  - name: a\n    appId: {GUID_A}\n    alow: [x@contoso.com]\n    allow: []\n  - name: B\n    appId: x\n    allow: []\n    colour: red\n"
+    );
+    let all = problems(&text);
+    let at: Vec<&str> = all.iter().map(|(at, _)| at.as_str()).collect();
+    assert_eq!(at, ["2:1", "6:5", "8:11", "9:12", "11:5"], "{all:?}");
+    assert!(all[0].1.starts_with("unknown field `surprise`; expected one of apiVersion, tenant"), "{all:?}");
+    assert!(all[4].1.starts_with("unknown field `colour`; expected one of name, appId"), "{all:?}");
+}
+
+#[test]
+fn tags_are_refused() {
+    let (at, msg) = one_problem(&app("    allow: !foo [x@contoso.com]\n"));
+    assert_eq!(at, "5:17");
+    assert!(msg.contains("tag"), "{msg}");
+    let err = parse(&app("    allow: !!python/object [x@contoso.com]\n"), "t.yaml").unwrap_err();
+    assert!(err.to_string().contains("help: remove the `!tag`"), "{err}");
+}
+
+#[test]
+fn parser_messages_speak_of_the_file_not_of_rust_types() {
+    let texts = [
+        format!("apiVersion: mailscope/v1\napps:\n  - name:\n    appId: {GUID_A}\n    allow: []\n"),
+        format!("apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: &x {GUID_A}\n    allow: *x\n"),
+        format!("apiVersion: mailscope/v1\napps:\n  - name: [a]\n    appId: {GUID_A}\n    allow: []\n"),
+    ];
+    let expected =
+        ["this key has no value", "expected a list", "expected a single text value, not a list or a mapping"];
+    for (text, want) in texts.iter().zip(expected) {
+        let (_, msg) = one_problem(text);
+        assert_eq!(msg, want);
+        for internal in ["Option<", "span-aware", "newtype", "(used", "(defined", "scalar"] {
+            assert!(!msg.contains(internal), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn the_nil_guid_is_not_an_app() {
+    let text = "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 00000000-0000-0000-0000-000000000000\n    allow: []\n";
+    assert_eq!(one_problem(text), ("4:12".to_owned(), "appId of app \"a\" is the nil GUID".to_owned()));
+}
+
+#[test]
+fn group_names_that_could_forge_a_rendered_plan_are_refused() {
+    for bad in ["\"a\\nb\"", "\"x`y\"", "\"<!-- x\"", "\"a\\u001b[2Jb\"", "\"a\\u202eb\"", "\"*\"", "\"---\""]
+    {
+        let (at, msg) = one_problem(&app(&format!("    group: {bad}\n    allow: []\n")));
+        assert_eq!(at, "5:12", "{bad}");
+        assert!(msg.starts_with("group "), "{msg}");
+        assert!(msg.contains("is not a valid group name: "), "{msg}");
+        // The message shows the value escaped: no raw control character.
+        assert!(!msg.chars().any(|c| c.is_control() || c == '\u{202e}'), "{msg:?}");
+    }
+    assert!(parse(&app("    group: \"Billing Team (EU) #2\"\n    allow: []\n"), "t.yaml").is_ok());
+}
+
+#[test]
+fn descriptions_are_plain_single_line_text() {
+    let (at, msg) = one_problem(&app("    description: \"ok\\u001b[1A\"\n    allow: []\n"));
+    assert_eq!(at, "5:18");
+    assert!(msg.contains("control or an invisible character"), "{msg}");
+    let long = "x".repeat(201);
+    let (_, msg) = one_problem(&app(&format!("    description: {long}\n    allow: []\n")));
+    assert!(msg.contains("too long"), "{msg}");
+}
+
+#[test]
+fn a_derived_group_of_another_list_cannot_be_adopted() {
+    let (at, msg) =
+        one_problem(&app("    group: mailscope-mailer-deny\n    allow: []\n    deny: [x@contoso.com]\n"));
+    assert_eq!(at, "3:11");
+    assert_eq!(
+        msg,
+        "group \"mailscope-mailer-deny\" of app \"mailer\" is the group mailscope derives for the deny list of app \"mailer\""
+    );
+    let text = format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    allow: []\n  - name: b\n    appId: {GUID_B}\n    group: Mailscope-A-Allow\n    allow: []\n"
+    );
+    let (_, msg) = one_problem(&text);
+    assert!(msg.ends_with("for the allow list of app \"a\""), "{msg}");
+    // Naming the group it would derive anyway is harmless.
+    assert!(parse(&app("    group: mailscope-mailer-allow\n    allow: []\n"), "t.yaml").is_ok());
+}
+
+#[test]
+fn a_mailbox_in_both_lists_is_a_warning() {
+    let desired =
+        parse(&app("    allow: [a@contoso.com, b@contoso.com]\n    deny: [B@contoso.com]\n"), "t.yaml")
+            .unwrap();
+    let warnings = mailscope_spec::warnings(&desired);
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].at.to_string(), "5:28");
+    assert!(
+        warnings[0].message.starts_with("b@contoso.com is in both `allow` and `deny`"),
+        "{}",
+        warnings[0].message
+    );
+    assert!(
+        mailscope_spec::warnings(&parse(&app("    allow: [a@contoso.com]\n"), "t.yaml").unwrap()).is_empty()
+    );
 }
 
 #[test]
