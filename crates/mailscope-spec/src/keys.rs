@@ -16,9 +16,20 @@ use serde_saphyr::Spanned;
 use crate::model::Position;
 
 /// Keys a desired-state file may have at its top level.
-pub(crate) const TOP_KEYS: &[&str] = &["apiVersion", "tenant", "mechanism", "apps"];
+pub(crate) const TOP_KEYS: &[&str] = &["apiVersion", "tenant", "mechanism", "entraGrants", "apps"];
 /// Keys an app may have.
-pub(crate) const APP_KEYS: &[&str] = &["name", "appId", "description", "group", "denyGroup", "allow", "deny"];
+pub(crate) const APP_KEYS: &[&str] = &[
+    "name",
+    "appId",
+    "description",
+    "mechanism",
+    "permissions",
+    "entraGrants",
+    "group",
+    "denyGroup",
+    "allow",
+    "deny",
+];
 
 /// A key the format does not know, where it stands, and which keys the
 /// mapping it stands in accepts.
@@ -127,5 +138,30 @@ impl<'de> Visitor<'de> for AppVisitor {
 
     fn visit_unit<E: de::Error>(self) -> Result<AppScan, E> {
         Ok(AppScan(Vec::new()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{APP_KEYS, TOP_KEYS};
+
+    /// The key lists and the serde types must agree, or a valid key would be
+    /// called unknown (or a misspelt one slip through): the schema is
+    /// generated from the serde types, so compare against it.
+    #[test]
+    fn the_key_lists_match_the_schema() {
+        let schema: serde_json::Value = serde_json::from_str(&crate::json_schema()).unwrap();
+        let keys = |v: &serde_json::Value| {
+            let mut k: Vec<String> = v["properties"].as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        let sorted = |l: &[&str]| {
+            let mut k: Vec<String> = l.iter().map(|s| (*s).to_owned()).collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&schema), sorted(TOP_KEYS));
+        assert_eq!(keys(&schema["$defs"]["RawApp"]), sorted(APP_KEYS));
     }
 }

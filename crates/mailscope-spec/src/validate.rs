@@ -6,8 +6,8 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::error::{Problem, SpecError};
 use crate::keys::KeyScan;
-use crate::model::{API_VERSION, AppSpec, DesiredState, Entry, ListKind, Mechanism, Position};
-use crate::raw::{RawApp, RawDesiredState, RawMechanism};
+use crate::model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, ListKind, Mechanism, Position};
+use crate::raw::{RawApp, RawDesiredState, RawEntraGrants, RawMechanism};
 
 /// Longest app name; with the `mailscope-` prefix and `-allow` suffix a
 /// derived group name stays within Exchange's 64-character `Name` limit.
@@ -166,16 +166,15 @@ impl Validator {
             }
             value
         });
-        let mechanism = match raw.mechanism.map(|m| m.value) {
-            None | Some(RawMechanism::ApplicationAccessPolicy) => Mechanism::ApplicationAccessPolicy,
-        };
+        let mechanism = raw.mechanism.map_or(Mechanism::ApplicationAccessPolicy, |m| mechanism_of(m.value));
+        let entra_grants = raw.entra_grants.map_or(EntraGrants::Keep, |g| entra_grants_of(g.value));
 
         let mut names: HashMap<String, Position> = HashMap::new();
         let mut app_ids: HashMap<String, (Position, String)> = HashMap::new();
         let mut groups: HashMap<String, (Position, String)> = HashMap::new();
         let mut apps = Vec::with_capacity(raw.apps.value.len());
         for app in raw.apps.value {
-            let spec = self.app(app);
+            let spec = self.app(app, mechanism, entra_grants);
             if let Some(first) = names.get(&spec.name) {
                 self.report(
                     spec.at,
@@ -217,7 +216,7 @@ impl Validator {
         self.adopted_derived_names(&apps);
 
         if self.problems.is_empty() {
-            Ok(DesiredState { origin: origin.to_owned(), tenant, mechanism, apps })
+            Ok(DesiredState { origin: origin.to_owned(), tenant, mechanism, entra_grants, apps })
         } else {
             self.problems.sort_by_key(|p| p.at);
             Err(SpecError { origin: origin.to_owned(), problems: self.problems })
@@ -255,7 +254,7 @@ impl Validator {
         }
     }
 
-    fn app(&mut self, app: RawApp) -> AppSpec {
+    fn app(&mut self, app: RawApp, file_mechanism: Mechanism, file_entra_grants: EntraGrants) -> AppSpec {
         let app_at = at(&app.name);
         let name = app.name.value.clone();
         if !is_app_name(&name) {
@@ -319,6 +318,27 @@ impl Validator {
                 "add `allow: [...]` (only these mailboxes), `deny: [...]` (all but these), or `allow: []` to lock it out",
             );
         }
+        let mechanism = app.mechanism.map_or(file_mechanism, |m| mechanism_of(m.value));
+        // Entra grants are what an access policy fences: removing them from
+        // a policy app would cut it off entirely, so `remove` only ever
+        // applies to RBAC apps.
+        let entra_grants = match (&app.entra_grants, mechanism) {
+            (Some(g), Mechanism::ApplicationAccessPolicy) => {
+                if matches!(g.value, RawEntraGrants::Remove) {
+                    self.report(
+                        at(g),
+                        format!("`entraGrants: remove` of app \"{name}\" only applies to `mechanism: rbac`"),
+                        "an access policy fences the app's Entra grants; removing them would cut the app off: \
+                         set `mechanism: rbac` on the app, or remove the key",
+                    );
+                }
+                EntraGrants::Keep
+            }
+            (_, Mechanism::ApplicationAccessPolicy) => EntraGrants::Keep,
+            (Some(g), Mechanism::Rbac) => entra_grants_of(g.value),
+            (None, Mechanism::Rbac) => file_entra_grants,
+        };
+        let permissions = self.permissions(&name, app_at, mechanism, app.permissions);
         let description = app.description.map(|d| {
             if let Err(why) = check_description(&d.value) {
                 self.report(
@@ -329,7 +349,88 @@ impl Validator {
             }
             d.value
         });
-        AppSpec { name, app_id, description, group, deny_group, allow, deny, at: app_at }
+        AppSpec {
+            name,
+            app_id,
+            description,
+            mechanism,
+            permissions,
+            entra_grants,
+            group,
+            deny_group,
+            allow,
+            deny,
+            at: app_at,
+        }
+    }
+
+    /// `permissions` of one app: required and known for `rbac`, refused for
+    /// an access-policy app (a policy fences whatever Entra grants; it has
+    /// no permissions of its own to assign).
+    fn permissions(
+        &mut self,
+        app: &str,
+        app_at: Position,
+        mechanism: Mechanism,
+        raw: Option<Spanned<Vec<Spanned<String>>>>,
+    ) -> Vec<Entry<String>> {
+        let valid = || {
+            let names: Vec<&str> = mailscope_permissions::RBAC_ROLES.iter().map(|r| r.permission).collect();
+            format!("valid names: {}", names.join(", "))
+        };
+        let Some(list) = raw else {
+            if mechanism == Mechanism::Rbac {
+                self.report(
+                    app_at,
+                    format!("app \"{app}\" uses `mechanism: rbac` but has no `permissions`"),
+                    &format!("list the permissions to assign, e.g. `permissions: [Mail.Send]`; {}", valid()),
+                );
+            }
+            return Vec::new();
+        };
+        if mechanism != Mechanism::Rbac {
+            self.report(
+                at(&list),
+                format!("`permissions` of app \"{app}\" only apply to `mechanism: rbac`"),
+                "an application access policy fences the app's Entra grants and assigns nothing: \
+                 remove `permissions`, or set `mechanism: rbac` on the app",
+            );
+            return Vec::new();
+        }
+        if list.value.is_empty() {
+            self.report(
+                at(&list),
+                format!("`permissions` of app \"{app}\" is empty"),
+                &format!("list at least one permission; {}", valid()),
+            );
+        }
+        let mut out: Vec<Entry<String>> = Vec::new();
+        for item in list.value {
+            let Some(role) = mailscope_permissions::rbac_role(&item.value) else {
+                self.report(
+                    at(&item),
+                    format!(
+                        "{} in `permissions` of app \"{app}\" has no RBAC for Applications role",
+                        quoted(&item.value)
+                    ),
+                    &valid(),
+                );
+                continue;
+            };
+            if let Some(first) = out.iter().find(|e| e.address == role.permission) {
+                self.report(
+                    at(&item),
+                    format!(
+                        "{} appears twice in `permissions` of app \"{app}\" (first at line {})",
+                        role.permission, first.at.line
+                    ),
+                    "remove one of them",
+                );
+                continue;
+            }
+            out.push(Entry { at: at(&item), address: role.permission.to_owned() });
+        }
+        out
     }
 
     fn list(
@@ -428,6 +529,20 @@ fn check_description(value: &str) -> Result<(), &'static str> {
         Err("it contains a line break, a control or an invisible character")
     } else {
         Ok(())
+    }
+}
+
+fn mechanism_of(raw: RawMechanism) -> Mechanism {
+    match raw {
+        RawMechanism::ApplicationAccessPolicy => Mechanism::ApplicationAccessPolicy,
+        RawMechanism::Rbac => Mechanism::Rbac,
+    }
+}
+
+fn entra_grants_of(raw: RawEntraGrants) -> EntraGrants {
+    match raw {
+        RawEntraGrants::Keep => EntraGrants::Keep,
+        RawEntraGrants::Remove => EntraGrants::Remove,
     }
 }
 

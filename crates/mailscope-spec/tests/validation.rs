@@ -363,3 +363,94 @@ fn a_deny_group_needs_a_deny_list_and_is_unique() {
     assert_eq!(desired.apps[0].adopted_group(ListKind::Deny), Some("Execs"));
     assert_eq!(desired.apps[0].adopted_group(ListKind::Allow), None);
 }
+
+fn rbac_app(body: &str) -> String {
+    format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: mailer\n    appId: {GUID_A}\n    mechanism: rbac\n{body}"
+    )
+}
+
+#[test]
+fn mechanism_and_entra_grants_default_to_the_legacy_behaviour_and_can_be_overridden() {
+    let desired = parse(&app("    allow: []\n"), "t.yaml").unwrap();
+    assert_eq!(desired.mechanism, Mechanism::ApplicationAccessPolicy);
+    assert_eq!(desired.apps[0].mechanism, Mechanism::ApplicationAccessPolicy);
+    assert_eq!(desired.apps[0].entra_grants, mailscope_spec::EntraGrants::Keep);
+
+    let text = format!(
+        "apiVersion: mailscope/v1\nmechanism: rbac\nentraGrants: remove\napps:\n  - name: a\n    appId: {GUID_A}\n    permissions: [mail.send, Application Calendars.Read]\n    allow: []\n  - name: b\n    appId: {GUID_B}\n    mechanism: applicationAccessPolicy\n    allow: []\n"
+    );
+    let desired = parse(&text, "t.yaml").unwrap();
+    let (a, b) = (&desired.apps[0], &desired.apps[1]);
+    assert_eq!((a.mechanism, a.entra_grants), (Mechanism::Rbac, mailscope_spec::EntraGrants::Remove));
+    let names: Vec<&str> = a.permissions.iter().map(|p| p.address.as_str()).collect();
+    assert_eq!(names, ["Mail.Send", "Calendars.Read"], "canonical names");
+    assert_eq!(a.permissions[0].at.to_string(), "7:19");
+    // A policy app never has its Entra grants removed: they are what its policy fences.
+    assert_eq!(
+        (b.mechanism, b.entra_grants),
+        (Mechanism::ApplicationAccessPolicy, mailscope_spec::EntraGrants::Keep)
+    );
+    assert!(b.permissions.is_empty());
+}
+
+#[test]
+fn rbac_apps_need_known_permissions() {
+    let (at, msg) = one_problem(&rbac_app("    allow: []\n"));
+    assert_eq!(
+        (at.as_str(), msg.as_str()),
+        ("3:11", "app \"mailer\" uses `mechanism: rbac` but has no `permissions`")
+    );
+
+    let err = parse(
+        &rbac_app(
+            "    permissions: [Mail.Send, Mail.ReadBasic.All, Files.Read.All, mail.send]\n    allow: []\n",
+        ),
+        "t.yaml",
+    )
+    .unwrap_err();
+    let found: Vec<(String, String)> =
+        err.problems.iter().map(|p| (p.at.to_string(), p.message.clone())).collect();
+    assert_eq!(
+        found[0],
+        (
+            "6:30".to_owned(),
+            "\"Mail.ReadBasic.All\" in `permissions` of app \"mailer\" has no RBAC for Applications role"
+                .to_owned()
+        )
+    );
+    assert_eq!(found[1].0, "6:50");
+    assert_eq!(
+        found[2],
+        (
+            "6:66".to_owned(),
+            "Mail.Send appears twice in `permissions` of app \"mailer\" (first at line 6)".to_owned()
+        )
+    );
+    assert!(
+        err.to_string().contains("help: valid names: Mail.Read, Mail.ReadBasic, Mail.ReadWrite, Mail.Send"),
+        "{err}"
+    );
+
+    let (at, msg) = one_problem(&rbac_app("    permissions: []\n    allow: []\n"));
+    assert_eq!((at.as_str(), msg.as_str()), ("6:18", "`permissions` of app \"mailer\" is empty"));
+}
+
+#[test]
+fn policy_apps_refuse_rbac_only_keys() {
+    let (at, msg) = one_problem(&app("    permissions: [Mail.Send]\n    allow: []\n"));
+    assert_eq!(
+        (at.as_str(), msg.as_str()),
+        ("5:18", "`permissions` of app \"mailer\" only apply to `mechanism: rbac`")
+    );
+    let (at, msg) = one_problem(&app("    entraGrants: remove\n    allow: []\n"));
+    assert_eq!(
+        (at.as_str(), msg.as_str()),
+        ("5:18", "`entraGrants: remove` of app \"mailer\" only applies to `mechanism: rbac`")
+    );
+    let (_, msg) = one_problem(&app("    mechanism: graph\n    allow: []\n"));
+    assert!(
+        msg.starts_with("unknown variant `graph`, expected one of applicationAccessPolicy, rbac"),
+        "{msg}"
+    );
+}
