@@ -1,20 +1,5 @@
-//! The Exchange Online admin API (`InvokeCommand`) client.
-//!
-//! # Retry rule per cmdlet
-//!
-//! Throttling (429) and connect failures are retried for every cmdlet: the
-//! request was not processed. For a lost reply (reset, timeout, 502–504,
-//! transient 500) the rule depends on whether a repeat is harmless:
-//!
-//! | cmdlet | on an unknown outcome |
-//! |---|---|
-//! | `Get-*`, `Test-ApplicationAccessPolicy` | retried (reads) |
-//! | `Set-DistributionGroup`, `Set-ApplicationAccessPolicy` | retried (setting the same value twice is harmless) |
-//! | `Add-DistributionGroupMember` | retried; "is already a member" then counts as done ([`Outcome::AlreadySo`]) |
-//! | `Remove-DistributionGroupMember` | retried; "isn't a member" / not found counts as done |
-//! | `Remove-DistributionGroup`, `Remove-ApplicationAccessPolicy` | retried; not found counts as done |
-//! | `New-DistributionGroup` | not blindly retried: the group is read back by name; if it exists it was created, otherwise the call is sent once more |
-//! | `New-ApplicationAccessPolicy` | not blindly retried: policies are read back; a policy with the same app, scope and right means it was created, otherwise sent once more |
+//! The Exchange Online admin API (`InvokeCommand`) client. The retry rule
+//! per cmdlet is documented on [`ExoClient`], where the API docs show it.
 
 use serde_json::{Map, Value, json};
 
@@ -27,10 +12,10 @@ use crate::session::{Raw, Replay, Session};
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
 /// Addresses per `Get-Recipient` filter.
-pub const RECIPIENT_BATCH: usize = 100;
+pub(crate) const RECIPIENT_BATCH: usize = 100;
 
 /// The filter that finds mailscope's groups in one call.
-pub const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
+pub(crate) const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
 
 /// Result of a write whose target state may already hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,6 +37,22 @@ pub enum AccessCheck {
 }
 
 /// The `InvokeCommand` client. Cheap to clone.
+///
+/// # Retry rule per cmdlet
+///
+/// Throttling (429) and connect failures are retried for every cmdlet: the
+/// request was not processed. For a lost reply (reset, timeout, 502–504,
+/// transient 500) the rule depends on whether a repeat is harmless:
+///
+/// | cmdlet | on an unknown outcome |
+/// |---|---|
+/// | `Get-*`, `Test-ApplicationAccessPolicy` | retried (reads) |
+/// | `Set-DistributionGroup`, `Set-ApplicationAccessPolicy` | retried (setting the same value twice is harmless) |
+/// | `Add-DistributionGroupMember` | retried; "is already a member" then counts as done ([`Outcome::AlreadySo`]) |
+/// | `Remove-DistributionGroupMember` | retried; "isn't a member" / not found counts as done |
+/// | `Remove-DistributionGroup`, `Remove-ApplicationAccessPolicy` | retried; not found counts as done |
+/// | `New-DistributionGroup` | not blindly retried: the group is read back by name; if it exists it was created, otherwise the call is sent once more |
+/// | `New-ApplicationAccessPolicy` | not blindly retried: policies are read back; a policy with the same app, scope and right means it was created, otherwise sent once more |
 #[derive(Debug, Clone)]
 pub struct ExoClient {
     session: Session,
@@ -400,7 +401,7 @@ impl ExoClient {
         Ok(v.iter().filter_map(parse_recipient).collect())
     }
 
-    /// Resolves addresses to existing recipients, [`RECIPIENT_BATCH`] per
+    /// Resolves addresses to existing recipients, 100 per
     /// `Get-Recipient` call. Unknown addresses are simply absent.
     pub async fn resolve_recipients(&self, addresses: &[String]) -> Result<Vec<Recipient>, ExoError> {
         let mut unique: Vec<String> = addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
@@ -440,7 +441,7 @@ fn outcome(result: Result<Vec<Value>, ExoError>, already: &[ExoErrorKind]) -> Re
 
 /// `(PrimarySmtpAddress -eq 'a') -or (PrimarySmtpAddress -eq 'b')`, with
 /// single quotes doubled (OPATH string escaping).
-pub fn recipient_filter(addresses: &[String]) -> String {
+pub(crate) fn recipient_filter(addresses: &[String]) -> String {
     addresses
         .iter()
         .map(|a| format!("(PrimarySmtpAddress -eq '{}')", a.replace('\'', "''")))
@@ -517,7 +518,7 @@ fn text(o: &Value, key: &str) -> Option<String> {
 }
 
 /// Parses an `ApplicationAccessPolicy` object.
-pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
+pub(crate) fn parse_policy(o: &Value) -> Option<LivePolicy> {
     let identity = text(o, "Identity")?;
     let app_id = text(o, "AppId").or_else(|| {
         // `<tenant>\<appId>:<sid>;<oid>`
@@ -543,7 +544,7 @@ pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
 }
 
 /// Parses a `DistributionGroup` object (members left empty).
-pub fn parse_group(o: &Value) -> Option<LiveGroup> {
+pub(crate) fn parse_group(o: &Value) -> Option<LiveGroup> {
     Some(LiveGroup {
         id: text(o, "ExternalDirectoryObjectId").or_else(|| text(o, "Guid")).unwrap_or_default(),
         name: text(o, "Name")?,
@@ -554,7 +555,7 @@ pub fn parse_group(o: &Value) -> Option<LiveGroup> {
 }
 
 /// Parses a recipient (member row, `Get-Recipient` object).
-pub fn parse_recipient(o: &Value) -> Option<Recipient> {
+pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
     Some(Recipient {
         address: text(o, "PrimarySmtpAddress")?,
         kind: text(o, "RecipientTypeDetails").or_else(|| text(o, "RecipientType")).unwrap_or_default(),

@@ -11,14 +11,14 @@ use crate::error::{ExoError, ExoErrorKind, graph_error_from_response};
 use crate::session::{Raw, Replay, Session};
 
 /// Microsoft Graph's resource appId.
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Office 365 Exchange Online's resource appId.
-pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
+pub(crate) const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 
 /// True for app role values that reach mailbox content and are therefore
 /// fenced by application access policies (Graph `Mail.*`,
 /// `MailboxSettings.*`, `Calendars.*`, `Contacts.*`; EWS `full_access_as_app`).
-pub fn is_mailbox_permission(value: &str) -> bool {
+pub(crate) fn is_mailbox_permission(value: &str) -> bool {
     ["Mail.", "MailboxSettings.", "Calendars.", "Contacts."].iter().any(|p| value.starts_with(p))
         || value == "full_access_as_app"
 }

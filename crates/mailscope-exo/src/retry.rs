@@ -85,12 +85,12 @@ fn random_unit() -> f64 {
 /// Parses a `Retry-After` value: delta seconds (integer or fractional, as the
 /// Exchange module accepts) or an HTTP date (IMF-fixdate). A date in the past
 /// gives zero. Returns `None` for anything unparseable.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     parse_retry_after_at(value, SystemTime::now())
 }
 
 /// [`parse_retry_after`] relative to a given "now" (for tests).
-pub fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
@@ -146,7 +146,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 /// Exception types (substrings of `details[0].message`) that make a 500
 /// retryable; the module's `RetryableExceptions` list.
-pub const TRANSIENT_EXCEPTIONS: [&str; 5] = [
+pub(crate) const TRANSIENT_EXCEPTIONS: [&str; 5] = [
     "DCOverloadedException",
     "SuitabilityDirectoryException",
     "ServerInMMException",

@@ -1,8 +1,8 @@
 //! A connection to one tenant: HTTP client, tokens, limits, counters, and the
 //! retry loop every Exchange and Graph call goes through.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -20,7 +20,12 @@ use crate::token::TokenSource;
 pub struct SessionConfig {
     /// Retry policy of every call.
     pub retry: RetryPolicy,
-    /// Requests in flight per tenant, across all sessions of the process.
+    /// Requests in flight at once on this session (at least 1).
+    ///
+    /// The limit belongs to the [`Session`]: its clones and the
+    /// [`crate::ExoClient`] / [`crate::GraphClient`] made from it share it,
+    /// another `Session` has its own. One session per tenant is the intended
+    /// use; two sessions for the same tenant add up their limits.
     ///
     /// Exchange throttles app-only callers by concurrency as well as by rate
     /// (`X-Concurrencycount`); a handful in parallel keeps member reads fast
@@ -100,7 +105,8 @@ pub(crate) struct Inner {
     pub(crate) endpoints: Endpoints,
     pub(crate) tenant: String,
     pub(crate) config: SessionConfig,
-    pub(crate) limiter: Arc<Semaphore>,
+    /// The concurrency limit ([`SessionConfig::max_concurrency`]).
+    pub(crate) limiter: Semaphore,
     pub(crate) stats: CallStats,
 }
 
@@ -130,13 +136,6 @@ pub enum SessionError {
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the HTTP client")]
     Http(#[source] reqwest::Error),
-}
-
-fn tenant_limiter(tenant: &str, permits: usize) -> Arc<Semaphore> {
-    static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Semaphore>>>> = OnceLock::new();
-    let map = LIMITERS.get_or_init(Mutex::default);
-    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.entry(tenant.to_ascii_lowercase()).or_insert_with(|| Arc::new(Semaphore::new(permits.max(1)))).clone()
 }
 
 impl Session {
@@ -169,7 +168,9 @@ impl Session {
             .map_err(SessionError::Http)?;
         let tenant = credentials.tenant.clone();
         let tokens = TokenSource::new(http.clone(), &endpoints, credentials, config.retry);
-        let limiter = tenant_limiter(&tenant, config.max_concurrency);
+        // Sized by this session's own options: no process-wide state, so
+        // the first session of a tenant does not decide for later ones.
+        let limiter = Semaphore::new(config.max_concurrency.max(1));
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -344,5 +345,36 @@ impl Session {
             );
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(max_concurrency: usize) -> Session {
+        let creds = ClientCredentials::with_secret(
+            "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c",
+            "11111111-2222-4333-8444-555555555555",
+            "s",
+        )
+        .unwrap();
+        let config = SessionConfig { max_concurrency, ..SessionConfig::default() };
+        Session::new(creds, Cloud::Public, &EndpointOverrides::default(), config).unwrap()
+    }
+
+    #[test]
+    fn each_session_owns_its_concurrency_limit() {
+        // Same tenant, different options: the second session must not
+        // inherit the first one's size (it did with a process-wide map).
+        let small = session(1);
+        let large = session(4);
+        assert_eq!(small.inner.limiter.available_permits(), 1);
+        assert_eq!(large.inner.limiter.available_permits(), 4);
+        assert_eq!(session(0).inner.limiter.available_permits(), 1, "0 is raised to 1");
+        // Clones share the one limit.
+        let clone = large.clone();
+        let _permit = clone.inner.limiter.try_acquire().unwrap();
+        assert_eq!(large.inner.limiter.available_permits(), 3);
     }
 }

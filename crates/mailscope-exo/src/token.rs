@@ -27,7 +27,7 @@ use crate::secret::Secret;
 /// service (Entra issues 60–90 minute tokens, so this costs nothing), and it
 /// matches the margin MSAL uses. Expiry is computed on the monotonic clock
 /// from `expires_in`, so the local wall clock's skew does not matter.
-pub const REFRESH_SKEW: Duration = Duration::from_secs(300);
+pub(crate) const REFRESH_SKEW: Duration = Duration::from_secs(300);
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
