@@ -27,6 +27,7 @@
 
 // The modules are private: the crate's API is what is re-exported here, so
 // a helper that is public only for a sibling module cannot leak into it.
+mod body;
 mod cloud;
 mod credentials;
 mod error;

@@ -9,10 +9,12 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
+use crate::body::{BodyError, DEFAULT_MAX_RESPONSE_BYTES, read_capped, redirect_message};
 use crate::cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
-use crate::credentials::ClientCredentials;
+use crate::credentials::{ClientCredentials, Credential};
 use crate::error::{ExoError, ExoErrorKind};
 use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::secret::{scrub, scrub_bytes};
 use crate::token::TokenSource;
 
 /// Tuning of a [`Session`].
@@ -38,6 +40,11 @@ pub struct SessionConfig {
     pub request_timeout: Duration,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    /// Largest body read from one `InvokeCommand` page or Graph response
+    /// (default 64 MiB). The body is streamed and the call fails with
+    /// [`ExoErrorKind::Server`] as soon as it passes the cap; token responses
+    /// have a fixed 64 KiB cap.
+    pub max_response_bytes: usize,
 }
 
 impl Default for SessionConfig {
@@ -48,6 +55,7 @@ impl Default for SessionConfig {
             page_size: 1000,
             request_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(30),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -79,6 +87,16 @@ impl CallStats {
     pub fn reset(&self) {
         self.counts.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
     }
+}
+
+/// Why no response was read.
+enum SendError {
+    /// The access token cannot be a header value (nothing was sent).
+    BadToken,
+    /// Transport failure.
+    Http(reqwest::Error),
+    /// The body of a response with this status passed the cap (bytes).
+    TooLarge(u16, usize),
 }
 
 /// Whether a request may be sent again after a failure whose outcome is
@@ -161,13 +179,16 @@ impl Session {
             // Exchange's 403 carries a NUL-byte body declared as gzip; with
             // decompression on, reading it would fail as a transport error.
             .no_gzip()
+            // A 3xx is an error, never followed: see `body::redirect_message`.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("mailscope/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(SessionError::Http)?;
         let tenant = credentials.tenant.clone();
-        let tokens = TokenSource::new(http.clone(), &endpoints, credentials, config.retry);
+        let tokens =
+            TokenSource::new(http.clone(), &endpoints, credentials, config.retry, config.request_timeout);
         // Sized by this session's own options: no process-wide state, so
         // the first session of a tenant does not decide for later ones.
         let limiter = Semaphore::new(config.max_concurrency.max(1));
@@ -214,6 +235,15 @@ impl Session {
         crate::GraphClient::new(self.clone())
     }
 
+    /// The client secret, if that is the credential (to scrub it from
+    /// server-supplied error text).
+    fn client_secret(&self) -> &str {
+        match &self.inner.tokens.credentials().credential {
+            Credential::Secret(s) => s.expose(),
+            _ => "",
+        }
+    }
+
     /// Sends one logical request with retries. `build` makes the request for
     /// a bearer token; `classify` turns a non-2xx response into an error.
     pub(crate) async fn execute(
@@ -255,18 +285,21 @@ impl Session {
             inner.stats.record(op);
             let t0 = Instant::now();
             let sent = async {
-                let mut auth =
-                    HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| None)?;
+                let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| SendError::BadToken)?;
                 auth.set_sensitive(true);
                 let resp = build(token.expose())
                     .header(reqwest::header::AUTHORIZATION, auth)
                     .send()
                     .await
-                    .map_err(Some)?;
+                    .map_err(SendError::Http)?;
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await.map_err(Some)?.to_vec();
-                Ok::<Raw, Option<reqwest::Error>>(Raw { status, headers, body })
+                let body = read_capped(resp, inner.config.max_response_bytes).await.map_err(|e| match e {
+                    BodyError::Http(e) => SendError::Http(e),
+                    BodyError::TooLarge(cap) => SendError::TooLarge(status, cap),
+                })?;
+                Ok::<Raw, SendError>(Raw { status, headers, body })
             }
             .instrument(span.clone())
             .await;
@@ -282,12 +315,36 @@ impl Session {
                         tracing::debug!(parent: &span, op, attempt, status = raw.status, duration_ms = elapsed_ms, "call succeeded");
                         return Ok(raw);
                     }
+                    if (300..400).contains(&raw.status) {
+                        let mut err = ExoError::new(
+                            ExoErrorKind::Server,
+                            op,
+                            redirect_message(raw.status, &raw.headers),
+                        );
+                        err.status = Some(raw.status);
+                        err.attempts = attempt;
+                        err.client_request_id = Some(client_request_id.to_owned());
+                        tracing::warn!(parent: &span, op, attempt, status = raw.status, "redirect refused");
+                        return Err(err);
+                    }
                     let retry_after = raw
                         .headers
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    let mut err = classify(&raw);
+                    // The body and headers come from the server: an echo of
+                    // the bearer token or the client secret must not reach
+                    // the error (and from there logs and journals).
+                    let secrets = [token.expose(), self.client_secret()];
+                    let scrubbed = Raw {
+                        status: raw.status,
+                        headers: raw.headers.clone(),
+                        body: scrub_bytes(&raw.body, &secrets),
+                    };
+                    let mut err = classify(&scrubbed);
+                    err.message = scrub(&err.message, &secrets);
+                    err.exception_type = err.exception_type.as_deref().map(|t| scrub(t, &secrets));
+                    err.error_id = err.error_id.as_deref().map(|t| scrub(t, &secrets));
                     err.retry_after = retry_after;
                     if raw.status == 401 && !refreshed_after_401 {
                         // A claims challenge or a token minted before a
@@ -308,14 +365,27 @@ impl Session {
                     err.maybe_applied = replay == Replay::Unsafe && unknown_outcome;
                     (err, retry, retry_after)
                 }
+                Err(SendError::TooLarge(status, cap)) => {
+                    span.record("status", status);
+                    let mut err = ExoError::new(
+                        ExoErrorKind::Server,
+                        op,
+                        format!("the response body exceeds the {cap}-byte cap (max_response_bytes)"),
+                    );
+                    err.status = Some(status);
+                    err.maybe_applied = replay == Replay::Unsafe;
+                    (err, false, None)
+                }
                 Err(e) => {
                     let (message, connect, source) = match e {
-                        Some(e) => {
+                        SendError::Http(e) => {
                             let connect = e.is_connect();
                             let e = e.without_url();
                             (e.to_string(), connect, Some(e))
                         }
-                        None => ("the token is not a valid header value".to_owned(), true, None),
+                        SendError::BadToken | SendError::TooLarge(..) => {
+                            ("the token is not a valid header value".to_owned(), true, None)
+                        }
                     };
                     let mut err = ExoError::new(ExoErrorKind::Transport, op, message);
                     if let Some(s) = source {
