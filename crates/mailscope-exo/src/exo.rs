@@ -58,15 +58,13 @@ pub enum AccessCheck {
 pub struct ExoClient {
     session: Session,
     url: String,
-    anchor: String,
 }
 
 impl ExoClient {
     /// A client on `session`.
     pub fn new(session: Session) -> Self {
         let url = session.endpoints().invoke_command_url(session.tenant());
-        let anchor = format!("APP:{SYSTEM_MAILBOX}@{}", session.tenant());
-        Self { session, url, anchor }
+        Self { session, url }
     }
 
     /// The session (stats, tokens).
@@ -118,7 +116,8 @@ impl ExoClient {
     ) -> Result<Raw, ExoError> {
         let inner = &self.session.inner;
         let page_size = inner.config.page_size.clamp(1, 1000);
-        let build = |_token: &str| {
+        let build = |token: &str| {
+            let anchor = anchor_mailbox(token, &inner.tenant);
             inner
                 .http
                 .post(url)
@@ -126,7 +125,7 @@ impl ExoClient {
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header("Accept-Charset", "UTF-8")
                 .header("X-CmdletName", cmdlet)
-                .header("X-AnchorMailbox", &self.anchor)
+                .header("X-AnchorMailbox", anchor)
                 .header("X-ResponseFormat", "json")
                 .header("X-SerializationLevel", "Partial")
                 .header("Prefer", format!("odata.maxpagesize={page_size}"))
@@ -443,6 +442,30 @@ fn access_right_name(right: AccessRight) -> &'static str {
     }
 }
 
+/// The `X-AnchorMailbox` routing hint of an app-only caller:
+/// `APP:SystemMailbox{…}@<tenant GUID>`. Exchange wants the tenant GUID
+/// whatever form the user configured (a domain works for the URL, not
+/// reliably for the hint), so it is read from the access token's `tid`
+/// claim; a token that is not a JWT with a GUID `tid` (the claim is
+/// untrusted) falls back to the configured tenant.
+fn anchor_mailbox(token: &str, configured_tenant: &str) -> String {
+    let tenant = token_tenant_id(token).unwrap_or_else(|| configured_tenant.to_owned());
+    format!("APP:{SYSTEM_MAILBOX}@{tenant}")
+}
+
+/// The `tid` claim of a JWT access token, if it is a GUID. The signature is
+/// not checked: the value only routes a request the service authorizes by
+/// the token itself.
+fn token_tenant_id(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let tid = uuid::Uuid::try_parse(claims.get("tid")?.as_str()?).ok()?;
+    Some(tid.hyphenated().to_string())
+}
+
 fn strip_annotations(v: Value) -> Value {
     match v {
         Value::Object(m) => {
@@ -546,6 +569,28 @@ pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn jwt(claims: &Value) -> String {
+        use base64::Engine as _;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!("{}.{}.sig", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()))
+    }
+
+    #[test]
+    fn anchor_uses_the_token_tenant_guid() {
+        let tid = "8F3C2B1A-4D5E-4F6A-9B8C-7D6E5F4A3B2C";
+        assert_eq!(
+            anchor_mailbox(&jwt(&json!({"tid": tid})), "contoso.onmicrosoft.com"),
+            "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c"
+        );
+        // Untrusted claim: anything but a GUID falls back to the configured tenant.
+        for bad in [jwt(&json!({"tid": "x\r\nEvil: 1"})), jwt(&json!({})), "opaque".to_owned()] {
+            assert_eq!(
+                anchor_mailbox(&bad, "contoso.onmicrosoft.com"),
+                "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com"
+            );
+        }
+    }
 
     #[test]
     fn filter_escapes_quotes() {

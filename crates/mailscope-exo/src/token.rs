@@ -179,6 +179,10 @@ fn hint(code: Option<&str>) -> &'static str {
         Some("AADSTS70021" | "AADSTS700213" | "AADSTS700211") => {
             " (hint: no federated credential on the app matches the token's issuer, subject and audience)"
         }
+        Some("AADSTS7002137" | "AADSTS7002138") => {
+            " (hint: the federated token's subject or issuer differs from the app's federated credential; \
+             compare the token's `sub` and `iss` with the credential, e.g. the GitHub environment or branch)"
+        }
         Some("AADSTS700024") => {
             " (hint: the assertion is outside its validity window; check the clock or refresh the federated token)"
         }
@@ -479,5 +483,20 @@ impl TokenSource {
                 reason: "the body is not an Entra error".to_owned(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    #[test]
+    fn federated_mismatch_codes_have_hints() {
+        for code in ["AADSTS7002137", "AADSTS7002138"] {
+            assert!(hint(Some(code)).contains("federated credential"), "{code}");
+        }
+        assert!(hint(Some("AADSTS70021")).contains("federated credential"));
+        assert_eq!(hint(Some("AADSTS1")), "");
+        assert_eq!(hint(None), "");
     }
 }
