@@ -180,8 +180,9 @@ fn hint(code: Option<&str>) -> &'static str {
             " (hint: no federated credential on the app matches the token's issuer, subject and audience)"
         }
         Some("AADSTS7002137" | "AADSTS7002138") => {
-            " (hint: the federated token's subject or issuer differs from the app's federated credential; \
-             compare the token's `sub` and `iss` with the credential, e.g. the GitHub environment or branch)"
+            " (hint: no federated credential on the app has this token's subject; the match is \
+             case-sensitive, so compare the token's `sub`, e.g. repo:owner/name:environment:prod, \
+             with the credential character for character)"
         }
         Some("AADSTS700024") => {
             " (hint: the assertion is outside its validity window; check the clock or refresh the federated token)"
@@ -493,7 +494,7 @@ mod tests {
     #[test]
     fn federated_mismatch_codes_have_hints() {
         for code in ["AADSTS7002137", "AADSTS7002138"] {
-            assert!(hint(Some(code)).contains("federated credential"), "{code}");
+            assert!(hint(Some(code)).contains("case-sensitive"), "{code}");
         }
         assert!(hint(Some("AADSTS70021")).contains("federated credential"));
         assert_eq!(hint(Some("AADSTS1")), "");
