@@ -100,7 +100,7 @@ pub(crate) fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<Durat
         return None;
     }
     let at = parse_http_date(v)?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO).min(Duration::from_secs(86_400)))
 }
 
 /// Parses an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -118,6 +118,10 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
         .iter()
         .position(|m| m == month)?;
     let year: i64 = year.parse().ok()?;
+    // Untrusted: a huge year would overflow the day arithmetic below.
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
     let hms: Vec<u64> = time.split(':').map(str::parse).collect::<Result<_, _>>().ok()?;
     let [h, m, sec] = hms.as_slice() else {
         return None;
@@ -170,6 +174,13 @@ mod tests {
         assert_eq!(parse_retry_after_at("soon", now), None);
         assert_eq!(parse_retry_after_at("NaN", now), None);
         assert_eq!(parse_retry_after_at("1e300", now), Some(Duration::from_secs(86_400)));
+        // Absurd dates: capped like numbers, or refused, never a panic.
+        assert_eq!(
+            parse_retry_after_at("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_retry_after_at("Sun, 06 Nov 9223372036854775807 08:49:37 GMT", now), None);
+        assert_eq!(parse_retry_after_at("Sun, 06 Nov 99999999999999 08:49:37 GMT", now), None);
     }
 
     #[test]

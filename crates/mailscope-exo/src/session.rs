@@ -376,21 +376,17 @@ impl Session {
                     err.maybe_applied = replay == Replay::Unsafe;
                     (err, false, None)
                 }
-                Err(e) => {
-                    let (message, connect, source) = match e {
-                        SendError::Http(e) => {
-                            let connect = e.is_connect();
-                            let e = e.without_url();
-                            (e.to_string(), connect, Some(e))
-                        }
-                        SendError::BadToken | SendError::TooLarge(..) => {
-                            ("the token is not a valid header value".to_owned(), true, None)
-                        }
-                    };
-                    let mut err = ExoError::new(ExoErrorKind::Transport, op, message);
-                    if let Some(s) = source {
-                        err.source = Some(Box::new(s));
-                    }
+                // Nothing was sent: retried like a connect failure.
+                Err(SendError::BadToken) => (
+                    ExoError::new(ExoErrorKind::Transport, op, "the token is not a valid header value"),
+                    true,
+                    None,
+                ),
+                Err(SendError::Http(e)) => {
+                    let connect = e.is_connect();
+                    let e = e.without_url();
+                    let mut err = ExoError::new(ExoErrorKind::Transport, op, e.to_string());
+                    err.source = Some(Box::new(e));
                     // A connect failure means nothing was sent; anything
                     // later (reset, timeout) leaves the outcome unknown.
                     err.maybe_applied = replay == Replay::Unsafe && !connect;
