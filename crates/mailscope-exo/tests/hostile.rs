@@ -100,6 +100,21 @@ async fn oversized_page_is_refused() {
 }
 
 #[tokio::test]
+async fn oversized_chunked_page_is_cut_off_while_streaming() {
+    // No Content-Length: the cap has to be enforced while reading.
+    let mut raw =
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    raw.extend_from_slice(b"b\r\n{\"value\":[\"\r\n");
+    for _ in 0..8 {
+        raw.extend_from_slice(format!("200\r\n{}\r\n", "x".repeat(0x200)).as_bytes());
+    }
+    raw.extend_from_slice(b"3\r\n\"]}\r\n0\r\n\r\n");
+    let (_script, session, _) = setup_config(vec![Reply::Raw(raw)], |c| c.max_response_bytes = 1024).await;
+    let e = session.exo().invoke("Get-DistributionGroup", json!({})).await.unwrap_err();
+    assert!(e.to_string().contains("1024-byte cap"), "{e}");
+}
+
+#[tokio::test]
 async fn repeated_next_link_is_an_error_at_once() {
     let (script, session, base) = setup(vec![]).await;
     let next = format!("{base}/adminapi/beta/{TENANT}/InvokeCommand?$skiptoken=same");
@@ -142,7 +157,7 @@ async fn a_hanging_token_endpoint_costs_one_deadline_for_all_waiting_calls() {
     // One fetch: at most its attempts reached the endpoint, and the four
     // callers together waited about one deadline, not four in turn.
     assert!(*script.tokens.lock().unwrap() <= 3, "{} token requests", script.tokens.lock().unwrap());
-    assert!(elapsed < Duration::from_millis(1500), "{elapsed:?}");
+    assert!(elapsed < Duration::from_millis(2500), "{elapsed:?}");
     assert!(script.seen.lock().unwrap().is_empty());
 }
 

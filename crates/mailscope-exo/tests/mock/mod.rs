@@ -17,7 +17,14 @@ pub const CLIENT: &str = "11111111-2222-4333-8444-555555555555";
 
 /// A scripted reply: raw head + body, or a dropped connection.
 pub enum Reply {
-    Http { status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8> },
+    Http {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// Bytes written as they are (status line and headers included), e.g. a
+    /// chunked body without `Content-Length`.
+    Raw(Vec<u8>),
     Reset,
 }
 
@@ -125,6 +132,11 @@ pub async fn serve(script: Arc<Script>) -> String {
                     };
                     match reply {
                         Reply::Reset => return, // Drop the socket without a response.
+                        Reply::Raw(bytes) => {
+                            if sock.write_all(&bytes).await.is_err() {
+                                return;
+                            }
+                        }
                         Reply::Http { status, headers, body } => {
                             let mut out =
                                 format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
