@@ -2,7 +2,7 @@
 //!
 //! The client already retries what is safe to retry and turns "already a
 //! member", "not a member" and "already gone" into [`Outcome::AlreadySo`]
-//! (see `mailscope_exo::exo`). This layer decides the remaining repeats,
+//! (see `mailscope_exo::ExoClient`). This layer decides the remaining repeats,
 //! each one a case where the step's effect provably holds:
 //!
 //! | step | harmless repeat ([`StepOutcome::AlreadyDone`]) |

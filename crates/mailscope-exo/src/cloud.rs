@@ -19,11 +19,11 @@ use std::str::FromStr;
 use reqwest::Url;
 
 /// Environment variable overriding the login (Entra token) base URL.
-pub const ENV_LOGIN_URL: &str = "MAILSCOPE_LOGIN_URL";
+pub(crate) const ENV_LOGIN_URL: &str = "MAILSCOPE_LOGIN_URL";
 /// Environment variable overriding the Exchange Online base URL.
-pub const ENV_EXO_URL: &str = "MAILSCOPE_EXO_URL";
+pub(crate) const ENV_EXO_URL: &str = "MAILSCOPE_EXO_URL";
 /// Environment variable overriding the Microsoft Graph base URL.
-pub const ENV_GRAPH_URL: &str = "MAILSCOPE_GRAPH_URL";
+pub(crate) const ENV_GRAPH_URL: &str = "MAILSCOPE_GRAPH_URL";
 
 /// A Microsoft 365 national cloud (`--environment`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -136,7 +136,7 @@ pub enum EndpointError {
 /// loopback host. Returns it without a trailing slash.
 ///
 /// `setting` names the flag or variable the value came from, for the error.
-pub fn validate_base_url(setting: &str, value: &str) -> Result<String, EndpointError> {
+pub(crate) fn validate_base_url(setting: &str, value: &str) -> Result<String, EndpointError> {
     let invalid = |reason: &str| EndpointError::InvalidUrl {
         setting: setting.to_owned(),
         value: value.to_owned(),

@@ -20,21 +20,21 @@ use sha1::Digest as _;
 use crate::secret::Secret;
 
 /// `AZURE_TENANT_ID`.
-pub const ENV_TENANT_ID: &str = "AZURE_TENANT_ID";
+pub(crate) const ENV_TENANT_ID: &str = "AZURE_TENANT_ID";
 /// `AZURE_CLIENT_ID`.
-pub const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+pub(crate) const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// `AZURE_CLIENT_SECRET`.
-pub const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
+pub(crate) const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 /// `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM file holding the certificate and its
 /// unencrypted private key.
-pub const ENV_CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+pub(crate) const ENV_CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
 /// `AZURE_CLIENT_CERTIFICATE_PASSWORD`: not supported (encrypted keys).
-pub const ENV_CLIENT_CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+pub(crate) const ENV_CLIENT_CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
 /// `AZURE_FEDERATED_TOKEN_FILE`: a file holding an OIDC token (workload
 /// identity, GitHub Actions), re-read on every token refresh.
-pub const ENV_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+pub(crate) const ENV_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
 /// `MAILSCOPE_CERTIFICATE_ALG`: `PS256` (default) or `RS256`.
-pub const ENV_CERTIFICATE_ALG: &str = "MAILSCOPE_CERTIFICATE_ALG";
+pub(crate) const ENV_CERTIFICATE_ALG: &str = "MAILSCOPE_CERTIFICATE_ALG";
 
 /// A credential configuration problem, naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -407,7 +407,10 @@ impl ClientCredentials {
 }
 
 /// Loads a certificate credential from a PEM file.
-pub fn load_certificate(variable: &str, path: &Path) -> Result<CertificateCredential, CredentialError> {
+pub(crate) fn load_certificate(
+    variable: &str,
+    path: &Path,
+) -> Result<CertificateCredential, CredentialError> {
     let pem = std::fs::read(path).map_err(|source| CredentialError::UnreadableFile {
         variable: variable.to_owned(),
         path: path.to_owned(),

@@ -182,7 +182,7 @@ impl ExoError {
 
 /// The parts of an Exchange error body that matter.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ErrorDetail {
+pub(crate) struct ErrorDetail {
     /// `error.code`.
     pub code: Option<String>,
     /// `error.message`: `Invalid Operation` (parameter binding) or
@@ -199,7 +199,7 @@ pub struct ErrorDetail {
 /// Extracts the detail from an `InvokeCommand` error body: `details[0].message`
 /// split as `ExId|ExceptionType|text`, else `innererror.internalexception`,
 /// else `error.message`. Returns `None` for a non-JSON body (the NUL-gzip 403).
-pub fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
+pub(crate) fn parse_error_body(body: &[u8]) -> Option<ErrorDetail> {
     let v: Value = serde_json::from_slice(body).ok()?;
     let err = v.get("error")?;
     let code = err.get("code").and_then(Value::as_str).map(str::to_owned);
@@ -245,7 +245,7 @@ fn non_empty(s: &str) -> Option<String> {
 }
 
 /// Classifies an error by exception type and text (status aside).
-pub fn classify_text(exception_type: Option<&str>, message: &str) -> Option<ExoErrorKind> {
+pub(crate) fn classify_text(exception_type: Option<&str>, message: &str) -> Option<ExoErrorKind> {
     let ty = exception_type.unwrap_or("");
     let text = message.to_ascii_lowercase();
     let has = |s: &str| ty.contains(s);
@@ -285,7 +285,7 @@ pub fn classify_text(exception_type: Option<&str>, message: &str) -> Option<ExoE
 }
 
 /// Builds the error for a non-success `InvokeCommand` response.
-pub fn exo_error_from_response(
+pub(crate) fn exo_error_from_response(
     operation: &str,
     status: u16,
     header_exception_type: Option<&str>,
@@ -344,7 +344,7 @@ pub fn exo_error_from_response(
 
 /// Builds the error for a non-success Graph response
 /// (`{"error":{"code","message"}}`).
-pub fn graph_error_from_response(operation: &str, status: u16, body: &[u8]) -> ExoError {
+pub(crate) fn graph_error_from_response(operation: &str, status: u16, body: &[u8]) -> ExoError {
     let v: Option<Value> = serde_json::from_slice(body).ok();
     let code = v.as_ref().and_then(|v| v.pointer("/error/code")).and_then(Value::as_str).map(str::to_owned);
     let message = v

@@ -1,25 +1,11 @@
-//! The Exchange Online admin API (`InvokeCommand`) client.
-//!
-//! # Retry rule per cmdlet
-//!
-//! Throttling (429) and connect failures are retried for every cmdlet: the
-//! request was not processed. For a lost reply (reset, timeout, 502–504,
-//! transient 500) the rule depends on whether a repeat is harmless:
-//!
-//! | cmdlet | on an unknown outcome |
-//! |---|---|
-//! | `Get-*`, `Test-ApplicationAccessPolicy` | retried (reads) |
-//! | `Set-DistributionGroup`, `Set-ApplicationAccessPolicy` | retried (setting the same value twice is harmless) |
-//! | `Add-DistributionGroupMember` | retried; "is already a member" then counts as done ([`Outcome::AlreadySo`]) |
-//! | `Remove-DistributionGroupMember` | retried; "isn't a member" / not found counts as done |
-//! | `Remove-DistributionGroup`, `Remove-ApplicationAccessPolicy` | retried; not found counts as done |
-//! | `New-DistributionGroup` | not blindly retried: the group is read back by name; if it exists it was created, otherwise the call is sent once more |
-//! | `New-ApplicationAccessPolicy` | not blindly retried: policies are read back; a policy with the same app, scope and right means it was created, otherwise sent once more |
+//! The Exchange Online admin API (`InvokeCommand`) client. The retry rule
+//! per cmdlet is documented on [`ExoClient`], where the API docs show it.
 
 use serde_json::{Map, Value, json};
 
 use mailscope_planner::live::{AccessRight, LiveGroup, LivePolicy, Recipient};
 
+use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, exo_error_from_response};
 use crate::session::{Raw, Replay, Session};
 
@@ -27,10 +13,10 @@ use crate::session::{Raw, Replay, Session};
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
 /// Addresses per `Get-Recipient` filter.
-pub const RECIPIENT_BATCH: usize = 100;
+pub(crate) const RECIPIENT_BATCH: usize = 100;
 
 /// The filter that finds mailscope's groups in one call.
-pub const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
+pub(crate) const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
 
 /// Result of a write whose target state may already hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,19 +38,33 @@ pub enum AccessCheck {
 }
 
 /// The `InvokeCommand` client. Cheap to clone.
+///
+/// # Retry rule per cmdlet
+///
+/// Throttling (429) and connect failures are retried for every cmdlet: the
+/// request was not processed. For a lost reply (reset, timeout, 502–504,
+/// transient 500) the rule depends on whether a repeat is harmless:
+///
+/// | cmdlet | on an unknown outcome |
+/// |---|---|
+/// | `Get-*`, `Test-ApplicationAccessPolicy` | retried (reads) |
+/// | `Set-DistributionGroup`, `Set-ApplicationAccessPolicy` | retried (setting the same value twice is harmless) |
+/// | `Add-DistributionGroupMember` | retried; "is already a member" then counts as done ([`Outcome::AlreadySo`]) |
+/// | `Remove-DistributionGroupMember` | retried; "isn't a member" / not found counts as done |
+/// | `Remove-DistributionGroup`, `Remove-ApplicationAccessPolicy` | retried; not found counts as done |
+/// | `New-DistributionGroup` | not blindly retried: the group is read back by name; if it exists it was created, otherwise the call is sent once more |
+/// | `New-ApplicationAccessPolicy` | not blindly retried: policies are read back; a policy with the same app, scope and right means it was created, otherwise sent once more |
 #[derive(Debug, Clone)]
 pub struct ExoClient {
     session: Session,
     url: String,
-    anchor: String,
 }
 
 impl ExoClient {
     /// A client on `session`.
     pub fn new(session: Session) -> Self {
         let url = session.endpoints().invoke_command_url(session.tenant());
-        let anchor = format!("APP:{SYSTEM_MAILBOX}@{}", session.tenant());
-        Self { session, url, anchor }
+        Self { session, url }
     }
 
     /// The session (stats, tokens).
@@ -93,27 +93,13 @@ impl ExoClient {
         let client_request_id = uuid::Uuid::new_v4().to_string();
         let mut url = self.url.clone();
         let mut out = Vec::new();
-        let mut pages = 0u32;
+        let mut pages = Pages::new(&self.url);
         loop {
-            pages += 1;
             let raw = self.post(cmdlet, &url, &body, replay, &client_request_id).await?;
             let (values, next) = parse_envelope(cmdlet, &raw)?;
             out.extend(values);
             match next {
-                Some(next) => {
-                    // Never send the token anywhere but the Exchange origin.
-                    if !same_origin(&next, &self.url) {
-                        return Err(ExoError::new(
-                            ExoErrorKind::Server,
-                            cmdlet,
-                            format!("refusing to follow @odata.nextLink to another origin: {next}"),
-                        ));
-                    }
-                    if pages > 100_000 {
-                        return Err(ExoError::new(ExoErrorKind::Server, cmdlet, "paging does not end"));
-                    }
-                    url = next;
-                }
+                Some(next) => url = pages.follow(cmdlet, next)?,
                 None => break,
             }
         }
@@ -130,7 +116,8 @@ impl ExoClient {
     ) -> Result<Raw, ExoError> {
         let inner = &self.session.inner;
         let page_size = inner.config.page_size.clamp(1, 1000);
-        let build = |_token: &str| {
+        let build = |token: &str| {
+            let anchor = anchor_mailbox(token, &inner.tenant);
             inner
                 .http
                 .post(url)
@@ -138,7 +125,7 @@ impl ExoClient {
                 .header(reqwest::header::ACCEPT, "application/json")
                 .header("Accept-Charset", "UTF-8")
                 .header("X-CmdletName", cmdlet)
-                .header("X-AnchorMailbox", &self.anchor)
+                .header("X-AnchorMailbox", anchor)
                 .header("X-ResponseFormat", "json")
                 .header("X-SerializationLevel", "Partial")
                 .header("Prefer", format!("odata.maxpagesize={page_size}"))
@@ -400,7 +387,7 @@ impl ExoClient {
         Ok(v.iter().filter_map(parse_recipient).collect())
     }
 
-    /// Resolves addresses to existing recipients, [`RECIPIENT_BATCH`] per
+    /// Resolves addresses to existing recipients, 100 per
     /// `Get-Recipient` call. Unknown addresses are simply absent.
     pub async fn resolve_recipients(&self, addresses: &[String]) -> Result<Vec<Recipient>, ExoError> {
         let mut unique: Vec<String> = addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
@@ -440,7 +427,7 @@ fn outcome(result: Result<Vec<Value>, ExoError>, already: &[ExoErrorKind]) -> Re
 
 /// `(PrimarySmtpAddress -eq 'a') -or (PrimarySmtpAddress -eq 'b')`, with
 /// single quotes doubled (OPATH string escaping).
-pub fn recipient_filter(addresses: &[String]) -> String {
+pub(crate) fn recipient_filter(addresses: &[String]) -> String {
     addresses
         .iter()
         .map(|a| format!("(PrimarySmtpAddress -eq '{}')", a.replace('\'', "''")))
@@ -455,11 +442,28 @@ fn access_right_name(right: AccessRight) -> &'static str {
     }
 }
 
-fn same_origin(a: &str, b: &str) -> bool {
-    match (reqwest::Url::parse(a), reqwest::Url::parse(b)) {
-        (Ok(a), Ok(b)) => a.origin() == b.origin(),
-        _ => false,
-    }
+/// The `X-AnchorMailbox` routing hint of an app-only caller:
+/// `APP:SystemMailbox{…}@<tenant GUID>`. Exchange wants the tenant GUID
+/// whatever form the user configured (a domain works for the URL, not
+/// reliably for the hint), so it is read from the access token's `tid`
+/// claim; a token that is not a JWT with a GUID `tid` (the claim is
+/// untrusted) falls back to the configured tenant.
+fn anchor_mailbox(token: &str, configured_tenant: &str) -> String {
+    let tenant = token_tenant_id(token).unwrap_or_else(|| configured_tenant.to_owned());
+    format!("APP:{SYSTEM_MAILBOX}@{tenant}")
+}
+
+/// The `tid` claim of a JWT access token, if it is a GUID. The signature is
+/// not checked: the value only routes a request the service authorizes by
+/// the token itself.
+fn token_tenant_id(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1)?;
+    let bytes =
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload.trim_end_matches('=')).ok()?;
+    let claims: Value = serde_json::from_slice(&bytes).ok()?;
+    let tid = uuid::Uuid::try_parse(claims.get("tid")?.as_str()?).ok()?;
+    Some(tid.hyphenated().to_string())
 }
 
 fn strip_annotations(v: Value) -> Value {
@@ -517,7 +521,7 @@ fn text(o: &Value, key: &str) -> Option<String> {
 }
 
 /// Parses an `ApplicationAccessPolicy` object.
-pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
+pub(crate) fn parse_policy(o: &Value) -> Option<LivePolicy> {
     let identity = text(o, "Identity")?;
     let app_id = text(o, "AppId").or_else(|| {
         // `<tenant>\<appId>:<sid>;<oid>`
@@ -543,7 +547,7 @@ pub fn parse_policy(o: &Value) -> Option<LivePolicy> {
 }
 
 /// Parses a `DistributionGroup` object (members left empty).
-pub fn parse_group(o: &Value) -> Option<LiveGroup> {
+pub(crate) fn parse_group(o: &Value) -> Option<LiveGroup> {
     Some(LiveGroup {
         id: text(o, "ExternalDirectoryObjectId").or_else(|| text(o, "Guid")).unwrap_or_default(),
         name: text(o, "Name")?,
@@ -554,7 +558,7 @@ pub fn parse_group(o: &Value) -> Option<LiveGroup> {
 }
 
 /// Parses a recipient (member row, `Get-Recipient` object).
-pub fn parse_recipient(o: &Value) -> Option<Recipient> {
+pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
     Some(Recipient {
         address: text(o, "PrimarySmtpAddress")?,
         kind: text(o, "RecipientTypeDetails").or_else(|| text(o, "RecipientType")).unwrap_or_default(),
@@ -565,6 +569,28 @@ pub fn parse_recipient(o: &Value) -> Option<Recipient> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn jwt(claims: &Value) -> String {
+        use base64::Engine as _;
+        let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+        format!("{}.{}.sig", b64(br#"{"alg":"none"}"#), b64(claims.to_string().as_bytes()))
+    }
+
+    #[test]
+    fn anchor_uses_the_token_tenant_guid() {
+        let tid = "8F3C2B1A-4D5E-4F6A-9B8C-7D6E5F4A3B2C";
+        assert_eq!(
+            anchor_mailbox(&jwt(&json!({"tid": tid})), "contoso.onmicrosoft.com"),
+            "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c"
+        );
+        // Untrusted claim: anything but a GUID falls back to the configured tenant.
+        for bad in [jwt(&json!({"tid": "x\r\nEvil: 1"})), jwt(&json!({})), "opaque".to_owned()] {
+            assert_eq!(
+                anchor_mailbox(&bad, "contoso.onmicrosoft.com"),
+                "APP:SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}@contoso.onmicrosoft.com"
+            );
+        }
+    }
 
     #[test]
     fn filter_escapes_quotes() {
@@ -599,7 +625,5 @@ mod tests {
         assert_eq!(next.as_deref(), Some("https://h/next"));
         let empty = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: Vec::new() };
         assert!(parse_envelope("Set-X", &empty).unwrap().0.is_empty());
-        assert!(same_origin("http://127.0.0.1:5/a?b", "http://127.0.0.1:5/c"));
-        assert!(!same_origin("http://127.0.0.1:6/a", "http://127.0.0.1:5/c"));
     }
 }

@@ -7,18 +7,19 @@ use serde_json::{Value, json};
 
 use mailscope_planner::live::PermissionGrant;
 
+use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, graph_error_from_response};
 use crate::session::{Raw, Replay, Session};
 
 /// Microsoft Graph's resource appId.
-pub const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
+pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Office 365 Exchange Online's resource appId.
-pub const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
+pub(crate) const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 
 /// True for app role values that reach mailbox content and are therefore
 /// fenced by application access policies (Graph `Mail.*`,
 /// `MailboxSettings.*`, `Calendars.*`, `Contacts.*`; EWS `full_access_as_app`).
-pub fn is_mailbox_permission(value: &str) -> bool {
+pub(crate) fn is_mailbox_permission(value: &str) -> bool {
     ["Mail.", "MailboxSettings.", "Calendars.", "Contacts."].iter().any(|p| value.starts_with(p))
         || value == "full_access_as_app"
 }
@@ -66,6 +67,7 @@ impl GraphClient {
     pub async fn get_all(&self, op: &str, path_and_query: &str) -> Result<Vec<Value>, ExoError> {
         let base = &self.session.endpoints().graph_url;
         let mut url = format!("{base}{path_and_query}");
+        let mut pages = Pages::new(&url);
         let mut out = Vec::new();
         loop {
             let raw = self.request(op, reqwest::Method::GET, &url, None, Replay::Safe).await?;
@@ -75,14 +77,7 @@ impl GraphClient {
                 out.extend(a.iter().cloned());
             }
             match v.get("@odata.nextLink").and_then(Value::as_str) {
-                Some(next) if next.starts_with(base.as_str()) => next.clone_into(&mut url),
-                Some(next) => {
-                    return Err(ExoError::new(
-                        ExoErrorKind::Server,
-                        op,
-                        format!("refusing to follow @odata.nextLink to another origin: {next}"),
-                    ));
-                }
+                Some(next) => url = pages.follow(op, next.to_owned())?,
                 None => return Ok(out),
             }
         }

@@ -5,7 +5,7 @@
 //!   `AZURE_FEDERATED_TOKEN_FILE`, like the Azure SDKs.
 //! - [`Cloud`] and [`Endpoints`] know the login, Exchange and Graph hosts of
 //!   each national cloud; [`EndpointOverrides`] redirects them (the emulator).
-//! - [`Session`] holds the HTTP client, the [`TokenSource`], the per-tenant
+//! - [`Session`] holds the HTTP client, the [`TokenSource`], its own
 //!   concurrency limit, the call counters and the retry loop.
 //! - [`ExoClient`] speaks `InvokeCommand` (typed cmdlets, paging, errors) and
 //!   reads a [`LiveSnapshot`](mailscope_planner::live::LiveSnapshot) with
@@ -25,26 +25,29 @@
 //! # Ok(()) }
 //! ```
 
-pub mod cloud;
-pub mod credentials;
-pub mod error;
-pub mod exo;
-pub mod graph;
-pub mod retry;
-pub mod secret;
-pub mod session;
-pub mod snapshot;
-pub mod token;
+// The modules are private: the crate's API is what is re-exported here, so
+// a helper that is public only for a sibling module cannot leak into it.
+mod body;
+mod cloud;
+mod credentials;
+mod error;
+mod exo;
+mod graph;
+mod retry;
+mod secret;
+mod session;
+mod snapshot;
+mod token;
 
-pub use cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints, validate_base_url};
+pub use cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
 pub use credentials::{
     AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
 };
-pub use error::{ExoError, ExoErrorKind};
+pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome};
 pub use graph::GraphClient;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{CallStats, Session, SessionConfig, SessionError};
 pub use snapshot::SnapshotRequest;
-pub use token::{AccessToken, AuthError, REFRESH_SKEW, TokenSource};
+pub use token::{AccessToken, AuthError, TokenSource};

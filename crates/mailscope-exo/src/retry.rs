@@ -85,12 +85,12 @@ fn random_unit() -> f64 {
 /// Parses a `Retry-After` value: delta seconds (integer or fractional, as the
 /// Exchange module accepts) or an HTTP date (IMF-fixdate). A date in the past
 /// gives zero. Returns `None` for anything unparseable.
-pub fn parse_retry_after(value: &str) -> Option<Duration> {
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     parse_retry_after_at(value, SystemTime::now())
 }
 
 /// [`parse_retry_after`] relative to a given "now" (for tests).
-pub fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<Duration> {
+pub(crate) fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
     if let Ok(secs) = v.parse::<f64>() {
         if secs.is_finite() && secs >= 0.0 {
@@ -100,7 +100,7 @@ pub fn parse_retry_after_at(value: &str, now: SystemTime) -> Option<Duration> {
         return None;
     }
     let at = parse_http_date(v)?;
-    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO).min(Duration::from_secs(86_400)))
 }
 
 /// Parses an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT`.
@@ -118,6 +118,10 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
         .iter()
         .position(|m| m == month)?;
     let year: i64 = year.parse().ok()?;
+    // Untrusted: a huge year would overflow the day arithmetic below.
+    if !(1970..=9999).contains(&year) {
+        return None;
+    }
     let hms: Vec<u64> = time.split(':').map(str::parse).collect::<Result<_, _>>().ok()?;
     let [h, m, sec] = hms.as_slice() else {
         return None;
@@ -146,7 +150,7 @@ fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
 
 /// Exception types (substrings of `details[0].message`) that make a 500
 /// retryable; the module's `RetryableExceptions` list.
-pub const TRANSIENT_EXCEPTIONS: [&str; 5] = [
+pub(crate) const TRANSIENT_EXCEPTIONS: [&str; 5] = [
     "DCOverloadedException",
     "SuitabilityDirectoryException",
     "ServerInMMException",
@@ -170,6 +174,13 @@ mod tests {
         assert_eq!(parse_retry_after_at("soon", now), None);
         assert_eq!(parse_retry_after_at("NaN", now), None);
         assert_eq!(parse_retry_after_at("1e300", now), Some(Duration::from_secs(86_400)));
+        // Absurd dates: capped like numbers, or refused, never a panic.
+        assert_eq!(
+            parse_retry_after_at("Fri, 31 Dec 9999 23:59:59 GMT", now),
+            Some(Duration::from_secs(86_400))
+        );
+        assert_eq!(parse_retry_after_at("Sun, 06 Nov 9223372036854775807 08:49:37 GMT", now), None);
+        assert_eq!(parse_retry_after_at("Sun, 06 Nov 99999999999999 08:49:37 GMT", now), None);
     }
 
     #[test]

@@ -1,18 +1,20 @@
 //! A connection to one tenant: HTTP client, tokens, limits, counters, and the
 //! retry loop every Exchange and Graph call goes through.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
+use crate::body::{BodyError, DEFAULT_MAX_RESPONSE_BYTES, read_capped, redirect_message};
 use crate::cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
-use crate::credentials::ClientCredentials;
+use crate::credentials::{ClientCredentials, Credential};
 use crate::error::{ExoError, ExoErrorKind};
 use crate::retry::{RetryPolicy, parse_retry_after};
+use crate::secret::{scrub, scrub_bytes};
 use crate::token::TokenSource;
 
 /// Tuning of a [`Session`].
@@ -20,7 +22,12 @@ use crate::token::TokenSource;
 pub struct SessionConfig {
     /// Retry policy of every call.
     pub retry: RetryPolicy,
-    /// Requests in flight per tenant, across all sessions of the process.
+    /// Requests in flight at once on this session (at least 1).
+    ///
+    /// The limit belongs to the [`Session`]: its clones and the
+    /// [`crate::ExoClient`] / [`crate::GraphClient`] made from it share it,
+    /// another `Session` has its own. One session per tenant is the intended
+    /// use; two sessions for the same tenant add up their limits.
     ///
     /// Exchange throttles app-only callers by concurrency as well as by rate
     /// (`X-Concurrencycount`); a handful in parallel keeps member reads fast
@@ -33,6 +40,11 @@ pub struct SessionConfig {
     pub request_timeout: Duration,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    /// Largest body read from one `InvokeCommand` page or Graph response
+    /// (default 64 MiB). The body is streamed and the call fails with
+    /// [`ExoErrorKind::Server`] as soon as it passes the cap; token responses
+    /// have a fixed 64 KiB cap.
+    pub max_response_bytes: usize,
 }
 
 impl Default for SessionConfig {
@@ -43,6 +55,7 @@ impl Default for SessionConfig {
             page_size: 1000,
             request_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(30),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
         }
     }
 }
@@ -76,6 +89,16 @@ impl CallStats {
     }
 }
 
+/// Why no response was read.
+enum SendError {
+    /// The access token cannot be a header value (nothing was sent).
+    BadToken,
+    /// Transport failure.
+    Http(reqwest::Error),
+    /// The body of a response with this status passed the cap (bytes).
+    TooLarge(u16, usize),
+}
+
 /// Whether a request may be sent again after a failure whose outcome is
 /// unknown (lost reply, 5xx).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +123,8 @@ pub(crate) struct Inner {
     pub(crate) endpoints: Endpoints,
     pub(crate) tenant: String,
     pub(crate) config: SessionConfig,
-    pub(crate) limiter: Arc<Semaphore>,
+    /// The concurrency limit ([`SessionConfig::max_concurrency`]).
+    pub(crate) limiter: Semaphore,
     pub(crate) stats: CallStats,
 }
 
@@ -132,13 +156,6 @@ pub enum SessionError {
     Http(#[source] reqwest::Error),
 }
 
-fn tenant_limiter(tenant: &str, permits: usize) -> Arc<Semaphore> {
-    static LIMITERS: OnceLock<Mutex<HashMap<String, Arc<Semaphore>>>> = OnceLock::new();
-    let map = LIMITERS.get_or_init(Mutex::default);
-    let mut map = map.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    map.entry(tenant.to_ascii_lowercase()).or_insert_with(|| Arc::new(Semaphore::new(permits.max(1)))).clone()
-}
-
 impl Session {
     /// Connects (lazily: nothing is sent until the first call) to the tenant
     /// of `credentials` in `cloud`, with `overrides` applied.
@@ -162,14 +179,19 @@ impl Session {
             // Exchange's 403 carries a NUL-byte body declared as gzip; with
             // decompression on, reading it would fail as a transport error.
             .no_gzip()
+            // A 3xx is an error, never followed: see `body::redirect_message`.
+            .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("mailscope/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(SessionError::Http)?;
         let tenant = credentials.tenant.clone();
-        let tokens = TokenSource::new(http.clone(), &endpoints, credentials, config.retry);
-        let limiter = tenant_limiter(&tenant, config.max_concurrency);
+        let tokens =
+            TokenSource::new(http.clone(), &endpoints, credentials, config.retry, config.request_timeout);
+        // Sized by this session's own options: no process-wide state, so
+        // the first session of a tenant does not decide for later ones.
+        let limiter = Semaphore::new(config.max_concurrency.max(1));
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -213,6 +235,15 @@ impl Session {
         crate::GraphClient::new(self.clone())
     }
 
+    /// The client secret, if that is the credential (to scrub it from
+    /// server-supplied error text).
+    fn client_secret(&self) -> &str {
+        match &self.inner.tokens.credentials().credential {
+            Credential::Secret(s) => s.expose(),
+            _ => "",
+        }
+    }
+
     /// Sends one logical request with retries. `build` makes the request for
     /// a bearer token; `classify` turns a non-2xx response into an error.
     pub(crate) async fn execute(
@@ -254,18 +285,21 @@ impl Session {
             inner.stats.record(op);
             let t0 = Instant::now();
             let sent = async {
-                let mut auth =
-                    HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| None)?;
+                let mut auth = HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                    .map_err(|_| SendError::BadToken)?;
                 auth.set_sensitive(true);
                 let resp = build(token.expose())
                     .header(reqwest::header::AUTHORIZATION, auth)
                     .send()
                     .await
-                    .map_err(Some)?;
+                    .map_err(SendError::Http)?;
                 let status = resp.status().as_u16();
                 let headers = resp.headers().clone();
-                let body = resp.bytes().await.map_err(Some)?.to_vec();
-                Ok::<Raw, Option<reqwest::Error>>(Raw { status, headers, body })
+                let body = read_capped(resp, inner.config.max_response_bytes).await.map_err(|e| match e {
+                    BodyError::Http(e) => SendError::Http(e),
+                    BodyError::TooLarge(cap) => SendError::TooLarge(status, cap),
+                })?;
+                Ok::<Raw, SendError>(Raw { status, headers, body })
             }
             .instrument(span.clone())
             .await;
@@ -281,12 +315,36 @@ impl Session {
                         tracing::debug!(parent: &span, op, attempt, status = raw.status, duration_ms = elapsed_ms, "call succeeded");
                         return Ok(raw);
                     }
+                    if (300..400).contains(&raw.status) {
+                        let mut err = ExoError::new(
+                            ExoErrorKind::Server,
+                            op,
+                            redirect_message(raw.status, &raw.headers),
+                        );
+                        err.status = Some(raw.status);
+                        err.attempts = attempt;
+                        err.client_request_id = Some(client_request_id.to_owned());
+                        tracing::warn!(parent: &span, op, attempt, status = raw.status, "redirect refused");
+                        return Err(err);
+                    }
                     let retry_after = raw
                         .headers
                         .get(reqwest::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(parse_retry_after);
-                    let mut err = classify(&raw);
+                    // The body and headers come from the server: an echo of
+                    // the bearer token or the client secret must not reach
+                    // the error (and from there logs and journals).
+                    let secrets = [token.expose(), self.client_secret()];
+                    let scrubbed = Raw {
+                        status: raw.status,
+                        headers: raw.headers.clone(),
+                        body: scrub_bytes(&raw.body, &secrets),
+                    };
+                    let mut err = classify(&scrubbed);
+                    err.message = scrub(&err.message, &secrets);
+                    err.exception_type = err.exception_type.as_deref().map(|t| scrub(t, &secrets));
+                    err.error_id = err.error_id.as_deref().map(|t| scrub(t, &secrets));
                     err.retry_after = retry_after;
                     if raw.status == 401 && !refreshed_after_401 {
                         // A claims challenge or a token minted before a
@@ -307,19 +365,28 @@ impl Session {
                     err.maybe_applied = replay == Replay::Unsafe && unknown_outcome;
                     (err, retry, retry_after)
                 }
-                Err(e) => {
-                    let (message, connect, source) = match e {
-                        Some(e) => {
-                            let connect = e.is_connect();
-                            let e = e.without_url();
-                            (e.to_string(), connect, Some(e))
-                        }
-                        None => ("the token is not a valid header value".to_owned(), true, None),
-                    };
-                    let mut err = ExoError::new(ExoErrorKind::Transport, op, message);
-                    if let Some(s) = source {
-                        err.source = Some(Box::new(s));
-                    }
+                Err(SendError::TooLarge(status, cap)) => {
+                    span.record("status", status);
+                    let mut err = ExoError::new(
+                        ExoErrorKind::Server,
+                        op,
+                        format!("the response body exceeds the {cap}-byte cap (max_response_bytes)"),
+                    );
+                    err.status = Some(status);
+                    err.maybe_applied = replay == Replay::Unsafe;
+                    (err, false, None)
+                }
+                // Nothing was sent: retried like a connect failure.
+                Err(SendError::BadToken) => (
+                    ExoError::new(ExoErrorKind::Transport, op, "the token is not a valid header value"),
+                    true,
+                    None,
+                ),
+                Err(SendError::Http(e)) => {
+                    let connect = e.is_connect();
+                    let e = e.without_url();
+                    let mut err = ExoError::new(ExoErrorKind::Transport, op, e.to_string());
+                    err.source = Some(Box::new(e));
                     // A connect failure means nothing was sent; anything
                     // later (reset, timeout) leaves the outcome unknown.
                     err.maybe_applied = replay == Replay::Unsafe && !connect;
@@ -344,5 +411,36 @@ impl Session {
             );
             tokio::time::sleep(delay).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(max_concurrency: usize) -> Session {
+        let creds = ClientCredentials::with_secret(
+            "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c",
+            "11111111-2222-4333-8444-555555555555",
+            "s",
+        )
+        .unwrap();
+        let config = SessionConfig { max_concurrency, ..SessionConfig::default() };
+        Session::new(creds, Cloud::Public, &EndpointOverrides::default(), config).unwrap()
+    }
+
+    #[test]
+    fn each_session_owns_its_concurrency_limit() {
+        // Same tenant, different options: the second session must not
+        // inherit the first one's size (it did with a process-wide map).
+        let small = session(1);
+        let large = session(4);
+        assert_eq!(small.inner.limiter.available_permits(), 1);
+        assert_eq!(large.inner.limiter.available_permits(), 4);
+        assert_eq!(session(0).inner.limiter.available_permits(), 1, "0 is raised to 1");
+        // Clones share the one limit.
+        let clone = large.clone();
+        let _permit = clone.inner.limiter.try_acquire().unwrap();
+        assert_eq!(large.inner.limiter.available_permits(), 3);
     }
 }

@@ -4,6 +4,15 @@
 //! cached in memory per scope and refreshed [`REFRESH_SKEW`] before they
 //! expire; concurrent callers that find the cache stale wait for one refresh
 //! instead of each sending their own request.
+//!
+//! A refresh has one deadline (the session's request timeout) covering all
+//! its attempts. Callers that waited for a refresh share its outcome: when it
+//! fails they get its error at once instead of each starting their own, so a
+//! hanging token endpoint costs the timeout once, not once per waiting call.
+//!
+//! The endpoint's answer is untrusted: no redirect is followed (it would
+//! carry the credential elsewhere), the body is capped at 64 KiB, and
+//! `expires_in` is clamped to [`MAX_TOKEN_LIFETIME`].
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,10 +22,11 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use tracing::Instrument as _;
 
+use crate::body::{BodyError, MAX_TOKEN_RESPONSE_BYTES, read_capped, redirect_message};
 use crate::cloud::Endpoints;
 use crate::credentials::{ClientCredentials, Credential, CredentialError, read_token_file};
 use crate::retry::RetryPolicy;
-use crate::secret::Secret;
+use crate::secret::{self, Secret};
 
 /// How long before expiry a cached token is replaced.
 ///
@@ -27,7 +37,11 @@ use crate::secret::Secret;
 /// service (Entra issues 60–90 minute tokens, so this costs nothing), and it
 /// matches the margin MSAL uses. Expiry is computed on the monotonic clock
 /// from `expires_in`, so the local wall clock's skew does not matter.
-pub const REFRESH_SKEW: Duration = Duration::from_secs(300);
+pub(crate) const REFRESH_SKEW: Duration = Duration::from_secs(300);
+
+/// Longest lifetime believed from `expires_in` (one day; Entra issues 60–90
+/// minute tokens). Larger values, up to `u64::MAX`, are clamped to it.
+pub(crate) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(86_400);
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
@@ -100,6 +114,55 @@ pub enum AuthError {
     /// The client assertion could not be signed.
     #[error("cannot sign the client assertion: {0}")]
     Signing(String),
+    /// The token request (all its attempts) did not finish within its
+    /// deadline.
+    #[error("the token endpoint {url} did not answer within {}s", .after.as_secs())]
+    Timeout {
+        /// The token endpoint.
+        url: String,
+        /// The deadline.
+        after: Duration,
+    },
+    /// The token request this call waited for (sent by a concurrent caller
+    /// for the same scope) failed with this error.
+    #[error("{0}")]
+    Shared(String),
+}
+
+impl AuthError {
+    /// A copy for the callers that waited for the failed request. Transport
+    /// and credential causes cannot be cloned; they keep their text.
+    fn for_waiters(&self) -> AuthError {
+        match self {
+            AuthError::Entra { scope, status, error, aadsts, description, trace_id, correlation_id } => {
+                AuthError::Entra {
+                    scope: scope.clone(),
+                    status: *status,
+                    error: error.clone(),
+                    aadsts: aadsts.clone(),
+                    description: description.clone(),
+                    trace_id: trace_id.clone(),
+                    correlation_id: correlation_id.clone(),
+                }
+            }
+            AuthError::InvalidResponse { url, status, reason } => {
+                AuthError::InvalidResponse { url: url.clone(), status: *status, reason: reason.clone() }
+            }
+            AuthError::Signing(s) => AuthError::Signing(s.clone()),
+            AuthError::Timeout { url, after } => AuthError::Timeout { url: url.clone(), after: *after },
+            AuthError::Shared(s) => AuthError::Shared(s.clone()),
+            AuthError::Transport { .. } | AuthError::Credential(_) => {
+                let mut text = self.to_string();
+                let mut source = std::error::Error::source(self);
+                while let Some(e) = source {
+                    text.push_str(": ");
+                    text.push_str(&e.to_string());
+                    source = e.source();
+                }
+                AuthError::Shared(text)
+            }
+        }
+    }
 }
 
 fn hint(code: Option<&str>) -> &'static str {
@@ -115,6 +178,11 @@ fn hint(code: Option<&str>) -> &'static str {
         }
         Some("AADSTS70021" | "AADSTS700213" | "AADSTS700211") => {
             " (hint: no federated credential on the app matches the token's issuer, subject and audience)"
+        }
+        Some("AADSTS7002137" | "AADSTS7002138") => {
+            " (hint: no federated credential on the app has this token's subject; the match is \
+             case-sensitive, so compare the token's `sub`, e.g. repo:owner/name:environment:prod, \
+             with the credential character for character)"
         }
         Some("AADSTS700024") => {
             " (hint: the assertion is outside its validity window; check the clock or refresh the federated token)"
@@ -142,7 +210,24 @@ struct EntraError {
     correlation_id: Option<String>,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+/// The cache of one scope.
+#[derive(Default)]
+struct SlotState {
+    token: Option<AccessToken>,
+    /// Refreshes finished so far.
+    fetches: u64,
+    /// The error of the last refresh, if it failed, tagged with its number.
+    failure: Option<(u64, AuthError)>,
+}
+
+#[derive(Default)]
+struct SlotInner {
+    state: tokio::sync::Mutex<SlotState>,
+    /// `state.fetches`, readable without waiting for the lock.
+    fetches: std::sync::atomic::AtomicU64,
+}
+
+type Slot = Arc<SlotInner>;
 
 /// Obtains and caches access tokens for one app registration.
 pub struct TokenSource {
@@ -150,6 +235,7 @@ pub struct TokenSource {
     token_url: String,
     credentials: ClientCredentials,
     retry: RetryPolicy,
+    deadline: Duration,
     slots: Mutex<HashMap<String, Slot>>,
     requests: std::sync::atomic::AtomicU64,
 }
@@ -165,18 +251,22 @@ impl fmt::Debug for TokenSource {
 }
 
 impl TokenSource {
-    /// A token source for `credentials` at the endpoints' login authority.
-    pub fn new(
+    /// A token source for `credentials` at the endpoints' login authority;
+    /// one refresh, all attempts included, ends after `deadline`. `http`
+    /// must not follow redirects.
+    pub(crate) fn new(
         http: reqwest::Client,
         endpoints: &Endpoints,
         credentials: ClientCredentials,
         retry: RetryPolicy,
+        deadline: Duration,
     ) -> Self {
         Self {
             http,
             token_url: endpoints.token_url(&credentials.tenant),
             credentials,
             retry,
+            deadline,
             slots: Mutex::new(HashMap::new()),
             requests: std::sync::atomic::AtomicU64::new(0),
         }
@@ -201,26 +291,47 @@ impl TokenSource {
     /// from the cache or freshly requested.
     pub async fn token(&self, scope: &str) -> Result<AccessToken, AuthError> {
         let slot = self.slot(scope);
+        let before = slot.fetches.load(std::sync::atomic::Ordering::SeqCst);
         // Holding the slot's lock across the request is the single flight:
         // other callers for the same scope wait here and then find the cache
-        // fresh.
-        let mut cached = slot.lock().await;
-        if let Some(t) = cached.as_ref()
+        // fresh, or share the failure of the refresh they waited for.
+        let mut state = slot.state.lock().await;
+        if let Some(t) = state.token.as_ref()
             && Instant::now() < t.refresh_at
         {
             return Ok(t.clone());
         }
-        let fresh = self.request(scope).await?;
-        *cached = Some(fresh.clone());
-        Ok(fresh)
+        if state.fetches != before
+            && let Some((n, e)) = &state.failure
+            && *n == state.fetches
+        {
+            return Err(e.for_waiters());
+        }
+        let result = match tokio::time::timeout(self.deadline, self.request(scope)).await {
+            Ok(result) => result,
+            Err(_) => Err(AuthError::Timeout { url: self.token_url.clone(), after: self.deadline }),
+        };
+        state.fetches += 1;
+        slot.fetches.store(state.fetches, std::sync::atomic::Ordering::SeqCst);
+        match result {
+            Ok(fresh) => {
+                state.token = Some(fresh.clone());
+                state.failure = None;
+                Ok(fresh)
+            }
+            Err(e) => {
+                state.failure = Some((state.fetches, e.for_waiters()));
+                Err(e)
+            }
+        }
     }
 
     /// Drops the cached token for `scope` if it is still `stale` (after a 401).
     pub async fn invalidate(&self, scope: &str, stale: &AccessToken) {
         let slot = self.slot(scope);
-        let mut cached = slot.lock().await;
-        if cached.as_ref().is_some_and(|t| t.expose() == stale.expose()) {
-            *cached = None;
+        let mut cache = slot.state.lock().await;
+        if cache.token.as_ref().is_some_and(|t| t.expose() == stale.expose()) {
+            cache.token = None;
         }
     }
 
@@ -304,11 +415,24 @@ impl TokenSource {
         drop(form);
         let status = resp.status().as_u16();
         tracing::Span::current().record("status", status);
-        let bytes = resp.bytes().await.map_err(|source| AuthError::Transport {
-            url: self.token_url.clone(),
-            source: source.without_url(),
+        if (300..400).contains(&status) {
+            return Err(AuthError::InvalidResponse {
+                url: self.token_url.clone(),
+                status,
+                reason: redirect_message(status, resp.headers()),
+            });
+        }
+        let bytes = read_capped(resp, MAX_TOKEN_RESPONSE_BYTES).await.map_err(|e| match e {
+            BodyError::Http(source) => {
+                AuthError::Transport { url: self.token_url.clone(), source: source.without_url() }
+            }
+            BodyError::TooLarge(cap) => AuthError::InvalidResponse {
+                url: self.token_url.clone(),
+                status,
+                reason: format!("the body exceeds the {cap}-byte cap"),
+            },
         })?;
-        let scrub = |s: &str| s.replace(credential.expose(), "[redacted]");
+        let scrub = |s: &str| secret::scrub(s, &[credential.expose()]);
         if (200..300).contains(&status) {
             let parsed: TokenResponse =
                 serde_json::from_slice(&bytes).map_err(|_| AuthError::InvalidResponse {
@@ -328,7 +452,8 @@ impl TokenSource {
                 _ => None,
             }
             .unwrap_or(3600);
-            let lifetime = Duration::from_secs(expires_in);
+            // Untrusted: a huge value would overflow `Instant + Duration`.
+            let lifetime = Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME);
             // Short-lived tokens (emulator, some federated flows) would be
             // stale at once with the full skew; refresh those at half-life.
             let skew = if lifetime > REFRESH_SKEW * 2 { REFRESH_SKEW } else { lifetime / 2 };
@@ -349,8 +474,8 @@ impl TokenSource {
                     error: scrub(&e.error),
                     aadsts,
                     description: scrub(first_line),
-                    trace_id: e.trace_id,
-                    correlation_id: e.correlation_id,
+                    trace_id: e.trace_id.as_deref().map(scrub),
+                    correlation_id: e.correlation_id.as_deref().map(scrub),
                 })
             }
             _ => Err(AuthError::InvalidResponse {
@@ -359,5 +484,20 @@ impl TokenSource {
                 reason: "the body is not an Entra error".to_owned(),
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    #[test]
+    fn federated_mismatch_codes_have_hints() {
+        for code in ["AADSTS7002137", "AADSTS7002138"] {
+            assert!(hint(Some(code)).contains("case-sensitive"), "{code}");
+        }
+        assert!(hint(Some("AADSTS70021")).contains("federated credential"));
+        assert_eq!(hint(Some("AADSTS1")), "");
+        assert_eq!(hint(None), "");
     }
 }

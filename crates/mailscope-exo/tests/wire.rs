@@ -159,3 +159,26 @@ async fn throttling_that_never_ends_gives_throttled() {
     assert_eq!(e.attempts, 5);
     assert_eq!(script.seen.lock().unwrap().len(), 5);
 }
+
+#[tokio::test]
+async fn anchor_mailbox_takes_the_tenant_guid_from_the_token() {
+    use base64::Engine as _;
+    let creds =
+        mailscope_exo::ClientCredentials::with_secret("contoso.onmicrosoft.com", mock::CLIENT, "s").unwrap();
+    let (script, session, _) = mock::setup_with(vec![], creds).await;
+    let b64 = |v: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(v);
+    let token =
+        format!("{}.{}.sig", b64(br#"{"typ":"JWT"}"#), b64(json!({"tid": TENANT}).to_string().as_bytes()));
+    script
+        .token_replies
+        .lock()
+        .unwrap()
+        .push_back(json_reply(200, &json!({"access_token": token, "expires_in": 3600})));
+    session.exo().get_policies().await.unwrap();
+    let seen = script.seen.lock().unwrap();
+    assert_eq!(seen[0].path, "/adminapi/beta/contoso.onmicrosoft.com/InvokeCommand");
+    assert_eq!(
+        seen[0].header("x-anchormailbox").map(str::to_owned),
+        Some(format!("APP:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT}"))
+    );
+}

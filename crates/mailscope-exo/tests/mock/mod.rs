@@ -17,7 +17,14 @@ pub const CLIENT: &str = "11111111-2222-4333-8444-555555555555";
 
 /// A scripted reply: raw head + body, or a dropped connection.
 pub enum Reply {
-    Http { status: u16, headers: Vec<(&'static str, String)>, body: Vec<u8> },
+    Http {
+        status: u16,
+        headers: Vec<(&'static str, String)>,
+        body: Vec<u8>,
+    },
+    /// Bytes written as they are (status line and headers included), e.g. a
+    /// chunked body without `Content-Length`.
+    Raw(Vec<u8>),
     Reset,
 }
 
@@ -48,6 +55,10 @@ pub struct Script {
     pub seen: Mutex<Vec<Seen>>,
     pub tokens: Mutex<u32>,
     pub token_bodies: Mutex<Vec<String>>,
+    /// Replies to token requests, in order; the default token after them.
+    pub token_replies: Mutex<VecDeque<Reply>>,
+    /// How long the token endpoint waits before answering.
+    pub token_delay: Mutex<Duration>,
 }
 
 pub async fn serve(script: Arc<Script>) -> String {
@@ -94,12 +105,22 @@ pub async fn serve(script: Arc<Script>) -> String {
                     let body = buf[head_end..head_end + len].to_vec();
                     let reply = if path.contains("/oauth2/v2.0/token") {
                         script.token_bodies.lock().unwrap().push(String::from_utf8_lossy(&body).into_owned());
-                        let mut n = script.tokens.lock().unwrap();
-                        *n += 1;
-                        json_reply(
-                            200,
-                            &json!({"token_type":"Bearer","expires_in":3599,"access_token":format!("tok-{n}")}),
-                        )
+                        let n = {
+                            let mut n = script.tokens.lock().unwrap();
+                            *n += 1;
+                            *n
+                        };
+                        let delay = *script.token_delay.lock().unwrap();
+                        if !delay.is_zero() {
+                            tokio::time::sleep(delay).await;
+                        }
+                        let scripted = script.token_replies.lock().unwrap().pop_front();
+                        scripted.unwrap_or_else(|| {
+                            json_reply(
+                                200,
+                                &json!({"token_type":"Bearer","expires_in":3599,"access_token":format!("tok-{n}")}),
+                            )
+                        })
                     } else {
                         script.seen.lock().unwrap().push(Seen { path, headers, body });
                         script
@@ -111,6 +132,11 @@ pub async fn serve(script: Arc<Script>) -> String {
                     };
                     match reply {
                         Reply::Reset => return, // Drop the socket without a response.
+                        Reply::Raw(bytes) => {
+                            if sock.write_all(&bytes).await.is_err() {
+                                return;
+                            }
+                        }
                         Reply::Http { status, headers, body } => {
                             let mut out =
                                 format!("HTTP/1.1 {status} X\r\nContent-Length: {}\r\n", body.len());
@@ -142,10 +168,27 @@ pub async fn setup(replies: Vec<Reply>) -> (Arc<Script>, Session, String) {
 
 /// Like [`setup`] with other credentials.
 pub async fn setup_with(replies: Vec<Reply>, creds: ClientCredentials) -> (Arc<Script>, Session, String) {
+    setup_full(replies, creds, |_| {}).await
+}
+
+/// Like [`setup`] with changes to the session options.
+pub async fn setup_config(
+    replies: Vec<Reply>,
+    tune: impl FnOnce(&mut SessionConfig),
+) -> (Arc<Script>, Session, String) {
+    let creds = ClientCredentials::with_secret(TENANT, CLIENT, "wire-secret").unwrap();
+    setup_full(replies, creds, tune).await
+}
+
+async fn setup_full(
+    replies: Vec<Reply>,
+    creds: ClientCredentials,
+    tune: impl FnOnce(&mut SessionConfig),
+) -> (Arc<Script>, Session, String) {
     let script = Arc::new(Script::default());
     script.replies.lock().unwrap().extend(replies);
     let base = serve(script.clone()).await;
-    let config = SessionConfig {
+    let mut config = SessionConfig {
         retry: RetryPolicy {
             max_attempts: 5,
             base_delay: Duration::from_millis(10),
@@ -156,6 +199,7 @@ pub async fn setup_with(replies: Vec<Reply>, creds: ClientCredentials) -> (Arc<S
         page_size: 2,
         ..SessionConfig::default()
     };
+    tune(&mut config);
     let session = Session::new(creds, Cloud::Public, &EndpointOverrides::all(&base), config).unwrap();
     (script, session, base)
 }

@@ -1,7 +1,7 @@
 //! Renderers of a [`Plan`]: Terraform-like text, a markdown pull-request
 //! comment, and JSON.
 //!
-//! Text and markdown share one model, [`sections`]: per app, the lines of
+//! Text and markdown share one model, `sections`: per app, the lines of
 //! its changes grouped by object (a group and its members, then policies),
 //! whereas `plan.steps` is in execution order. Renderers return strings; the
 //! CLI decides where they go and whether to colour.
