@@ -10,7 +10,7 @@ use clap::Args;
 use mailscope_applier::{
     ApplyOptions, ApplyReport, CancelToken, ExoTenant, JournalWriter, ProgressEvent, StepStatus, describe,
 };
-use mailscope_planner::{AppChange, Plan, SavedPlan};
+use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan};
 
 use crate::output;
 use crate::plan_cmd::{Format, PlanningArgs, load_desired, render};
@@ -44,33 +44,33 @@ pub(crate) struct ApplyArgs {
     target: TenantArgs,
 }
 
-/// Refusals that protect against a plan the user did not mean.
+/// The planner's approval guard, as a message that names this binary's
+/// flags. `reconcile --correct` asks the same guard.
 pub(crate) fn guard(plan: &Plan, allow_widening: bool, allow_mass_change: bool) -> anyhow::Result<()> {
-    if plan.widens() && !allow_widening {
-        let apps: Vec<String> = plan
-            .apps
-            .iter()
-            .filter(|a| a.widens())
-            .map(|a| {
-                if a.becomes_unrestricted {
-                    format!("{} (every mailbox not denied)", a.name)
-                } else {
-                    format!("{} (+{})", a.name, a.gains.join(", +"))
-                }
-            })
-            .collect();
-        bail!("the plan widens access: {}; review it and pass --allow-widening to apply it", apps.join("; "));
-    }
-    let total = plan.apps.len();
-    let leaving =
-        plan.apps.iter().filter(|a| matches!(a.change, AppChange::LockDown | AppChange::Remove)).count();
-    if leaving >= 3 && leaving * 2 > total && !allow_mass_change {
-        bail!(
+    let flags = ApprovalFlags { allow_widening, allow_mass_change };
+    match mailscope_planner::check_approvals(plan, flags) {
+        Ok(()) => Ok(()),
+        Err(GuardRefusal::Widening { apps }) => {
+            let apps: Vec<String> = apps
+                .iter()
+                .map(|a| {
+                    if a.becomes_unrestricted {
+                        format!("{} (every mailbox not denied)", a.name)
+                    } else {
+                        format!("{} (+{})", a.name, a.gains.join(", +"))
+                    }
+                })
+                .collect();
+            bail!(
+                "the plan widens access: {}; review it and pass --allow-widening to apply it",
+                apps.join("; ")
+            )
+        }
+        Err(GuardRefusal::MassChange { leaving, total }) => bail!(
             "the plan locks down or removes {leaving} of {total} apps; if the desired file was emptied by \
              mistake nothing is lost yet. Pass --allow-mass-change if this is intended"
-        );
+        ),
     }
-    Ok(())
 }
 
 /// Reads a saved plan, or `None` when the file is not one.

@@ -16,6 +16,7 @@
 
 mod build;
 mod error;
+mod guard;
 pub mod live;
 mod plan;
 pub mod render;
@@ -24,6 +25,7 @@ mod world;
 
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem};
+pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;
 pub use saved::{SAVED_PLAN_VERSION, SavedPlan, fingerprint, live_changes, normalize, sha256_hex};
