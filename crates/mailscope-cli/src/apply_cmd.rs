@@ -10,7 +10,7 @@ use clap::Args;
 use mailscope_applier::{
     ApplyOptions, ApplyReport, CancelToken, ExoTenant, JournalWriter, ProgressEvent, StepStatus, describe,
 };
-use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan};
+use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan, SavedPlanError};
 
 use crate::output;
 use crate::plan_cmd::{Format, PlanningArgs, load_desired, render};
@@ -79,22 +79,37 @@ fn read_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
     if !text.trim_start().starts_with('{') {
         return Ok(None);
     }
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan saved by `mailscope plan --out`", path.display()))?;
-    anyhow::ensure!(
-        saved.saved_plan_version == mailscope_planner::SAVED_PLAN_VERSION,
-        "{}: saved plan version {} is not supported",
-        path.display(),
-        saved.saved_plan_version
-    );
-    anyhow::ensure!(
-        saved.tool_version == env!("CARGO_PKG_VERSION"),
-        "{} was made by mailscope {}, this is {}: plan again with this version",
-        path.display(),
-        saved.tool_version,
-        env!("CARGO_PKG_VERSION")
-    );
-    Ok(Some(saved))
+    SavedPlan::from_json(&text, env!("CARGO_PKG_VERSION")).map(Some).map_err(|err| saved_refusal(err, path))
+}
+
+/// Words a saved plan's refusal for this command: the file concerned and
+/// what to do ("plan again").
+fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
+    let path = path.display();
+    match err {
+        SavedPlanError::NotASavedPlan(_) => {
+            anyhow::Error::new(err).context(format!("{path} is not a plan saved by `mailscope plan --out`"))
+        }
+        SavedPlanError::UnsupportedVersion { found } => {
+            anyhow::anyhow!("{path}: saved plan version {found} is not supported")
+        }
+        SavedPlanError::OtherToolVersion { made_by, this } => {
+            anyhow::anyhow!(
+                "{path} was made by mailscope {made_by}, this is {this}: plan again with this version"
+            )
+        }
+        SavedPlanError::DesiredChanged => {
+            anyhow::anyhow!("{path} changed since the plan was saved; plan again")
+        }
+        SavedPlanError::Stale { changes } => anyhow::anyhow!(
+            "the saved plan is stale: the tenant changed since it was made:\n  - {}\nplan again",
+            changes.join("\n  - ")
+        ),
+        SavedPlanError::Mismatch => {
+            anyhow::anyhow!("the saved plan no longer matches its inputs; plan again")
+        }
+        SavedPlanError::Plan(err) => anyhow::Error::new(err),
+    }
 }
 
 pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -102,11 +117,7 @@ pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let desired_path = saved.as_ref().map_or_else(|| args.input.clone(), |s| PathBuf::from(&s.desired_file));
     let (desired, sha) = load_desired(&desired_path)?;
     if let Some(saved) = &saved {
-        anyhow::ensure!(
-            saved.desired_sha256 == sha,
-            "{} changed since the plan was saved; plan again",
-            desired_path.display()
-        );
+        saved.check_desired(&sha).map_err(|err| saved_refusal(err, &desired_path))?;
     }
     let conn = target::connect(&args.target, Some(&desired)).await?;
     let result = apply_with(args, &conn, &desired, saved.as_ref()).await;
@@ -123,25 +134,9 @@ async fn apply_with(
     let live = target::read_live(conn, desired).await?;
     let plan = match saved {
         Some(saved) => {
-            let changes = mailscope_planner::live_changes(&saved.live, &live);
-            if !changes.is_empty() {
-                bail!(
-                    "the saved plan is stale: the tenant changed since it was made:\n  - {}\nplan again",
-                    changes.join("\n  - ")
-                );
-            }
-            let options = if saved.remove_unlisted {
-                mailscope_planner::PlanOptions { removed_apps: mailscope_planner::RemovedApps::Remove }
-            } else {
-                mailscope_planner::PlanOptions::default()
-            };
-            let fresh =
-                mailscope_planner::plan(desired, &live, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
-            anyhow::ensure!(fresh == saved.plan, "the saved plan no longer matches its inputs; plan again");
-            saved.plan.clone()
+            saved.plan_to_apply(desired, &live).map_err(|err| saved_refusal(err, &args.input))?.clone()
         }
-        None => mailscope_planner::plan(desired, &live, &args.planning.options())
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => mailscope_planner::plan(desired, &live, &args.planning.options())?,
     };
     output::stdout(&render(&plan, Format::Text))?;
     if plan.is_empty() {

@@ -113,19 +113,15 @@ pub(crate) fn save(
     live: &LiveSnapshot,
     plan: &Plan,
 ) -> anyhow::Result<()> {
-    let saved = SavedPlan {
-        saved_plan_version: mailscope_planner::SAVED_PLAN_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        desired_file: file.display().to_string(),
+    let saved = SavedPlan::new(
+        env!("CARGO_PKG_VERSION"),
+        &file.display().to_string(),
         desired_sha256,
-        remove_unlisted: planning.remove_unlisted,
-        live_fingerprint: mailscope_planner::fingerprint(live),
-        live: mailscope_planner::normalize(live),
-        plan: plan.clone(),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&saved)?;
-    bytes.push(b'\n');
-    output::write_atomic(path, &bytes)
+        &planning.options(),
+        live,
+        plan,
+    );
+    output::write_atomic(path, &saved.to_json())
 }
 
 /// Writes the parts of a markdown comment to `dir/plan-N.md`, removing
@@ -159,16 +155,12 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let Loaded { desired, desired_sha256: sha, live, .. } = args.inputs.load().await?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())?;
     if let Some(out) = &args.out {
         save(out, &args.inputs.file, sha, &args.planning, &live, &plan)?;
     }
     let base_plan = match &base {
-        Some(base) => Some(
-            mailscope_planner::plan(base, &live, &args.planning.options())
-                .map_err(|e| anyhow::anyhow!("--base: {e}"))?,
-        ),
+        Some(base) => Some(mailscope_planner::plan(base, &live, &args.planning.options()).context("--base")?),
         None => None,
     };
     if let Some(dir) = &args.split {

@@ -28,4 +28,6 @@ pub use error::{PlanError, PlanProblem};
 pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;
-pub use saved::{SAVED_PLAN_VERSION, SavedPlan, fingerprint, live_changes, normalize, sha256_hex};
+pub use saved::{
+    SAVED_PLAN_VERSION, SavedPlan, SavedPlanError, fingerprint, live_changes, normalize, sha256_hex,
+};
