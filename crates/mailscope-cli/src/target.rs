@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest};
-use mailscope_planner::{LiveSnapshot, derived_group_name};
+use mailscope_planner::LiveSnapshot;
 use mailscope_sim::{ServerHandle, Sim};
-use mailscope_spec::{DesiredState, ListKind};
+use mailscope_spec::DesiredState;
 
 /// Where the emulator's seed is looked for when none is given.
 pub(crate) const DEFAULT_SEED: &str = "policies/contoso.tenant.yaml";
@@ -161,26 +161,16 @@ async fn connect_sim(state: &Path, seed: Option<&Path>, config: SessionConfig) -
     Ok(Connection { session, label: format!("sim:{}", state.display()), server: Some(server) })
 }
 
-/// What to read for planning a desired state.
-pub(crate) fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
-    let mut req = SnapshotRequest::default();
-    for app in &desired.apps {
-        req.app_ids.push(app.app_id.clone());
-        for list in [ListKind::Allow, ListKind::Deny] {
-            let Some(entries) = app.list(list) else { continue };
-            // The derived name too: a crash between creating a group and
-            // marking it leaves an unmarked group the marker filter cannot
-            // find. Once the group is marked, the filter returns it and the
-            // client does not look it up again.
-            req.group_names.push(
-                app.adopted_group(list).map_or_else(|| derived_group_name(&app.name, list), str::to_owned),
-            );
-            req.addresses.extend(entries.iter().map(|e| e.address.clone()));
-        }
+/// What to read for planning a desired state: the planner's list, in the
+/// client's request type.
+fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
+    let reads = mailscope_planner::reads_for(desired);
+    SnapshotRequest {
+        app_ids: reads.app_ids,
+        group_names: reads.group_names,
+        addresses: reads.addresses,
+        ..SnapshotRequest::default()
     }
-    req.addresses.sort();
-    req.addresses.dedup();
-    req
 }
 
 /// Reads the live state the planner needs.

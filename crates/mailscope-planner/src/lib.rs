@@ -19,6 +19,7 @@ mod error;
 mod guard;
 pub mod live;
 mod plan;
+mod reads;
 pub mod render;
 mod saved;
 mod world;
@@ -28,6 +29,7 @@ pub use error::{PlanError, PlanProblem};
 pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;
+pub use reads::{Reads, reads_for};
 pub use saved::{
     SAVED_PLAN_VERSION, SavedPlan, SavedPlanError, fingerprint, live_changes, normalize, sha256_hex,
 };
