@@ -16,6 +16,7 @@
 
 mod build;
 mod error;
+mod expected;
 mod guard;
 pub mod live;
 mod plan;
@@ -26,6 +27,7 @@ mod world;
 
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem};
+pub use expected::{CheckReason, ExpectedAccess, expected_access};
 pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;
