@@ -12,8 +12,9 @@ use mailscope_applier::{
 };
 use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan, SavedPlanError};
 
+use crate::inputs::load_desired;
 use crate::output;
-use crate::plan_cmd::{Format, PlanningArgs, load_desired, render};
+use crate::plan_cmd::{Format, PlanningArgs, render};
 use crate::target::{self, TenantArgs};
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@
 mod apply_cmd;
 mod drift_cmd;
 mod export_cmd;
+mod inputs;
 mod metrics;
 mod notify;
 mod output;
@@ -99,8 +100,25 @@ fn main() -> ExitCode {
             if output::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            // The chain is printed once, outermost context first; the
+            // libraries' errors carry no copy of their sources' text.
             eprintln!("error: {err:#}");
+            if is_internal(&err) {
+                eprintln!(
+                    "This is a bug in mailscope, not a problem with your files or tenant; nothing was changed. \
+                     Please report it with the command you ran and the output of `mailscope --version`."
+                );
+            }
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether the error is a library catching itself in an inconsistency (a
+/// bug to report) rather than a problem with the user's inputs or tenant.
+fn is_internal(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<mailscope_planner::PlanError>()
+            .is_some_and(mailscope_planner::PlanError::is_internal)
+    })
 }

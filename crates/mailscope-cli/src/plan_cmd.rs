@@ -6,10 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan};
-use mailscope_spec::DesiredState;
 
+use crate::inputs::{Inputs, Loaded, load_desired};
 use crate::output;
-use crate::target::{Inputs, Loaded};
 
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -69,30 +68,6 @@ pub(crate) struct PlanArgs {
     comment_limit: usize,
     #[command(flatten)]
     planning: PlanningArgs,
-}
-
-/// Reads and validates a desired-state file.
-pub(crate) fn load_desired(path: &Path) -> anyhow::Result<(DesiredState, String)> {
-    let text = output::read_text(path)?;
-    let desired = mailscope_spec::parse(&text, &path.display().to_string())
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("the desired-state file is invalid (run `mailscope validate` for details)")?;
-    Ok((desired, mailscope_planner::sha256_hex(text.as_bytes())))
-}
-
-/// Reads a live snapshot saved as JSON.
-pub(crate) fn load_snapshot(path: &Path) -> anyhow::Result<LiveSnapshot> {
-    let text = output::read_text(path)?;
-    let live: LiveSnapshot = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a live snapshot (see docs/plan-format.md)", path.display()))?;
-    anyhow::ensure!(
-        live.format_version == mailscope_planner::SNAPSHOT_FORMAT_VERSION,
-        "{}: snapshot formatVersion {} is not supported (this build reads {})",
-        path.display(),
-        live.format_version,
-        mailscope_planner::SNAPSHOT_FORMAT_VERSION
-    );
-    Ok(live)
 }
 
 /// Renders a plan in the chosen format.

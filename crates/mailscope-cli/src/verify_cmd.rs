@@ -12,8 +12,8 @@ use mailscope_planner::ExpectedAccess;
 use mailscope_spec::DesiredState;
 use tokio::task::JoinSet;
 
+use crate::inputs::load_desired;
 use crate::output;
-use crate::plan_cmd::load_desired;
 use crate::target::{self, TenantArgs};
 
 #[derive(Debug, Args)]

@@ -18,7 +18,7 @@ mod build;
 mod error;
 mod expected;
 mod guard;
-pub mod live;
+mod live;
 mod plan;
 mod reads;
 pub mod render;
@@ -26,7 +26,7 @@ mod saved;
 mod world;
 
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
-pub use error::{PlanError, PlanProblem};
+pub use error::{PlanError, PlanProblem, PlanProblems};
 pub use expected::{CheckReason, ExpectedAccess, expected_access};
 pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
