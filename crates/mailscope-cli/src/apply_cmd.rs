@@ -1,4 +1,13 @@
-//! `mailscope apply FILE|PLAN.json`
+//! `mailscope apply FILE|PLAN.json`.
+//!
+//! Owns: the command's flags; reading the input (desired file or saved
+//! plan) and the tenant; the confirmation prompt, the stop signal, the
+//! progress lines and the final report on stderr; the exit code (0 applied
+//! or nothing to do, 1 refused, cancelled or stopped). Decides nothing: the
+//! approval guard ([`mailscope_planner::check_approvals`]) and the saved
+//! plan's checks ([`mailscope_planner::SavedPlan`]) are the planner's, the
+//! execution is `mailscope-applier`'s; here their refusals are worded with
+//! this command's flags.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -88,8 +97,10 @@ fn read_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
 fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
     let path = path.display();
     match err {
-        SavedPlanError::NotASavedPlan(_) => {
-            anyhow::Error::new(err).context(format!("{path} is not a plan saved by `mailscope plan --out`"))
+        // The parser's own words, under this command's (the planner's
+        // wording of the same refusal would say it twice).
+        SavedPlanError::NotASavedPlan(parse) => {
+            anyhow::Error::new(parse).context(format!("{path} is not a plan saved by `mailscope plan --out`"))
         }
         SavedPlanError::UnsupportedVersion { found } => {
             anyhow::anyhow!("{path}: saved plan version {found} is not supported")

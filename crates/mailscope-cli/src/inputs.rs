@@ -1,6 +1,8 @@
-//! The files a command is given, read and checked: the desired-state file
-//! (parsed and hashed), a saved live snapshot, or the tenant read through
-//! [`crate::target`]. I/O only: what to read and what the contents mean are
+//! The inputs of the commands that compare a file with a tenant.
+//!
+//! Owns: reading the desired-state file (parsed and hashed), a saved live
+//! snapshot (`--snapshot`), or the tenant through [`crate::target`], and
+//! the shared [`Inputs`] arguments. I/O only: what the contents mean is
 //! decided by `mailscope-spec` and `mailscope-planner`.
 
 use std::path::{Path, PathBuf};

@@ -1,8 +1,15 @@
 //! `mailscope`: keep Exchange Online mailbox access of Entra ID apps in git.
 //!
 //! This binary is the only place that knows about terminals, files, exit
-//! codes and the process environment. Libraries return typed errors; here
-//! they become messages and exit codes:
+//! codes and the process environment; the rules (what a plan is, what needs
+//! approval, when a saved plan may be applied, what to read, what `verify`
+//! expects) live in the libraries, chiefly `mailscope-planner`. Each
+//! `*_cmd` module owns one command's arguments, I/O, printing and exit code.
+//!
+//! Owns: the command line, the runtime, and turning an error into one
+//! message (its context chain, printed once) and an exit code; an internal
+//! error of a library is reported as a bug. Libraries return typed errors;
+//! here they become messages and exit codes:
 //! - 0: success (for `plan --detailed-exitcode`: no changes),
 //! - 1: error, invalid input, refused operation,
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.

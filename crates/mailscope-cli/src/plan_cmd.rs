@@ -1,4 +1,10 @@
-//! `mailscope plan FILE`
+//! `mailscope plan FILE`.
+//!
+//! Owns: the command's flags (and [`PlanningArgs`], shared by the commands
+//! that plan); choosing the output format; writing the saved plan and the
+//! split comment files; the exit code (`--detailed-exitcode`: 2 when there
+//! are changes). The plan, its rendering and the saved plan's contents are
+//! `mailscope-planner`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;

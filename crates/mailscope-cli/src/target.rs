@@ -1,5 +1,10 @@
 //! Choosing and connecting to the tenant a command works on.
 //!
+//! Owns: the tenant flags ([`TenantArgs`]), credentials from the
+//! environment, the in-process emulator's lifetime, and the one live read
+//! a command makes (what to read is the planner's
+//! [`mailscope_planner::reads_for`]).
+//!
 //! `--tenant sim:PATH` starts the emulator inside this process on a state
 //! file (created from a seed when missing) and logs in with the seed's
 //! operator app: nothing to configure, nothing leaves 127.0.0.1.

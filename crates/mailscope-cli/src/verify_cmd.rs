@@ -1,5 +1,11 @@
 //! `mailscope verify FILE`: ask Exchange, mailbox by mailbox, whether each
 //! app is granted or denied as the file says.
+//!
+//! Owns: the command's flags; running `Test-ApplicationAccessPolicy` for
+//! each check, concurrently; the table on stdout; the exit code (0 all as
+//! expected, 2 a mismatch). What each check should answer is the planner's
+//! ([`mailscope_planner::expected_access`]), decided by the same access rule
+//! the plans are checked with.
 
 use std::fmt::Write;
 use std::path::PathBuf;
