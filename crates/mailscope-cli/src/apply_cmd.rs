@@ -286,3 +286,84 @@ impl mailscope_applier::Progress for Progress {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use mailscope_planner::{AccessSummary, AppChange, AppPlan, Summary};
+
+    use super::*;
+
+    fn app(name: &str, change: AppChange) -> AppPlan {
+        AppPlan {
+            name: name.to_owned(),
+            app_id: format!("id-{name}"),
+            change,
+            before: AccessSummary::Only { allowed: 1 },
+            after: AccessSummary::Only { allowed: 1 },
+            gains: Vec::new(),
+            becomes_unrestricted: false,
+            line: None,
+        }
+    }
+
+    fn plan(apps: Vec<AppPlan>) -> Plan {
+        Plan { format_version: 1, steps: Vec::new(), apps, findings: Vec::new(), summary: Summary::default() }
+    }
+
+    #[test]
+    fn the_widening_refusal_names_gains_and_the_flag() {
+        let mut mailer = app("mailer", AppChange::Update);
+        mailer.gains = vec!["a@contoso.com".into(), "b@contoso.com".into()];
+        let mut open = app("open", AppChange::Remove);
+        open.becomes_unrestricted = true;
+        let err = guard(&plan(vec![mailer, open]), false, false).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "the plan widens access: mailer (+a@contoso.com, +b@contoso.com); open (every mailbox not denied); \
+             review it and pass --allow-widening to apply it"
+        );
+    }
+
+    #[test]
+    fn the_mass_change_refusal_gives_the_counts_and_the_flag() {
+        let p = plan(vec![
+            app("a", AppChange::LockDown),
+            app("b", AppChange::LockDown),
+            app("c", AppChange::Remove),
+            app("d", AppChange::Update),
+        ]);
+        let err = guard(&p, false, false).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "the plan locks down or removes 3 of 4 apps; if the desired file was emptied by mistake nothing is \
+             lost yet. Pass --allow-mass-change if this is intended"
+        );
+        assert!(guard(&p, false, true).is_ok());
+    }
+
+    #[test]
+    fn saved_plan_refusals_name_the_file_and_say_plan_again() {
+        let path = Path::new("PLAN.json");
+        let word = |e| format!("{:#}", saved_refusal(e, path));
+        assert_eq!(
+            word(SavedPlanError::UnsupportedVersion { found: 7 }),
+            "PLAN.json: saved plan version 7 is not supported"
+        );
+        assert_eq!(
+            word(SavedPlanError::OtherToolVersion { made_by: "0.0.1".into(), this: "0.0.2".into() }),
+            "PLAN.json was made by mailscope 0.0.1, this is 0.0.2: plan again with this version"
+        );
+        assert_eq!(
+            word(SavedPlanError::DesiredChanged),
+            "PLAN.json changed since the plan was saved; plan again"
+        );
+        assert_eq!(
+            word(SavedPlanError::Stale {
+                changes: vec!["mailbox x@contoso.com appeared".into(), "b".into()]
+            }),
+            "the saved plan is stale: the tenant changed since it was made:\n  - mailbox x@contoso.com appeared\n  \
+             - b\nplan again"
+        );
+        assert_eq!(word(SavedPlanError::Mismatch), "the saved plan no longer matches its inputs; plan again");
+    }
+}

@@ -129,3 +129,20 @@ fn is_internal(err: &anyhow::Error) -> bool {
             .is_some_and(mailscope_planner::PlanError::is_internal)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+    use mailscope_planner::{PlanError, PlanProblems};
+
+    use super::is_internal;
+
+    #[test]
+    fn an_internal_planner_error_is_a_bug_even_under_context() {
+        let bug: anyhow::Result<()> = Err(PlanError::Internal("step 3 widens".into()).into());
+        assert!(is_internal(&bug.context("--base").unwrap_err()));
+        let input = PlanError::Input(PlanProblems { origin: "t.yaml".into(), problems: Vec::new() });
+        assert!(!is_internal(&anyhow::Error::new(input)));
+        assert!(!is_internal(&anyhow::anyhow!("internal planner error: not typed")));
+    }
+}
