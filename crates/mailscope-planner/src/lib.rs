@@ -13,6 +13,15 @@
 //!   reaches neither before nor after, checked by replaying the plan;
 //! - **visible widening**: every step is classified by its [`Effect`], and
 //!   each app's gains are listed.
+//!
+//! It also holds the other safety rules, so that every command asks one
+//! place and the binary keeps only arguments, I/O, printing and exit codes:
+//! what a plan needs approved ([`check_approvals`]), when a saved plan may be
+//! applied ([`SavedPlan`]), what to read from the tenant ([`reads_for`]), and
+//! what `verify` expects Exchange to answer ([`expected_access`]).
+//!
+//! Every public item has one path: the crate root (renderers under
+//! [`render`]).
 
 mod build;
 mod error;
