@@ -1,4 +1,13 @@
-//! `mailscope apply FILE|PLAN.json`
+//! `mailscope apply FILE|PLAN.json`.
+//!
+//! Owns: the command's flags; reading the input (desired file or saved
+//! plan) and the tenant; the confirmation prompt, the stop signal, the
+//! progress lines and the final report on stderr; the exit code (0 applied
+//! or nothing to do, 1 refused, cancelled or stopped). Decides nothing: the
+//! approval guard ([`mailscope_planner::check_approvals`]) and the saved
+//! plan's checks ([`mailscope_planner::SavedPlan`]) are the planner's, the
+//! execution is `mailscope-applier`'s; here their refusals are worded with
+//! this command's flags.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -10,10 +19,11 @@ use clap::Args;
 use mailscope_applier::{
     ApplyOptions, ApplyReport, CancelToken, ExoTenant, JournalWriter, ProgressEvent, StepStatus, describe,
 };
-use mailscope_planner::{AppChange, Plan, SavedPlan};
+use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan, SavedPlanError};
 
+use crate::inputs::load_desired;
 use crate::output;
-use crate::plan_cmd::{Format, PlanningArgs, load_desired, render};
+use crate::plan_cmd::{Format, PlanningArgs, render};
 use crate::target::{self, TenantArgs};
 
 #[derive(Debug, Args)]
@@ -44,33 +54,33 @@ pub(crate) struct ApplyArgs {
     target: TenantArgs,
 }
 
-/// Refusals that protect against a plan the user did not mean.
+/// The planner's approval guard, as a message that names this binary's
+/// flags. `reconcile --correct` asks the same guard.
 pub(crate) fn guard(plan: &Plan, allow_widening: bool, allow_mass_change: bool) -> anyhow::Result<()> {
-    if plan.widens() && !allow_widening {
-        let apps: Vec<String> = plan
-            .apps
-            .iter()
-            .filter(|a| a.widens())
-            .map(|a| {
-                if a.becomes_unrestricted {
-                    format!("{} (every mailbox not denied)", a.name)
-                } else {
-                    format!("{} (+{})", a.name, a.gains.join(", +"))
-                }
-            })
-            .collect();
-        bail!("the plan widens access: {}; review it and pass --allow-widening to apply it", apps.join("; "));
-    }
-    let total = plan.apps.len();
-    let leaving =
-        plan.apps.iter().filter(|a| matches!(a.change, AppChange::LockDown | AppChange::Remove)).count();
-    if leaving >= 3 && leaving * 2 > total && !allow_mass_change {
-        bail!(
+    let flags = ApprovalFlags { allow_widening, allow_mass_change };
+    match mailscope_planner::check_approvals(plan, flags) {
+        Ok(()) => Ok(()),
+        Err(GuardRefusal::Widening { apps }) => {
+            let apps: Vec<String> = apps
+                .iter()
+                .map(|a| {
+                    if a.becomes_unrestricted {
+                        format!("{} (every mailbox not denied)", a.name)
+                    } else {
+                        format!("{} (+{})", a.name, a.gains.join(", +"))
+                    }
+                })
+                .collect();
+            bail!(
+                "the plan widens access: {}; review it and pass --allow-widening to apply it",
+                apps.join("; ")
+            )
+        }
+        Err(GuardRefusal::MassChange { leaving, total }) => bail!(
             "the plan locks down or removes {leaving} of {total} apps; if the desired file was emptied by \
              mistake nothing is lost yet. Pass --allow-mass-change if this is intended"
-        );
+        ),
     }
-    Ok(())
 }
 
 /// Reads a saved plan, or `None` when the file is not one.
@@ -79,22 +89,39 @@ fn read_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
     if !text.trim_start().starts_with('{') {
         return Ok(None);
     }
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a plan saved by `mailscope plan --out`", path.display()))?;
-    anyhow::ensure!(
-        saved.saved_plan_version == mailscope_planner::SAVED_PLAN_VERSION,
-        "{}: saved plan version {} is not supported",
-        path.display(),
-        saved.saved_plan_version
-    );
-    anyhow::ensure!(
-        saved.tool_version == env!("CARGO_PKG_VERSION"),
-        "{} was made by mailscope {}, this is {}: plan again with this version",
-        path.display(),
-        saved.tool_version,
-        env!("CARGO_PKG_VERSION")
-    );
-    Ok(Some(saved))
+    SavedPlan::from_json(&text, env!("CARGO_PKG_VERSION")).map(Some).map_err(|err| saved_refusal(err, path))
+}
+
+/// Words a saved plan's refusal for this command: the file concerned and
+/// what to do ("plan again").
+fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
+    let path = path.display();
+    match err {
+        // The parser's own words, under this command's (the planner's
+        // wording of the same refusal would say it twice).
+        SavedPlanError::NotASavedPlan(parse) => {
+            anyhow::Error::new(parse).context(format!("{path} is not a plan saved by `mailscope plan --out`"))
+        }
+        SavedPlanError::UnsupportedVersion { found } => {
+            anyhow::anyhow!("{path}: saved plan version {found} is not supported")
+        }
+        SavedPlanError::OtherToolVersion { made_by, this } => {
+            anyhow::anyhow!(
+                "{path} was made by mailscope {made_by}, this is {this}: plan again with this version"
+            )
+        }
+        SavedPlanError::DesiredChanged => {
+            anyhow::anyhow!("{path} changed since the plan was saved; plan again")
+        }
+        SavedPlanError::Stale { changes } => anyhow::anyhow!(
+            "the saved plan is stale: the tenant changed since it was made:\n  - {}\nplan again",
+            changes.join("\n  - ")
+        ),
+        SavedPlanError::Mismatch => {
+            anyhow::anyhow!("the saved plan no longer matches its inputs; plan again")
+        }
+        SavedPlanError::Plan(err) => anyhow::Error::new(err),
+    }
 }
 
 pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
@@ -102,11 +129,7 @@ pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let desired_path = saved.as_ref().map_or_else(|| args.input.clone(), |s| PathBuf::from(&s.desired_file));
     let (desired, sha) = load_desired(&desired_path)?;
     if let Some(saved) = &saved {
-        anyhow::ensure!(
-            saved.desired_sha256 == sha,
-            "{} changed since the plan was saved; plan again",
-            desired_path.display()
-        );
+        saved.check_desired(&sha).map_err(|err| saved_refusal(err, &desired_path))?;
     }
     let conn = target::connect(&args.target, Some(&desired)).await?;
     let result = apply_with(args, &conn, &desired, saved.as_ref()).await;
@@ -123,25 +146,9 @@ async fn apply_with(
     let live = target::read_live(conn, desired).await?;
     let plan = match saved {
         Some(saved) => {
-            let changes = mailscope_planner::live_changes(&saved.live, &live);
-            if !changes.is_empty() {
-                bail!(
-                    "the saved plan is stale: the tenant changed since it was made:\n  - {}\nplan again",
-                    changes.join("\n  - ")
-                );
-            }
-            let options = if saved.remove_unlisted {
-                mailscope_planner::PlanOptions { removed_apps: mailscope_planner::RemovedApps::Remove }
-            } else {
-                mailscope_planner::PlanOptions::default()
-            };
-            let fresh =
-                mailscope_planner::plan(desired, &live, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
-            anyhow::ensure!(fresh == saved.plan, "the saved plan no longer matches its inputs; plan again");
-            saved.plan.clone()
+            saved.plan_to_apply(desired, &live).map_err(|err| saved_refusal(err, &args.input))?.clone()
         }
-        None => mailscope_planner::plan(desired, &live, &args.planning.options())
-            .map_err(|e| anyhow::anyhow!("{e}"))?,
+        None => mailscope_planner::plan(desired, &live, &args.planning.options())?,
     };
     output::stdout(&render(&plan, Format::Text))?;
     if plan.is_empty() {
@@ -277,5 +284,86 @@ impl mailscope_applier::Progress for Progress {
                 duration.as_millis()
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use mailscope_planner::{AccessSummary, AppChange, AppPlan, Summary};
+
+    use super::*;
+
+    fn app(name: &str, change: AppChange) -> AppPlan {
+        AppPlan {
+            name: name.to_owned(),
+            app_id: format!("id-{name}"),
+            change,
+            before: AccessSummary::Only { allowed: 1 },
+            after: AccessSummary::Only { allowed: 1 },
+            gains: Vec::new(),
+            becomes_unrestricted: false,
+            line: None,
+        }
+    }
+
+    fn plan(apps: Vec<AppPlan>) -> Plan {
+        Plan { format_version: 1, steps: Vec::new(), apps, findings: Vec::new(), summary: Summary::default() }
+    }
+
+    #[test]
+    fn the_widening_refusal_names_gains_and_the_flag() {
+        let mut mailer = app("mailer", AppChange::Update);
+        mailer.gains = vec!["a@contoso.com".into(), "b@contoso.com".into()];
+        let mut open = app("open", AppChange::Remove);
+        open.becomes_unrestricted = true;
+        let err = guard(&plan(vec![mailer, open]), false, false).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "the plan widens access: mailer (+a@contoso.com, +b@contoso.com); open (every mailbox not denied); \
+             review it and pass --allow-widening to apply it"
+        );
+    }
+
+    #[test]
+    fn the_mass_change_refusal_gives_the_counts_and_the_flag() {
+        let p = plan(vec![
+            app("a", AppChange::LockDown),
+            app("b", AppChange::LockDown),
+            app("c", AppChange::Remove),
+            app("d", AppChange::Update),
+        ]);
+        let err = guard(&p, false, false).unwrap_err();
+        assert_eq!(
+            format!("{err:#}"),
+            "the plan locks down or removes 3 of 4 apps; if the desired file was emptied by mistake nothing is \
+             lost yet. Pass --allow-mass-change if this is intended"
+        );
+        assert!(guard(&p, false, true).is_ok());
+    }
+
+    #[test]
+    fn saved_plan_refusals_name_the_file_and_say_plan_again() {
+        let path = Path::new("PLAN.json");
+        let word = |e| format!("{:#}", saved_refusal(e, path));
+        assert_eq!(
+            word(SavedPlanError::UnsupportedVersion { found: 7 }),
+            "PLAN.json: saved plan version 7 is not supported"
+        );
+        assert_eq!(
+            word(SavedPlanError::OtherToolVersion { made_by: "0.0.1".into(), this: "0.0.2".into() }),
+            "PLAN.json was made by mailscope 0.0.1, this is 0.0.2: plan again with this version"
+        );
+        assert_eq!(
+            word(SavedPlanError::DesiredChanged),
+            "PLAN.json changed since the plan was saved; plan again"
+        );
+        assert_eq!(
+            word(SavedPlanError::Stale {
+                changes: vec!["mailbox x@contoso.com appeared".into(), "b".into()]
+            }),
+            "the saved plan is stale: the tenant changed since it was made:\n  - mailbox x@contoso.com appeared\n  \
+             - b\nplan again"
+        );
+        assert_eq!(word(SavedPlanError::Mismatch), "the saved plan no longer matches its inputs; plan again");
     }
 }

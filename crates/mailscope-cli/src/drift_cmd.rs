@@ -6,9 +6,9 @@ use clap::{Args, ValueEnum};
 use mailscope_planner::{AppChange, Plan};
 use serde_json::json;
 
+use crate::inputs::{Inputs, Loaded};
 use crate::output;
 use crate::plan_cmd::PlanningArgs;
-use crate::target::{Inputs, Loaded};
 
 /// Hidden first line of the markdown drift report (for updating an issue).
 pub(crate) const DRIFT_MARKER: &str = "<!-- mailscope-drift -->";
@@ -59,8 +59,7 @@ pub(crate) fn drifted_apps(plan: &Plan) -> Vec<serde_json::Value> {
 
 pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     let Loaded { desired, live, label, .. } = args.inputs.load().await?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())?;
     let in_sync = plan.is_empty();
     let text = match args.format {
         DriftFormat::Text => {

@@ -1,8 +1,15 @@
 //! `mailscope`: keep Exchange Online mailbox access of Entra ID apps in git.
 //!
 //! This binary is the only place that knows about terminals, files, exit
-//! codes and the process environment. Libraries return typed errors; here
-//! they become messages and exit codes:
+//! codes and the process environment; the rules (what a plan is, what needs
+//! approval, when a saved plan may be applied, what to read, what `verify`
+//! expects) live in the libraries, chiefly `mailscope-planner`. Each
+//! `*_cmd` module owns one command's arguments, I/O, printing and exit code.
+//!
+//! Owns: the command line, the runtime, and turning an error into one
+//! message (its context chain, printed once) and an exit code; an internal
+//! error of a library is reported as a bug. Libraries return typed errors;
+//! here they become messages and exit codes:
 //! - 0: success (for `plan --detailed-exitcode`: no changes),
 //! - 1: error, invalid input, refused operation,
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
@@ -10,6 +17,7 @@
 mod apply_cmd;
 mod drift_cmd;
 mod export_cmd;
+mod inputs;
 mod metrics;
 mod notify;
 mod output;
@@ -99,8 +107,42 @@ fn main() -> ExitCode {
             if output::is_broken_pipe(&err) {
                 return ExitCode::SUCCESS;
             }
+            // The chain is printed once, outermost context first; the
+            // libraries' errors carry no copy of their sources' text.
             eprintln!("error: {err:#}");
+            if is_internal(&err) {
+                eprintln!(
+                    "This is a bug in mailscope, not a problem with your files or tenant; nothing was changed. \
+                     Please report it with the command you ran and the output of `mailscope --version`."
+                );
+            }
             ExitCode::from(1)
         }
+    }
+}
+
+/// Whether the error is a library catching itself in an inconsistency (a
+/// bug to report) rather than a problem with the user's inputs or tenant.
+fn is_internal(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<mailscope_planner::PlanError>()
+            .is_some_and(mailscope_planner::PlanError::is_internal)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use anyhow::Context;
+    use mailscope_planner::{PlanError, PlanProblems};
+
+    use super::is_internal;
+
+    #[test]
+    fn an_internal_planner_error_is_a_bug_even_under_context() {
+        let bug: anyhow::Result<()> = Err(PlanError::Internal("step 3 widens".into()).into());
+        assert!(is_internal(&bug.context("--base").unwrap_err()));
+        let input = PlanError::Input(PlanProblems { origin: "t.yaml".into(), problems: Vec::new() });
+        assert!(!is_internal(&anyhow::Error::new(input)));
+        assert!(!is_internal(&anyhow::anyhow!("internal planner error: not typed")));
     }
 }

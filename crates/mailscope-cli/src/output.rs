@@ -1,4 +1,7 @@
-//! Where output goes: stdout, files written atomically, colour choice.
+//! Where output goes: stdout, files written atomically, colour choice,
+//! and bounded reads of the files a command is given.
+//!
+//! Owns: the process's byte-level I/O; no command decides anything here.
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;

@@ -1,4 +1,10 @@
-//! `mailscope plan FILE`
+//! `mailscope plan FILE`.
+//!
+//! Owns: the command's flags (and [`PlanningArgs`], shared by the commands
+//! that plan); choosing the output format; writing the saved plan and the
+//! split comment files; the exit code (`--detailed-exitcode`: 2 when there
+//! are changes). The plan, its rendering and the saved plan's contents are
+//! `mailscope-planner`'s.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -6,10 +12,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan};
-use mailscope_spec::DesiredState;
 
+use crate::inputs::{Inputs, Loaded, load_desired};
 use crate::output;
-use crate::target::{Inputs, Loaded};
 
 /// How a plan is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -71,30 +76,6 @@ pub(crate) struct PlanArgs {
     planning: PlanningArgs,
 }
 
-/// Reads and validates a desired-state file.
-pub(crate) fn load_desired(path: &Path) -> anyhow::Result<(DesiredState, String)> {
-    let text = output::read_text(path)?;
-    let desired = mailscope_spec::parse(&text, &path.display().to_string())
-        .map_err(|e| anyhow::anyhow!("{e}"))
-        .context("the desired-state file is invalid (run `mailscope validate` for details)")?;
-    Ok((desired, mailscope_planner::sha256_hex(text.as_bytes())))
-}
-
-/// Reads a live snapshot saved as JSON.
-pub(crate) fn load_snapshot(path: &Path) -> anyhow::Result<LiveSnapshot> {
-    let text = output::read_text(path)?;
-    let live: LiveSnapshot = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a live snapshot (see docs/plan-format.md)", path.display()))?;
-    anyhow::ensure!(
-        live.format_version == mailscope_planner::SNAPSHOT_FORMAT_VERSION,
-        "{}: snapshot formatVersion {} is not supported (this build reads {})",
-        path.display(),
-        live.format_version,
-        mailscope_planner::SNAPSHOT_FORMAT_VERSION
-    );
-    Ok(live)
-}
-
 /// Renders a plan in the chosen format.
 pub(crate) fn render(plan: &Plan, format: Format) -> String {
     match format {
@@ -113,19 +94,15 @@ pub(crate) fn save(
     live: &LiveSnapshot,
     plan: &Plan,
 ) -> anyhow::Result<()> {
-    let saved = SavedPlan {
-        saved_plan_version: mailscope_planner::SAVED_PLAN_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-        desired_file: file.display().to_string(),
+    let saved = SavedPlan::new(
+        env!("CARGO_PKG_VERSION"),
+        &file.display().to_string(),
         desired_sha256,
-        remove_unlisted: planning.remove_unlisted,
-        live_fingerprint: mailscope_planner::fingerprint(live),
-        live: mailscope_planner::normalize(live),
-        plan: plan.clone(),
-    };
-    let mut bytes = serde_json::to_vec_pretty(&saved)?;
-    bytes.push(b'\n');
-    output::write_atomic(path, &bytes)
+        &planning.options(),
+        live,
+        plan,
+    );
+    output::write_atomic(path, &saved.to_json())
 }
 
 /// Writes the parts of a markdown comment to `dir/plan-N.md`, removing
@@ -159,16 +136,12 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let Loaded { desired, desired_sha256: sha, live, .. } = args.inputs.load().await?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())?;
     if let Some(out) = &args.out {
         save(out, &args.inputs.file, sha, &args.planning, &live, &plan)?;
     }
     let base_plan = match &base {
-        Some(base) => Some(
-            mailscope_planner::plan(base, &live, &args.planning.options())
-                .map_err(|e| anyhow::anyhow!("--base: {e}"))?,
-        ),
+        Some(base) => Some(mailscope_planner::plan(base, &live, &args.planning.options()).context("--base")?),
         None => None,
     };
     if let Some(dir) = &args.split {

@@ -23,8 +23,8 @@ use serde_json::{Value, json};
 use crate::drift_cmd::drifted_apps;
 use crate::metrics::{self, Metrics};
 use crate::notify::{Events, Webhook, unix_now};
-use crate::plan_cmd::{PlanningArgs, load_desired};
 use crate::target::{self, TenantArgs};
+use crate::{inputs::load_desired, plan_cmd::PlanningArgs};
 
 /// Parses `30s`, `15m`, `1h`, `1h30m`, `500ms`, `1d`.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -243,7 +243,7 @@ impl Loop<'_> {
     async fn with_connection(&mut self, conn: &target::Connection, desired: &DesiredState) -> Outcome {
         let planned = match target::read_live(conn, desired).await {
             Ok(live) => mailscope_planner::plan(desired, &live, &self.args.planning.options())
-                .map_err(|e| anyhow::anyhow!("{e}")),
+                .map_err(anyhow::Error::from),
             Err(e) => Err(e),
         };
         let plan = match planned {

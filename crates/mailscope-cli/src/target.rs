@@ -1,5 +1,10 @@
 //! Choosing and connecting to the tenant a command works on.
 //!
+//! Owns: the tenant flags ([`TenantArgs`]), credentials from the
+//! environment, the in-process emulator's lifetime, and the one live read
+//! a command makes (what to read is the planner's
+//! [`mailscope_planner::reads_for`]).
+//!
 //! `--tenant sim:PATH` starts the emulator inside this process on a state
 //! file (created from a seed when missing) and logs in with the seed's
 //! operator app: nothing to configure, nothing leaves 127.0.0.1.
@@ -11,9 +16,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest};
-use mailscope_planner::{LiveSnapshot, derived_group_name};
+use mailscope_planner::LiveSnapshot;
 use mailscope_sim::{ServerHandle, Sim};
-use mailscope_spec::{DesiredState, ListKind};
+use mailscope_spec::DesiredState;
 
 /// Where the emulator's seed is looked for when none is given.
 pub(crate) const DEFAULT_SEED: &str = "policies/contoso.tenant.yaml";
@@ -161,26 +166,16 @@ async fn connect_sim(state: &Path, seed: Option<&Path>, config: SessionConfig) -
     Ok(Connection { session, label: format!("sim:{}", state.display()), server: Some(server) })
 }
 
-/// What to read for planning a desired state.
-pub(crate) fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
-    let mut req = SnapshotRequest::default();
-    for app in &desired.apps {
-        req.app_ids.push(app.app_id.clone());
-        for list in [ListKind::Allow, ListKind::Deny] {
-            let Some(entries) = app.list(list) else { continue };
-            // The derived name too: a crash between creating a group and
-            // marking it leaves an unmarked group the marker filter cannot
-            // find. Once the group is marked, the filter returns it and the
-            // client does not look it up again.
-            req.group_names.push(
-                app.adopted_group(list).map_or_else(|| derived_group_name(&app.name, list), str::to_owned),
-            );
-            req.addresses.extend(entries.iter().map(|e| e.address.clone()));
-        }
+/// What to read for planning a desired state: the planner's list, in the
+/// client's request type.
+fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
+    let reads = mailscope_planner::reads_for(desired);
+    SnapshotRequest {
+        app_ids: reads.app_ids,
+        group_names: reads.group_names,
+        addresses: reads.addresses,
+        ..SnapshotRequest::default()
     }
-    req.addresses.sort();
-    req.addresses.dedup();
-    req
 }
 
 /// Reads the live state the planner needs.
@@ -193,46 +188,4 @@ pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyh
         .with_context(|| format!("cannot read the live state of {}", conn.label))?;
     live.tenant = Some(conn.session.tenant().to_owned());
     Ok(live)
-}
-
-/// The desired file and where its live state comes from: `--snapshot` or
-/// a tenant. Shared by the commands that compare the two (`plan`, `drift`).
-#[derive(Debug, Args)]
-pub(crate) struct Inputs {
-    /// The desired-state file.
-    #[arg(value_name = "FILE")]
-    pub(crate) file: PathBuf,
-    /// Use a live state saved as JSON (see docs/plan-format.md) instead of
-    /// reading the tenant.
-    #[arg(long, value_name = "LIVE.json", conflicts_with = "tenant")]
-    pub(crate) snapshot: Option<PathBuf>,
-    #[command(flatten)]
-    pub(crate) target: TenantArgs,
-}
-
-/// What [`Inputs::load`] read.
-pub(crate) struct Loaded {
-    pub(crate) desired: DesiredState,
-    /// SHA-256 of the desired file's bytes.
-    pub(crate) desired_sha256: String,
-    pub(crate) live: LiveSnapshot,
-    /// Where the live state came from: `snapshot PATH`, `sim:PATH` or the tenant.
-    pub(crate) label: String,
-}
-
-impl Inputs {
-    /// Reads the desired file, then its live state.
-    pub(crate) async fn load(&self) -> anyhow::Result<Loaded> {
-        let (desired, desired_sha256) = crate::plan_cmd::load_desired(&self.file)?;
-        let (live, label) = if let Some(path) = &self.snapshot {
-            (crate::plan_cmd::load_snapshot(path)?, format!("snapshot {}", path.display()))
-        } else {
-            let conn = connect(&self.target, Some(&desired)).await?;
-            let live = read_live(&conn, &desired).await;
-            let label = conn.label.clone();
-            conn.close().await;
-            (live?, label)
-        };
-        Ok(Loaded { desired, desired_sha256, live, label })
-    }
 }

@@ -1,4 +1,8 @@
-//! `mailscope validate FILE…`
+//! `mailscope validate FILE…`.
+//!
+//! Owns: the command's arguments; reading each file; printing one line per
+//! valid file (stdout) and every problem of the others (stderr); the exit
+//! code (0 all valid, 1 otherwise). The checks are `mailscope-spec`'s.
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,7 +1,12 @@
 //! `mailscope verify FILE`: ask Exchange, mailbox by mailbox, whether each
 //! app is granted or denied as the file says.
+//!
+//! Owns: the command's flags; running `Test-ApplicationAccessPolicy` for
+//! each check, concurrently; the table on stdout; the exit code (0 all as
+//! expected, 2 a mismatch). What each check should answer is the planner's
+//! ([`mailscope_planner::expected_access`]), decided by the same access rule
+//! the plans are checked with.
 
-use std::collections::BTreeSet;
 use std::fmt::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,11 +14,12 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use mailscope_exo::AccessCheck;
-use mailscope_spec::{DesiredState, ListKind};
+use mailscope_planner::ExpectedAccess;
+use mailscope_spec::DesiredState;
 use tokio::task::JoinSet;
 
+use crate::inputs::load_desired;
 use crate::output;
-use crate::plan_cmd::load_desired;
 use crate::target::{self, TenantArgs};
 
 #[derive(Debug, Args)]
@@ -28,55 +34,9 @@ pub(crate) struct VerifyArgs {
     target: TenantArgs,
 }
 
-/// One `Test-ApplicationAccessPolicy` to run and what the file implies.
-#[derive(Debug, Clone)]
-pub(crate) struct Check {
-    pub(crate) app: String,
-    pub(crate) app_id: String,
-    pub(crate) mailbox: String,
-    pub(crate) expected: AccessCheck,
-    /// Why this mailbox is tested: `allow`, `deny` or `other`.
-    pub(crate) reason: &'static str,
-}
-
-/// The checks the file implies: every allowed and denied mailbox, and a
-/// sample of other known mailboxes (denied when the app has an allow list).
-pub(crate) fn checks(desired: &DesiredState, known: &[String], sample: usize) -> Vec<Check> {
-    let mut out = Vec::new();
-    for app in &desired.apps {
-        let allow: BTreeSet<&str> =
-            app.list(ListKind::Allow).unwrap_or_default().iter().map(|e| e.address.as_str()).collect();
-        let deny: BTreeSet<&str> =
-            app.list(ListKind::Deny).unwrap_or_default().iter().map(|e| e.address.as_str()).collect();
-        let expect = |m: &str| {
-            if deny.contains(m) || (app.allow.is_some() && !allow.contains(m)) {
-                AccessCheck::Denied
-            } else {
-                AccessCheck::Granted
-            }
-        };
-        let mut push = |m: &str, reason| {
-            out.push(Check {
-                app: app.name.clone(),
-                app_id: app.app_id.clone(),
-                mailbox: m.to_owned(),
-                expected: expect(m),
-                reason,
-            });
-        };
-        for m in &allow {
-            push(m, "allow");
-        }
-        for m in deny.iter().filter(|m| !allow.contains(*m)) {
-            push(m, "deny");
-        }
-        for m in
-            known.iter().filter(|m| !allow.contains(m.as_str()) && !deny.contains(m.as_str())).take(sample)
-        {
-            push(m, "other");
-        }
-    }
-    out
+/// How Exchange's answer is spelled, for comparing with the expectation.
+fn expected(e: &ExpectedAccess) -> AccessCheck {
+    if e.allowed { AccessCheck::Granted } else { AccessCheck::Denied }
 }
 
 fn word(a: AccessCheck) -> &'static str {
@@ -105,7 +65,7 @@ async fn verify(
     let mut known: Vec<String> = live.recipients.iter().map(|r| r.address.to_lowercase()).collect();
     known.sort();
     known.dedup();
-    let checks = checks(desired, &known, sample);
+    let checks = mailscope_planner::expected_access(desired, &known, sample);
     let mut tasks = JoinSet::new();
     for (i, check) in checks.iter().enumerate() {
         let exo = conn.session.exo();
@@ -127,7 +87,7 @@ async fn verify(
     let mut mismatches = 0;
     for (c, a) in checks.iter().zip(actual) {
         let a = a.expect("every task reported");
-        let ok = a == c.expected;
+        let ok = a == expected(c);
         if !ok {
             mismatches += 1;
         }
@@ -136,8 +96,8 @@ async fn verify(
             "{:width$}  {:mwidth$}  {:6}  {:8}  {:8}  {}",
             c.app,
             c.mailbox,
-            c.reason,
-            word(c.expected),
+            c.reason.as_str(),
+            word(expected(c)),
             word(a),
             if ok { "ok" } else { "MISMATCH" }
         );

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use mailscope_planner::live::{AccessRight, LiveGroup, LivePolicy, Recipient};
+use mailscope_planner::{AccessRight, LiveGroup, LivePolicy, Recipient};
 
 use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, exo_error_from_response};

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-use mailscope_planner::live::PermissionGrant;
+use mailscope_planner::PermissionGrant;
 
 use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, graph_error_from_response};

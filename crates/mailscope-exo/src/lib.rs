@@ -8,7 +8,7 @@
 //! - [`Session`] holds the HTTP client, the [`TokenSource`], its own
 //!   concurrency limit, the call counters and the retry loop.
 //! - [`ExoClient`] speaks `InvokeCommand` (typed cmdlets, paging, errors) and
-//!   reads a [`LiveSnapshot`](mailscope_planner::live::LiveSnapshot) with
+//!   reads a [`LiveSnapshot`](mailscope_planner::LiveSnapshot) with
 //!   [`ExoClient::read_snapshot`].
 //! - [`GraphClient`] lists mailbox permission grants and sends mail.
 //!

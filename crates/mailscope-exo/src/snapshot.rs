@@ -18,7 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mailscope_planner::live::{LiveGroup, LiveSnapshot, Recipient, SNAPSHOT_FORMAT_VERSION};
+use mailscope_planner::{LiveGroup, LiveSnapshot, Recipient, SNAPSHOT_FORMAT_VERSION};
 
 use crate::error::{ExoError, ExoErrorKind};
 use crate::exo::ExoClient;

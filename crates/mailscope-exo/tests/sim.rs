@@ -9,7 +9,7 @@ use mailscope_exo::{
     AccessCheck, AssertionAlgorithm, AuthError, ClientCredentials, Credential, ExoErrorKind, Outcome,
     SnapshotRequest,
 };
-use mailscope_planner::live::{AccessRight, LiveSnapshot};
+use mailscope_planner::{AccessRight, LiveSnapshot};
 use serde_json::json;
 
 use common::{GITHUB_SUBJECT, github_oidc_token, operator_pem, start};

@@ -192,7 +192,7 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
 
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.message.cmp(&b.message)));
-        return Err(PlanError { origin: desired.origin.clone(), problems });
+        return Err(PlanError::input(desired.origin.clone(), problems));
     }
 
     let mut steps = diff(&live_world, &target, &owners);

@@ -13,17 +13,34 @@
 //!   reaches neither before nor after, checked by replaying the plan;
 //! - **visible widening**: every step is classified by its [`Effect`], and
 //!   each app's gains are listed.
+//!
+//! It also holds the other safety rules, so that every command asks one
+//! place and the binary keeps only arguments, I/O, printing and exit codes:
+//! what a plan needs approved ([`check_approvals`]), when a saved plan may be
+//! applied ([`SavedPlan`]), what to read from the tenant ([`reads_for`]), and
+//! what `verify` expects Exchange to answer ([`expected_access`]).
+//!
+//! Every public item has one path: the crate root (renderers under
+//! [`render`]).
 
 mod build;
 mod error;
-pub mod live;
+mod expected;
+mod guard;
+mod live;
 mod plan;
+mod reads;
 pub mod render;
 mod saved;
 mod world;
 
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
-pub use error::{PlanError, PlanProblem};
+pub use error::{PlanError, PlanProblem, PlanProblems};
+pub use expected::{CheckReason, ExpectedAccess, expected_access};
+pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;
-pub use saved::{SAVED_PLAN_VERSION, SavedPlan, fingerprint, live_changes, normalize, sha256_hex};
+pub use reads::{Reads, reads_for};
+pub use saved::{
+    SAVED_PLAN_VERSION, SavedPlan, SavedPlanError, fingerprint, live_changes, normalize, sha256_hex,
+};

@@ -11,6 +11,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use mailscope_spec::DesiredState;
+
+use crate::build::{PlanOptions, RemovedApps};
+use crate::error::PlanError;
 use crate::live::LiveSnapshot;
 use crate::plan::Plan;
 use crate::world::key;
@@ -38,6 +42,145 @@ pub struct SavedPlan {
     pub live: LiveSnapshot,
     /// The plan.
     pub plan: Plan,
+}
+
+/// Why a saved plan may not be applied. Each refusal means "plan again":
+/// the saved plan is not what applying now would do, or cannot be trusted
+/// to be.
+#[derive(Debug, thiserror::Error)]
+pub enum SavedPlanError {
+    /// The file is not a saved plan's JSON.
+    #[error("not a plan saved by `mailscope plan --out`")]
+    NotASavedPlan(#[source] serde_json::Error),
+    /// Another saved-plan format.
+    #[error("saved plan version {found} is not supported")]
+    UnsupportedVersion {
+        /// The version the file declares.
+        found: u32,
+    },
+    /// Another build made it; its planner may decide differently.
+    #[error("made by mailscope {made_by}, this is {this}")]
+    OtherToolVersion {
+        /// The version that saved it.
+        made_by: String,
+        /// This version.
+        this: String,
+    },
+    /// The desired file's bytes are not those the plan was made from.
+    #[error("the desired file changed since the plan was saved")]
+    DesiredChanged,
+    /// The tenant moved since the plan was made.
+    #[error("the tenant changed since the plan was saved")]
+    Stale {
+        /// What changed, as sentences (see [`live_changes`]).
+        changes: Vec<String>,
+    },
+    /// Planning the same inputs again gives another plan: the file was
+    /// edited, or the inputs it names are not the ones it was made from.
+    #[error("the saved plan no longer matches its inputs")]
+    Mismatch,
+    /// The inputs can no longer be planned at all.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+}
+
+impl SavedPlan {
+    /// Binds a plan to what it was made from. `desired_sha256` is the
+    /// [`sha256_hex`] of the desired file's bytes exactly as read, so that
+    /// any edit shows.
+    pub fn new(
+        tool_version: &str,
+        desired_file: &str,
+        desired_sha256: String,
+        options: &PlanOptions,
+        live: &LiveSnapshot,
+        plan: &Plan,
+    ) -> SavedPlan {
+        SavedPlan {
+            saved_plan_version: SAVED_PLAN_VERSION,
+            tool_version: tool_version.to_owned(),
+            desired_file: desired_file.to_owned(),
+            desired_sha256,
+            remove_unlisted: options.removed_apps == RemovedApps::Remove,
+            live_fingerprint: fingerprint(live),
+            live: normalize(live),
+            plan: plan.clone(),
+        }
+    }
+
+    /// The file's bytes: pretty JSON and a final newline.
+    ///
+    /// # Panics
+    ///
+    /// Never: a saved plan is plain data.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut bytes = serde_json::to_vec_pretty(self).expect("a saved plan always serialises");
+        bytes.push(b'\n');
+        bytes
+    }
+
+    /// Reads a saved plan made by `tool_version` of mailscope in this
+    /// file format.
+    ///
+    /// # Errors
+    ///
+    /// [`SavedPlanError::NotASavedPlan`], [`SavedPlanError::UnsupportedVersion`]
+    /// or [`SavedPlanError::OtherToolVersion`].
+    pub fn from_json(text: &str, tool_version: &str) -> Result<SavedPlan, SavedPlanError> {
+        let saved: SavedPlan = serde_json::from_str(text).map_err(SavedPlanError::NotASavedPlan)?;
+        if saved.saved_plan_version != SAVED_PLAN_VERSION {
+            return Err(SavedPlanError::UnsupportedVersion { found: saved.saved_plan_version });
+        }
+        if saved.tool_version != tool_version {
+            return Err(SavedPlanError::OtherToolVersion {
+                made_by: saved.tool_version,
+                this: tool_version.to_owned(),
+            });
+        }
+        Ok(saved)
+    }
+
+    /// Checks that the desired file is, byte for byte, the one planned
+    /// (`desired_sha256` as for [`SavedPlan::new`]).
+    /// Cheap, so callers ask before reaching the tenant.
+    ///
+    /// # Errors
+    ///
+    /// [`SavedPlanError::DesiredChanged`].
+    pub fn check_desired(&self, desired_sha256: &str) -> Result<(), SavedPlanError> {
+        if desired_sha256 == self.desired_sha256 { Ok(()) } else { Err(SavedPlanError::DesiredChanged) }
+    }
+
+    /// The options the plan was made with.
+    pub fn options(&self) -> PlanOptions {
+        PlanOptions {
+            removed_apps: if self.remove_unlisted { RemovedApps::Remove } else { RemovedApps::LockDown },
+        }
+    }
+
+    /// The plan to apply against `live`, read just now: the saved one, once
+    /// it is shown that the tenant did not move and that planning the same
+    /// inputs again gives exactly it (so an edited plan file is refused).
+    ///
+    /// # Errors
+    ///
+    /// [`SavedPlanError::Stale`] naming every change, then
+    /// [`SavedPlanError::Plan`] or [`SavedPlanError::Mismatch`].
+    pub fn plan_to_apply(
+        &self,
+        desired: &DesiredState,
+        live: &LiveSnapshot,
+    ) -> Result<&Plan, SavedPlanError> {
+        let changes = live_changes(&self.live, live);
+        if !changes.is_empty() {
+            return Err(SavedPlanError::Stale { changes });
+        }
+        let fresh = crate::build::plan(desired, live, &self.options())?;
+        if fresh != self.plan {
+            return Err(SavedPlanError::Mismatch);
+        }
+        Ok(&self.plan)
+    }
 }
 
 /// Hex SHA-256 of some bytes.
@@ -154,4 +297,131 @@ pub fn live_changes(saved: &LiveSnapshot, fresh: &LiveSnapshot) -> Vec<String> {
         out.push(format!("mailbox {r} appeared"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::Recipient;
+
+    const YAML: &str = "apiVersion: mailscope/v1\napps:\n  - name: mailer\n    appId: 00000000-0000-4000-8000-00000000000a\n    allow: [a@contoso.com]\n";
+
+    fn live(addresses: &[&str]) -> LiveSnapshot {
+        LiveSnapshot {
+            format_version: 1,
+            recipients: addresses
+                .iter()
+                .map(|a| Recipient { address: (*a).to_owned(), kind: "UserMailbox".into(), id: None })
+                .collect(),
+            ..LiveSnapshot::default()
+        }
+    }
+
+    fn saved() -> (DesiredState, LiveSnapshot, SavedPlan) {
+        let desired = mailscope_spec::parse(YAML, "t.yaml").unwrap();
+        let live = live(&["a@contoso.com", "b@contoso.com"]);
+        let plan = crate::build::plan(&desired, &live, &PlanOptions::default()).unwrap();
+        assert!(!plan.is_empty());
+        let saved = SavedPlan::new(
+            "1.2.3",
+            "t.yaml",
+            sha256_hex(YAML.as_bytes()),
+            &PlanOptions::default(),
+            &live,
+            &plan,
+        );
+        (desired, live, saved)
+    }
+
+    #[test]
+    fn a_saved_plan_round_trips_and_applies_when_nothing_moved() {
+        let (desired, live, saved) = saved();
+        let back = SavedPlan::from_json(std::str::from_utf8(&saved.to_json()).unwrap(), "1.2.3").unwrap();
+        assert_eq!(back, saved);
+        assert!(!back.remove_unlisted);
+        assert_eq!(back.live_fingerprint, fingerprint(&live));
+        back.check_desired(&sha256_hex(YAML.as_bytes())).unwrap();
+        assert_eq!(back.plan_to_apply(&desired, &live).unwrap(), &saved.plan);
+    }
+
+    #[test]
+    fn remove_unlisted_is_recorded_and_replanned_with() {
+        let (_, live, saved) = saved();
+        let options = PlanOptions { removed_apps: RemovedApps::Remove };
+        let s = SavedPlan::new("1.2.3", "t.yaml", sha256_hex(YAML.as_bytes()), &options, &live, &saved.plan);
+        assert!(s.remove_unlisted);
+        assert_eq!(s.options().removed_apps, RemovedApps::Remove);
+    }
+
+    #[test]
+    fn text_that_is_not_a_saved_plan_is_refused() {
+        assert!(matches!(SavedPlan::from_json("{\"x\": 1}", "1.2.3"), Err(SavedPlanError::NotASavedPlan(_))));
+    }
+
+    #[test]
+    fn another_format_version_is_refused() {
+        let (_, _, mut saved) = saved();
+        saved.saved_plan_version = SAVED_PLAN_VERSION + 1;
+        let text = String::from_utf8(saved.to_json()).unwrap();
+        assert!(matches!(
+            SavedPlan::from_json(&text, "1.2.3"),
+            Err(SavedPlanError::UnsupportedVersion { found }) if found == SAVED_PLAN_VERSION + 1
+        ));
+    }
+
+    #[test]
+    fn a_plan_made_by_another_build_is_refused() {
+        let (_, _, saved) = saved();
+        let text = String::from_utf8(saved.to_json()).unwrap();
+        assert!(matches!(
+            SavedPlan::from_json(&text, "9.9.9"),
+            Err(SavedPlanError::OtherToolVersion { made_by, this }) if made_by == "1.2.3" && this == "9.9.9"
+        ));
+    }
+
+    #[test]
+    fn an_edited_desired_file_is_refused() {
+        let (_, _, saved) = saved();
+        let edited = YAML.replace("a@contoso.com", "b@contoso.com");
+        assert!(matches!(
+            saved.check_desired(&sha256_hex(edited.as_bytes())),
+            Err(SavedPlanError::DesiredChanged)
+        ));
+    }
+
+    #[test]
+    fn a_tenant_that_moved_makes_the_plan_stale_and_names_the_change() {
+        let (desired, _, saved) = saved();
+        let moved = live(&["a@contoso.com", "b@contoso.com", "c@contoso.com"]);
+        match saved.plan_to_apply(&desired, &moved) {
+            Err(SavedPlanError::Stale { changes }) => {
+                assert_eq!(changes, vec!["mailbox c@contoso.com appeared"]);
+            }
+            other => panic!("not stale: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_edited_plan_is_refused() {
+        let (desired, live, mut saved) = saved();
+        saved.plan.steps.pop();
+        assert!(matches!(saved.plan_to_apply(&desired, &live), Err(SavedPlanError::Mismatch)));
+    }
+
+    #[test]
+    fn inputs_that_no_longer_plan_are_refused_with_the_planner_error() {
+        let (_, live, saved) = saved();
+        let other = YAML.replace("a@contoso.com", "nobody@contoso.com");
+        let desired = mailscope_spec::parse(&other, "t.yaml").unwrap();
+        assert!(matches!(saved.plan_to_apply(&desired, &live), Err(SavedPlanError::Plan(_))));
+    }
+
+    #[test]
+    fn case_and_order_of_the_tenant_answer_do_not_count_as_a_change() {
+        let (desired, _, saved) = saved();
+        let reread = live(&["B@Contoso.com", "A@contoso.com"]);
+        assert!(live_changes(&saved.live, &reread).is_empty());
+        assert_eq!(fingerprint(&reread), saved.live_fingerprint);
+        assert_eq!(saved.plan_to_apply(&desired, &reread).unwrap(), &saved.plan);
+    }
 }

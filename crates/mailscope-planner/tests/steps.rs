@@ -4,8 +4,8 @@ mod common;
 
 use common::{APP_IDS, apply, group, mailbox, policy, snapshot};
 use mailscope_planner::{
-    AccessRight, AccessSummary, Action, AppChange, Effect, LiveSnapshot, Plan, PlanOptions, RemovedApps,
-    marker, plan,
+    AccessRight, AccessSummary, Action, AppChange, Effect, LiveSnapshot, Plan, PlanError, PlanOptions,
+    RemovedApps, marker, plan,
 };
 use mailscope_spec::ListKind;
 
@@ -281,7 +281,9 @@ fn a_derived_name_taken_by_an_unmanaged_group_is_a_plan_error() {
     let apps = app("mailer", 0, "    allow: [m0@contoso.com]\n");
     let mut live = snapshot(2);
     group(&mut live, "mailscope-mailer-allow", None, &[m(1)]);
-    let err = plan(&desired(&apps), &live, &PlanOptions::default()).unwrap_err();
+    let Err(PlanError::Input(err)) = plan(&desired(&apps), &live, &PlanOptions::default()) else {
+        panic!("not refused as an input problem")
+    };
     assert_eq!(err.problems.len(), 1);
     assert!(err.problems[0].message.contains("already exists and mailscope does not manage it"), "{err}");
     assert!(err.to_string().starts_with("t.yaml:3:11: "), "{err}");
@@ -305,7 +307,9 @@ fn a_group_managed_for_another_app_cannot_be_adopted() {
     let apps = app("mailer", 0, "    group: theirs\n    allow: [m0@contoso.com]\n");
     let mut live = snapshot(2);
     group(&mut live, "theirs", Some(marker(APP_IDS[1], ListKind::Allow)), &[]);
-    let err = plan(&desired(&apps), &live, &PlanOptions::default()).unwrap_err();
+    let Err(PlanError::Input(err)) = plan(&desired(&apps), &live, &PlanOptions::default()) else {
+        panic!("not refused as an input problem")
+    };
     assert!(err.problems[0].message.contains("is managed by mailscope for the allow list of app"), "{err}");
 }
 
