@@ -1,4 +1,8 @@
 //! Prometheus text metrics of `mailscope reconcile`, served at `/metrics`.
+//!
+//! The loop (`mailscope_reconcile`) only emits typed events;
+//! [`Metrics::observe`] turns them into these gauges and counters, so what
+//! is counted is decided here, next to how it is exposed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -6,6 +10,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
+use mailscope_reconcile::{Event, drifted_app_count};
+
+use crate::notify::unix_now;
 
 /// What the loop has seen so far.
 #[derive(Debug, Default)]
@@ -42,6 +49,39 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
 }
 
 impl Metrics {
+    /// Updates the metrics for one event of the loop.
+    pub(crate) fn observe(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::DesiredAccepted { .. } => self.desired_valid = true,
+            Event::DesiredRejected { .. } => self.desired_valid = false,
+            Event::Error { .. } | Event::NotifyFailed { .. } => self.errors += 1,
+            Event::InSync { plan, .. } | Event::Drift { plan, .. } => {
+                self.drift_objects = plan.steps.len() as u64;
+                self.drift_apps = drifted_app_count(plan) as u64;
+                self.last_success = Some(unix_now());
+            }
+            Event::Corrected { report, .. } => {
+                let c = report.counts();
+                self.steps_applied += (c.done + c.already_done) as u64;
+                self.corrections += 1;
+            }
+            Event::CorrectionInterrupted { report, .. } => {
+                let c = report.counts();
+                self.steps_applied += (c.done + c.already_done) as u64;
+            }
+            Event::CorrectionFailed { report, .. } => {
+                let c = report.counts();
+                self.steps_applied += (c.done + c.already_done) as u64;
+                self.errors += 1;
+            }
+            Event::RunFinished { outcome, .. } => {
+                *self.runs.entry(outcome.as_str()).or_default() += 1;
+                self.last_run = Some(unix_now());
+            }
+            _ => {}
+        }
+    }
+
     /// The exposition text format (version 0.0.4).
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();

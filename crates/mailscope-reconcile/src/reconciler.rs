@@ -48,6 +48,11 @@ impl<S: Source, O: Observer> Reconciler<S, O> {
         &self.observer
     }
 
+    /// The observer, mutably (e.g. to write a last line after the loop).
+    pub fn observer_mut(&mut self) -> &mut O {
+        &mut self.observer
+    }
+
     /// The desired file in force, if any was ever accepted.
     pub fn last_good(&self) -> Option<&Desired> {
         self.last_good.as_ref()
