@@ -188,3 +188,28 @@ pub(crate) async fn serve(listen: SocketAddr, metrics: Shared) -> anyhow::Result
     });
     Ok(addr)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+    use mailscope_reconcile::{Event, Outcome, Stage};
+    use std::time::Duration;
+
+    #[test]
+    fn events_drive_the_counters_and_gauges() {
+        let mut m = Metrics::default();
+        m.observe(&Event::DesiredAccepted { run: 1, origin: "f", sha256: "s", apps: 1, changed: true });
+        assert!(m.desired_valid);
+        m.observe(&Event::DesiredRejected { run: 2, error: "bad", keeping: Some("s") });
+        m.observe(&Event::Error { run: 2, stage: Stage::Desired, error: "bad" });
+        m.observe(&Event::NotifyFailed { run: 2, kind: "failure", error: "HTTP 500" });
+        m.observe(&Event::RunFinished { run: 2, outcome: Outcome::Error, elapsed: Duration::ZERO });
+        assert!(!m.desired_valid);
+        assert_eq!(m.errors, 2);
+        assert_eq!(m.runs.get("error"), Some(&1));
+        assert!(m.last_run.is_some() && m.last_success.is_none());
+        let text = m.render();
+        assert!(text.contains("mailscope_errors_total 2\n"), "{text}");
+        assert!(text.contains("mailscope_desired_valid 0\n"), "{text}");
+    }
+}

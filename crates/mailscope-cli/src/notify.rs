@@ -209,3 +209,40 @@ impl Webhook {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{event_line, payload};
+    use mailscope_reconcile::{Event, Notification, Outcome, Stage};
+    use std::time::Duration;
+
+    #[test]
+    fn a_reread_of_an_unchanged_file_is_not_logged() {
+        let accepted =
+            |changed| Event::DesiredAccepted { run: 2, origin: "p.yaml", sha256: "ab", apps: 3, changed };
+        assert!(event_line(&accepted(false)).is_none());
+        let (name, fields) = event_line(&accepted(true)).unwrap();
+        assert_eq!(name, "desired_loaded");
+        assert_eq!(fields, serde_json::json!({ "run": 2, "file": "p.yaml", "sha256": "ab", "apps": 3 }));
+        let finished =
+            Event::RunFinished { run: 4, outcome: Outcome::InSync, elapsed: Duration::from_millis(1500) };
+        let (name, fields) = event_line(&finished).unwrap();
+        assert_eq!(
+            (name, &fields["result"], &fields["seconds"]),
+            ("run_finished", &serde_json::json!("in_sync"), &serde_json::json!(1.5))
+        );
+    }
+
+    #[test]
+    fn a_failure_payload_names_the_stage_file_and_run() {
+        let note = Notification::Failure { stage: Stage::Connect, error: "refused" };
+        let p = payload(7, "p.yaml", &note);
+        assert_eq!(p["event"], "failure");
+        assert_eq!(p["text"], "mailscope: connect: refused");
+        assert_eq!(
+            (&p["stage"], &p["error"], &p["file"], &p["run"]),
+            (&"connect".into(), &"refused".into(), &"p.yaml".into(), &7.into())
+        );
+        assert!(p["time"].is_string());
+    }
+}

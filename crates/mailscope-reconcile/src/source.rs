@@ -37,6 +37,10 @@ impl SourceError {
 /// The inputs of every run. Both reads are repeated each run: the file may be
 /// edited (a merged pull request) and the tenant may be changed by hand,
 /// which is the drift the loop exists to find.
+///
+/// The futures need not be `Send`: the loop runs on its caller's task, one
+/// step at a time, so a source may keep non-thread-safe state (as the tests'
+/// scripted source does).
 pub trait Source {
     /// One run's connection to the tenant.
     type Session: Session;
