@@ -4,8 +4,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::poll_fn;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -24,8 +22,15 @@ pub const DEFAULT_CONCURRENCY: usize = 4;
 /// A cancellation signal shared between the caller (e.g. a SIGTERM handler)
 /// and [`apply`]. Cancelling stops new steps from starting; steps in flight
 /// finish and are recorded. Cheap to clone; clones share the signal.
+///
+/// It is also awaitable ([`CancelToken::cancelled`]), so one token serves a
+/// scheduler that polls it between steps and a loop that sleeps until its
+/// next run (`mailscope-reconcile`): a signal wakes the sleeper at once
+/// instead of at the end of its interval. It wraps
+/// [`tokio_util::sync::CancellationToken`] rather than pairing a flag with a
+/// separate notifier, which could be cancelled without being woken.
 #[derive(Debug, Clone, Default)]
-pub struct CancelToken(Arc<AtomicBool>);
+pub struct CancelToken(tokio_util::sync::CancellationToken);
 
 impl CancelToken {
     /// A token not yet cancelled.
@@ -33,14 +38,21 @@ impl CancelToken {
         Self::default()
     }
 
-    /// Asks the run to stop starting steps. Idempotent.
+    /// Asks the run to stop starting steps and wakes every task waiting in
+    /// [`CancelToken::cancelled`]. Idempotent.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst);
+        self.0.cancel();
     }
 
     /// Whether [`CancelToken::cancel`] was called.
     pub fn is_cancelled(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.0.is_cancelled()
+    }
+
+    /// Completes when [`CancelToken::cancel`] is called (at once if it
+    /// already was). Cancel-safe: dropping the future loses nothing.
+    pub async fn cancelled(&self) {
+        self.0.cancelled().await;
     }
 }
 
@@ -321,4 +333,26 @@ pub async fn apply<T: Tenant>(plan: &Plan, tenant: &T, options: ApplyOptions) ->
         report.journal_error = Some(e.to_string());
     }
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CancelToken;
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn cancelling_wakes_a_waiter_and_every_clone_sees_it() {
+        let token = CancelToken::new();
+        let waiter = {
+            let token = token.clone();
+            tokio::spawn(async move { token.cancelled().await })
+        };
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished(), "nothing cancelled yet");
+        token.clone().cancel();
+        tokio::time::timeout(Duration::from_secs(2), waiter).await.expect("woken").unwrap();
+        assert!(token.is_cancelled());
+        // Already cancelled: completes at once.
+        tokio::time::timeout(Duration::from_millis(50), token.cancelled()).await.expect("at once");
+    }
 }

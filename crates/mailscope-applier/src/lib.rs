@@ -28,7 +28,10 @@
 //!   steps already in flight finish and are recorded (done, already done or
 //!   failed); every other step is reported and journaled as not started
 //!   (`skipped`). Cancellation ([`CancelToken`], e.g. on SIGTERM) and a
-//!   journal write error stop the run the same way.
+//!   journal write error stop the run the same way. The token is also
+//!   awaitable ([`CancelToken::cancelled`]): it is the one cancellation type
+//!   of mailscope, so the signal that stops a correction also ends the
+//!   reconcile loop's wait between runs (`mailscope-reconcile`).
 //! - **Harmless repeats count as done.** "Already a member", "not a member",
 //!   "already gone", and a create whose object already exists with
 //!   mailscope's exact marker are [`StepStatus::AlreadyDone`]. Anything that

@@ -1,4 +1,8 @@
 //! Prometheus text metrics of `mailscope reconcile`, served at `/metrics`.
+//!
+//! The loop (`mailscope_reconcile`) only emits typed events;
+//! [`Metrics::observe`] turns them into these gauges and counters, so what
+//! is counted is decided here, next to how it is exposed.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -6,6 +10,9 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use anyhow::Context;
+use mailscope_reconcile::{Event, drifted_app_count};
+
+use crate::notify::unix_now;
 
 /// What the loop has seen so far.
 #[derive(Debug, Default)]
@@ -42,6 +49,39 @@ fn metric(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
 }
 
 impl Metrics {
+    /// Updates the metrics for one event of the loop.
+    pub(crate) fn observe(&mut self, event: &Event<'_>) {
+        match *event {
+            Event::DesiredAccepted { .. } => self.desired_valid = true,
+            Event::DesiredRejected { .. } => self.desired_valid = false,
+            Event::Error { .. } | Event::NotifyFailed { .. } => self.errors += 1,
+            Event::InSync { plan, .. } | Event::Drift { plan, .. } => {
+                self.drift_objects = plan.steps.len() as u64;
+                self.drift_apps = drifted_app_count(plan) as u64;
+                self.last_success = Some(unix_now());
+            }
+            Event::Corrected { report, .. } => {
+                let c = report.counts();
+                self.steps_applied += (c.done + c.already_done) as u64;
+                self.corrections += 1;
+            }
+            Event::CorrectionInterrupted { report, .. } => {
+                let c = report.counts();
+                self.steps_applied += (c.done + c.already_done) as u64;
+            }
+            Event::CorrectionFailed { report, .. } => {
+                let c = report.counts();
+                self.steps_applied += (c.done + c.already_done) as u64;
+                self.errors += 1;
+            }
+            Event::RunFinished { outcome, .. } => {
+                *self.runs.entry(outcome.as_str()).or_default() += 1;
+                self.last_run = Some(unix_now());
+            }
+            _ => {}
+        }
+    }
+
     /// The exposition text format (version 0.0.4).
     pub(crate) fn render(&self) -> String {
         let mut out = String::new();
@@ -147,4 +187,29 @@ pub(crate) async fn serve(listen: SocketAddr, metrics: Shared) -> anyhow::Result
         let _ = axum::serve(listener, app).await;
     });
     Ok(addr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Metrics;
+    use mailscope_reconcile::{Event, Outcome, Stage};
+    use std::time::Duration;
+
+    #[test]
+    fn events_drive_the_counters_and_gauges() {
+        let mut m = Metrics::default();
+        m.observe(&Event::DesiredAccepted { run: 1, origin: "f", sha256: "s", apps: 1, changed: true });
+        assert!(m.desired_valid);
+        m.observe(&Event::DesiredRejected { run: 2, error: "bad", keeping: Some("s") });
+        m.observe(&Event::Error { run: 2, stage: Stage::Desired, error: "bad" });
+        m.observe(&Event::NotifyFailed { run: 2, kind: "failure", error: "HTTP 500" });
+        m.observe(&Event::RunFinished { run: 2, outcome: Outcome::Error, elapsed: Duration::ZERO });
+        assert!(!m.desired_valid);
+        assert_eq!(m.errors, 2);
+        assert_eq!(m.runs.get("error"), Some(&1));
+        assert!(m.last_run.is_some() && m.last_success.is_none());
+        let text = m.render();
+        assert!(text.contains("mailscope_errors_total 2\n"), "{text}");
+        assert!(text.contains("mailscope_desired_valid 0\n"), "{text}");
+    }
 }

@@ -1,11 +1,13 @@
 //! `mailscope reconcile FILE --every 15m [--correct]`: the drift loop.
 //!
-//! Each run: re-read the desired file (an invalid or empty file is never
-//! acted upon: the last good one stays in force and the error is reported),
-//! read the tenant, plan, report drift, and with `--correct` apply the apps
-//! whose correction does not widen access (all of them with
-//! `--allow-widening`), behind the mass-change guard. SIGTERM or Ctrl-C
-//! lets the step in flight finish, starts nothing new, and exits 0.
+//! The loop itself (re-read the file and the tenant, plan, report, correct
+//! what does not widen, keep the last good file, notify once per state) is
+//! `mailscope_reconcile::Reconciler`. This module holds what is particular
+//! to the binary: the flags, SIGTERM/Ctrl-C (they cancel the loop's token:
+//! the step in flight finishes, nothing new starts, exit 0), and the two
+//! seams the loop is written against: [`CliSource`] reads the file and the
+//! tenant, [`CliObserver`] writes the JSON-lines event log, updates the
+//! Prometheus metrics and posts the webhook.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -13,18 +15,20 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
-use mailscope_applier::{ApplyOptions, CancelToken, ExoTenant, JournalWriter};
-use mailscope_planner::Plan;
+use mailscope_applier::{CancelToken, ExoTenant};
+use mailscope_planner::LiveSnapshot;
+use mailscope_reconcile::{
+    Desired, Event, Notification, NotifyError, Observer, Options, Outcome, Reconciler, Session, Source,
+    SourceError,
+};
 use mailscope_spec::DesiredState;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::drift_cmd::drifted_apps;
 use crate::metrics::{self, Metrics};
-use crate::notify::{Events, Webhook, unix_now};
+use crate::notify::{Events, Webhook};
+use crate::plan_cmd::PlanningArgs;
 use crate::target::{self, TenantArgs};
-use crate::{inputs::load_desired, plan_cmd::PlanningArgs};
 
 /// Parses `30s`, `15m`, `1h`, `1h30m`, `500ms`, `1d`.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -104,271 +108,85 @@ pub(crate) struct ReconcileArgs {
     planning: PlanningArgs,
 }
 
-/// How one run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Outcome {
-    InSync,
-    /// Drift found and left (report only, refused, or partly skipped).
-    Drift,
-    /// Drift found and fully corrected.
-    Corrected,
-    Error,
-}
-
-impl Outcome {
-    fn label(self) -> &'static str {
-        match self {
-            Outcome::InSync => "in_sync",
-            Outcome::Drift => "drift",
-            Outcome::Corrected => "corrected",
-            Outcome::Error => "error",
-        }
-    }
-}
-
-struct Loop<'a> {
+/// The desired file and the tenant, read afresh at every run.
+struct CliSource<'a> {
     args: &'a ReconcileArgs,
-    events: Events,
     metrics: metrics::Shared,
-    webhook: Option<Webhook>,
-    stop: CancelToken,
-    last_good: Option<DesiredState>,
-    last_good_sha: Option<String>,
-    /// What was last notified, so a steady state does not notify every run.
-    last_notified: Option<String>,
-    run: u64,
 }
 
-impl Loop<'_> {
-    fn metrics(&self) -> std::sync::MutexGuard<'_, Metrics> {
-        self.metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+impl Source for CliSource<'_> {
+    type Session = CliSession;
+
+    async fn read_desired(&mut self) -> Result<Desired, SourceError> {
+        let (state, sha256) =
+            crate::inputs::load_desired(&self.args.file).map_err(|e| SourceError::new(format!("{e:#}")))?;
+        Ok(Desired { state, sha256, origin: self.args.file.display().to_string() })
     }
 
-    async fn notify(&mut self, kind: &str, text: String, mut fields: Value, dedupe: Option<String>) {
-        if let Some(key) = &dedupe {
-            if self.last_notified.as_ref() == Some(key) {
-                return;
-            }
-            self.last_notified = Some(key.clone());
-        }
-        let Some(webhook) = &self.webhook else { return };
-        let mut payload = json!({
-            "event": kind,
-            "text": format!("mailscope: {text}"),
-            "file": self.args.file.display().to_string(),
-            "run": self.run,
-            "time": crate::notify::rfc3339_now(),
-        });
-        if let (Some(obj), Some(extra)) = (payload.as_object_mut(), fields.as_object_mut()) {
-            obj.append(extra);
-        }
-        if let Err(e) = webhook.send(&payload).await {
-            self.events.emit("notify_failed", json!({ "run": self.run, "kind": kind, "error": e }));
-            self.metrics().errors += 1;
-        }
+    async fn connect(&mut self, desired: &DesiredState) -> Result<CliSession, SourceError> {
+        let conn = target::connect(&self.args.target, Some(desired))
+            .await
+            .map_err(|e| SourceError::new(format!("{e:#}")))?;
+        let tenant = ExoTenant::new(conn.session.exo());
+        Ok(CliSession { conn, tenant, metrics: self.metrics.clone() })
+    }
+}
+
+/// One run's connection; its API call counts go to the metrics on close.
+struct CliSession {
+    conn: target::Connection,
+    tenant: ExoTenant,
+    metrics: metrics::Shared,
+}
+
+impl Session for CliSession {
+    type Tenant = ExoTenant;
+
+    fn label(&self) -> &str {
+        &self.conn.label
     }
 
-    async fn error(&mut self, what: &str, err: &anyhow::Error) {
-        let message = format!("{err:#}");
-        self.events.emit("error", json!({ "run": self.run, "stage": what, "error": message }));
-        self.metrics().errors += 1;
-        let dedupe = Some(format!("error:{what}:{message}"));
-        self.notify(
-            "failure",
-            format!("{what}: {message}"),
-            json!({ "stage": what, "error": message }),
-            dedupe,
-        )
-        .await;
+    async fn read_live(&mut self, desired: &DesiredState) -> Result<LiveSnapshot, SourceError> {
+        target::read_live(&self.conn, desired).await.map_err(|e| SourceError::new(format!("{e:#}")))
     }
 
-    /// Re-reads the desired file; an invalid or empty one keeps the last good.
-    async fn reload(&mut self) {
-        let loaded = load_desired(&self.args.file).and_then(|(d, sha)| {
-            anyhow::ensure!(
-                !d.apps.is_empty(),
-                "{} lists no app: refusing to act on it (an emptied file would lock every app down)",
-                self.args.file.display()
-            );
-            Ok((d, sha))
-        });
-        match loaded {
-            Ok((desired, sha)) => {
-                self.metrics().desired_valid = true;
-                if self.last_good_sha.as_ref() != Some(&sha) {
-                    self.events.emit(
-                        "desired_loaded",
-                        json!({ "run": self.run, "file": self.args.file.display().to_string(), "sha256": sha, "apps": desired.apps.len() }),
-                    );
-                }
-                self.last_good = Some(desired);
-                self.last_good_sha = Some(sha);
-            }
-            Err(err) => {
-                self.metrics().desired_valid = false;
-                let kept = self.last_good_sha.clone();
-                self.events.emit(
-                    "desired_rejected",
-                    json!({ "run": self.run, "error": format!("{err:#}"), "keeping": kept }),
-                );
-                self.error("desired", &err).await;
-            }
-        }
+    fn tenant(&self) -> &ExoTenant {
+        &self.tenant
     }
 
-    async fn once(&mut self) -> Outcome {
-        self.reload().await;
-        let Some(desired) = self.last_good.clone() else {
-            return Outcome::Error;
-        };
-        let conn = match target::connect(&self.args.target, Some(&desired)).await {
-            Ok(c) => c,
-            Err(err) => {
-                self.error("connect", &err).await;
-                return Outcome::Error;
-            }
-        };
-        let outcome = self.with_connection(&conn, &desired).await;
+    async fn close(self) {
         {
-            let calls = conn.session.stats().snapshot();
-            let mut m = self.metrics();
+            let calls = self.conn.session.stats().snapshot();
+            let mut m = lock(&self.metrics);
             for (op, n) in calls {
                 *m.api_calls.entry(op).or_default() += n;
             }
         }
-        conn.close().await;
-        outcome
+        self.conn.close().await;
+    }
+}
+
+fn lock(metrics: &metrics::Shared) -> std::sync::MutexGuard<'_, Metrics> {
+    metrics.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The event log, the metrics and the webhook.
+struct CliObserver {
+    events: Events,
+    metrics: metrics::Shared,
+    webhook: Option<Webhook>,
+    file: String,
+}
+
+impl Observer for CliObserver {
+    fn event(&mut self, event: &Event<'_>) {
+        lock(&self.metrics).observe(event);
+        self.events.record(event);
     }
 
-    async fn with_connection(&mut self, conn: &target::Connection, desired: &DesiredState) -> Outcome {
-        let planned = match target::read_live(conn, desired).await {
-            Ok(live) => mailscope_planner::plan(desired, &live, &self.args.planning.options())
-                .map_err(anyhow::Error::from),
-            Err(e) => Err(e),
-        };
-        let plan = match planned {
-            Ok(p) => p,
-            Err(err) => {
-                self.error("plan", &err).await;
-                return Outcome::Error;
-            }
-        };
-        let drifted = drifted_apps(&plan);
-        {
-            let mut m = self.metrics();
-            m.drift_objects = plan.steps.len() as u64;
-            m.drift_apps = drifted.len() as u64;
-            m.last_success = Some(unix_now());
-        }
-        if plan.is_empty() {
-            self.events.emit("in_sync", json!({ "run": self.run, "tenant": conn.label }));
-            if self.last_notified.is_some() {
-                self.last_notified = None;
-            }
-            return Outcome::InSync;
-        }
-        let summary = format!(
-            "{} app{} of {} drifted from {} ({} change{} to correct)",
-            drifted.len(),
-            if drifted.len() == 1 { "" } else { "s" },
-            conn.label,
-            self.args.file.display(),
-            plan.steps.len(),
-            if plan.steps.len() == 1 { "" } else { "s" }
-        );
-        self.events.emit(
-            "drift",
-            json!({ "run": self.run, "tenant": conn.label, "steps": plan.steps.len(), "apps": drifted, "findings": plan.findings }),
-        );
-        let key = format!("drift:{}", serde_json::to_string(&plan.steps).unwrap_or_default());
-        self.notify("drift", summary.clone(), json!({ "tenant": conn.label, "apps": drifted }), Some(key))
-            .await;
-        if !self.args.correct {
-            return Outcome::Drift;
-        }
-        if let Err(err) = crate::apply_cmd::guard(&plan, true, self.args.allow_mass_change) {
-            self.events.emit("correction_refused", json!({ "run": self.run, "reason": format!("{err:#}") }));
-            self.error("guard", &err).await;
-            return Outcome::Error;
-        }
-        let (to_apply, skipped) =
-            if self.args.allow_widening { (plan.clone(), Vec::new()) } else { plan.without_widening() };
-        if !skipped.is_empty() {
-            self.events.emit(
-                "correction_skipped",
-                json!({ "run": self.run, "apps": skipped, "reason": "correcting them widens access: pass --allow-widening" }),
-            );
-        }
-        if to_apply.is_empty() {
-            return Outcome::Drift;
-        }
-        if self.stop.is_cancelled() {
-            return Outcome::Drift;
-        }
-        self.correct(conn, &to_apply, skipped.is_empty()).await
-    }
-
-    async fn correct(&mut self, conn: &target::Connection, plan: &Plan, complete_plan: bool) -> Outcome {
-        self.events.emit(
-            "correcting",
-            json!({ "run": self.run, "steps": plan.steps.len(), "journal": self.args.journal.display().to_string() }),
-        );
-        let journal = match JournalWriter::open(&self.args.journal)
-            .with_context(|| format!("cannot open the journal {}", self.args.journal.display()))
-        {
-            Ok(j) => j,
-            Err(err) => {
-                self.error("journal", &err).await;
-                return Outcome::Error;
-            }
-        };
-        let options = ApplyOptions {
-            concurrency: self.args.concurrency.max(1),
-            journal: Some(journal),
-            progress: None,
-            cancel: self.stop.clone(),
-        };
-        let report = mailscope_applier::apply(plan, &ExoTenant::new(conn.session.exo()), options).await;
-        let c = report.counts();
-        {
-            let mut m = self.metrics();
-            m.steps_applied += (c.done + c.already_done) as u64;
-        }
-        let fields = json!({
-            "run": self.run, "runId": report.run_id, "done": c.done, "alreadyDone": c.already_done,
-            "failed": c.failed, "notStarted": c.not_started, "seconds": report.duration.as_secs_f64(),
-        });
-        if report.is_complete() {
-            self.events.emit("corrected", fields.clone());
-            self.metrics().corrections += 1;
-            self.notify(
-                "correction",
-                format!(
-                    "corrected {} change{} on {}",
-                    c.done + c.already_done,
-                    if c.done + c.already_done == 1 { "" } else { "s" },
-                    conn.label
-                ),
-                fields,
-                None,
-            )
-            .await;
-            return if complete_plan { Outcome::Corrected } else { Outcome::Drift };
-        }
-        if report.was_cancelled() {
-            self.events.emit("correction_interrupted", fields);
-            return Outcome::Drift;
-        }
-        let failures: Vec<String> = report
-            .failures()
-            .map(|s| format!("{}: {}", s.app, mailscope_applier::describe(&s.action)))
-            .collect();
-        let mut fields = fields;
-        fields["failures"] = json!(failures);
-        self.events.emit("correction_failed", fields.clone());
-        self.metrics().errors += 1;
-        self.notify("failure", format!("correction failed on {}", conn.label), fields, None).await;
-        Outcome::Error
+    async fn notify(&mut self, run: u64, note: &Notification<'_>) -> Result<(), NotifyError> {
+        let Some(webhook) = &self.webhook else { return Ok(()) };
+        webhook.send(&crate::notify::payload(run, &self.file, note)).await.map_err(NotifyError::new)
     }
 }
 
@@ -376,15 +194,12 @@ pub(crate) async fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
     let mut events = Events::open(&args.events)?;
     let webhook = args.notify_url.as_deref().map(Webhook::new).transpose()?;
     let metrics: metrics::Shared = Arc::new(Mutex::new(Metrics::default()));
-    let stop = CancelToken::new();
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let cancel = CancelToken::new();
     {
-        let stop = stop.clone();
-        let wake = wake.clone();
+        let cancel = cancel.clone();
         tokio::spawn(async move {
             crate::apply_cmd::wait_for_stop_signal().await;
-            stop.cancel();
-            wake.notify_one();
+            cancel.cancel();
         });
     }
     if let Some(listen) = args.metrics_listen {
@@ -398,51 +213,32 @@ pub(crate) async fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
             "correct": args.correct, "allowWidening": args.allow_widening, "version": env!("CARGO_PKG_VERSION"),
         }),
     );
-    let mut lp = Loop {
-        args,
-        events,
-        metrics,
-        webhook,
-        stop: stop.clone(),
-        last_good: None,
-        last_good_sha: None,
-        last_notified: None,
-        run: 0,
-    };
     let max_runs = if args.once { Some(1) } else { args.max_runs };
-    let last = loop {
-        lp.run += 1;
-        let started = tokio::time::Instant::now();
-        let last = lp.once().await;
-        {
-            let mut m = lp.metrics();
-            *m.runs.entry(last.label()).or_default() += 1;
-            m.last_run = Some(unix_now());
-        }
-        lp.events.emit(
-            "run_finished",
-            json!({ "run": lp.run, "result": last.label(), "seconds": started.elapsed().as_secs_f64() }),
-        );
-        if stop.is_cancelled() || max_runs.is_some_and(|n| lp.run >= n) {
-            break last;
-        }
-        tokio::select! {
-            () = tokio::time::sleep_until(started + args.every) => {}
-            () = wake.notified() => {}
-        }
-        if stop.is_cancelled() {
-            break last;
-        }
+    let options = Options {
+        interval: args.every,
+        max_runs,
+        correct: args.correct,
+        allow_widening: args.allow_widening,
+        allow_mass_change: args.allow_mass_change,
+        planning: args.planning.options(),
+        concurrency: args.concurrency,
+        journal: Some(args.journal.clone()),
     };
-    let signalled = stop.is_cancelled();
-    lp.events.emit("stopped", json!({ "runs": lp.run, "signal": signalled }));
-    Ok(if signalled || max_runs.is_none() {
+    let source = CliSource { args, metrics: metrics.clone() };
+    let observer = CliObserver { events, metrics, webhook, file: args.file.display().to_string() };
+    let mut reconciler = Reconciler::new(source, observer, options, cancel);
+    let finished = reconciler.run().await;
+    reconciler
+        .observer_mut()
+        .events
+        .emit("stopped", json!({ "runs": finished.runs, "signal": finished.cancelled }));
+    Ok(if finished.cancelled || max_runs.is_none() {
         ExitCode::SUCCESS
     } else {
-        match last {
-            Outcome::InSync | Outcome::Corrected => ExitCode::SUCCESS,
-            Outcome::Drift => ExitCode::from(2),
-            Outcome::Error => ExitCode::from(1),
+        match finished.last {
+            Some(Outcome::InSync | Outcome::Corrected) => ExitCode::SUCCESS,
+            Some(Outcome::Drift) => ExitCode::from(2),
+            Some(Outcome::Error) | None => ExitCode::from(1),
         }
     })
 }
