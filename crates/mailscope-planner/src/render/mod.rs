@@ -9,8 +9,11 @@
 mod markdown;
 mod text;
 
-pub use markdown::{COMMENT_LIMIT, COMMENT_MARKER, markdown, markdown_comment, markdown_parts};
-pub use text::text;
+pub use markdown::{
+    COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
+    markdown_with,
+};
+pub use text::{TextOptions, text, text_with};
 
 use crate::live::AccessRight;
 use crate::plan::{Action, AppChange, AppPlan, Effect, Plan};
@@ -204,10 +207,15 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
         .collect()
 }
 
-/// `Plan: N to add, N to change, N to destroy.`
-pub(crate) fn summary_line(plan: &Plan) -> String {
+/// `N to add, N to change, N to destroy.`
+pub(crate) fn counts(plan: &Plan) -> String {
     format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+        "{} to add, {} to change, {} to destroy.",
         plan.summary.add, plan.summary.change, plan.summary.destroy
     )
+}
+
+/// `Plan: N to add, N to change, N to destroy.`
+pub(crate) fn summary_line(plan: &Plan) -> String {
+    format!("Plan: {}", counts(plan))
 }
