@@ -104,7 +104,9 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
             out
         }
         DriftFormat::Markdown => mailscope_planner::render::markdown_with(&plan, &markdown_options()),
-        DriftFormat::Sarif => crate::sarif::sarif(&plan, &args.inputs.file, &label),
+        DriftFormat::Sarif => {
+            mailscope_planner::render::sarif(&plan, &args.inputs.file.to_string_lossy(), &label)
+        }
     };
     output::stdout(&text)?;
     Ok(if in_sync { ExitCode::SUCCESS } else { ExitCode::from(2) })

@@ -1,5 +1,5 @@
 //! Renderers of a [`Plan`]: Terraform-like text, a markdown pull-request
-//! comment, and JSON.
+//! comment, JSON, and SARIF for code-scanning views of drift.
 //!
 //! Text and markdown share one model, [`sections`]: per app, the lines of
 //! its changes grouped by object (a group and its members, then policies),
@@ -7,12 +7,14 @@
 //! CLI decides where they go and whether to colour.
 
 mod markdown;
+mod sarif;
 mod text;
 
 pub use markdown::{
     COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
     markdown_with,
 };
+pub use sarif::sarif;
 pub use text::{TextOptions, text, text_with};
 
 use crate::live::AccessRight;
