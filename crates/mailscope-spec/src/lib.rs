@@ -20,10 +20,12 @@ mod error;
 mod model;
 mod raw;
 mod validate;
+mod write;
 
 pub use error::{Problem, SpecError};
 pub use model::{API_VERSION, AppSpec, DesiredState, Entry, ListKind, Mechanism, Position};
-pub use validate::{is_guid, is_smtp_address};
+pub use validate::{is_app_name, is_guid, is_smtp_address};
+pub use write::{AppEntry, DesiredFile, WriteError, to_yaml};
 
 /// Largest desired-state file accepted, in bytes.
 ///
