@@ -16,6 +16,7 @@
 
 mod build;
 mod error;
+pub mod export;
 pub mod live;
 mod plan;
 pub mod render;
