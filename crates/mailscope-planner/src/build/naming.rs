@@ -100,3 +100,69 @@ pub(crate) fn alias_for(name: &str) -> String {
         .collect();
     alias.trim_matches(['-', '.']).chars().take(64).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{LiveGroup, LivePolicy, LiveSnapshot};
+
+    const APP: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
+
+    fn group(name: &str, id: &str, marker: Option<String>, members: &[&str]) -> LiveGroup {
+        LiveGroup {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            primary_smtp_address: format!("{name}@contoso.com"),
+            marker,
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn markers_round_trip_and_foreign_text_is_not_a_marker() {
+        let text = marker(&APP.to_uppercase(), ListKind::Deny);
+        assert_eq!(text, format!("mailscope/v1 app={APP} list=deny"));
+        assert_eq!(parse_marker(&text), Some((APP.to_owned(), ListKind::Deny)));
+        assert_eq!(parse_marker(&format!("{text} extra=1")), None);
+        assert_eq!(parse_marker("mailscope/v1 app=not-a-guid list=allow"), None);
+        assert_eq!(parse_marker("set up by hand"), None);
+    }
+
+    #[test]
+    fn derived_names_read_back_except_lockdown_groups() {
+        let name = derived_group_name("billing", ListKind::Allow);
+        assert_eq!(name, "mailscope-billing-allow");
+        assert_eq!(name_from_group(&name, ListKind::Allow), Some("billing"));
+        assert_eq!(name_from_group(&name, ListKind::Deny), None);
+        assert_eq!(name_from_group(&format!("{}-allow", lockdown_group_name(APP)), ListKind::Allow), None);
+        assert_eq!(alias_for("Crm Readers (EU)"), "Crm-Readers--EU");
+    }
+
+    #[test]
+    fn only_an_empty_unmarked_unscoped_group_counts_as_half_created() {
+        let mut live = LiveSnapshot {
+            groups: vec![
+                group("mailscope-a-allow", "g1", None, &[]),
+                group("mailscope-b-allow", "g2", None, &["x@contoso.com"]),
+                group("mailscope-c-allow", "g3", None, &[]),
+                group("mailscope-d-allow", "g4", Some(marker(APP, ListKind::Allow)), &[]),
+            ],
+            ..LiveSnapshot::default()
+        };
+        live.policies.push(LivePolicy {
+            identity: "p".to_owned(),
+            app_id: APP.to_owned(),
+            scope_id: "g3".to_owned(),
+            scope_name: "mailscope-c-allow".to_owned(),
+            access_right: AccessRight::RestrictAccess,
+            description: String::new(),
+        });
+        let world = World::from_live(&live);
+        assert!(is_half_created(&world, &key("mailscope-A-allow")));
+        assert!(!is_half_created(&world, "mailscope-b-allow"), "has members");
+        assert!(!is_half_created(&world, "mailscope-c-allow"), "a policy scopes it");
+        assert!(!is_half_created(&world, "mailscope-d-allow"), "already marked");
+        assert!(!is_half_created(&world, "mailscope-e-allow"), "does not exist");
+        assert_eq!(unused_name(&world, "mailscope-a-allow"), "mailscope-a-allow-2");
+    }
+}
