@@ -254,3 +254,35 @@ fn text_without_verdict_leaves_an_empty_plan_to_the_caller() {
     assert!(!p.findings.is_empty());
     assert!(text.starts_with("\nReported, not changed:\n"), "{text}");
 }
+
+#[test]
+fn untrusted_names_cannot_start_lines_or_send_escape_sequences() {
+    use mailscope_planner::{AccessSummary, Action, AppChange, AppPlan, Effect, Finding, Step, Summary};
+    let hostile = "evil\n### INJECTED\u{1b}[2J\u{202e}";
+    let steps = vec![Step {
+        index: 0,
+        app: hostile.to_owned(),
+        app_id: "a".to_owned(),
+        wave: 6,
+        action: Action::AddMember { group: hostile.to_owned(), member: hostile.to_owned() },
+        effect: Effect::Widening,
+    }];
+    let app = AppPlan {
+        name: hostile.to_owned(),
+        app_id: "a".to_owned(),
+        change: AppChange::LockDown,
+        before: AccessSummary::Only { allowed: 0 },
+        after: AccessSummary::Only { allowed: 1 },
+        gains: vec![hostile.to_owned()],
+        becomes_unrestricted: false,
+        line: None,
+    };
+    let finding = Finding { code: "x".into(), app: None, message: format!("group \"{hostile}\"") };
+    let summary = Summary::count(&steps);
+    let p = Plan { format_version: 1, steps, apps: vec![app], findings: vec![finding], summary };
+    for out in [render::text(&p, false), render::markdown(&p)] {
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("### INJECTED")), "{out}");
+        assert!(out.contains("evil\u{fffd}### INJECTED\u{fffd}[2J\u{fffd}"), "{out}");
+    }
+}

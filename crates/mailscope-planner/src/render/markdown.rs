@@ -24,7 +24,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use super::{Section, counts, sections};
+use super::{Section, counts, printable, sections};
 use crate::plan::{Action, AppChange, AppPlan, Plan};
 
 /// Hidden first line so a CI step can find and update its own comment.
@@ -165,9 +165,11 @@ fn change_word(change: AppChange) -> &'static str {
     }
 }
 
+/// Items (which name apps and mailboxes) one per line, at most
+/// [`WARNING_LIST`] of them.
 fn capped_list(out: &mut String, items: &[String], prefix: &str) {
     for item in items.iter().take(WARNING_LIST) {
-        let _ = writeln!(out, "{prefix}{item}");
+        let _ = writeln!(out, "{prefix}{}", printable(item));
     }
     if items.len() > WARNING_LIST {
         let _ = writeln!(out, "{prefix}… and {} more", items.len() - WARNING_LIST);
@@ -261,7 +263,7 @@ fn details(s: &Section<'_>, origin: Origin) -> String {
     let _ = writeln!(
         out,
         "\n<details><summary><code>{}</code>: {} line{}{tag}</summary>\n",
-        s.app.name,
+        printable(&s.app.name),
         s.lines.len(),
         if s.lines.len() == 1 { "" } else { "s" }
     );
@@ -284,7 +286,7 @@ fn details(s: &Section<'_>, origin: Origin) -> String {
 }
 
 fn row(app: &AppPlan) -> String {
-    format!("| `{}` | {} | {} | {} |\n", app.name, change_word(app.change), app.before, app.after)
+    format!("| `{}` | {} | {} | {} |\n", printable(&app.name), change_word(app.change), app.before, app.after)
 }
 
 const TABLE_HEAD: &str = "\n| app | change | before | after |\n|---|---|---|---|\n";
@@ -344,7 +346,7 @@ fn findings(plan: &Plan, sections: Sections) -> String {
     }
     let mut out = String::from("\n<details><summary>Reported, not changed</summary>\n\n");
     for f in plan.findings.iter().take(FINDING_LIST) {
-        let _ = writeln!(out, "- {}", f.message);
+        let _ = writeln!(out, "- {}", printable(&f.message));
     }
     if plan.findings.len() > FINDING_LIST {
         let _ = writeln!(out, "- … and {} more (see `mailscope plan`)", plan.findings.len() - FINDING_LIST);

@@ -5,6 +5,10 @@
 //! its changes grouped by object (a group and its members, then policies),
 //! whereas `plan.steps` is in execution order. Renderers return strings; the
 //! CLI decides where they go and whether to colour.
+//!
+//! Names, addresses and finding texts come from the file or the tenant and
+//! are untrusted: every renderer passes them through [`printable`], so that
+//! none can start a line of its own or send a terminal escape sequence.
 
 mod markdown;
 mod sarif;
@@ -29,6 +33,21 @@ pub fn json(plan: &Plan) -> String {
     let mut out = serde_json::to_string_pretty(plan).expect("a plan always serialises");
     out.push('\n');
     out
+}
+
+/// `text` with control characters (line breaks, ESC, …) and bidirectional
+/// overrides replaced by U+FFFD: what is shown is one line, in the order it
+/// is stored.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The sign Terraform would show.
@@ -77,7 +96,7 @@ impl Section<'_> {
             AppChange::Remove => "left the file; its managed objects will be removed",
             AppChange::Affected => "is not in the file but shares a group this plan changes",
         };
-        format!("{} ({}) {what}: {} -> {}", app.name, app.app_id, app.before, app.after)
+        printable(&format!("{} ({}) {what}: {} -> {}", app.name, app.app_id, app.before, app.after))
     }
 
     /// A line about the mailboxes the app gains, when it gains any.
@@ -91,7 +110,7 @@ impl Section<'_> {
         } else if app.gains.is_empty() {
             None
         } else {
-            Some(format!("WIDENS ACCESS: may newly reach {}", app.gains.join(", ")))
+            Some(printable(&format!("WIDENS ACCESS: may newly reach {}", app.gains.join(", "))))
         }
     }
 }
@@ -203,6 +222,9 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
                         widening: r.effect == Effect::Widening,
                     });
                 }
+            }
+            for line in &mut lines {
+                line.text = printable(&line.text);
             }
             Section { app, lines }
         })

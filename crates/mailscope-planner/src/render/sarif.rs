@@ -13,11 +13,12 @@
 //! Names and finding texts come from the tenant and are untrusted. Message
 //! text is plain text in SARIF, but viewers interpret `{n}` placeholders and
 //! `[text](n)` embedded links in it (SARIF 2.1.0, §3.11.5 and §3.11.6), and
-//! show control characters as they are; [`plain_text`] neutralises all of
+//! show control characters as they are; `plain_text` neutralises all of
 //! them.
 
 use serde_json::{Value, json};
 
+use super::printable;
 use crate::plan::{AccessSummary, AppChange, Plan};
 
 struct Rule {
@@ -82,20 +83,17 @@ fn uri(file: &str) -> String {
 
 /// Message text that a SARIF viewer shows literally: braces doubled (so no
 /// `{0}` placeholder), square brackets and backslashes escaped (so no
-/// embedded link), control and bidirectional-override characters replaced
-/// by U+FFFD (so a name cannot break lines or reorder what is shown).
-pub(crate) fn plain_text(text: &str) -> String {
+/// embedded link), and [`printable`] (so a name cannot break lines or
+/// reorder what is shown).
+fn plain_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    for c in printable(text).chars() {
         match c {
             '{' => out.push_str("{{"),
             '}' => out.push_str("}}"),
             '[' | ']' | '\\' => {
                 out.push('\\');
                 out.push(c);
-            }
-            c if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') => {
-                out.push('\u{fffd}');
             }
             c => out.push(c),
         }

@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Sign, sections, summary_line};
+use super::{Sign, printable, sections, summary_line};
 use crate::plan::Plan;
 
 const RESET: &str = "\x1b[0m";
@@ -78,7 +78,7 @@ pub fn text_with(plan: &Plan, options: &TextOptions) -> String {
     if !plan.findings.is_empty() {
         out.push_str("\nReported, not changed:\n");
         for f in &plan.findings {
-            let _ = writeln!(out, "  {} {}", p.paint(YELLOW, "!"), f.message);
+            let _ = writeln!(out, "  {} {}", p.paint(YELLOW, "!"), printable(&f.message));
         }
     }
     if plan.summary.widening > 0 {
