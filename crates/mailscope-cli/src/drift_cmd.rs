@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
+use mailscope_planner::render::{MarkdownOptions, TextOptions};
 use mailscope_planner::{AppChange, Plan};
 use serde_json::json;
 
@@ -10,8 +11,18 @@ use crate::inputs::{Inputs, Loaded};
 use crate::output;
 use crate::plan_cmd::PlanningArgs;
 
-/// Hidden first line of the markdown drift report (for updating an issue).
-pub(crate) const DRIFT_MARKER: &str = "<!-- mailscope-drift -->";
+/// The markdown drift report: an issue body whose hidden first line is
+/// `<!-- mailscope-drift -->` (for updating the issue), titled
+/// `mailscope drift: in sync` or `mailscope drift: correcting it takes …`.
+fn markdown_options() -> MarkdownOptions<'static> {
+    MarkdownOptions {
+        marker: "mailscope-drift",
+        title: "mailscope drift",
+        no_changes: "in sync",
+        changes_lead: "correcting it takes ",
+        ..MarkdownOptions::default()
+    }
+}
 
 /// How a drift report is printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -74,19 +85,10 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
                     args.inputs.file.display()
                 )
             };
-            let body = if in_sync && plan.findings.is_empty() {
-                String::new()
-            } else {
-                mailscope_planner::render::text(&plan, output::use_color())
-            };
-            format!(
-                "{head}{}",
-                if in_sync {
-                    body.trim_start_matches("No changes. The tenant matches the desired state.\n")
-                } else {
-                    &body
-                }
-            )
+            // The head line above is the verdict; an empty plan without
+            // findings renders as nothing.
+            let options = TextOptions { color: output::use_color(), verdict: false };
+            format!("{head}{}", mailscope_planner::render::text_with(&plan, &options))
         }
         DriftFormat::Json => {
             let mut out = serde_json::to_string_pretty(&json!({
@@ -100,20 +102,10 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
             out.push('\n');
             out
         }
-        DriftFormat::Markdown => {
-            let md = mailscope_planner::render::markdown_comment(
-                &plan,
-                mailscope_planner::render::COMMENT_LIMIT,
-                None,
-            );
-            let md = md.replacen(mailscope_planner::render::COMMENT_MARKER, DRIFT_MARKER, 1);
-            if in_sync {
-                md.replacen("### mailscope plan: no changes", "### mailscope drift: in sync", 1)
-            } else {
-                md.replacen("### mailscope plan: ", "### mailscope drift: correcting it takes ", 1)
-            }
+        DriftFormat::Markdown => mailscope_planner::render::markdown_with(&plan, &markdown_options()),
+        DriftFormat::Sarif => {
+            mailscope_planner::render::sarif(&plan, &args.inputs.file.to_string_lossy(), &label)
         }
-        DriftFormat::Sarif => crate::sarif::sarif(&plan, &args.inputs.file, &label),
     };
     output::stdout(&text)?;
     Ok(if in_sync { ExitCode::SUCCESS } else { ExitCode::from(2) })

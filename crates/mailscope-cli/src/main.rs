@@ -23,7 +23,6 @@ mod notify;
 mod output;
 mod plan_cmd;
 mod reconcile_cmd;
-mod sarif;
 mod sim_cmd;
 mod target;
 mod validate_cmd;

@@ -26,6 +26,7 @@
 mod build;
 mod error;
 mod expected;
+pub mod export;
 mod guard;
 mod live;
 mod plan;

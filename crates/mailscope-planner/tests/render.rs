@@ -177,3 +177,112 @@ fn markdown_parts_hold_everything_each_under_the_limit() {
         vec![render::markdown(&small)]
     );
 }
+
+/// The options `mailscope drift --format markdown` renders with.
+fn drift_options() -> render::MarkdownOptions<'static> {
+    render::MarkdownOptions {
+        marker: "mailscope-drift",
+        title: "mailscope drift",
+        no_changes: "in sync",
+        changes_lead: "correcting it takes ",
+        ..render::MarkdownOptions::default()
+    }
+}
+
+fn empty_plan() -> Plan {
+    let (desired, mut live) = example();
+    for s in example_plan().steps {
+        common::apply(&mut live, &s.action);
+    }
+    plan(&desired, &live, &PlanOptions::default()).unwrap()
+}
+
+#[test]
+fn markdown_drift_report_is_rendered_with_its_own_title_and_marker() {
+    let md = render::markdown_with(&example_plan(), &drift_options());
+    assert!(
+        md.starts_with("<!-- mailscope-drift -->\n### mailscope drift: correcting it takes 17 to add"),
+        "{md}"
+    );
+    // Everything below the heading is the plan comment's.
+    let plan_md = render::markdown(&example_plan());
+    assert_eq!(md.split_once("to add").unwrap().1, plan_md.split_once("to add").unwrap().1);
+    insta::assert_snapshot!(md);
+
+    let in_sync = render::markdown_with(&empty_plan(), &drift_options());
+    assert!(
+        in_sync.starts_with(
+            "<!-- mailscope-drift -->\n### mailscope drift: in sync\n\nThe tenant matches the desired state.\n"
+        ),
+        "{in_sync}"
+    );
+}
+
+#[test]
+fn markdown_sections_can_be_left_out() {
+    let p = example_plan();
+    let all = render::markdown(&p);
+    assert!(
+        all.contains("[!WARNING]") && all.contains("| app |") && all.contains("<details><summary><code>")
+    );
+    assert!(all.contains("Reported, not changed"));
+    let none = render::Sections { warnings: false, table: false, details: false, findings: false };
+    let bare = render::markdown_with(&p, &render::MarkdownOptions { sections: none, ..Default::default() });
+    let heading: Vec<&str> = all.lines().take(2).collect();
+    assert_eq!(bare, format!("{}\n", heading.join("\n")));
+    let details_only = render::Sections { details: true, ..none };
+    let md =
+        render::markdown_with(&p, &render::MarkdownOptions { sections: details_only, ..Default::default() });
+    assert!(md.contains("<details><summary><code>invoice-mailer</code>"), "{md}");
+    assert!(
+        !md.contains("| app |") && !md.contains("[!WARNING]") && !md.contains("Reported, not changed"),
+        "{md}"
+    );
+}
+
+#[test]
+fn text_without_verdict_leaves_an_empty_plan_to_the_caller() {
+    let p = empty_plan();
+    let options = render::TextOptions { color: true, verdict: false };
+    let text = render::text_with(&p, &options);
+    assert!(!text.contains("No changes"), "{text}");
+    assert_eq!(
+        render::text_with(&p, &render::TextOptions { color: false, verdict: true }),
+        render::text(&p, false)
+    );
+    // The example keeps a finding: only the findings remain.
+    assert!(!p.findings.is_empty());
+    assert!(text.starts_with("\nReported, not changed:\n"), "{text}");
+}
+
+#[test]
+fn untrusted_names_cannot_start_lines_or_send_escape_sequences() {
+    use mailscope_planner::{AccessSummary, Action, AppChange, AppPlan, Effect, Finding, Step, Summary};
+    let hostile = "evil\n### INJECTED\u{1b}[2J\u{202e}";
+    let steps = vec![Step {
+        index: 0,
+        app: hostile.to_owned(),
+        app_id: "a".to_owned(),
+        wave: 6,
+        action: Action::AddMember { group: hostile.to_owned(), member: hostile.to_owned() },
+        effect: Effect::Widening,
+    }];
+    let app = AppPlan {
+        name: hostile.to_owned(),
+        app_id: "a".to_owned(),
+        change: AppChange::LockDown,
+        before: AccessSummary::Only { allowed: 0 },
+        after: AccessSummary::Only { allowed: 1 },
+        gains: vec![hostile.to_owned()],
+        becomes_unrestricted: false,
+        line: None,
+    };
+    let finding = Finding { code: "x".into(), app: None, message: format!("group \"{hostile}\"") };
+    let summary = Summary::count(&steps);
+    let p = Plan { format_version: 1, steps, apps: vec![app], findings: vec![finding], summary };
+    for out in [render::text(&p, false), render::markdown(&p)] {
+        assert!(!out.contains('\u{1b}') && !out.contains('\u{202e}'), "{out}");
+        assert!(!out.lines().any(|l| l.starts_with("### INJECTED")), "{out}");
+        assert!(out.contains("evil\u{fffd}### INJECTED\u{fffd}[2J\u{fffd}"), "{out}");
+    }
+}

@@ -22,11 +22,13 @@ mod lint;
 mod model;
 mod raw;
 mod validate;
+mod write;
 
 pub use error::{Problem, SpecError};
 pub use lint::warnings;
 pub use model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, ListKind, Mechanism, Position};
-pub use validate::{is_guid, is_smtp_address};
+pub use validate::{is_app_name, is_guid, is_smtp_address};
+pub use write::{AppEntry, DesiredFile, WriteError, to_yaml};
 
 /// Largest desired-state file accepted, in bytes.
 ///

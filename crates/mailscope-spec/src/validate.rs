@@ -546,7 +546,9 @@ fn entra_grants_of(raw: RawEntraGrants) -> EntraGrants {
     }
 }
 
-fn is_app_name(name: &str) -> bool {
+/// Whether `name` is a valid app name: lowercase letters, digits and `-`,
+/// not at either end, at most 48 characters.
+pub fn is_app_name(name: &str) -> bool {
     let b = name.as_bytes();
     !b.is_empty()
         && b.len() <= MAX_NAME

@@ -14,19 +14,22 @@
 //!
 //! When the whole comment would exceed the limit, the largest `<details>`
 //! blocks are folded first (named in a note), then table rows; the summary
-//! and warnings always stay. [`Plan::markdown_parts`] instead splits the comment
+//! and warnings always stay. [`markdown_parts`] instead splits the comment
 //! into several, each under the limit, for `mailscope plan --split`.
+//!
+//! [`MarkdownOptions`] set the title, the hidden marker and the sections, so
+//! that other reports built from a plan (`mailscope drift`) are rendered
+//! directly rather than rewritten afterwards.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
-use super::{Section, sections, summary_line};
+use super::{Section, counts, printable, sections};
 use crate::plan::{Action, AppChange, AppPlan, Plan};
 
 /// Hidden first line so a CI step can find and update its own comment.
 pub const COMMENT_MARKER: &str = "<!-- mailscope-plan -->";
 
-/// GitHub's limit on the body of an issue or pull-request comment.
 /// GitHub's limit on the body of an issue or pull-request comment.
 pub const COMMENT_LIMIT: usize = 65_535;
 
@@ -37,19 +40,64 @@ const FINDING_LIST: usize = 50;
 /// Room kept for the notes that folding adds.
 const NOTE_RESERVE: usize = 600;
 
-/// Options of the markdown renderer.
+/// Options of the markdown renderer. The default renders the pull-request
+/// comment of `mailscope plan`.
 #[derive(Debug, Clone, Copy)]
-struct MarkdownOptions<'a> {
+pub struct MarkdownOptions<'a> {
     /// Most bytes in one comment (bytes bound characters from above).
-    limit: usize,
+    pub limit: usize,
     /// The plan of the desired state before the change under review, against
     /// the same live state: separates "changed by this commit" from drift.
-    base: Option<&'a Plan>,
+    pub base: Option<&'a Plan>,
+    /// Name inside the hidden first line, `<!-- {marker} -->` (and
+    /// `<!-- {marker} part=k -->` for the later parts), by which CI finds
+    /// and updates its own comment. Default `mailscope-plan`.
+    pub marker: &'a str,
+    /// Title of the heading, `### {title}: …`. Default `mailscope plan`.
+    pub title: &'a str,
+    /// What the heading says after the title when the plan is empty.
+    /// Default `no changes`.
+    pub no_changes: &'a str,
+    /// What the heading says before the counts when the plan is not empty
+    /// (`### {title}: {changes_lead}1 to add, …`). Default empty.
+    pub changes_lead: &'a str,
+    /// Which sections to render.
+    pub sections: Sections,
 }
 
 impl Default for MarkdownOptions<'_> {
     fn default() -> Self {
-        Self { limit: COMMENT_LIMIT, base: None }
+        Self {
+            limit: COMMENT_LIMIT,
+            base: None,
+            marker: "mailscope-plan",
+            title: "mailscope plan",
+            no_changes: "no changes",
+            changes_lead: "",
+            sections: Sections::default(),
+        }
+    }
+}
+
+/// The optional sections of a markdown rendering; the heading (with the
+/// hidden marker) is always there. All on by default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, one per section
+pub struct Sections {
+    /// The warnings: apps that gain access, apps that leave the file, drift
+    /// against the base plan.
+    pub warnings: bool,
+    /// The table, one row per app that changes.
+    pub table: bool,
+    /// One folded `<details>` diff per app.
+    pub details: bool,
+    /// The findings (reported, not changed).
+    pub findings: bool,
+}
+
+impl Default for Sections {
+    fn default() -> Self {
+        Self { warnings: true, table: true, details: true, findings: true }
     }
 }
 
@@ -117,9 +165,11 @@ fn change_word(change: AppChange) -> &'static str {
     }
 }
 
+/// Items (which name apps and mailboxes) one per line, at most
+/// [`WARNING_LIST`] of them.
 fn capped_list(out: &mut String, items: &[String], prefix: &str) {
     for item in items.iter().take(WARNING_LIST) {
-        let _ = writeln!(out, "{prefix}{item}");
+        let _ = writeln!(out, "{prefix}{}", printable(item));
     }
     if items.len() > WARNING_LIST {
         let _ = writeln!(out, "{prefix}… and {} more", items.len() - WARNING_LIST);
@@ -127,14 +177,23 @@ fn capped_list(out: &mut String, items: &[String], prefix: &str) {
 }
 
 /// Marker, title and warnings: always kept whole.
-fn head(plan: &Plan, base: Option<&Plan>, marker: &str) -> String {
+fn head(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
+    let MarkdownOptions { marker, title, .. } = options;
     let mut out = String::new();
-    let _ = writeln!(out, "{marker}");
+    let _ = writeln!(out, "<!-- {marker} -->");
     if plan.is_empty() {
-        out.push_str("### mailscope plan: no changes\n\nThe tenant matches the desired state.\n");
+        let _ = writeln!(out, "### {title}: {}\n\nThe tenant matches the desired state.", options.no_changes);
     } else {
-        let _ = writeln!(out, "### mailscope plan: {}", summary_line(plan).trim_start_matches("Plan: "));
+        let _ = writeln!(out, "### {title}: {}{}", options.changes_lead, counts(plan));
     }
+    if options.sections.warnings {
+        warnings(plan, options.base, &mut out);
+    }
+    out
+}
+
+/// The warnings under the heading.
+fn warnings(plan: &Plan, base: Option<&Plan>, out: &mut String) {
     let widening: Vec<String> = plan
         .apps
         .iter()
@@ -157,7 +216,7 @@ fn head(plan: &Plan, base: Option<&Plan>, marker: &str) -> String {
         out.push_str(
             "\n> [!WARNING]\n> **This plan widens access.** Applying it needs `--allow-widening`.\n",
         );
-        capped_list(&mut out, &widening, "> - ");
+        capped_list(out, &widening, "> - ");
     }
     let leaving: Vec<String> = plan
         .apps
@@ -178,7 +237,7 @@ fn head(plan: &Plan, base: Option<&Plan>, marker: &str) -> String {
             leaving.len(),
             if leaving.len() == 1 { "" } else { "s" }
         );
-        capped_list(&mut out, &leaving, "> - ");
+        capped_list(out, &leaving, "> - ");
     }
     if let Some(base) = base {
         let drifted = plan.apps.iter().filter(|a| base.steps_of(&a.app_id).next().is_some()).count();
@@ -191,7 +250,6 @@ fn head(plan: &Plan, base: Option<&Plan>, marker: &str) -> String {
             );
         }
     }
-    out
 }
 
 /// One app's folded diff.
@@ -205,7 +263,7 @@ fn details(s: &Section<'_>, origin: Origin) -> String {
     let _ = writeln!(
         out,
         "\n<details><summary><code>{}</code>: {} line{}{tag}</summary>\n",
-        s.app.name,
+        printable(&s.app.name),
         s.lines.len(),
         if s.lines.len() == 1 { "" } else { "s" }
     );
@@ -228,7 +286,7 @@ fn details(s: &Section<'_>, origin: Origin) -> String {
 }
 
 fn row(app: &AppPlan) -> String {
-    format!("| `{}` | {} | {} | {} |\n", app.name, change_word(app.change), app.before, app.after)
+    format!("| `{}` | {} | {} | {} |\n", printable(&app.name), change_word(app.change), app.before, app.after)
 }
 
 const TABLE_HEAD: &str = "\n| app | change | before | after |\n|---|---|---|---|\n";
@@ -240,15 +298,21 @@ struct Group {
     details: Vec<String>,
 }
 
-fn groups(plan: &Plan, base: Option<&Plan>) -> Vec<Group> {
+fn groups(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<Group> {
+    let base = options.base;
+    let shown = options.sections;
     let origins = origins(plan, base);
     let sections = sections(plan);
     let make = |heading: Option<String>, keep: &dyn Fn(Origin) -> bool| {
         let picked: Vec<&Section<'_>> = sections.iter().filter(|s| keep(origins[&s.app.app_id])).collect();
         Group {
             heading,
-            rows: picked.iter().map(|s| row(s.app)).collect(),
-            details: picked.iter().map(|s| details(s, origins[&s.app.app_id])).collect(),
+            rows: if shown.table { picked.iter().map(|s| row(s.app)).collect() } else { Vec::new() },
+            details: if shown.details {
+                picked.iter().map(|s| details(s, origins[&s.app.app_id])).collect()
+            } else {
+                Vec::new()
+            },
         }
     };
     let mut out = if base.is_some() {
@@ -261,7 +325,7 @@ fn groups(plan: &Plan, base: Option<&Plan>) -> Vec<Group> {
     } else {
         vec![make(None, &|_| true)]
     };
-    out.retain(|g| !g.rows.is_empty());
+    out.retain(|g| !g.rows.is_empty() || !g.details.is_empty());
     if let Some(base) = base {
         let adopted = adopted(plan, base);
         if !adopted.is_empty() {
@@ -276,13 +340,13 @@ fn groups(plan: &Plan, base: Option<&Plan>) -> Vec<Group> {
     out
 }
 
-fn findings(plan: &Plan) -> String {
-    if plan.findings.is_empty() {
+fn findings(plan: &Plan, sections: Sections) -> String {
+    if plan.findings.is_empty() || !sections.findings {
         return String::new();
     }
     let mut out = String::from("\n<details><summary>Reported, not changed</summary>\n\n");
     for f in plan.findings.iter().take(FINDING_LIST) {
-        let _ = writeln!(out, "- {}", f.message);
+        let _ = writeln!(out, "- {}", printable(&f.message));
     }
     if plan.findings.len() > FINDING_LIST {
         let _ = writeln!(out, "- … and {} more (see `mailscope plan`)", plan.findings.len() - FINDING_LIST);
@@ -375,12 +439,19 @@ pub fn markdown(plan: &Plan) -> String {
     folded(plan, &MarkdownOptions::default())
 }
 
+/// Renders the plan as one markdown comment as `options` say: at most
+/// `options.limit` bytes, the largest details blocks folded first, then
+/// table rows; heading and warnings always stay.
+pub fn markdown_with(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
+    folded(plan, options)
+}
+
 /// One comment of at most `options.limit` bytes: the largest details blocks
 /// are folded first, then table rows; summary and warnings always stay.
 fn folded(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
-    let head = head(plan, options.base, COMMENT_MARKER);
-    let groups = groups(plan, options.base);
-    let findings = findings(plan);
+    let head = head(plan, options);
+    let groups = groups(plan, options);
+    let findings = findings(plan, options.sections);
     let mut shown = Shown { folded: BTreeSet::new(), rows: groups.iter().map(|g| g.rows.len()).collect() };
     let full = head.len() + body(&groups, &shown, true).len() + findings.len();
     if full <= options.limit {
@@ -428,14 +499,14 @@ fn cut_rows(groups: &[Group], shown: &mut Shown, mut total: usize, limit: usize)
 /// then `<!-- mailscope-plan part=2 -->`, …) so CI can update each in place.
 fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
     let single = folded(plan, options);
-    let groups = groups(plan, options.base);
+    let groups = groups(plan, options);
     let all_details: Vec<&String> = groups.iter().flat_map(|g| g.details.iter()).collect();
     if !single.contains("[!NOTE]\n> To stay under") {
         return vec![single];
     }
     // Part 1: head, tables (rows cut if needed), findings; no details.
-    let head = head(plan, options.base, COMMENT_MARKER);
-    let findings = findings(plan);
+    let head = head(plan, options);
+    let findings = findings(plan, options.sections);
     let mut shown = Shown { folded: BTreeSet::new(), rows: groups.iter().map(|g| g.rows.len()).collect() };
     let total = head.len() + body(&groups, &shown, false).len() + findings.len() + NOTE_RESERVE;
     let rows_cut = cut_rows(&groups, &mut shown, total, options.limit);
@@ -471,7 +542,10 @@ fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
     for (i, pack) in packs.into_iter().enumerate() {
         let k = i + 2;
         out.push(hard_cut(
-            format!("<!-- mailscope-plan part={k} -->\n### mailscope plan, part {k} of {n}: details\n{pack}"),
+            format!(
+                "<!-- {} part={k} -->\n### {}, part {k} of {n}: details\n{pack}",
+                options.marker, options.title
+            ),
             options.limit,
         ));
     }
@@ -484,12 +558,12 @@ fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
 /// desired state before the change under review, against the same live
 /// state: it separates "changed by this commit" from drift.
 pub fn markdown_comment(plan: &Plan, limit: usize, base: Option<&Plan>) -> String {
-    folded(plan, &MarkdownOptions { limit, base })
+    folded(plan, &MarkdownOptions { limit, base, ..MarkdownOptions::default() })
 }
 
 /// The whole plan as one or more markdown comments of at most `limit` bytes
 /// each (one when everything fits). The first carries
 /// `<!-- mailscope-plan -->`, the `k`-th `<!-- mailscope-plan part=k -->`.
 pub fn markdown_parts(plan: &Plan, limit: usize, base: Option<&Plan>) -> Vec<String> {
-    parts(plan, &MarkdownOptions { limit, base })
+    parts(plan, &MarkdownOptions { limit, base, ..MarkdownOptions::default() })
 }

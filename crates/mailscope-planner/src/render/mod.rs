@@ -1,16 +1,25 @@
 //! Renderers of a [`Plan`]: Terraform-like text, a markdown pull-request
-//! comment, and JSON.
+//! comment, JSON, and SARIF for code-scanning views of drift.
 //!
 //! Text and markdown share one model, `sections`: per app, the lines of
 //! its changes grouped by object (a group and its members, then policies),
 //! whereas `plan.steps` is in execution order. Renderers return strings; the
 //! CLI decides where they go and whether to colour.
+//!
+//! Names, addresses and finding texts come from the file or the tenant and
+//! are untrusted: every renderer passes them through [`printable`], so that
+//! none can start a line of its own or send a terminal escape sequence.
 
 mod markdown;
+mod sarif;
 mod text;
 
-pub use markdown::{COMMENT_LIMIT, COMMENT_MARKER, markdown, markdown_comment, markdown_parts};
-pub use text::text;
+pub use markdown::{
+    COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
+    markdown_with,
+};
+pub use sarif::sarif;
+pub use text::{TextOptions, text, text_with};
 
 use crate::live::AccessRight;
 use crate::plan::{Action, AppChange, AppPlan, Effect, Plan};
@@ -24,6 +33,21 @@ pub fn json(plan: &Plan) -> String {
     let mut out = serde_json::to_string_pretty(plan).expect("a plan always serialises");
     out.push('\n');
     out
+}
+
+/// `text` with control characters (line breaks, ESC, …) and bidirectional
+/// overrides replaced by U+FFFD: what is shown is one line, in the order it
+/// is stored.
+pub(crate) fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 /// The sign Terraform would show.
@@ -72,7 +96,7 @@ impl Section<'_> {
             AppChange::Remove => "left the file; its managed objects will be removed",
             AppChange::Affected => "is not in the file but shares a group this plan changes",
         };
-        format!("{} ({}) {what}: {} -> {}", app.name, app.app_id, app.before, app.after)
+        printable(&format!("{} ({}) {what}: {} -> {}", app.name, app.app_id, app.before, app.after))
     }
 
     /// A line about the mailboxes the app gains, when it gains any.
@@ -86,7 +110,7 @@ impl Section<'_> {
         } else if app.gains.is_empty() {
             None
         } else {
-            Some(format!("WIDENS ACCESS: may newly reach {}", app.gains.join(", ")))
+            Some(printable(&format!("WIDENS ACCESS: may newly reach {}", app.gains.join(", "))))
         }
     }
 }
@@ -199,15 +223,23 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
                     });
                 }
             }
+            for line in &mut lines {
+                line.text = printable(&line.text);
+            }
             Section { app, lines }
         })
         .collect()
 }
 
-/// `Plan: N to add, N to change, N to destroy.`
-pub(crate) fn summary_line(plan: &Plan) -> String {
+/// `N to add, N to change, N to destroy.`
+pub(crate) fn counts(plan: &Plan) -> String {
     format!(
-        "Plan: {} to add, {} to change, {} to destroy.",
+        "{} to add, {} to change, {} to destroy.",
         plan.summary.add, plan.summary.change, plan.summary.destroy
     )
+}
+
+/// `Plan: N to add, N to change, N to destroy.`
+pub(crate) fn summary_line(plan: &Plan) -> String {
+    format!("Plan: {}", counts(plan))
 }

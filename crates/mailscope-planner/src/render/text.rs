@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Sign, sections, summary_line};
+use super::{Sign, printable, sections, summary_line};
 use crate::plan::Plan;
 
 const RESET: &str = "\x1b[0m";
@@ -23,14 +23,32 @@ impl Painter {
     }
 }
 
+/// Options of the text renderer.
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions {
+    /// ANSI colours (the caller decides from `NO_COLOR` and whether stdout
+    /// is a terminal).
+    pub color: bool,
+    /// Whether an empty plan starts with the "No changes." verdict; a caller
+    /// that prints its own verdict (`mailscope drift`) turns it off.
+    pub verdict: bool,
+}
+
 /// Renders the plan for a terminal; `color` adds ANSI colours (the caller
 /// decides from `NO_COLOR` and whether stdout is a terminal).
 pub fn text(plan: &Plan, color: bool) -> String {
-    let p = Painter { color };
+    text_with(plan, &TextOptions { color, verdict: true })
+}
+
+/// Renders the plan for a terminal as `options` say.
+pub fn text_with(plan: &Plan, options: &TextOptions) -> String {
+    let p = Painter { color: options.color };
     let mut out = String::new();
     if plan.is_empty() {
-        out.push_str(&p.paint(GREEN, "No changes."));
-        out.push_str(" The tenant matches the desired state.\n");
+        if options.verdict {
+            out.push_str(&p.paint(GREEN, "No changes."));
+            out.push_str(" The tenant matches the desired state.\n");
+        }
     } else {
         out.push_str("mailscope will perform the following actions:\n");
         for section in sections(plan) {
@@ -60,7 +78,7 @@ pub fn text(plan: &Plan, color: bool) -> String {
     if !plan.findings.is_empty() {
         out.push_str("\nReported, not changed:\n");
         for f in &plan.findings {
-            let _ = writeln!(out, "  {} {}", p.paint(YELLOW, "!"), f.message);
+            let _ = writeln!(out, "  {} {}", p.paint(YELLOW, "!"), printable(&f.message));
         }
     }
     if plan.summary.widening > 0 {

@@ -9,11 +9,17 @@
 //! `dangling-policy`, and `finding` for any other report. Results point at
 //! the app's line in the file (`AppPlan.line`), or at line 1 for apps that
 //! are not in it.
+//!
+//! Names and finding texts come from the tenant and are untrusted. Message
+//! text is plain text in SARIF, but viewers interpret `{n}` placeholders and
+//! `[text](n)` embedded links in it (SARIF 2.1.0, §3.11.5 and §3.11.6), and
+//! show control characters as they are; `plain_text` neutralises all of
+//! them.
 
-use std::path::Path;
-
-use mailscope_planner::{AccessSummary, AppChange, Plan};
 use serde_json::{Value, json};
+
+use super::printable;
+use crate::plan::{AccessSummary, AppChange, Plan};
 
 struct Rule {
     id: &'static str,
@@ -69,9 +75,30 @@ const RULES: &[Rule] = &[
     },
 ];
 
-fn uri(file: &Path) -> String {
-    let text = file.to_string_lossy().replace('\\', "/");
+/// A relative file path as a SARIF artifact URI (forward slashes, no `./`).
+fn uri(file: &str) -> String {
+    let text = file.replace('\\', "/");
     text.strip_prefix("./").unwrap_or(&text).to_owned()
+}
+
+/// Message text that a SARIF viewer shows literally: braces doubled (so no
+/// `{0}` placeholder), square brackets and backslashes escaped (so no
+/// embedded link), and [`printable`] (so a name cannot break lines or
+/// reorder what is shown).
+fn plain_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in printable(text).chars() {
+        match c {
+            '{' => out.push_str("{{"),
+            '}' => out.push_str("}}"),
+            '[' | ']' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 fn result(rule: &str, level: &str, message: &str, file: &str, line: u64, key: &str) -> Value {
@@ -79,7 +106,7 @@ fn result(rule: &str, level: &str, message: &str, file: &str, line: u64, key: &s
         "ruleId": rule,
         "ruleIndex": RULES.iter().position(|r| r.id == rule).unwrap_or(RULES.len() - 1),
         "level": level,
-        "message": { "text": message },
+        "message": { "text": plain_text(message) },
         "locations": [{
             "physicalLocation": {
                 "artifactLocation": { "uri": file, "uriBaseId": "%SRCROOT%" },
@@ -90,8 +117,13 @@ fn result(rule: &str, level: &str, message: &str, file: &str, line: u64, key: &s
     })
 }
 
-/// The drift report as a SARIF 2.1.0 log.
-pub(crate) fn sarif(plan: &Plan, file: &Path, tenant: &str) -> String {
+/// The drift report of `plan` (planned from the desired file `file`, a path
+/// relative to the repository root, against `tenant`) as a SARIF 2.1.0 log.
+///
+/// # Panics
+///
+/// Never: the log is plain JSON data.
+pub fn sarif(plan: &Plan, file: &str, tenant: &str) -> String {
     let file = uri(file);
     let mut results = Vec::new();
     for app in &plan.apps {
@@ -199,7 +231,7 @@ pub(crate) fn sarif(plan: &Plan, file: &Path, tenant: &str) -> String {
             "results": results
         }]
     });
-    let mut out = serde_json::to_string_pretty(&log).unwrap_or_default();
+    let mut out = serde_json::to_string_pretty(&log).expect("a SARIF log always serialises");
     out.push('\n');
     out
 }

@@ -1,0 +1,154 @@
+//! The per-app view of a plan ([`AppPlan`]): what happens to each app of the
+//! file, to each app that left it, and to each app outside it whose access
+//! moves through a shared group, with its reach before and after.
+
+use std::collections::BTreeSet;
+
+use mailscope_spec::DesiredState;
+
+use super::replay::app_universe;
+use super::target::Target;
+use super::{PlanOptions, RemovedApps};
+use crate::live::AccessRight;
+use crate::plan::{AccessSummary, AppChange, AppPlan, Step};
+use crate::world::{OTHER_MAILBOX, PolicyKey, World};
+
+/// Everything the app summaries are computed from: the inputs of the plan,
+/// the live and target worlds, and the ordered steps.
+pub(super) struct AppsContext<'a> {
+    /// The file.
+    pub(super) desired: &'a DesiredState,
+    /// The knobs (what happens to apps that left the file).
+    pub(super) options: &'a PlanOptions,
+    /// The live world.
+    pub(super) live: &'a World,
+    /// The target pass's result.
+    pub(super) target: &'a Target,
+    /// The steps, in plan order.
+    pub(super) steps: &'a [Step],
+}
+
+impl AppsContext<'_> {
+    /// Every app of the file, then every app that left it, then the
+    /// bystanders whose access moves (`AppChange::Affected`).
+    pub(super) fn app_plans(&self) -> Vec<AppPlan> {
+        let with_steps: BTreeSet<&str> = self.steps.iter().map(|s| s.app_id.as_str()).collect();
+        let removed = &self.target.removed;
+        let bystanders = self.bystanders();
+        let ids = self.desired.apps.iter().map(|a| a.app_id.clone()).chain(removed.iter().cloned());
+        ids.chain(bystanders.iter().cloned())
+            .filter_map(|app_id| {
+                if bystanders.contains(&app_id) {
+                    self.bystander(&app_id)
+                } else {
+                    Some(self.listed(&app_id, with_steps.contains(app_id.as_str())))
+                }
+            })
+            .collect()
+    }
+
+    /// Apps outside the file whose unmanaged policies scope a group the plan
+    /// changes: their access moves too, and must be shown (and approved when
+    /// it widens) like anyone else's. Candidates only: [`Self::bystander`]
+    /// drops those whose access does not move.
+    fn bystanders(&self) -> BTreeSet<String> {
+        let listed: BTreeSet<&str> = self
+            .desired
+            .apps
+            .iter()
+            .map(|a| a.app_id.as_str())
+            .chain(self.target.removed.iter().map(String::as_str))
+            .collect();
+        self.live
+            .policies
+            .keys()
+            .chain(self.target.world.policies.keys())
+            .map(|k| k.app_id.clone())
+            .filter(|a| !listed.contains(a.as_str()))
+            .collect()
+    }
+
+    /// The mailboxes worth probing for an app: its scopes before and after.
+    fn universe(&self, app_id: &str) -> BTreeSet<String> {
+        let mut universe = app_universe(self.live, app_id);
+        universe.extend(app_universe(&self.target.world, app_id));
+        universe
+    }
+
+    /// Mailboxes the app reaches after the plan but not before, and whether
+    /// it loses its last restriction.
+    fn gains(&self, app_id: &str, universe: &BTreeSet<String>) -> (Vec<String>, bool) {
+        let (live, target) = (self.live, &self.target.world);
+        let gains = universe
+            .iter()
+            .filter(|m| m.as_str() != OTHER_MAILBOX && target.allows(app_id, m) && !live.allows(app_id, m))
+            .cloned()
+            .collect();
+        let becomes_unrestricted =
+            target.allows(app_id, OTHER_MAILBOX) && !live.allows(app_id, OTHER_MAILBOX);
+        (gains, becomes_unrestricted)
+    }
+
+    /// An app outside the file, when its access moves.
+    fn bystander(&self, app_id: &str) -> Option<AppPlan> {
+        let universe = self.universe(app_id);
+        let target = &self.target.world;
+        if !universe.iter().any(|m| target.allows(app_id, m) != self.live.allows(app_id, m)) {
+            return None;
+        }
+        let (gains, becomes_unrestricted) = self.gains(app_id, &universe);
+        Some(AppPlan {
+            name: app_id.to_owned(),
+            app_id: app_id.to_owned(),
+            change: AppChange::Affected,
+            before: summarize(self.live, app_id),
+            after: summarize(target, app_id),
+            gains,
+            becomes_unrestricted,
+            line: None,
+        })
+    }
+
+    /// An app of the file, or one that left it.
+    fn listed(&self, app_id: &str, has_steps: bool) -> AppPlan {
+        let (gains, becomes_unrestricted) = self.gains(app_id, &self.universe(app_id));
+        let had_objects = self.target.managed.keys().any(|(a, _)| a == app_id)
+            || self.live.app_policies(app_id).next().is_some();
+        let change = if self.target.removed.contains(app_id) {
+            match self.options.removed_apps {
+                _ if !has_steps => AppChange::Unchanged,
+                RemovedApps::LockDown => AppChange::LockDown,
+                RemovedApps::Remove => AppChange::Remove,
+            }
+        } else if !has_steps {
+            AppChange::Unchanged
+        } else if had_objects {
+            AppChange::Update
+        } else {
+            AppChange::Create
+        };
+        AppPlan {
+            name: self.target.owners[app_id].name.clone(),
+            app_id: app_id.to_owned(),
+            change,
+            before: summarize(self.live, app_id),
+            after: summarize(&self.target.world, app_id),
+            gains,
+            becomes_unrestricted,
+            line: self.desired.apps.iter().find(|a| a.app_id == app_id).map(|a| a.at.line),
+        }
+    }
+}
+
+/// An app's reach in one world, in words a reviewer can check.
+fn summarize(world: &World, app_id: &str) -> AccessSummary {
+    let policies: Vec<&PolicyKey> = world.app_policies(app_id).map(|(k, _)| k).collect();
+    let universe = app_universe(world, app_id);
+    if policies.iter().any(|k| k.right == AccessRight::RestrictAccess) {
+        AccessSummary::Only { allowed: universe.iter().filter(|m| world.allows(app_id, m)).count() }
+    } else if policies.is_empty() {
+        AccessSummary::Unrestricted
+    } else {
+        AccessSummary::AllBut { denied: universe.iter().filter(|m| !world.allows(app_id, m)).count() }
+    }
+}

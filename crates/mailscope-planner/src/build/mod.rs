@@ -1,0 +1,75 @@
+//! `plan()`: desired state + live snapshot → ordered, classified steps.
+//!
+//! The planner works in three passes, one module each:
+//! 1. [`target`]: build the *target* world, i.e. the live world with the
+//!    managed objects changed to what the file asks (unmanaged objects are
+//!    copied as they are; [`ownership`] says which are managed and reports
+//!    the rest);
+//! 2. [`diff`]: diff live against target into steps, each placed in a *wave*
+//!    that fixes its order;
+//! 3. [`replay`]: replay the steps on the live world to classify each one
+//!    and to check the safe-order rule; a violation is a planner bug and
+//!    fails the plan rather than risk an unrestricted window.
+//!
+//! Then [`apps`] summarises each app's reach before and after. [`naming`]
+//! holds the names and markers mailscope gives its objects, which other
+//! parts of the crate need too.
+
+mod apps;
+mod diff;
+mod naming;
+mod ownership;
+mod replay;
+mod target;
+
+pub use naming::{derived_group_name, marker, parse_marker};
+// Naming rules for the rest of the crate (what to read from a tenant must
+// agree with what the planner will look for).
+#[allow(unused_imports)]
+pub(crate) use naming::{is_half_created, lockdown_group_name, name_from_group, right_of, unused_name};
+
+use mailscope_spec::DesiredState;
+
+use crate::error::PlanError;
+use crate::live::LiveSnapshot;
+use crate::plan::{PLAN_FORMAT_VERSION, Plan, Summary};
+use crate::world::World;
+
+/// What happens to an app that left the desired file but still has managed
+/// objects in the tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum RemovedApps {
+    /// Keep its Restrict policy and empty its allow group: the app reaches no
+    /// mailbox. Deleting the policy instead would hand it every mailbox of the
+    /// tenant, so this is the default.
+    #[default]
+    LockDown,
+    /// Remove its managed groups and policies (a widening the user must ask for).
+    Remove,
+}
+
+/// Knobs of [`plan`].
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Fate of apps that left the file.
+    pub removed_apps: RemovedApps,
+}
+
+/// Who a managed group or policy belongs to.
+#[derive(Debug, Clone)]
+struct Owner {
+    name: String,
+    app_id: String,
+}
+
+/// Plans the changes that bring `live` to `desired`.
+pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let live_world = World::from_live(live);
+    let target = target::build(desired, live, &live_world, options)?;
+    let mut steps = diff::ordered_steps(desired, &live_world, &target.world, &target.owners);
+    replay::classify_and_check(&live_world, &target.world, &mut steps)?;
+    let apps =
+        apps::AppsContext { desired, options, live: &live_world, target: &target, steps: &steps }.app_plans();
+    let summary = Summary::count(&steps);
+    Ok(Plan { format_version: PLAN_FORMAT_VERSION, steps, apps, findings: target.findings, summary })
+}

@@ -1,0 +1,168 @@
+//! Names and markers: what mailscope calls the objects it creates, and how it
+//! recognises its own objects later.
+//!
+//! These rules are shared by planning (which object an app owns, which name a
+//! new group gets) and by whatever decides what to read from a tenant, so
+//! they live apart from the passes that use them.
+
+use mailscope_spec::ListKind;
+
+use crate::live::{AccessRight, MARKER_PREFIX};
+use crate::world::{Scope, World, key};
+
+/// The marker mailscope writes on the group and policy of one list of one app.
+pub fn marker(app_id: &str, list: ListKind) -> String {
+    format!("{MARKER_PREFIX} app={} list={list}", key(app_id))
+}
+
+/// Reads a marker back; `None` for anything mailscope did not write.
+pub fn parse_marker(text: &str) -> Option<(String, ListKind)> {
+    let rest = text.trim().strip_prefix(MARKER_PREFIX)?.trim();
+    let mut app = None;
+    let mut list = None;
+    for part in rest.split_whitespace() {
+        match part.split_once('=')? {
+            ("app", v) if mailscope_spec::is_guid(v) => app = Some(key(v)),
+            ("list", "allow") => list = Some(ListKind::Allow),
+            ("list", "deny") => list = Some(ListKind::Deny),
+            _ => return None,
+        }
+    }
+    Some((app?, list?))
+}
+
+/// The name mailscope gives the group of one list of one app.
+pub fn derived_group_name(app_name: &str, list: ListKind) -> String {
+    format!("mailscope-{app_name}-{list}")
+}
+
+/// The name of the empty allow group that locks down an app which left the
+/// file and has no usable managed allow group (before [`unused_name`]).
+pub(crate) fn lockdown_group_name(app_id: &str) -> String {
+    format!("mailscope-lockdown-{app_id}")
+}
+
+/// The crash-adoption rule: a group that exists under a derived name without
+/// mailscope's marker is adopted implicitly only when it is empty and no
+/// policy scopes it, because that is exactly what a crash between creating
+/// a group and marking it leaves. Any other such group belongs to someone
+/// else and must be adopted explicitly (`group:`) or deleted.
+/// `group_key` is the group's [`key`]; a missing group is not half-created.
+pub(crate) fn is_half_created(live: &World, group_key: &str) -> bool {
+    live.groups.get(group_key).is_some_and(|g| {
+        g.marker.as_deref().and_then(parse_marker).is_none()
+            && g.members.is_empty()
+            && live.policies_on(group_key).next().is_none()
+    })
+}
+
+/// The policy right of a list.
+pub(crate) fn right_of(list: ListKind) -> AccessRight {
+    match list {
+        ListKind::Allow => AccessRight::RestrictAccess,
+        ListKind::Deny => AccessRight::DenyAccess,
+    }
+}
+
+/// `base-2`, `base-3`, …: the first name no live group has.
+pub(crate) fn unused_name(live: &World, base: &str) -> String {
+    // There are finitely many groups, so one of the first `len + 1` is free.
+    (2..=live.groups.len() + 2)
+        .map(|n| format!("{base}-{n}"))
+        .find(|n| !live.groups.contains_key(&key(n)))
+        .unwrap_or_else(|| format!("{base}-{}", live.groups.len() + 3))
+}
+
+/// Whether the group scopes a policy of the app with the right *other* than
+/// the list's. A policy's identity holds the app and the scope but not the
+/// right, so such a group cannot take the list's policy as well.
+pub(crate) fn carries_other_right(live: &World, app_id: &str, gk: &str, list: ListKind) -> bool {
+    let right = right_of(list);
+    live.app_policies(app_id).any(|(k, _)| k.scope == Scope::Group(gk.to_owned()) && k.right != right)
+}
+
+/// The file name of an app that left the file, read back from one of its
+/// derived group names (`mailscope-<name>-<list>`); `None` when none of its
+/// groups has one (then callers fall back to the client id).
+pub(crate) fn name_from_group(group_name: &str, list: ListKind) -> Option<&str> {
+    group_name
+        .strip_prefix("mailscope-")
+        .and_then(|n| n.strip_suffix(&format!("-{list}")))
+        .filter(|n| !n.starts_with("lockdown-"))
+}
+
+/// A mail nickname for a new group: Exchange aliases allow letters, digits
+/// and a few punctuation marks, no spaces.
+pub(crate) fn alias_for(name: &str) -> String {
+    let alias: String = name
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '-' })
+        .collect();
+    alias.trim_matches(['-', '.']).chars().take(64).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::live::{LiveGroup, LivePolicy, LiveSnapshot};
+
+    const APP: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
+
+    fn group(name: &str, id: &str, marker: Option<String>, members: &[&str]) -> LiveGroup {
+        LiveGroup {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            primary_smtp_address: format!("{name}@contoso.com"),
+            marker,
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn markers_round_trip_and_foreign_text_is_not_a_marker() {
+        let text = marker(&APP.to_uppercase(), ListKind::Deny);
+        assert_eq!(text, format!("mailscope/v1 app={APP} list=deny"));
+        assert_eq!(parse_marker(&text), Some((APP.to_owned(), ListKind::Deny)));
+        assert_eq!(parse_marker(&format!("{text} extra=1")), None);
+        assert_eq!(parse_marker("mailscope/v1 app=not-a-guid list=allow"), None);
+        assert_eq!(parse_marker("set up by hand"), None);
+    }
+
+    #[test]
+    fn derived_names_read_back_except_lockdown_groups() {
+        let name = derived_group_name("billing", ListKind::Allow);
+        assert_eq!(name, "mailscope-billing-allow");
+        assert_eq!(name_from_group(&name, ListKind::Allow), Some("billing"));
+        assert_eq!(name_from_group(&name, ListKind::Deny), None);
+        assert_eq!(name_from_group(&format!("{}-allow", lockdown_group_name(APP)), ListKind::Allow), None);
+        assert_eq!(alias_for("Crm Readers (EU)"), "Crm-Readers--EU");
+    }
+
+    #[test]
+    fn only_an_empty_unmarked_unscoped_group_counts_as_half_created() {
+        let mut live = LiveSnapshot {
+            groups: vec![
+                group("mailscope-a-allow", "g1", None, &[]),
+                group("mailscope-b-allow", "g2", None, &["x@contoso.com"]),
+                group("mailscope-c-allow", "g3", None, &[]),
+                group("mailscope-d-allow", "g4", Some(marker(APP, ListKind::Allow)), &[]),
+            ],
+            ..LiveSnapshot::default()
+        };
+        live.policies.push(LivePolicy {
+            identity: "p".to_owned(),
+            app_id: APP.to_owned(),
+            scope_id: "g3".to_owned(),
+            scope_name: "mailscope-c-allow".to_owned(),
+            access_right: AccessRight::RestrictAccess,
+            description: String::new(),
+        });
+        let world = World::from_live(&live);
+        assert!(is_half_created(&world, &key("mailscope-A-allow")));
+        assert!(!is_half_created(&world, "mailscope-b-allow"), "has members");
+        assert!(!is_half_created(&world, "mailscope-c-allow"), "a policy scopes it");
+        assert!(!is_half_created(&world, "mailscope-d-allow"), "already marked");
+        assert!(!is_half_created(&world, "mailscope-e-allow"), "does not exist");
+        assert_eq!(unused_name(&world, "mailscope-a-allow"), "mailscope-a-allow-2");
+    }
+}

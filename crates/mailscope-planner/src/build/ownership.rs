@@ -1,0 +1,163 @@
+//! Ownership: which live objects are mailscope's (by their markers), and the
+//! findings about everything else, which is reported and never touched.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mailscope_spec::ListKind;
+
+use super::Owner;
+use super::naming::{name_from_group, parse_marker};
+use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
+use crate::plan::Finding;
+use crate::world::{Scope, World};
+
+/// Managed groups (by key) per (app id, list), as their markers say.
+pub(super) type Managed = BTreeMap<(String, ListKind), Vec<String>>;
+
+/// Reads the markers of the live groups. A group whose marker starts like
+/// mailscope's but cannot be read is left alone, with a finding.
+pub(super) fn managed_groups(live: &World, findings: &mut Vec<Finding>) -> Managed {
+    let mut managed: Managed = BTreeMap::new();
+    for (gk, g) in &live.groups {
+        if let Some(text) = &g.marker {
+            match parse_marker(text) {
+                Some(owner) => managed.entry(owner).or_default().push(gk.clone()),
+                None if text.trim_start().starts_with(MARKER_PREFIX) => findings.push(Finding {
+                    code: "unreadable-marker".into(),
+                    app: None,
+                    message: format!(
+                        "group \"{}\" carries a mailscope marker that cannot be read (\"{text}\"); it is left alone",
+                        g.name
+                    ),
+                }),
+                None => {}
+            }
+        }
+    }
+    managed
+}
+
+/// Apps that left the file but still have managed groups or policies.
+pub(super) fn removed_apps(
+    live: &World,
+    managed: &Managed,
+    desired_ids: &BTreeSet<String>,
+) -> BTreeSet<String> {
+    let mut removed: BTreeSet<String> = managed.keys().map(|(a, _)| a.clone()).collect();
+    removed.extend(live.policies.iter().filter(|(_, p)| p.is_managed()).map(|(k, _)| k.app_id.clone()));
+    removed.retain(|a| !desired_ids.contains(a));
+    removed
+}
+
+/// The name an app that left the file goes by: the one its derived group
+/// names carry, else its client id.
+pub(super) fn removed_app_name(app_id: &str, managed: &Managed, live: &World) -> String {
+    for list in [ListKind::Allow, ListKind::Deny] {
+        for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
+            if let Some(n) = name_from_group(&live.groups[g].name, list) {
+                return n.to_owned();
+            }
+        }
+    }
+    app_id.to_owned()
+}
+
+/// Managed groups some unmanaged policy still uses stay in the target, with
+/// a note: removing them would change what that policy scopes.
+pub(super) fn keep_groups_in_use(
+    live: &World,
+    target: &mut World,
+    owners: &BTreeMap<String, Owner>,
+    findings: &mut Vec<Finding>,
+) {
+    for (k, p) in &live.policies {
+        if let Scope::Group(g) = &k.scope
+            && !target.groups.contains_key(g)
+            && target.policies.contains_key(k)
+            && !p.is_managed()
+        {
+            let state = live.groups[g].clone();
+            findings.push(Finding {
+                code: "group-in-use".into(),
+                app: owners.get(&k.app_id).map(|o| o.name.clone()),
+                message: format!(
+                    "managed group \"{}\" is kept: an access policy mailscope does not manage ({}) uses it",
+                    state.name, p.identity
+                ),
+            });
+            target.groups.insert(g.clone(), state);
+        }
+    }
+}
+
+/// Findings about the policies mailscope does not manage: on apps of the
+/// file, of apps outside it, and pointing at scopes that are gone.
+pub(super) fn report_unmanaged(
+    snapshot: &LiveSnapshot,
+    live: &World,
+    target: &World,
+    owners: &BTreeMap<String, Owner>,
+    desired_ids: &BTreeSet<String>,
+    findings: &mut Vec<Finding>,
+) {
+    let scope_names: BTreeMap<&str, &str> =
+        snapshot.policies.iter().map(|p| (p.identity.as_str(), p.scope_name.as_str())).collect();
+    for (k, p) in &live.policies {
+        if p.is_managed() || target.policies.get(k).is_some_and(|t| t.description != p.description) {
+            continue;
+        }
+        let scope = match &k.scope {
+            Scope::Group(g) => {
+                format!("group \"{}\"", live.groups.get(g).map_or(g.as_str(), |g| g.name.as_str()))
+            }
+            Scope::Mailbox(m) => format!("mailbox {m}"),
+            // Groups of apps outside the file are not read; the policy still
+            // names its scope.
+            Scope::Unresolved(_) if !owners.contains_key(&k.app_id) => {
+                format!("\"{}\"", scope_names.get(p.identity.as_str()).copied().unwrap_or("?"))
+            }
+            Scope::Unresolved(id) => format!("a scope that no longer exists ({id})"),
+        };
+        let right = match k.right {
+            AccessRight::RestrictAccess => "RestrictAccess",
+            AccessRight::DenyAccess => "DenyAccess",
+        };
+        if desired_ids.contains(&k.app_id) {
+            let name = &owners[&k.app_id].name;
+            let effect = match k.right {
+                AccessRight::RestrictAccess => {
+                    "its members stay reachable in addition to the file's allow list"
+                }
+                AccessRight::DenyAccess => "its members stay unreachable whatever the file says",
+            };
+            findings.push(Finding {
+                code: "unmanaged-policy".into(),
+                app: Some(name.clone()),
+                message: format!(
+                    "app \"{name}\" also has a {right} policy on {scope} that mailscope does not manage: {effect}; adopt its group with `group:` or remove it by hand"
+                ),
+            });
+        } else if !owners.contains_key(&k.app_id) {
+            findings.push(Finding {
+                code: "unlisted-app".into(),
+                app: None,
+                message: format!(
+                    "app {} is not in the file; it has a {right} policy on {scope}, left as it is",
+                    k.app_id
+                ),
+            });
+        }
+        if let Scope::Unresolved(_) = k.scope
+            && owners.contains_key(&k.app_id)
+        {
+            findings.push(Finding {
+                code: "dangling-policy".into(),
+                app: owners.get(&k.app_id).map(|o| o.name.clone()),
+                message: format!(
+                    "policy {} points at {scope}; Exchange most likely treats it as an empty scope",
+                    p.identity
+                ),
+            });
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! `mailscope export`: the tenant as it is, as a desired-state file.
+//!
+//! Every app with an application access policy (or a managed group) becomes
+//! an entry. Groups mailscope manages keep their derived names; any other
+//! scope group is adopted by name (`group:` / `denyGroup:`), so that planning
+//! the result changes nothing except marking the adopted objects as managed.
+//! What the file cannot express (several policies of one right, a policy on
+//! a single mailbox) is left as a note for the reviewer.
+//!
+//! Pure: the CLI reads the tenant and writes the text
+//! ([`mailscope_spec::to_yaml`]).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use mailscope_spec::{AppEntry, DesiredFile, ListKind};
+
+use crate::build::{derived_group_name, parse_marker, right_of};
+use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot};
+
+/// The desired file that describes `live`. `tenant` names the tenant in the
+/// file; `apps` limits the export to these client ids (every app when empty).
+pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile {
+    let wanted: BTreeSet<String> = apps.iter().map(|a| a.trim().to_lowercase()).collect();
+    let wanted = |app: &str| wanted.is_empty() || wanted.contains(app);
+    let groups: BTreeMap<String, &LiveGroup> = live.groups.iter().map(|g| (g.id.to_lowercase(), g)).collect();
+    // Policies per app: restrict and deny.
+    let mut policies: BTreeMap<String, [Vec<&LivePolicy>; 2]> = BTreeMap::new();
+    for p in &live.policies {
+        let app = p.app_id.to_lowercase();
+        if wanted(&app) {
+            policies.entry(app).or_default()[slot(p.access_right)].push(p);
+        }
+    }
+    // Apps mailscope manages groups for but whose policy is gone (drift):
+    // exported with their group's members, and a note that planning adds
+    // the policy back.
+    let mut orphans: BTreeMap<String, Vec<(ListKind, &LiveGroup)>> = BTreeMap::new();
+    for g in &live.groups {
+        if let Some((app, list)) = g.marker.as_deref().and_then(parse_marker)
+            && wanted(&app)
+            && policies.get(&app).is_none_or(|slots| slots[slot(right_of(list))].is_empty())
+        {
+            policies.entry(app.clone()).or_default();
+            orphans.entry(app).or_default().push((list, g));
+        }
+    }
+
+    let mut used_names = BTreeSet::new();
+    let apps = policies
+        .iter()
+        .map(|(app_id, [restrict, deny])| {
+            let mut name = name_of(live, app_id);
+            if !used_names.insert(name.clone()) {
+                name = format!("{name}-{}", short_id(app_id));
+                used_names.insert(name.clone());
+            }
+            let mut entry = AppEntry { name, app_id: app_id.clone(), ..AppEntry::default() };
+            for (list, g) in orphans.get(app_id).into_iter().flatten() {
+                entry.notes.push(format!(
+                    "group \"{}\" is mailscope's but has no {list} policy: planning this file adds it back",
+                    g.name
+                ));
+                set_list(&mut entry, *list, g);
+            }
+            for (list, policies) in [(ListKind::Allow, restrict), (ListKind::Deny, deny)] {
+                if !policies.is_empty() {
+                    policy_list(&mut entry, app_id, list, policies, &groups);
+                }
+            }
+            entry
+        })
+        .collect();
+    DesiredFile {
+        header: vec![
+            format!("Exported by mailscope {} from tenant {tenant}.", env!("CARGO_PKG_VERSION")),
+            "Review the names, then plan: adopted groups and policies get mailscope's marker, nothing else changes."
+                .to_owned(),
+        ],
+        tenant: Some(tenant.to_owned()),
+        apps,
+    }
+}
+
+fn slot(right: AccessRight) -> usize {
+    usize::from(right == AccessRight::DenyAccess)
+}
+
+/// The first eight characters of a client id that can stand in a name.
+fn short_id(app_id: &str) -> String {
+    app_id.chars().filter(char::is_ascii_alphanumeric).take(8).collect::<String>().to_lowercase()
+}
+
+/// A name from a managed group (`mailscope-<name>-<list>`), else from the
+/// client id (`app-3f2a1d7e`).
+fn name_of(live: &LiveSnapshot, app_id: &str) -> String {
+    let from_marker = live.groups.iter().find_map(|g| {
+        let (owner, list) = g.marker.as_deref().and_then(parse_marker)?;
+        let suffix = format!("-{list}");
+        (owner == app_id)
+            .then(|| g.name.strip_prefix("mailscope-")?.strip_suffix(&suffix).map(str::to_owned))?
+    });
+    from_marker
+        .filter(|n| mailscope_spec::is_app_name(n))
+        .unwrap_or_else(|| format!("app-{}", short_id(app_id)))
+}
+
+/// The list of one right from the app's policies: the group mailscope
+/// already manages for it if there is one, else the first by name; the other
+/// policies become notes.
+fn policy_list(
+    entry: &mut AppEntry,
+    app_id: &str,
+    list: ListKind,
+    policies: &[&LivePolicy],
+    groups: &BTreeMap<String, &LiveGroup>,
+) {
+    let mut scopes: Vec<&LiveGroup> =
+        policies.iter().filter_map(|p| groups.get(&p.scope_id.to_lowercase()).copied()).collect();
+    scopes.sort_by_key(|g| {
+        (g.marker.as_deref().and_then(parse_marker) != Some((app_id.to_owned(), list)), g.name.to_lowercase())
+    });
+    let Some(scope) = scopes.first() else {
+        entry.notes.push(format!(
+            "its {list} policies point at no group (a single mailbox or a deleted group); add them by hand"
+        ));
+        return;
+    };
+    for other in policies.iter().filter(|p| !p.scope_id.eq_ignore_ascii_case(&scope.id)) {
+        entry.notes.push(format!(
+            "also has a {:?} policy on \"{}\", which stays unmanaged",
+            other.access_right, other.scope_name
+        ));
+    }
+    set_list(entry, list, scope);
+}
+
+/// Sets `group:`/`denyGroup:` when the group is not the derived one, and the
+/// list of its members. A second group for a list the entry already has
+/// becomes a note (a file names one group per list).
+fn set_list(entry: &mut AppEntry, list: ListKind, group: &LiveGroup) {
+    let mut members: Vec<String> = group.members.iter().map(|m| m.to_lowercase()).collect();
+    members.sort();
+    members.dedup();
+    let adopted = (!group.name.eq_ignore_ascii_case(&derived_group_name(&entry.name, list)))
+        .then(|| group.name.clone());
+    let (slot, group_key) = match list {
+        ListKind::Allow => (&mut entry.allow, &mut entry.group),
+        ListKind::Deny => (&mut entry.deny, &mut entry.deny_group),
+    };
+    if slot.is_some() {
+        entry.notes.push(format!("group \"{}\" also holds its {list} list; it is left out", group.name));
+        return;
+    }
+    *slot = Some(members);
+    *group_key = adopted;
+}
