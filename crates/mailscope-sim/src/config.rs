@@ -26,7 +26,7 @@ pub struct SimConfig {
     /// HTTP status of cmdlet execution errors (400 by default; 404/500 also seen in the wild).
     #[serde(alias = "cmdlet_error_status")]
     pub cmdlet_error_status: u16,
-    /// Reject `InvokeCommand` calls without `X-AnchorMailbox` (exo-wire §8.1).
+    /// Reject `InvokeCommand` calls without `X-AnchorMailbox` (docs/exchange.md, "Admin API wire format").
     #[serde(alias = "require_anchor_mailbox")]
     pub require_anchor_mailbox: bool,
     /// Fault injection.

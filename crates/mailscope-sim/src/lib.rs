@@ -2,7 +2,8 @@
 //!
 //! One HTTP origin serves the Entra token endpoint, the Exchange Online
 //! admin `InvokeCommand` API, a Microsoft Graph subset and `/_sim` control
-//! endpoints, following `exo-wire.md` and `aap-semantics.md`. It is the
+//! endpoints, following `docs/exchange.md` (the wire format, the access
+//! decision, Graph and tokens as the real services behave). It is the
 //! embedded default target of the CLI (`--tenant sim:PATH`) and the ground
 //! for integration, fault and performance tests. See `docs/sim.md`.
 //!

@@ -18,7 +18,7 @@ use crate::stats::Stats;
 use crate::store::StoreError;
 use crate::{clock, seed, store};
 
-/// `Rate-Limit-Limit` the service advertises (exo-wire §5.2).
+/// `Rate-Limit-Limit` the service advertises (docs/exchange.md, "Admin API wire format").
 pub(crate) const RATE_LIMIT: u64 = 30_000;
 /// Window over which `Rate-Limit-Remaining` counts down (unknown in reality; see docs/sim.md).
 const RATE_WINDOW_SECS: u64 = 60;

@@ -1,5 +1,5 @@
 //! The Exchange admin API: `POST /adminapi/beta/{tenant}/InvokeCommand`
-//! (exo-wire §2–§5, checklist §8).
+//! (docs/exchange.md, "Admin API wire format").
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -20,7 +20,7 @@ use crate::stats::{Endpoint, FaultKind};
 use crate::tcp::ConnInfo;
 use crate::token::{self, TokenProblem};
 
-/// The largest page the service hands out (exo-wire §3.2).
+/// The largest page the service hands out (docs/exchange.md, "Admin API wire format").
 const MAX_PAGE: usize = 1000;
 
 /// `WWW-Authenticate` of a 401 from EXO.
@@ -305,7 +305,8 @@ fn context_url(headers: &HeaderMap, tenant_name: &str) -> String {
     format!("{}/adminapi/beta/{tenant_name}/$metadata#Collection(Exchange.GenericHashTable)", origin(headers))
 }
 
-/// The `ShouldProcess` round trip: `Confirm: true` gets a message and no action (exo-wire §2.4).
+/// The `ShouldProcess` round trip: `Confirm: true` gets a message and no action
+/// (docs/exchange.md, "Admin API wire format").
 fn confirmation(headers: &HeaderMap, tenant_name: &str, cmdlet: &str) -> Response {
     let body = json!({
         "@odata.context": context_url(headers, tenant_name),

@@ -1,6 +1,6 @@
 //! The Microsoft Graph subset: `sendMail` (with the AAP check as Graph's
 //! cache sees it) and the `servicePrincipals` reads tools use to find which
-//! apps hold mailbox permissions (aap-semantics §1.10, §3.2).
+//! apps hold mailbox permissions (docs/exchange.md, "Graph").
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::stats::Endpoint;
 use crate::tcp::ConnInfo;
 use crate::token::{self, AccessClaims, TokenProblem};
 
-/// The AAP denial text Graph returns today (aap-semantics §1.10, §5.3 default).
+/// The AAP denial text Graph returns today (docs/exchange.md, "Graph" and "Access decision" default).
 pub const AAP_DENIAL: &str =
     "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.";
 
