@@ -15,7 +15,7 @@ use crate::faults::Faults;
 use crate::model::Tenant;
 use crate::seed::SeedError;
 use crate::stats::Stats;
-use crate::store::StoreError;
+use crate::store::{StateLock, StoreError};
 use crate::{clock, seed, store};
 
 /// `Rate-Limit-Limit` the service advertises (docs/exchange.md, "Admin API wire format").
@@ -75,6 +75,8 @@ pub(crate) struct Shared {
     pub(crate) stats: Stats,
     pub(crate) signing_key: Vec<u8>,
     state_path: Option<PathBuf>,
+    /// Held for the emulator's lifetime when it has a state file.
+    _state_lock: Option<Arc<StateLock>>,
     rate: Mutex<HashMap<String, (u64, u64)>>,
 }
 
@@ -216,7 +218,8 @@ fn random_key() -> Vec<u8> {
 }
 
 impl Sim {
-    fn build(tenant: Tenant, key: Vec<u8>, state_path: Option<PathBuf>) -> Self {
+    fn build(tenant: Tenant, key: Vec<u8>, state: Option<(PathBuf, Arc<StateLock>)>) -> Self {
+        let (state_path, state_lock) = state.unzip();
         let config = SimConfig::default();
         Self {
             shared: Arc::new(Shared {
@@ -226,6 +229,7 @@ impl Sim {
                 stats: Stats::default(),
                 signing_key: key,
                 state_path,
+                _state_lock: state_lock,
                 rate: Mutex::new(HashMap::new()),
             }),
         }
@@ -247,17 +251,25 @@ impl Sim {
     /// A persistent tenant: loads `state_path` if it exists (it wins over the seed),
     /// else builds from `seed_path` and writes the state file at once. Every
     /// committed mutation then rewrites the state file atomically.
+    ///
+    /// The state file stays locked against other processes while this `Sim` (or a
+    /// clone, or a server serving it) lives: a second process gets
+    /// [`StoreError::Locked`] instead of silently losing one side's changes.
     pub fn open(state_path: impl AsRef<Path>, seed_path: Option<&Path>) -> Result<Self, SimError> {
         let state_path = state_path.as_ref().to_owned();
+        if seed_path.is_none() && !state_path.exists() {
+            return Err(SimError::NoSeed);
+        }
+        let lock = StateLock::acquire(&state_path)?;
         if state_path.exists() {
             let (tenant, key) = store::load(&state_path)?;
-            return Ok(Self::build(tenant, key, Some(state_path)));
+            return Ok(Self::build(tenant, key, Some((state_path, lock))));
         }
         let seed_path = seed_path.ok_or(SimError::NoSeed)?;
         let tenant = seed::load_file(seed_path)?;
         let key = random_key();
         store::save(&state_path, &tenant, &key)?;
-        Ok(Self::build(tenant, key, Some(state_path)))
+        Ok(Self::build(tenant, key, Some((state_path, lock))))
     }
 
     /// Replaces the configuration (faults included).
