@@ -28,7 +28,7 @@ async fn state_survives_restart_and_wins_over_the_seed() {
     )
     .await;
     let old_token = s.token(OPERATOR, EXO_SCOPE).await;
-    s.server.take().unwrap().shutdown().await;
+    s.emulator.take().unwrap().shutdown().await;
 
     let s2 = start_with(Sim::open(&state, Some(&seed)).unwrap()).await;
     let g = s2.ok("Get-DistributionGroup", json!({"Identity": "persisted"})).await;
@@ -68,4 +68,71 @@ fn bad_seed_is_a_clear_error() {
     )
     .unwrap_err();
     assert!(err.to_string().contains("Mail.Sned"), "{err}");
+}
+
+/// Set in the child process of [`a_second_process_is_refused_while_the_first_holds_the_state`]:
+/// the state file the child locks.
+const LOCK_HOLDER_ENV: &str = "MAILSCOPE_SIM_TEST_LOCK_HOLDER";
+
+/// Not a test of its own: in the child process (env var set) it opens the
+/// state, says so on stdout, and holds it until killed or its stdin closes
+/// (so a failing parent leaves no child behind).
+#[test]
+fn lock_holder_child() {
+    let Some(state) = std::env::var_os(LOCK_HOLDER_ENV) else { return };
+    let _sim = Sim::open(std::path::Path::new(&state), Some(&seed_path())).expect("child opens the state");
+    println!("LOCKED");
+    let _ = std::io::Read::read_to_end(&mut std::io::stdin(), &mut Vec::new());
+}
+
+#[test]
+fn a_second_process_is_refused_while_the_first_holds_the_state() {
+    use std::io::BufRead as _;
+
+    let state = temp_state();
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "persistence::lock_holder_child", "--nocapture", "--test-threads", "1"])
+        .env(LOCK_HOLDER_ENV, &state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let locked = std::io::BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.contains("LOCKED"));
+    assert!(locked, "the child did not open the state");
+
+    let err = Sim::open(&state, Some(&seed_path())).expect_err("a second process must be refused");
+    assert!(matches!(err, SimError::Store(mailscope_sim::StoreError::Locked { .. })), "{err:?}");
+    let text = err.to_string();
+    assert!(text.contains(&state.display().to_string()) && text.contains("in use"), "{text}");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // The lock dies with its process.
+    let sim = Sim::open(&state, Some(&seed_path())).expect("free again once the holder is gone");
+    assert_eq!(sim.tenant_id(), TENANT_ID);
+}
+
+#[test]
+fn opening_the_same_state_again_in_one_process_shares_it() {
+    let state = temp_state();
+    let first = Sim::open(&state, Some(&seed_path())).unwrap();
+    let second = Sim::open(&state, None).expect("same process: shared, not refused");
+    drop(first);
+    drop(second);
+    // Released and taken again.
+    assert!(Sim::open(&state, None).is_ok());
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_state_file_is_owner_only() {
+    use std::os::unix::fs::PermissionsExt as _;
+
+    let state = temp_state();
+    let s = start_with(Sim::open(&state, Some(&seed_path())).unwrap()).await;
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&state), 0o600, "at creation");
+    s.ok("New-DistributionGroup", json!({"Name": "mode-check", "Type": "Security"})).await;
+    assert_eq!(mode(&state), 0o600, "after a rewrite");
 }
