@@ -203,6 +203,26 @@ pub fn describe(action: &Action) -> String {
             format!("remove {access_right:?} policy on \"{scope}\"")
         }
         Action::RemoveGroup { group } => format!("remove group \"{group}\""),
+        Action::CreateServicePrincipal { app_id, .. } => {
+            format!("create the Exchange service principal of {app_id}")
+        }
+        Action::RemoveServicePrincipal { app_id } => {
+            format!("remove the Exchange service principal of {app_id}")
+        }
+        Action::CreateManagementScope { name, .. } => format!("create management scope \"{name}\""),
+        Action::SetManagementScope { name, .. } => {
+            format!("update the filter of management scope \"{name}\"")
+        }
+        Action::RemoveManagementScope { name, .. } => format!("remove management scope \"{name}\""),
+        Action::CreateRoleAssignment { permission, scope, .. } => {
+            format!("assign \"Application {permission}\" scoped to \"{scope}\"")
+        }
+        Action::RemoveRoleAssignment { name, permission, .. } => {
+            format!("remove the \"Application {permission}\" assignment \"{name}\"")
+        }
+        Action::RemoveEntraGrant { permission, resource_app_id, .. } => {
+            format!("remove the Entra grant of {permission} (resource {resource_app_id})")
+        }
     }
 }
 

@@ -134,6 +134,15 @@ pub trait Tenant: Sync {
 
     /// Removes a group.
     fn remove_group(&self, group: &str) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Executes one RBAC for Applications step (service-principal pointer,
+    /// management scope, role assignment, Entra grant removal). The planner
+    /// plans these only for `mechanism: rbac` apps; a tenant that cannot
+    /// execute them refuses, which stops the apply before anything else.
+    fn rbac_step(&self, action: &Action) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let message = format!("this tenant cannot execute RBAC for Applications steps ({action:?})");
+        async move { Err(TenantError::new(TenantErrorKind::Invalid, message)) }
+    }
 }
 
 /// A step's call in flight.
@@ -156,6 +165,14 @@ pub(crate) fn execute<'a, T: Tenant>(tenant: &'a T, action: &'a Action) -> StepF
         }
         Action::RemovePolicy { identity, .. } => Box::pin(tenant.remove_policy(identity)),
         Action::RemoveGroup { group } => Box::pin(tenant.remove_group(group)),
+        Action::CreateServicePrincipal { .. }
+        | Action::RemoveServicePrincipal { .. }
+        | Action::CreateManagementScope { .. }
+        | Action::SetManagementScope { .. }
+        | Action::RemoveManagementScope { .. }
+        | Action::CreateRoleAssignment { .. }
+        | Action::RemoveRoleAssignment { .. }
+        | Action::RemoveEntraGrant { .. } => Box::pin(tenant.rbac_step(action)),
     }
 }
 

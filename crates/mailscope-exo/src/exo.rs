@@ -553,6 +553,7 @@ pub(crate) fn parse_group(o: &Value) -> Option<LiveGroup> {
         name: text(o, "Name")?,
         primary_smtp_address: text(o, "PrimarySmtpAddress").unwrap_or_default(),
         marker: text(o, "CustomAttribute15"),
+        distinguished_name: text(o, "DistinguishedName"),
         members: Vec::new(),
     })
 }

@@ -102,7 +102,8 @@ impl GraphClient {
     pub async fn list_mailbox_grants(&self) -> Result<Vec<PermissionGrant>, ExoError> {
         let mut grants = Vec::new();
         let mut principals: BTreeSet<String> = BTreeSet::new();
-        let mut raw_grants: Vec<(String, String, String, String)> = Vec::new();
+        // (principal, resource app id, permission, role id, assignment id, resource SP id)
+        let mut raw_grants: Vec<(String, String, String, String, String, String)> = Vec::new();
         for resource in [GRAPH_APP_ID, EXCHANGE_APP_ID] {
             let Some(sp) = self
                 .get_one(
@@ -143,7 +144,14 @@ impl GraphClient {
                 };
                 let principal = field("principalId");
                 principals.insert(principal.clone());
-                raw_grants.push((principal, resource.to_owned(), value.clone(), role_id));
+                raw_grants.push((
+                    principal,
+                    resource.to_owned(),
+                    value.clone(),
+                    role_id,
+                    field("id"),
+                    sp_id.to_string(),
+                ));
             }
         }
         // principalId (tenant-local SP object id) -> appId, concurrently.
@@ -168,13 +176,15 @@ impl GraphClient {
                 app_ids.insert(p, app.to_owned());
             }
         }
-        for (principal, resource, permission, role_id) in raw_grants {
+        for (principal, resource, permission, role_id, id, resource_id) in raw_grants {
             if let Some(app_id) = app_ids.get(&principal) {
                 grants.push(PermissionGrant {
                     app_id: app_id.clone(),
                     resource_app_id: resource,
                     permission,
                     app_role_id: role_id,
+                    id: (!id.is_empty()).then_some(id),
+                    resource_id: Some(resource_id),
                 });
             }
         }

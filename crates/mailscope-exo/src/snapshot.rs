@@ -124,7 +124,7 @@ impl ExoClient {
             groups,
             policies,
             recipients: recipients.into_values().collect(),
-            grants: Vec::new(),
+            ..LiveSnapshot::default()
         })
     }
 }

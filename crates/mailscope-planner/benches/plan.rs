@@ -56,6 +56,7 @@ fn inputs() -> (mailscope_spec::DesiredState, LiveSnapshot) {
             name: name.clone(),
             primary_smtp_address: format!("{name}@contoso.onmicrosoft.com"),
             marker: Some(mark.clone()),
+            distinguished_name: None,
             members: live_members,
         });
         live.policies.push(LivePolicy {

@@ -46,6 +46,83 @@ pub struct LiveSnapshot {
     /// `appRoleAssignedTo`). Empty when they were not read.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub grants: Vec<PermissionGrant>,
+    /// Whether `grants` were read. When they were not (an older snapshot, or
+    /// no Graph permission to read them), the planner takes the conservative
+    /// reading: every app holds every permission an access policy fences,
+    /// tenant-wide, through Entra.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub grants_read: bool,
+    /// Entra service principals (enterprise applications) of the apps the
+    /// plan concerns: RBAC's Exchange pointer needs their object id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_principals: Vec<EntraServicePrincipal>,
+    /// Exchange's service-principal pointers (`Get-ServicePrincipal`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exchange_service_principals: Vec<LiveServicePrincipal>,
+    /// Management scopes (`Get-ManagementScope`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub management_scopes: Vec<LiveManagementScope>,
+    /// Role assignments of application roles to service principals
+    /// (`Get-ManagementRoleAssignment -RoleAssigneeType ServicePrincipal`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub role_assignments: Vec<LiveRoleAssignment>,
+}
+
+/// An Entra service principal: the tenant's instance of an app
+/// registration. Its object id is what `New-ServicePrincipal -ObjectId`
+/// takes, and the most common wrong value people put where the client id
+/// belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EntraServicePrincipal {
+    /// The application (client) id.
+    pub app_id: String,
+    /// The service principal's object id.
+    pub object_id: String,
+    /// Its display name in Entra.
+    #[serde(default)]
+    pub display_name: String,
+}
+
+/// Exchange's pointer to an Entra service principal (`New-ServicePrincipal`):
+/// what RBAC role assignments are made to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveServicePrincipal {
+    /// The application (client) id (`AppId`).
+    pub app_id: String,
+    /// The Entra service principal's object id (`ObjectId`).
+    pub object_id: String,
+    /// `DisplayName`; carries the ownership marker on pointers mailscope
+    /// created.
+    #[serde(default)]
+    pub display_name: String,
+}
+
+/// A management scope (`New-ManagementScope -RecipientRestrictionFilter`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveManagementScope {
+    /// `Name` (its identity).
+    pub name: String,
+    /// `RecipientRestrictionFilter`, as Exchange returns it.
+    pub filter: String,
+}
+
+/// A role assignment of an "Application X" role to a service principal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LiveRoleAssignment {
+    /// `Name` (its identity).
+    pub name: String,
+    /// The assignee's application (client) id, resolved through the
+    /// service-principal pointer.
+    pub app_id: String,
+    /// The role's full name, e.g. `Application Mail.Send`.
+    pub role: String,
+    /// `CustomResourceScope`; `None` for an organization-wide assignment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// A mail-enabled security group (`RecipientTypeDetails` =
@@ -64,6 +141,10 @@ pub struct LiveGroup {
     /// the group mailscope's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marker: Option<String>,
+    /// `DistinguishedName`: what an RBAC scope's `MemberOfGroup` filter
+    /// names. Unknown in older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub distinguished_name: Option<String>,
     /// Primary SMTP addresses of the direct members. Nested groups are not
     /// expanded: whether access policies honour nesting is contested, so
     /// mailscope only ever manages direct members.
@@ -128,4 +209,11 @@ pub struct PermissionGrant {
     pub permission: String,
     /// The app role's id on the resource.
     pub app_role_id: String,
+    /// The app-role assignment's id: what `DELETE
+    /// /servicePrincipals/{resource_id}/appRoleAssignedTo/{id}` takes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The resource service principal's object id in this tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_id: Option<String>,
 }

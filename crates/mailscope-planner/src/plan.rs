@@ -86,19 +86,249 @@ pub enum Action {
         /// Group `Name`.
         group: String,
     },
+    /// `New-ServicePrincipal -AppId -ObjectId -DisplayName`: Exchange's
+    /// pointer to the app's Entra service principal, which RBAC role
+    /// assignments are made to. Grants nothing by itself.
+    CreateServicePrincipal {
+        /// Application (client) id.
+        app_id: String,
+        /// The Entra service principal's object id (not the app
+        /// registration's).
+        object_id: String,
+        /// `DisplayName`; the ownership marker.
+        display_name: String,
+    },
+    /// `Remove-ServicePrincipal` of a pointer mailscope created, once no
+    /// role assignment uses it.
+    RemoveServicePrincipal {
+        /// Application (client) id.
+        app_id: String,
+    },
+    /// `New-ManagementScope -Name -RecipientRestrictionFilter`. The applier
+    /// writes [`ScopeFilter::to_opath`] with the groups' `DistinguishedName`s,
+    /// which only exist once the groups do.
+    CreateManagementScope {
+        /// Scope `Name` (its identity; carries the ownership marker).
+        name: String,
+        /// Application (client) id the scope serves.
+        app_id: String,
+        /// Which managed groups it selects and excludes.
+        filter: ScopeFilter,
+    },
+    /// `Set-ManagementScope -RecipientRestrictionFilter` of a managed scope.
+    SetManagementScope {
+        /// Scope `Name`.
+        name: String,
+        /// Application (client) id the scope serves.
+        app_id: String,
+        /// The new filter.
+        filter: ScopeFilter,
+    },
+    /// `Remove-ManagementScope` of a managed scope no assignment uses.
+    RemoveManagementScope {
+        /// Scope `Name`.
+        name: String,
+        /// Application (client) id the scope served.
+        app_id: String,
+    },
+    /// `New-ManagementRoleAssignment -Name -App -Role "Application <permission>"
+    /// -CustomResourceScope <scope>`.
+    CreateRoleAssignment {
+        /// Assignment `Name`.
+        name: String,
+        /// Application (client) id (the assignee pointer's `AppId`).
+        app_id: String,
+        /// The permission, as the file names it (`Mail.Send`); the role is
+        /// `Application <permission>`.
+        permission: String,
+        /// The management scope's `Name`.
+        scope: String,
+    },
+    /// `Remove-ManagementRoleAssignment` of a managed assignment.
+    RemoveRoleAssignment {
+        /// Assignment `Name`.
+        name: String,
+        /// Application (client) id.
+        app_id: String,
+        /// The permission (`Mail.Send`).
+        permission: String,
+        /// The scope it had; `None` for an organization-wide assignment.
+        scope: Option<String>,
+    },
+    /// Graph `DELETE /servicePrincipals/{resource_id}/appRoleAssignedTo/{grant_id}`:
+    /// removes a tenant-wide Entra grant of a mailbox permission
+    /// (`entraGrants: remove`). Always narrowing; mailscope never adds one.
+    RemoveEntraGrant {
+        /// Application (client) id of the app holding the grant.
+        app_id: String,
+        /// The resource's application id (Graph or Exchange Online).
+        resource_app_id: String,
+        /// The app role's value (`Mail.Send`).
+        permission: String,
+        /// The app-role assignment's id.
+        grant_id: String,
+        /// The resource service principal's object id in the tenant.
+        resource_id: String,
+    },
+}
+
+/// What an RBAC management scope mailscope writes selects: direct members of
+/// the allow group, minus direct members of the deny group.
+///
+/// `MemberOfGroup` takes a group's `DistinguishedName` and matches direct
+/// members only (Microsoft Learn, "Role Based Access Control for
+/// Applications in Exchange Online"); the planner names groups, the applier
+/// looks their DNs up when it writes the filter.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScopeFilter {
+    /// Group whose direct members are in scope; `None` selects every
+    /// recipient (a deny-list-only app).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_group: Option<String>,
+    /// Group whose direct members are out of scope.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deny_group: Option<String>,
+}
+
+impl ScopeFilter {
+    /// The `RecipientRestrictionFilter` text for this filter, given the
+    /// groups' distinguished names. Single quotes in a DN are doubled, as
+    /// OPATH string literals require.
+    ///
+    /// Returns `None` when a needed DN is missing, or when the filter names
+    /// no group (it would select every recipient: never a scope mailscope
+    /// writes).
+    pub fn to_opath(&self, allow_dn: Option<&str>, deny_dn: Option<&str>) -> Option<String> {
+        let clause = |dn: &str| format!("MemberOfGroup -eq '{}'", dn.replace('\'', "''"));
+        match (&self.allow_group, &self.deny_group) {
+            (Some(_), None) => Some(clause(allow_dn?)),
+            (Some(_), Some(_)) => Some(format!("({}) -and -not ({})", clause(allow_dn?), clause(deny_dn?))),
+            (None, Some(_)) => Some(format!("-not ({})", clause(deny_dn?))),
+            (None, None) => None,
+        }
+    }
+
+    /// Reads a filter back into the DNs it names, if it has one of the three
+    /// shapes [`ScopeFilter::to_opath`] writes (Exchange may add or drop
+    /// parentheses and change the keywords' case). Returns `(allow DN, deny
+    /// DN)`; `None` for any other filter, which the planner treats as a
+    /// scope it does not understand.
+    pub fn parse_opath(text: &str) -> Option<(Option<String>, Option<String>)> {
+        let tokens = opath_tokens(text)?;
+        let mut it = tokens.iter().peekable();
+        let mut allow = None;
+        let mut deny = None;
+        let mut negate_next = false;
+        let mut first = true;
+        while let Some(t) = it.next() {
+            match t {
+                OpathToken::Not if !negate_next => negate_next = true,
+                OpathToken::Not => return None,
+                OpathToken::And if !first => {}
+                OpathToken::Member(dn) => {
+                    let slot = if negate_next { &mut deny } else { &mut allow };
+                    if slot.replace(dn.clone()).is_some() {
+                        return None;
+                    }
+                    negate_next = false;
+                    first = false;
+                    if it.peek().is_some_and(|n| !matches!(n, OpathToken::And)) {
+                        return None;
+                    }
+                }
+                OpathToken::And => return None,
+            }
+        }
+        if negate_next || (allow.is_none() && deny.is_none()) {
+            return None;
+        }
+        // The allow clause comes first in every shape mailscope writes.
+        if let (Some(_), Some(_)) = (&allow, &deny)
+            && !matches!(tokens.first(), Some(OpathToken::Member(_)))
+        {
+            return None;
+        }
+        Some((allow, deny))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum OpathToken {
+    Not,
+    And,
+    Member(String),
+}
+
+/// Splits a filter into `-not`, `-and` and `MemberOfGroup -eq '<dn>'`
+/// tokens, dropping parentheses; `None` on anything else.
+fn opath_tokens(text: &str) -> Option<Vec<OpathToken>> {
+    let mut out = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        rest = rest.trim_start_matches(|c: char| c == '(' || c == ')' || c.is_whitespace());
+        if rest.is_empty() {
+            break;
+        }
+        let lower = rest.to_ascii_lowercase();
+        if lower.starts_with("-not") {
+            out.push(OpathToken::Not);
+            rest = &rest[4..];
+        } else if lower.starts_with("-and") {
+            out.push(OpathToken::And);
+            rest = &rest[4..];
+        } else if lower.starts_with("memberofgroup") {
+            let after = rest["memberofgroup".len()..].trim_start();
+            if !after.get(..3).is_some_and(|op| op.eq_ignore_ascii_case("-eq")) {
+                return None;
+            }
+            let quoted = after[3..].trim_start();
+            let body = quoted.strip_prefix('\'')?;
+            // A literal ends at a single quote; two quotes stand for one.
+            let mut dn = String::new();
+            let mut chars = body.char_indices().peekable();
+            let end = loop {
+                let (i, c) = chars.next()?;
+                if c == '\'' {
+                    if chars.peek().is_some_and(|(_, n)| *n == '\'') {
+                        chars.next();
+                        dn.push('\'');
+                    } else {
+                        break i + 1;
+                    }
+                } else {
+                    dn.push(c);
+                }
+            };
+            out.push(OpathToken::Member(dn));
+            rest = &body[end..];
+        } else {
+            return None;
+        }
+    }
+    Some(out)
 }
 
 impl Action {
     /// How the change is counted in the summary line.
     pub fn change_kind(&self) -> ChangeKind {
         match self {
-            Action::CreateGroup { .. } | Action::AddMember { .. } | Action::CreatePolicy { .. } => {
-                ChangeKind::Add
-            }
-            Action::MarkGroup { .. } | Action::SetPolicyDescription { .. } => ChangeKind::Change,
-            Action::RemoveMember { .. } | Action::RemovePolicy { .. } | Action::RemoveGroup { .. } => {
-                ChangeKind::Destroy
-            }
+            Action::CreateGroup { .. }
+            | Action::AddMember { .. }
+            | Action::CreatePolicy { .. }
+            | Action::CreateServicePrincipal { .. }
+            | Action::CreateManagementScope { .. }
+            | Action::CreateRoleAssignment { .. } => ChangeKind::Add,
+            Action::MarkGroup { .. }
+            | Action::SetPolicyDescription { .. }
+            | Action::SetManagementScope { .. } => ChangeKind::Change,
+            Action::RemoveMember { .. }
+            | Action::RemovePolicy { .. }
+            | Action::RemoveGroup { .. }
+            | Action::RemoveServicePrincipal { .. }
+            | Action::RemoveManagementScope { .. }
+            | Action::RemoveRoleAssignment { .. }
+            | Action::RemoveEntraGrant { .. } => ChangeKind::Destroy,
         }
     }
 
@@ -113,6 +343,14 @@ impl Action {
             | Action::SetPolicyDescription { group, .. }
             | Action::RemoveGroup { group } => Some(group),
             Action::RemovePolicy { scope, .. } => Some(scope),
+            Action::CreateServicePrincipal { .. }
+            | Action::RemoveServicePrincipal { .. }
+            | Action::CreateManagementScope { .. }
+            | Action::SetManagementScope { .. }
+            | Action::RemoveManagementScope { .. }
+            | Action::CreateRoleAssignment { .. }
+            | Action::RemoveRoleAssignment { .. }
+            | Action::RemoveEntraGrant { .. } => None,
         }
     }
 }
@@ -381,6 +619,56 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn scope_filters_round_trip_through_opath() {
+        let g = |s: &str| Some(s.to_owned());
+        let cases = [
+            (ScopeFilter { allow_group: g("a"), deny_group: None }, (g("CN=a,OU=x"), None)),
+            (
+                ScopeFilter { allow_group: g("a"), deny_group: g("d") },
+                (g("CN=a,OU=x"), g("CN=O'Neil d,OU=x")),
+            ),
+            (ScopeFilter { allow_group: None, deny_group: g("d") }, (None, g("CN=d,OU=x"))),
+        ];
+        for (filter, (allow, deny)) in cases {
+            let text = filter.to_opath(allow.as_deref(), deny.as_deref()).unwrap();
+            assert_eq!(ScopeFilter::parse_opath(&text), Some((allow.clone(), deny.clone())), "{text}");
+            // Exchange may wrap the filter in parentheses and change case.
+            let rewritten =
+                format!("(({}))", text.replace("MemberOfGroup", "memberofgroup").replace("-and", "-AND"));
+            assert_eq!(ScopeFilter::parse_opath(&rewritten), Some((allow, deny)), "{rewritten}");
+        }
+        // A DN that is not known yet (the group is created by the plan) leaves
+        // nothing to write.
+        assert_eq!(
+            ScopeFilter { allow_group: g("a"), deny_group: g("d") }.to_opath(Some("CN=a"), None),
+            None
+        );
+        assert_eq!(
+            ScopeFilter { allow_group: g("a"), deny_group: g("d") }
+                .to_opath(Some("CN=O'Neil"), Some("CN=d"))
+                .as_deref(),
+            Some("(MemberOfGroup -eq 'CN=O''Neil') -and -not (MemberOfGroup -eq 'CN=d')")
+        );
+    }
+
+    #[test]
+    fn filters_of_other_shapes_are_not_taken_for_mailscopes() {
+        for text in [
+            "",
+            "Department -eq 'Sales'",
+            "MemberOfGroup -eq 'CN=a' -or MemberOfGroup -eq 'CN=b'",
+            "-not (MemberOfGroup -eq 'CN=a') -and (MemberOfGroup -eq 'CN=b')",
+            "MemberOfGroup -eq 'CN=a' -and MemberOfGroup -eq 'CN=b'",
+            "-not -not (MemberOfGroup -eq 'CN=a')",
+            "MemberOfGroup -eq 'CN=a",
+            "MemberOfGroup -like 'CN=a*'",
+        ] {
+            assert_eq!(ScopeFilter::parse_opath(text), None, "{text}");
+        }
+        assert_eq!(ScopeFilter { allow_group: None, deny_group: None }.to_opath(None, None), None);
+    }
 
     fn step(index: usize, app_id: &str, action: Action, effect: Effect) -> Step {
         Step { index, app: app_id.to_owned(), app_id: app_id.to_owned(), wave: 0, action, effect }

@@ -193,6 +193,16 @@ impl World {
                 });
                 self.remove_policy(&k);
             }
+            // RBAC for Applications objects are not in the world yet: the
+            // planner refuses `mechanism: rbac` apps until they are.
+            Action::CreateServicePrincipal { .. }
+            | Action::RemoveServicePrincipal { .. }
+            | Action::CreateManagementScope { .. }
+            | Action::SetManagementScope { .. }
+            | Action::RemoveManagementScope { .. }
+            | Action::CreateRoleAssignment { .. }
+            | Action::RemoveRoleAssignment { .. }
+            | Action::RemoveEntraGrant { .. } => {}
         }
     }
 

@@ -59,6 +59,7 @@ pub fn op_key(action: &Action) -> String {
         }
         Action::RemovePolicy { identity, .. } => format!("remove_policy {}", identity.to_lowercase()),
         Action::RemoveGroup { group } => format!("remove_group {}", group.to_lowercase()),
+        other => format!("rbac {other:?}"),
     }
 }
 
@@ -205,12 +206,13 @@ impl FakeTenant {
                     name: g.name.clone(),
                     primary_smtp_address: g.address.clone(),
                     marker: g.marker.clone(),
+                    distinguished_name: None,
                     members: g.members.values().cloned().collect(),
                 })
                 .collect(),
             policies: s.policies.values().cloned().collect(),
             recipients: s.recipients.clone(),
-            grants: Vec::new(),
+            ..LiveSnapshot::default()
         }
     }
 

@@ -78,6 +78,17 @@ fn order_key(action: &Action) -> (u8, String) {
         Action::CreatePolicy { access_right, .. } => (5, format!("{access_right:?}")),
         Action::RemovePolicy { identity, .. } => (6, identity.clone()),
         Action::RemoveGroup { .. } => (7, String::new()),
+        // RBAC for Applications objects (not planned yet: the planner refuses
+        // `mechanism: rbac` apps until their passes exist).
+        Action::CreateServicePrincipal { .. } => (8, String::new()),
+        Action::CreateManagementScope { name, .. } | Action::SetManagementScope { name, .. } => {
+            (9, name.clone())
+        }
+        Action::CreateRoleAssignment { name, .. } => (10, name.clone()),
+        Action::RemoveEntraGrant { permission, .. } => (11, permission.clone()),
+        Action::RemoveRoleAssignment { name, .. } => (12, name.clone()),
+        Action::RemoveManagementScope { name, .. } => (13, name.clone()),
+        Action::RemoveServicePrincipal { .. } => (14, String::new()),
     }
 }
 

@@ -114,6 +114,7 @@ mod tests {
             name: name.to_owned(),
             primary_smtp_address: format!("{name}@contoso.com"),
             marker,
+            distinguished_name: None,
             members: members.iter().map(|m| (*m).to_owned()).collect(),
         }
     }

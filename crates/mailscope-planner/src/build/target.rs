@@ -41,6 +41,21 @@ pub(super) fn build(
     let mut problems = Vec::new();
     let mut findings = Vec::new();
     check_mailboxes(desired, snapshot, &mut problems);
+    // RBAC for Applications apps are parsed and validated, but planning
+    // them needs the per-permission passes; until those exist, refusing is
+    // the only safe answer (planning them as access-policy apps would
+    // build the wrong objects).
+    for app in desired.apps.iter().filter(|a| a.mechanism == mailscope_spec::Mechanism::Rbac) {
+        problems.push(PlanProblem {
+            at: app.at,
+            app: app.name.clone(),
+            message: format!(
+                "app \"{}\" uses `mechanism: rbac`, which this build validates but cannot plan yet; \
+                 keep `mechanism: applicationAccessPolicy` for it for now",
+                app.name
+            ),
+        });
+    }
 
     let mut target = live.clone();
     let managed = ownership::managed_groups(live, &mut findings);

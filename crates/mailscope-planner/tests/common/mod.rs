@@ -38,6 +38,7 @@ pub fn group(live: &mut LiveSnapshot, name: &str, marker: Option<String>, member
         name: name.to_owned(),
         primary_smtp_address: format!("{name}@contoso.onmicrosoft.com"),
         marker,
+        distinguished_name: None,
         members: members.to_vec(),
     });
     id
@@ -107,6 +108,7 @@ pub fn apply(live: &mut LiveSnapshot, action: &Action) {
             live.policies.retain(|p| &p.identity != identity);
             assert_eq!(before, live.policies.len() + 1, "policy {identity} existed");
         }
+        other => panic!("the test tenant models no RBAC for Applications yet: {other:?}"),
     }
 }
 
