@@ -17,12 +17,15 @@
 //! ```
 
 mod error;
+mod keys;
+mod lint;
 mod model;
 mod raw;
 mod validate;
 
 pub use error::{Problem, SpecError};
-pub use model::{API_VERSION, AppSpec, DesiredState, Entry, ListKind, Mechanism, Position};
+pub use lint::warnings;
+pub use model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, ListKind, Mechanism, Position};
 pub use validate::{is_guid, is_smtp_address};
 
 /// Largest desired-state file accepted, in bytes.

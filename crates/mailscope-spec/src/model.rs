@@ -31,14 +31,60 @@ pub struct Entry<T> {
 
 /// How an app's access is enforced in Exchange Online.
 ///
-/// Only application access policies exist today; RBAC for Applications is the
-/// planned second mechanism. Keeping the choice explicit in the model means
-/// the planner dispatches on it instead of assuming one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Microsoft calls application access policies legacy and RBAC for
+/// Applications their replacement (`docs/rbac.md`). Files written before RBAC
+/// existed keep meaning what they meant: the default stays
+/// `ApplicationAccessPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash, PartialOrd, Ord)]
 pub enum Mechanism {
     /// A mail-enabled security group per list plus `New-ApplicationAccessPolicy`.
     #[default]
     ApplicationAccessPolicy,
+    /// RBAC for Applications: `New-ServicePrincipal`, a management scope over
+    /// the managed groups, and `New-ManagementRoleAssignment` per permission.
+    Rbac,
+}
+
+impl Mechanism {
+    /// The word used in the file (`applicationAccessPolicy` / `rbac`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mechanism::ApplicationAccessPolicy => "applicationAccessPolicy",
+            Mechanism::Rbac => "rbac",
+        }
+    }
+}
+
+impl fmt::Display for Mechanism {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What mailscope may do with an app's tenant-wide Entra app-role grants of
+/// mailbox permissions.
+///
+/// RBAC grants add to Entra grants, and access policies narrow only Entra
+/// grants: an RBAC app that keeps a tenant-wide Entra grant reaches every
+/// mailbox whatever its RBAC scope (the additive trap, `docs/rbac.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum EntraGrants {
+    /// Never touch them; report a grant that defeats the app's RBAC scope.
+    #[default]
+    Keep,
+    /// Delete the app's grants of mailbox permissions once its RBAC
+    /// assignments exist. mailscope never adds Entra grants.
+    Remove,
+}
+
+impl EntraGrants {
+    /// The word used in the file (`keep` / `remove`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntraGrants::Keep => "keep",
+            EntraGrants::Remove => "remove",
+        }
+    }
 }
 
 /// Which of an app's two lists something belongs to.
@@ -73,8 +119,12 @@ pub struct DesiredState {
     pub origin: String,
     /// The tenant (GUID or initial domain) the file is for, when it says.
     pub tenant: Option<String>,
-    /// The enforcement mechanism.
+    /// The file's default enforcement mechanism (each app's own is
+    /// [`AppSpec::mechanism`]).
     pub mechanism: Mechanism,
+    /// The file's default for Entra grants (each app's own is
+    /// [`AppSpec::entra_grants`]).
+    pub entra_grants: EntraGrants,
     /// The apps, in file order.
     pub apps: Vec<AppSpec>,
 }
@@ -88,6 +138,15 @@ pub struct AppSpec {
     pub app_id: String,
     /// Free text for humans.
     pub description: Option<String>,
+    /// How this app's access is enforced (the app's own or the file's).
+    pub mechanism: Mechanism,
+    /// For [`Mechanism::Rbac`]: the permissions to assign, by their
+    /// canonical names (`Mail.Send`; the role is `Application Mail.Send`), in
+    /// file order. Empty for an application-access-policy app.
+    pub permissions: Vec<Entry<String>>,
+    /// What mailscope may do with the app's Entra grants (the app's own or
+    /// the file's).
+    pub entra_grants: EntraGrants,
     /// An existing group to adopt for the allow list instead of the derived
     /// `mailscope-<name>-allow`.
     pub group: Option<String>,

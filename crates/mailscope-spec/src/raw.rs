@@ -13,7 +13,10 @@ use serde_saphyr::Spanned;
 /// may reach through Exchange Online application permissions (Mail.Send,
 /// Mail.Read, Calendars.*, …).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Unknown keys are reported by `keys::KeyScan` with every other problem,
+// not by serde, which would stop at the first one.
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 #[schemars(title = "mailscope desired state (mailscope/v1)")]
 pub(crate) struct RawDesiredState {
     /// Format version; must be `mailscope/v1`.
@@ -24,10 +27,19 @@ pub(crate) struct RawDesiredState {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub(crate) tenant: Option<Spanned<String>>,
-    /// How access is enforced. Only `applicationAccessPolicy` today.
+    /// How access is enforced, for every app that does not say otherwise:
+    /// `applicationAccessPolicy` (the default, Microsoft's legacy mechanism)
+    /// or `rbac` (RBAC for Applications, the current one).
     #[serde(default)]
     #[schemars(with = "Option<RawMechanism>")]
     pub(crate) mechanism: Option<Spanned<RawMechanism>>,
+    /// What mailscope may do with an app's tenant-wide Entra grants of
+    /// mailbox permissions, for every app that does not say otherwise:
+    /// `keep` (the default) or `remove` (once the app's RBAC assignments
+    /// exist; mailscope never adds Entra grants).
+    #[serde(default)]
+    #[schemars(with = "Option<RawEntraGrants>")]
+    pub(crate) entra_grants: Option<Spanned<RawEntraGrants>>,
     /// The applications mailscope manages.
     #[schemars(with = "Vec<RawApp>")]
     pub(crate) apps: Spanned<Vec<RawApp>>,
@@ -39,11 +51,28 @@ pub(crate) struct RawDesiredState {
 pub(crate) enum RawMechanism {
     /// Mail-enabled security groups plus Exchange application access policies.
     ApplicationAccessPolicy,
+    /// RBAC for Applications: a service principal, a management scope over
+    /// the managed groups and one role assignment per permission.
+    Rbac,
+}
+
+/// What mailscope may do with an app's tenant-wide Entra grants.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) enum RawEntraGrants {
+    /// Leave them; a remaining grant of a permission the app also has in
+    /// RBAC is reported (it makes the RBAC scope meaningless).
+    Keep,
+    /// Delete them once the app's RBAC assignments exist.
+    Remove,
 }
 
 /// One application. It needs `allow`, `deny`, or both (deny beats allow).
 #[derive(Debug, Deserialize, JsonSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+// Unknown keys are reported by `keys::KeyScan` with every other problem,
+// not by serde, which would stop at the first one.
+#[serde(rename_all = "camelCase")]
+#[schemars(deny_unknown_fields)]
 pub(crate) struct RawApp {
     /// Unique name: lowercase letters, digits and `-`, at most 48 characters.
     /// Managed group names derive from it (`mailscope-<name>-allow`).
@@ -70,6 +99,20 @@ pub(crate) struct RawApp {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub(crate) deny_group: Option<Spanned<String>>,
+    /// Overrides the file's `mechanism` for this app.
+    #[serde(default)]
+    #[schemars(with = "Option<RawMechanism>")]
+    pub(crate) mechanism: Option<Spanned<RawMechanism>>,
+    /// For `rbac` apps (required there, refused otherwise): the permissions
+    /// to assign, each the name of an "Application X" role without its
+    /// prefix, e.g. `Mail.Send`, `Calendars.ReadWrite`, `MailboxItem.Read`.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub(crate) permissions: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Overrides the file's `entraGrants` for this app.
+    #[serde(default)]
+    #[schemars(with = "Option<RawEntraGrants>")]
+    pub(crate) entra_grants: Option<Spanned<RawEntraGrants>>,
     /// Only these mailboxes (`RestrictAccess`). `[]` means no mailbox at all.
     #[serde(default, deserialize_with = "present")]
     #[schemars(with = "Option<Vec<String>>", inner(regex(pattern = r"^[^@\s]+@[^@\s]+\.[^@\s]+$")))]

@@ -5,8 +5,9 @@ use std::collections::HashMap;
 use serde_saphyr::{Location, Spanned};
 
 use crate::error::{Problem, SpecError};
-use crate::model::{API_VERSION, AppSpec, DesiredState, Entry, Mechanism, Position};
-use crate::raw::{RawApp, RawDesiredState, RawMechanism};
+use crate::keys::KeyScan;
+use crate::model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, ListKind, Mechanism, Position};
+use crate::raw::{RawApp, RawDesiredState, RawEntraGrants, RawMechanism};
 
 /// Longest app name; with the `mailscope-` prefix and `-allow` suffix a
 /// derived group name stays within Exchange's 64-character `Name` limit.
@@ -27,22 +28,46 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<DesiredState, SpecError>
     // A desired-state file of even a few thousand apps stays far below these
     // numbers; an alias bomb ("billion laughs") hits them within milliseconds
     // instead of expanding into gigabytes.
-    let options = serde_saphyr::options! {
-        budget: serde_saphyr::budget! {
-            max_aliases: 2_000,
-            max_anchors: 2_000,
-            max_nodes: 200_000,
-            max_depth: 32,
-            max_documents: 1,
-            max_total_scalar_bytes: 8 * 1024 * 1024,
-        },
+    let options = || {
+        serde_saphyr::options! {
+            budget: serde_saphyr::budget! {
+                max_aliases: 2_000,
+                max_anchors: 2_000,
+                max_nodes: 200_000,
+                max_depth: 32,
+                max_documents: 1,
+                max_total_scalar_bytes: 8 * 1024 * 1024,
+            },
+            // A tag (`!foo`, `!!python/object`) means the author expects a
+            // meaning this format does not have: refuse it rather than
+            // silently read the value as plain text.
+            reject_unsupported_tags: true,
+            reject_tagged_field_names: true,
+        }
     };
-    let raw: RawDesiredState = serde_saphyr::from_str_with_options(text, options).map_err(|e| {
-        let at = e.location().map(position).unwrap_or_default();
-        let (message, help) = describe_yaml_error(&e);
-        fail(at, message, help)
-    })?;
-    Validator { problems: Vec::new() }.run(raw, origin)
+    // Unknown keys first, so that they are reported beside every other
+    // problem instead of hiding them (see `keys`). A shape error here is
+    // left to the typed pass below, which words it better.
+    let unknown =
+        serde_saphyr::from_str_with_options::<KeyScan>(text, options()).map(|k| k.0).unwrap_or_default();
+    let mut validator = Validator { problems: Vec::new() };
+    for u in unknown {
+        validator.report(
+            u.at,
+            format!("unknown field `{}`; expected one of {}", u.key, u.expected.join(", ")),
+            "remove the field or fix its spelling; policies/schema.json lists the fields",
+        );
+    }
+    match serde_saphyr::from_str_with_options::<RawDesiredState>(text, options()) {
+        Ok(raw) => validator.run(raw, origin),
+        Err(e) => {
+            let at = e.location().map(position).unwrap_or_default();
+            let (message, help) = describe_yaml_error(&e);
+            validator.problems.push(Problem { at, message, help: help.map(str::to_owned) });
+            validator.problems.sort_by_key(|p| p.at);
+            Err(SpecError { origin: origin.to_owned(), problems: validator.problems })
+        }
+    }
 }
 
 fn position(loc: Location) -> Position {
@@ -65,9 +90,22 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, Option<&'static str>
     {
         message = rest[idx + 2..].to_owned();
     }
-    if let Some(idx) = message.rfind(" at line ") {
-        message.truncate(idx);
+    // Positions the library appends, in either of its wordings: we print
+    // `file:line:column` in front ourselves.
+    for marker in [" (defined at line ", " (used at line ", " (used", " at line "] {
+        if let Some(idx) = message.find(marker) {
+            message.truncate(idx);
+        }
     }
+    // Words about Rust types mean nothing to the file's author.
+    if message.starts_with("cannot deserialize null into") {
+        "this key has no value".clone_into(&mut message);
+    }
+    message = message
+        .replace("a span-aware newtype wrapper", "a value")
+        .replace("expected string scalar", "expected a single text value, not a list or a mapping")
+        .replace("expected sequence start", "expected a list")
+        .replace("expected mapping start", "expected a mapping");
     // Advice aimed at the library's callers, not at our users.
     if let Some(idx) = message.find(", set DuplicateKeyPolicy") {
         message.truncate(idx);
@@ -82,11 +120,17 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, Option<&'static str>
         )
     } else if message.contains("duplicate mapping key") {
         Some("each key may appear once per mapping; remove or merge the repeated one")
-    } else if message.contains("expected sequence") {
+    } else if message.contains("has no value") {
+        Some("give the key a value, or remove the key")
+    } else if message.contains("unsupported tag") || message.contains("tag") {
+        Some("remove the `!tag`: this format has no tags; write the plain value")
+    } else if message.contains("expected a single text value") {
+        Some("write one value here, e.g. `name: mailer`")
+    } else if message.contains("expected a list") {
         Some("this value must be a list: `[a@contoso.com, b@contoso.com]`, or one `- item` per line")
     } else if message.contains("unexpected end of input") {
         Some("the file is empty or cut short; it needs at least `apiVersion: mailscope/v1` and `apps:`")
-    } else if message.contains("expected mapping") {
+    } else if message.contains("expected a mapping") {
         Some("this value must be a mapping of `key: value` lines")
     } else {
         None
@@ -122,16 +166,15 @@ impl Validator {
             }
             value
         });
-        let mechanism = match raw.mechanism.map(|m| m.value) {
-            None | Some(RawMechanism::ApplicationAccessPolicy) => Mechanism::ApplicationAccessPolicy,
-        };
+        let mechanism = raw.mechanism.map_or(Mechanism::ApplicationAccessPolicy, |m| mechanism_of(m.value));
+        let entra_grants = raw.entra_grants.map_or(EntraGrants::Keep, |g| entra_grants_of(g.value));
 
         let mut names: HashMap<String, Position> = HashMap::new();
         let mut app_ids: HashMap<String, (Position, String)> = HashMap::new();
         let mut groups: HashMap<String, (Position, String)> = HashMap::new();
         let mut apps = Vec::with_capacity(raw.apps.value.len());
         for app in raw.apps.value {
-            let spec = self.app(app);
+            let spec = self.app(app, mechanism, entra_grants);
             if let Some(first) = names.get(&spec.name) {
                 self.report(
                     spec.at,
@@ -170,15 +213,48 @@ impl Validator {
             apps.push(spec);
         }
 
+        self.adopted_derived_names(&apps);
+
         if self.problems.is_empty() {
-            Ok(DesiredState { origin: origin.to_owned(), tenant, mechanism, apps })
+            Ok(DesiredState { origin: origin.to_owned(), tenant, mechanism, entra_grants, apps })
         } else {
             self.problems.sort_by_key(|p| p.at);
             Err(SpecError { origin: origin.to_owned(), problems: self.problems })
         }
     }
 
-    fn app(&mut self, app: RawApp) -> AppSpec {
+    /// An adopted group must not be a group mailscope derives for a list of
+    /// its own: adopting `mailscope-<app>-deny` as an allow group would fill
+    /// one group from two lists, and the two policies would fight over it.
+    fn adopted_derived_names(&mut self, apps: &[AppSpec]) {
+        let derived: HashMap<String, (&str, ListKind)> = apps
+            .iter()
+            .flat_map(|a| {
+                [ListKind::Allow, ListKind::Deny]
+                    .map(|list| (format!("mailscope-{}-{list}", a.name), (a.name.as_str(), list)))
+            })
+            .collect();
+        for app in apps {
+            for list in [ListKind::Allow, ListKind::Deny] {
+                let Some(group) = app.adopted_group(list) else { continue };
+                if let Some((owner, owner_list)) = derived.get(&group.to_ascii_lowercase())
+                    && (*owner != app.name || *owner_list != list)
+                {
+                    let key = if list == ListKind::Allow { "group" } else { "denyGroup" };
+                    self.report(
+                        app.at,
+                        format!(
+                            "{key} \"{group}\" of app \"{}\" is the group mailscope derives for the {owner_list} list of app \"{owner}\"",
+                            app.name
+                        ),
+                        "adopt a group of its own, or drop the key and let mailscope create the derived group",
+                    );
+                }
+            }
+        }
+    }
+
+    fn app(&mut self, app: RawApp, file_mechanism: Mechanism, file_entra_grants: EntraGrants) -> AppSpec {
         let app_at = at(&app.name);
         let name = app.name.value.clone();
         if !is_app_name(&name) {
@@ -198,13 +274,21 @@ impl Validator {
                 "copy the Application (client) ID from the app registration's overview page in Entra ID",
             );
         }
+        if app_id == NIL_GUID {
+            self.report(
+                at(&app.app_id),
+                format!("appId of app \"{name}\" is the nil GUID"),
+                "copy the Application (client) ID from the app registration's overview page in Entra ID",
+            );
+        }
         let mut group_name = |g: Spanned<String>, key: &str| {
             let value = g.value.trim().to_owned();
-            if value.is_empty() || value.len() > 64 || value.contains(['\\', '"', '\'']) {
+            if let Err(why) = check_group_name(&value) {
                 self.report(
                     at(&g),
-                    format!("{key} \"{}\" of app \"{name}\" is not a valid group name", g.value),
-                    "give the existing mail-enabled security group's Name (at most 64 characters)",
+                    format!("{key} {} of app \"{name}\" is not a valid group name: {why}", quoted(&g.value)),
+                    "give the existing mail-enabled security group's Name: at most 64 printable characters \
+                     with at least one letter or digit, without \\ \" ' ` < > or control characters",
                 );
             }
             value
@@ -234,16 +318,119 @@ impl Validator {
                 "add `allow: [...]` (only these mailboxes), `deny: [...]` (all but these), or `allow: []` to lock it out",
             );
         }
+        let mechanism = app.mechanism.map_or(file_mechanism, |m| mechanism_of(m.value));
+        // Entra grants are what an access policy fences: removing them from
+        // a policy app would cut it off entirely, so `remove` only ever
+        // applies to RBAC apps.
+        let entra_grants = match (&app.entra_grants, mechanism) {
+            (Some(g), Mechanism::ApplicationAccessPolicy) => {
+                if matches!(g.value, RawEntraGrants::Remove) {
+                    self.report(
+                        at(g),
+                        format!("`entraGrants: remove` of app \"{name}\" only applies to `mechanism: rbac`"),
+                        "an access policy fences the app's Entra grants; removing them would cut the app off: \
+                         set `mechanism: rbac` on the app, or remove the key",
+                    );
+                }
+                EntraGrants::Keep
+            }
+            (_, Mechanism::ApplicationAccessPolicy) => EntraGrants::Keep,
+            (Some(g), Mechanism::Rbac) => entra_grants_of(g.value),
+            (None, Mechanism::Rbac) => file_entra_grants,
+        };
+        let permissions = self.permissions(&name, app_at, mechanism, app.permissions);
+        let description = app.description.map(|d| {
+            if let Err(why) = check_description(&d.value) {
+                self.report(
+                    at(&d),
+                    format!("description of app \"{name}\" is not valid: {why}"),
+                    &format!("write at most {MAX_DESCRIPTION} characters of plain text on one line"),
+                );
+            }
+            d.value
+        });
         AppSpec {
             name,
             app_id,
-            description: app.description.map(|d| d.value),
+            description,
+            mechanism,
+            permissions,
+            entra_grants,
             group,
             deny_group,
             allow,
             deny,
             at: app_at,
         }
+    }
+
+    /// `permissions` of one app: required and known for `rbac`, refused for
+    /// an access-policy app (a policy fences whatever Entra grants; it has
+    /// no permissions of its own to assign).
+    fn permissions(
+        &mut self,
+        app: &str,
+        app_at: Position,
+        mechanism: Mechanism,
+        raw: Option<Spanned<Vec<Spanned<String>>>>,
+    ) -> Vec<Entry<String>> {
+        let valid = || {
+            let names: Vec<&str> = mailscope_permissions::RBAC_ROLES.iter().map(|r| r.permission).collect();
+            format!("valid names: {}", names.join(", "))
+        };
+        let Some(list) = raw else {
+            if mechanism == Mechanism::Rbac {
+                self.report(
+                    app_at,
+                    format!("app \"{app}\" uses `mechanism: rbac` but has no `permissions`"),
+                    &format!("list the permissions to assign, e.g. `permissions: [Mail.Send]`; {}", valid()),
+                );
+            }
+            return Vec::new();
+        };
+        if mechanism != Mechanism::Rbac {
+            self.report(
+                at(&list),
+                format!("`permissions` of app \"{app}\" only apply to `mechanism: rbac`"),
+                "an application access policy fences the app's Entra grants and assigns nothing: \
+                 remove `permissions`, or set `mechanism: rbac` on the app",
+            );
+            return Vec::new();
+        }
+        if list.value.is_empty() {
+            self.report(
+                at(&list),
+                format!("`permissions` of app \"{app}\" is empty"),
+                &format!("list at least one permission; {}", valid()),
+            );
+        }
+        let mut out: Vec<Entry<String>> = Vec::new();
+        for item in list.value {
+            let Some(role) = mailscope_permissions::rbac_role(&item.value) else {
+                self.report(
+                    at(&item),
+                    format!(
+                        "{} in `permissions` of app \"{app}\" has no RBAC for Applications role",
+                        quoted(&item.value)
+                    ),
+                    &valid(),
+                );
+                continue;
+            };
+            if let Some(first) = out.iter().find(|e| e.address == role.permission) {
+                self.report(
+                    at(&item),
+                    format!(
+                        "{} appears twice in `permissions` of app \"{app}\" (first at line {})",
+                        role.permission, first.at.line
+                    ),
+                    "remove one of them",
+                );
+                continue;
+            }
+            out.push(Entry { at: at(&item), address: role.permission.to_owned() });
+        }
+        out
     }
 
     fn list(
@@ -290,6 +477,72 @@ impl Validator {
             out.push(Entry { at: item_at, address });
         }
         out
+    }
+}
+
+/// `00000000-0000-0000-0000-000000000000`: syntactically a GUID, never an app.
+const NIL_GUID: &str = "00000000-0000-0000-0000-000000000000";
+
+/// Longest app description; it is written beside the ownership marker into
+/// Exchange attributes whose room is limited.
+const MAX_DESCRIPTION: usize = 200;
+
+/// A value for a message: quoted and with control and invisible characters
+/// shown as escapes, so the message itself cannot be forged by the value.
+fn quoted(value: &str) -> String {
+    format!("{value:?}")
+}
+
+/// Characters that change what a reader sees without being visible: C0/C1
+/// controls (ESC starts terminal sequences), zero-width characters,
+/// bidirectional overrides and isolates, the byte-order mark.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
+}
+
+/// Exchange's rules for a group `Name` (at most 64 characters) plus ours:
+/// nothing that could forge a rendered plan (backticks and angle brackets
+/// close markdown code and open HTML comments; controls drive terminals),
+/// and at least one ASCII letter or digit, or the alias derived from the
+/// name would be empty and the create would fail half-way through an apply.
+fn check_group_name(value: &str) -> Result<(), &'static str> {
+    if value.is_empty() {
+        Err("it is empty")
+    } else if value.chars().count() > 64 {
+        Err("it is longer than 64 characters")
+    } else if value.chars().any(is_invisible) {
+        Err("it contains a control or invisible character")
+    } else if value.contains(['\\', '"', '\'', '`', '<', '>']) {
+        Err("it contains one of \\ \" ' ` < >")
+    } else if !value.bytes().any(|b| b.is_ascii_alphanumeric()) {
+        Err("it has no letter or digit to derive an alias from")
+    } else {
+        Ok(())
+    }
+}
+
+fn check_description(value: &str) -> Result<(), &'static str> {
+    if value.chars().count() > MAX_DESCRIPTION {
+        Err("it is too long")
+    } else if value.chars().any(is_invisible) {
+        Err("it contains a line break, a control or an invisible character")
+    } else {
+        Ok(())
+    }
+}
+
+fn mechanism_of(raw: RawMechanism) -> Mechanism {
+    match raw {
+        RawMechanism::ApplicationAccessPolicy => Mechanism::ApplicationAccessPolicy,
+        RawMechanism::Rbac => Mechanism::Rbac,
+    }
+}
+
+fn entra_grants_of(raw: RawEntraGrants) -> EntraGrants {
+    match raw {
+        RawEntraGrants::Keep => EntraGrants::Keep,
+        RawEntraGrants::Remove => EntraGrants::Remove,
     }
 }
 

@@ -59,12 +59,118 @@ fn the_example_policies_are_valid() {
 
 #[test]
 fn unknown_fields_are_rejected_where_they_stand() {
-    let (at, msg) = one_problem(&app("    alow: [x@contoso.com]\n"));
+    let (at, msg) = one_problem(&app("    alow: [x@contoso.com]\n    allow: [x@contoso.com]\n"));
     assert_eq!(at, "5:5");
     assert!(msg.starts_with("unknown field `alow`"), "{msg}");
-    let (at, msg) = one_problem("apiVersion: mailscope/v1\nappz: []\n");
-    assert_eq!(at, "2:1");
-    assert!(msg.contains("unknown field `appz`"), "{msg}");
+    let all = problems("apiVersion: mailscope/v1\nappz: []\n");
+    assert_eq!(all[0].0, "2:1");
+    assert!(all[0].1.contains("unknown field `appz`"), "{all:?}");
+    assert_eq!(all[1].1, "missing field `apps`");
+}
+
+#[test]
+fn an_unknown_field_does_not_hide_the_other_problems() {
+    let text = format!(
+        "apiVersion: mailscope/v1\nsurprise: 1\napps:\n  - name: a\n    appId: {GUID_A}\n    alow: [x@contoso.com]\n    allow: []\n  - name: B\n    appId: x\n    allow: []\n    colour: red\n"
+    );
+    let all = problems(&text);
+    let at: Vec<&str> = all.iter().map(|(at, _)| at.as_str()).collect();
+    assert_eq!(at, ["2:1", "6:5", "8:11", "9:12", "11:5"], "{all:?}");
+    assert!(all[0].1.starts_with("unknown field `surprise`; expected one of apiVersion, tenant"), "{all:?}");
+    assert!(all[4].1.starts_with("unknown field `colour`; expected one of name, appId"), "{all:?}");
+}
+
+#[test]
+fn tags_are_refused() {
+    let (at, msg) = one_problem(&app("    allow: !foo [x@contoso.com]\n"));
+    assert_eq!(at, "5:17");
+    assert!(msg.contains("tag"), "{msg}");
+    let err = parse(&app("    allow: !!python/object [x@contoso.com]\n"), "t.yaml").unwrap_err();
+    assert!(err.to_string().contains("help: remove the `!tag`"), "{err}");
+}
+
+#[test]
+fn parser_messages_speak_of_the_file_not_of_rust_types() {
+    let texts = [
+        format!("apiVersion: mailscope/v1\napps:\n  - name:\n    appId: {GUID_A}\n    allow: []\n"),
+        format!("apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: &x {GUID_A}\n    allow: *x\n"),
+        format!("apiVersion: mailscope/v1\napps:\n  - name: [a]\n    appId: {GUID_A}\n    allow: []\n"),
+    ];
+    let expected =
+        ["this key has no value", "expected a list", "expected a single text value, not a list or a mapping"];
+    for (text, want) in texts.iter().zip(expected) {
+        let (_, msg) = one_problem(text);
+        assert_eq!(msg, want);
+        for internal in ["Option<", "span-aware", "newtype", "(used", "(defined", "scalar"] {
+            assert!(!msg.contains(internal), "{msg}");
+        }
+    }
+}
+
+#[test]
+fn the_nil_guid_is_not_an_app() {
+    let text = "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 00000000-0000-0000-0000-000000000000\n    allow: []\n";
+    assert_eq!(one_problem(text), ("4:12".to_owned(), "appId of app \"a\" is the nil GUID".to_owned()));
+}
+
+#[test]
+fn group_names_that_could_forge_a_rendered_plan_are_refused() {
+    for bad in ["\"a\\nb\"", "\"x`y\"", "\"<!-- x\"", "\"a\\u001b[2Jb\"", "\"a\\u202eb\"", "\"*\"", "\"---\""]
+    {
+        let (at, msg) = one_problem(&app(&format!("    group: {bad}\n    allow: []\n")));
+        assert_eq!(at, "5:12", "{bad}");
+        assert!(msg.starts_with("group "), "{msg}");
+        assert!(msg.contains("is not a valid group name: "), "{msg}");
+        // The message shows the value escaped: no raw control character.
+        assert!(!msg.chars().any(|c| c.is_control() || c == '\u{202e}'), "{msg:?}");
+    }
+    assert!(parse(&app("    group: \"Billing Team (EU) #2\"\n    allow: []\n"), "t.yaml").is_ok());
+}
+
+#[test]
+fn descriptions_are_plain_single_line_text() {
+    let (at, msg) = one_problem(&app("    description: \"ok\\u001b[1A\"\n    allow: []\n"));
+    assert_eq!(at, "5:18");
+    assert!(msg.contains("control or an invisible character"), "{msg}");
+    let long = "x".repeat(201);
+    let (_, msg) = one_problem(&app(&format!("    description: {long}\n    allow: []\n")));
+    assert!(msg.contains("too long"), "{msg}");
+}
+
+#[test]
+fn a_derived_group_of_another_list_cannot_be_adopted() {
+    let (at, msg) =
+        one_problem(&app("    group: mailscope-mailer-deny\n    allow: []\n    deny: [x@contoso.com]\n"));
+    assert_eq!(at, "3:11");
+    assert_eq!(
+        msg,
+        "group \"mailscope-mailer-deny\" of app \"mailer\" is the group mailscope derives for the deny list of app \"mailer\""
+    );
+    let text = format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: {GUID_A}\n    allow: []\n  - name: b\n    appId: {GUID_B}\n    group: Mailscope-A-Allow\n    allow: []\n"
+    );
+    let (_, msg) = one_problem(&text);
+    assert!(msg.ends_with("for the allow list of app \"a\""), "{msg}");
+    // Naming the group it would derive anyway is harmless.
+    assert!(parse(&app("    group: mailscope-mailer-allow\n    allow: []\n"), "t.yaml").is_ok());
+}
+
+#[test]
+fn a_mailbox_in_both_lists_is_a_warning() {
+    let desired =
+        parse(&app("    allow: [a@contoso.com, b@contoso.com]\n    deny: [B@contoso.com]\n"), "t.yaml")
+            .unwrap();
+    let warnings = mailscope_spec::warnings(&desired);
+    assert_eq!(warnings.len(), 1);
+    assert_eq!(warnings[0].at.to_string(), "5:28");
+    assert!(
+        warnings[0].message.starts_with("b@contoso.com is in both `allow` and `deny`"),
+        "{}",
+        warnings[0].message
+    );
+    assert!(
+        mailscope_spec::warnings(&parse(&app("    allow: [a@contoso.com]\n"), "t.yaml").unwrap()).is_empty()
+    );
 }
 
 #[test]
@@ -256,4 +362,95 @@ fn a_deny_group_needs_a_deny_list_and_is_unique() {
     let desired = parse(&app("    denyGroup: Execs\n    deny: [a@contoso.com]\n"), "t.yaml").unwrap();
     assert_eq!(desired.apps[0].adopted_group(ListKind::Deny), Some("Execs"));
     assert_eq!(desired.apps[0].adopted_group(ListKind::Allow), None);
+}
+
+fn rbac_app(body: &str) -> String {
+    format!(
+        "apiVersion: mailscope/v1\napps:\n  - name: mailer\n    appId: {GUID_A}\n    mechanism: rbac\n{body}"
+    )
+}
+
+#[test]
+fn mechanism_and_entra_grants_default_to_the_legacy_behaviour_and_can_be_overridden() {
+    let desired = parse(&app("    allow: []\n"), "t.yaml").unwrap();
+    assert_eq!(desired.mechanism, Mechanism::ApplicationAccessPolicy);
+    assert_eq!(desired.apps[0].mechanism, Mechanism::ApplicationAccessPolicy);
+    assert_eq!(desired.apps[0].entra_grants, mailscope_spec::EntraGrants::Keep);
+
+    let text = format!(
+        "apiVersion: mailscope/v1\nmechanism: rbac\nentraGrants: remove\napps:\n  - name: a\n    appId: {GUID_A}\n    permissions: [mail.send, Application Calendars.Read]\n    allow: []\n  - name: b\n    appId: {GUID_B}\n    mechanism: applicationAccessPolicy\n    allow: []\n"
+    );
+    let desired = parse(&text, "t.yaml").unwrap();
+    let (a, b) = (&desired.apps[0], &desired.apps[1]);
+    assert_eq!((a.mechanism, a.entra_grants), (Mechanism::Rbac, mailscope_spec::EntraGrants::Remove));
+    let names: Vec<&str> = a.permissions.iter().map(|p| p.address.as_str()).collect();
+    assert_eq!(names, ["Mail.Send", "Calendars.Read"], "canonical names");
+    assert_eq!(a.permissions[0].at.to_string(), "7:19");
+    // A policy app never has its Entra grants removed: they are what its policy fences.
+    assert_eq!(
+        (b.mechanism, b.entra_grants),
+        (Mechanism::ApplicationAccessPolicy, mailscope_spec::EntraGrants::Keep)
+    );
+    assert!(b.permissions.is_empty());
+}
+
+#[test]
+fn rbac_apps_need_known_permissions() {
+    let (at, msg) = one_problem(&rbac_app("    allow: []\n"));
+    assert_eq!(
+        (at.as_str(), msg.as_str()),
+        ("3:11", "app \"mailer\" uses `mechanism: rbac` but has no `permissions`")
+    );
+
+    let err = parse(
+        &rbac_app(
+            "    permissions: [Mail.Send, Mail.ReadBasic.All, Files.Read.All, mail.send]\n    allow: []\n",
+        ),
+        "t.yaml",
+    )
+    .unwrap_err();
+    let found: Vec<(String, String)> =
+        err.problems.iter().map(|p| (p.at.to_string(), p.message.clone())).collect();
+    assert_eq!(
+        found[0],
+        (
+            "6:30".to_owned(),
+            "\"Mail.ReadBasic.All\" in `permissions` of app \"mailer\" has no RBAC for Applications role"
+                .to_owned()
+        )
+    );
+    assert_eq!(found[1].0, "6:50");
+    assert_eq!(
+        found[2],
+        (
+            "6:66".to_owned(),
+            "Mail.Send appears twice in `permissions` of app \"mailer\" (first at line 6)".to_owned()
+        )
+    );
+    assert!(
+        err.to_string().contains("help: valid names: Mail.Read, Mail.ReadBasic, Mail.ReadWrite, Mail.Send"),
+        "{err}"
+    );
+
+    let (at, msg) = one_problem(&rbac_app("    permissions: []\n    allow: []\n"));
+    assert_eq!((at.as_str(), msg.as_str()), ("6:18", "`permissions` of app \"mailer\" is empty"));
+}
+
+#[test]
+fn policy_apps_refuse_rbac_only_keys() {
+    let (at, msg) = one_problem(&app("    permissions: [Mail.Send]\n    allow: []\n"));
+    assert_eq!(
+        (at.as_str(), msg.as_str()),
+        ("5:18", "`permissions` of app \"mailer\" only apply to `mechanism: rbac`")
+    );
+    let (at, msg) = one_problem(&app("    entraGrants: remove\n    allow: []\n"));
+    assert_eq!(
+        (at.as_str(), msg.as_str()),
+        ("5:18", "`entraGrants: remove` of app \"mailer\" only applies to `mechanism: rbac`")
+    );
+    let (_, msg) = one_problem(&app("    mechanism: graph\n    allow: []\n"));
+    assert!(
+        msg.starts_with("unknown variant `graph`, expected one of applicationAccessPolicy, rbac"),
+        "{msg}"
+    );
 }
