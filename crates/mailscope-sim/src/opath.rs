@@ -12,10 +12,20 @@
 //! ```
 //!
 //! `-like` supports `*` wildcards anywhere. Comparisons are case-insensitive,
-//! and a multi-valued property (`EmailAddresses`) matches when any value does.
+//! and a multi-valued property (`EmailAddresses`, `MemberOfGroup`) matches
+//! when any value does.
+//!
+//! The same grammar serves `-Filter` on the `Get-*` cmdlets and a management
+//! scope's `-RecipientRestrictionFilter`; [`recipient_property`] gives both
+//! a recipient's values, `MemberOfGroup` being the distinguished names of the
+//! groups the recipient is a *direct* member of (RBAC for Applications
+//! counts nested members out of scope).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+
+use crate::model::{Recipient, Tenant};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +92,8 @@ pub(crate) const PROPERTIES: &[&str] = &[
     "ExternalDirectoryObjectId",
     "Guid",
     "DistinguishedName",
+    "MemberOfGroup",
+    "Department",
     "CustomAttribute1",
     "CustomAttribute2",
     "CustomAttribute3",
@@ -289,6 +301,69 @@ pub fn parse(src: &str) -> Result<Filter, FilterError> {
         return Err(p.err());
     }
     Ok(f)
+}
+
+/// Direct group memberships: recipient object id (lower case) → the DNs of
+/// the groups holding it. Built once per tenant state when many recipients
+/// are evaluated (the exposure log); single decisions scan the groups.
+pub(crate) struct MemberOf(HashMap<String, Vec<String>>);
+
+impl MemberOf {
+    /// Indexes every group's direct members.
+    pub(crate) fn new(t: &Tenant) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for g in t.recipients.iter().filter(|r| r.kind.is_group()) {
+            let dn = t.distinguished_name(g);
+            for m in &g.members {
+                map.entry(m.to_ascii_lowercase()).or_default().push(dn.clone());
+            }
+        }
+        Self(map)
+    }
+
+    fn of(&self, r: &Recipient) -> Vec<String> {
+        self.0.get(&r.external_directory_object_id.to_ascii_lowercase()).cloned().unwrap_or_default()
+    }
+}
+
+/// A recipient property's values for filtering (empty = unset).
+/// `member_of` speeds up `MemberOfGroup`; without it the groups are scanned.
+pub(crate) fn recipient_property<'a>(
+    t: &Tenant,
+    r: &'a Recipient,
+    name: &str,
+    member_of: Option<&MemberOf>,
+) -> Vec<Cow<'a, str>> {
+    let one = |s: &'a str| if s.is_empty() { Vec::new() } else { vec![Cow::Borrowed(s)] };
+    match name {
+        "Name" => one(&r.name),
+        "Alias" => one(&r.alias),
+        "DisplayName" => one(&r.display_name),
+        "PrimarySmtpAddress" => one(&r.primary_smtp_address),
+        "EmailAddresses" => r.email_addresses.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
+        "RecipientType" => vec![Cow::Borrowed(r.kind.recipient_type())],
+        "RecipientTypeDetails" => vec![Cow::Borrowed(r.kind.details())],
+        "ExternalDirectoryObjectId" => one(&r.external_directory_object_id),
+        "Guid" => one(&r.guid),
+        "DistinguishedName" => vec![Cow::Owned(t.distinguished_name(r))],
+        "Department" => one(&r.department),
+        "MemberOfGroup" => match member_of {
+            Some(index) => index.of(r).into_iter().map(Cow::Owned).collect(),
+            None => t
+                .recipients
+                .iter()
+                .filter(|g| {
+                    g.kind.is_group()
+                        && g.members.iter().any(|m| m.eq_ignore_ascii_case(&r.external_directory_object_id))
+                })
+                .map(|g| Cow::Owned(t.distinguished_name(g)))
+                .collect(),
+        },
+        other => other
+            .strip_prefix("CustomAttribute")
+            .and_then(|n| n.parse::<usize>().ok())
+            .map_or_else(Vec::new, |n| one(r.custom_attribute(n))),
+    }
 }
 
 /// Case-insensitive `*` wildcard match.
