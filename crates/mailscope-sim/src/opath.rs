@@ -515,4 +515,110 @@ mod tests {
         assert!(matches!(parse("").unwrap_err(), FilterError::Syntax { .. }));
         assert_eq!(parse("Bogus -eq 'a'").unwrap_err(), FilterError::UnknownProperty("Bogus".into()));
     }
+
+    /// The filters mailscope writes for RBAC scopes, and common admin filters,
+    /// evaluated on the Contoso seed through `recipient_property`.
+    mod recipient_filters {
+        use super::super::*;
+        use crate::model::Tenant;
+
+        fn tenant() -> Tenant {
+            let path =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
+            let mut t = crate::seed::load_file(&path).unwrap();
+            let alice =
+                t.recipients.iter_mut().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap();
+            alice.department = "Finance".to_owned();
+            alice.custom_attributes[2] = "vip".to_owned();
+            t
+        }
+
+        fn dn(t: &Tenant, group: &str) -> String {
+            t.object_dn(group)
+        }
+
+        /// Primary addresses of the mailboxes `filter` selects, sorted.
+        fn select(t: &Tenant, filter: &str) -> Vec<String> {
+            let f = parse(filter).unwrap();
+            let index = MemberOf::new(t);
+            let mut out: Vec<String> = t
+                .recipients
+                .iter()
+                .filter(|r| r.kind.is_mailbox())
+                .filter(|r| {
+                    let direct = f.matches(&|p: &str| recipient_property(t, r, p, Some(&index)));
+                    let scanned = f.matches(&|p: &str| recipient_property(t, r, p, None));
+                    assert_eq!(direct, scanned, "index and scan disagree on {}", r.name);
+                    direct
+                })
+                .map(|r| r.primary_smtp_address.clone())
+                .collect();
+            out.sort();
+            out
+        }
+
+        #[test]
+        fn member_of_group_matches_direct_members_by_dn() {
+            let t = tenant();
+            let legacy = dn(&t, "Legacy-Scanner-Mailboxes");
+            assert_eq!(
+                select(&t, &format!("MemberOfGroup -eq '{legacy}'")),
+                ["alice@contoso.com", "scans@contoso.com"]
+            );
+            // Case-insensitive, and a name instead of a DN matches nothing.
+            assert_eq!(select(&t, &format!("memberofgroup -EQ '{}'", legacy.to_uppercase())).len(), 2);
+            assert!(select(&t, "MemberOfGroup -eq 'Legacy-Scanner-Mailboxes'").is_empty());
+        }
+
+        #[test]
+        fn member_of_group_ignores_nested_members() {
+            let mut t = tenant();
+            let inner = t
+                .recipients
+                .iter()
+                .find(|r| r.name == "Marketing-Senders")
+                .unwrap()
+                .external_directory_object_id
+                .clone();
+            let outer = t.recipients.iter_mut().find(|r| r.name == "Legacy-Scanner-Mailboxes").unwrap();
+            outer.members.push(inner);
+            let legacy = dn(&t, "Legacy-Scanner-Mailboxes");
+            assert_eq!(
+                select(&t, &format!("MemberOfGroup -eq '{legacy}'")),
+                ["alice@contoso.com", "scans@contoso.com"]
+            );
+        }
+
+        #[test]
+        fn and_not_or_combine_groups_as_mailscope_writes_them() {
+            let t = tenant();
+            let (a, d) = (dn(&t, "Legacy-Scanner-Mailboxes"), dn(&t, "mailscope-old-reporter-allow"));
+            let f = format!("(MemberOfGroup -eq '{a}') -and -not (MemberOfGroup -eq '{d}')");
+            assert_eq!(select(&t, &f), ["scans@contoso.com"], "alice is in both groups");
+            let f = format!("(MemberOfGroup -eq '{a}') -or (MemberOfGroup -eq '{d}')");
+            assert_eq!(select(&t, &f), ["alice@contoso.com", "reports@contoso.com", "scans@contoso.com"]);
+            assert_eq!(select(&t, &format!("-not (MemberOfGroup -eq '{a}')")).len(), 13);
+        }
+
+        #[test]
+        fn common_admin_filters() {
+            let t = tenant();
+            assert_eq!(select(&t, "PrimarySmtpAddress -eq 'CEO@contoso.com'"), ["ceo@contoso.com"]);
+            assert_eq!(
+                select(&t, "PrimarySmtpAddress -like 'c*o@contoso.com'"),
+                ["ceo@contoso.com", "cfo@contoso.com"]
+            );
+            assert_eq!(select(&t, "CustomAttribute3 -eq 'VIP'"), ["alice@contoso.com"]);
+            assert_eq!(select(&t, "Department -eq 'finance'"), ["alice@contoso.com"]);
+            assert_eq!(
+                select(&t, "RecipientTypeDetails -eq 'UserMailbox'"),
+                ["alice@contoso.com", "bob@contoso.com", "ceo@contoso.com", "cfo@contoso.com"]
+            );
+            assert_eq!(
+                select(&t, "(RecipientTypeDetails -eq 'UserMailbox') -and -not (Department -eq 'Finance')")
+                    .len(),
+                3
+            );
+        }
+    }
 }
