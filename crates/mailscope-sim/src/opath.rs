@@ -15,6 +15,9 @@
 //! and a multi-valued property (`EmailAddresses`, `MemberOfGroup`) matches
 //! when any value does.
 //!
+//! Over 600 lines only because of its unit tests (the evaluator's contract
+//! for `-Filter` and for management scopes); the code is about 380 lines.
+//!
 //! The same grammar serves `-Filter` on the `Get-*` cmdlets and a management
 //! scope's `-RecipientRestrictionFilter`; [`recipient_property`] gives both
 //! a recipient's values, `MemberOfGroup` being the distinguished names of the
