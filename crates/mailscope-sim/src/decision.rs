@@ -1,10 +1,15 @@
-//! The application access policy decision (docs/exchange.md, "Access decision").
+//! The access decision (docs/exchange.md, "Access decision"): the application access
+//! policy verdict, RBAC for Applications assignments, and the two combined
+//! per permission with the Entra grant.
 
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{AccessRight, Policy, Recipient, Tenant};
+use mailscope_permissions::Resource;
+
+use crate::model::{AccessRight, Policy, Recipient, RoleAssignment, Tenant};
+use crate::opath::{self, Filter, MemberOf};
 
 /// Whether AAP scope membership follows nested groups (docs/exchange.md, "Access decision": contested).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +201,135 @@ impl ScopeIndex {
                 _ => None,
             }
         })
+    }
+}
+
+/// The combined verdict for one permission on one mailbox (`docs/exchange.md`,
+/// "The combined verdict for one permission").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Access {
+    /// Effective through the Entra grant (not fenced, or the policies allow) or an RBAC assignment.
+    Granted,
+    /// The Entra grant exists but the access policies deny and no RBAC assignment covers the mailbox.
+    DeniedByPolicy,
+    /// Neither an Entra grant nor an RBAC assignment covering the mailbox.
+    Denied,
+}
+
+/// Does a policy fence the Entra grant of `perm`? Only Microsoft's fixed
+/// list is (the shared permission table); anything else passes untouched.
+pub(crate) fn fenced(perm: &str) -> bool {
+    mailscope_permissions::app_role(Resource::Graph, perm)
+        .or_else(|| mailscope_permissions::app_role(Resource::ExchangeOnline, perm))
+        .is_some_and(|p| p.fenced_by_policy)
+}
+
+/// Does the role named `role` (`Application Mail.Send`) grant `perm`?
+pub(crate) fn role_grants(role: &str, perm: &str) -> bool {
+    mailscope_permissions::rbac_role(role)
+        .is_some_and(|r| r.grants.iter().any(|g| g.eq_ignore_ascii_case(perm)))
+}
+
+/// An assignment's resource scope, resolved once for many evaluations.
+pub(crate) enum ScopeFilter {
+    /// No scope: the whole organization.
+    Organization,
+    /// The management scope's parsed recipient filter.
+    Filter(Filter),
+    /// A scope that no longer exists or does not parse: covers nothing.
+    Nothing,
+}
+
+impl ScopeFilter {
+    /// Resolves the scope named `scope` (`None` = organization-wide).
+    pub(crate) fn new(t: &Tenant, scope: Option<&str>) -> Self {
+        let Some(name) = scope else {
+            return ScopeFilter::Organization;
+        };
+        t.management_scope(name)
+            .and_then(|s| opath::parse(&s.recipient_restriction_filter).ok())
+            .map_or(ScopeFilter::Nothing, ScopeFilter::Filter)
+    }
+
+    /// Does it cover the target? `None` is the "any other mailbox" sentinel:
+    /// a mailbox with no attributes and no group memberships.
+    pub(crate) fn covers(
+        &self,
+        t: &Tenant,
+        target: Option<&Recipient>,
+        member_of: Option<&MemberOf>,
+    ) -> bool {
+        match (self, target) {
+            (ScopeFilter::Organization, _) => true,
+            (ScopeFilter::Nothing, _) => false,
+            (ScopeFilter::Filter(f), Some(r)) => {
+                f.matches(&|prop: &str| opath::recipient_property(t, r, prop, member_of))
+            }
+            (ScopeFilter::Filter(f), None) => f.matches(&|_: &str| Vec::new()),
+        }
+    }
+}
+
+/// Does an assignment's scope cover the target? See [`ScopeFilter`].
+pub(crate) fn scope_covers(
+    t: &Tenant,
+    scope: Option<&str>,
+    target: Option<&Recipient>,
+    member_of: Option<&MemberOf>,
+) -> bool {
+    ScopeFilter::new(t, scope).covers(t, target, member_of)
+}
+
+/// The assignments of `app_id`'s service principal pointer (none without a pointer).
+pub(crate) fn assignments_of<'a>(
+    t: &'a Tenant,
+    app_id: &str,
+) -> impl Iterator<Item = &'a RoleAssignment> + 'a {
+    let object_id = t
+        .service_principals
+        .iter()
+        .find(|s| s.app_id.eq_ignore_ascii_case(app_id))
+        .map(|s| s.object_id.clone());
+    t.role_assignments
+        .iter()
+        .filter(move |a| object_id.as_ref().is_some_and(|o| a.app_object_id.eq_ignore_ascii_case(o)))
+}
+
+/// rbac(app, perm, mailbox): an assignment whose role grants `perm` and
+/// whose scope covers the mailbox. Policies never narrow it.
+pub(crate) fn rbac(
+    t: &Tenant,
+    app_id: &str,
+    perm: &str,
+    target: Option<&Recipient>,
+    member_of: Option<&MemberOf>,
+) -> bool {
+    assignments_of(t, app_id).any(|a| {
+        role_grants(&a.role, perm) && scope_covers(t, a.custom_resource_scope.as_deref(), target, member_of)
+    })
+}
+
+/// effective(app, perm, mailbox) = (Entra grant ∧ (unfenced ∨ policies allow)) ∨ rbac.
+/// `entra` says whether the caller holds the Entra grant (the token's roles
+/// for a data-plane call, the tenant's grants for the exposure log).
+pub(crate) fn effective(
+    t: &Tenant,
+    app_id: &str,
+    entra: bool,
+    perm: &str,
+    target: &Recipient,
+    knobs: DecisionKnobs,
+) -> Access {
+    if rbac(t, app_id, perm, Some(target), None) {
+        return Access::Granted;
+    }
+    if !entra {
+        return Access::Denied;
+    }
+    if !fenced(perm) || aap_for(t, app_id, target, knobs) == Verdict::Granted {
+        Access::Granted
+    } else {
+        Access::DeniedByPolicy
     }
 }
 

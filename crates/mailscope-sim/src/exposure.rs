@@ -1,26 +1,32 @@
 //! The exposure log: "did any intermediate state let an app reach a mailbox
-//! that neither the state before nor the current state lets it reach?"
+//! with a permission that neither the state before nor the current state
+//! gives it there?"
 //!
 //! `POST /_sim/exposure/checkpoint` stores reach(before) for every app. Each
-//! committed mutation then computes reach(now) and remembers, for each
-//! (app, mailbox) pair first seen reachable, which mutation made it so. A read
-//! (`GET /_sim/exposure`) reports the remembered pairs that are in neither
-//! reach(before) nor reach(current). Reach uses the AAP decision only (not the
-//! Entra grant), over every mailbox plus the sentinel [`OTHER_MAILBOX`], which
-//! stands for a mailbox in no policy scope at all.
+//! committed mutation (a cmdlet, or a Graph grant removal) then computes
+//! reach(now) and remembers, for each (app, permission, mailbox) triple first
+//! seen reachable, which mutation made it so. A read (`GET /_sim/exposure`)
+//! reports the remembered triples that are in neither reach(before) nor
+//! reach(current). Reach is the combined decision per mailbox permission the
+//! app holds (an Entra grant, fenced by the policies when the table says so,
+//! or an RBAC assignment's grant), over every mailbox plus the sentinel
+//! [`OTHER_MAILBOX`], which stands for a mailbox in no policy scope, no group
+//! and with no attributes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use mailscope_permissions::APP_ROLE_PERMISSIONS;
 use serde::Serialize;
 
-use crate::decision::{self, DecisionKnobs, Verdict};
+use crate::decision::{self, DecisionKnobs, ScopeFilter, Verdict};
 use crate::model::Tenant;
+use crate::opath::MemberOf;
 
 /// Sentinel mailbox key: "any mailbox that is in no policy scope".
 pub const OTHER_MAILBOX: &str = "*any-other-mailbox*";
 
-/// (app id lower-case, mailbox key) pairs.
-type Reach = BTreeSet<(String, String)>;
+/// (app id lower-case, permission, mailbox key) triples.
+type Reach = BTreeSet<(String, String, String)>;
 
 /// One reported exposure.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -28,6 +34,8 @@ type Reach = BTreeSet<(String, String)>;
 pub struct Exposure {
     /// The app's client id (lower case).
     pub app_id: String,
+    /// The mailbox permission (`Mail.Send`) the app held there.
+    pub permission: String,
     /// The mailbox's primary SMTP address, or [`OTHER_MAILBOX`].
     pub mailbox: String,
     /// 1-based index of the committed mutation after which the pair first became reachable.
@@ -40,7 +48,7 @@ pub struct Exposure {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ExposureLog {
     before: Reach,
-    seen: BTreeMap<(String, String), (u64, String)>,
+    seen: BTreeMap<(String, String, String), (u64, String)>,
     mutations: u64,
 }
 
@@ -51,18 +59,59 @@ fn apps(tenant: &Tenant) -> BTreeSet<String> {
     set
 }
 
+/// The mailbox permissions `app_id` holds in `tenant`: its Entra grants on
+/// either resource that the shared table lists, and the grants of its RBAC
+/// roles, with the table's spelling.
+fn permissions(tenant: &Tenant, app_id: &str) -> (BTreeSet<String>, BTreeSet<String>) {
+    let mut entra = BTreeSet::new();
+    if let Some(app) = tenant.app(app_id) {
+        for granted in app.graph_permissions.iter().chain(&app.exchange_permissions) {
+            if let Some(p) = APP_ROLE_PERMISSIONS.iter().find(|p| p.value.eq_ignore_ascii_case(granted)) {
+                entra.insert(p.value.to_owned());
+            }
+        }
+    }
+    let mut all = entra.clone();
+    for a in decision::assignments_of(tenant, app_id) {
+        if let Some(role) = mailscope_permissions::rbac_role(&a.role) {
+            all.extend(role.grants.iter().map(|g| (*g).to_owned()));
+        }
+    }
+    (entra, all)
+}
+
 /// reach(state) for the given apps.
 fn reach(tenant: &Tenant, apps: &BTreeSet<String>, knobs: DecisionKnobs) -> Reach {
     let mut out = Reach::new();
     let index = decision::ScopeIndex::new(tenant, knobs);
+    let member_of = MemberOf::new(tenant);
+    let mailboxes: Vec<_> = tenant.recipients.iter().filter(|r| r.kind.is_mailbox()).collect();
     for app in apps {
-        for r in tenant.recipients.iter().filter(|r| r.kind.is_mailbox()) {
-            if index.aap(tenant, app, Some(&r.external_directory_object_id)) == Verdict::Granted {
-                out.insert((app.clone(), r.primary_smtp_address.to_ascii_lowercase()));
-            }
+        let (entra, all) = permissions(tenant, app);
+        if all.is_empty() {
+            continue;
         }
-        if index.aap(tenant, app, None) == Verdict::Granted {
-            out.insert((app.clone(), OTHER_MAILBOX.to_owned()));
+        let aap = |target: Option<&str>| index.aap(tenant, app, target) == Verdict::Granted;
+        for perm in &all {
+            let has_entra = entra.contains(perm);
+            let fenced = decision::fenced(perm);
+            let scopes: Vec<ScopeFilter> = decision::assignments_of(tenant, app)
+                .filter(|a| decision::role_grants(&a.role, perm))
+                .map(|a| ScopeFilter::new(tenant, a.custom_resource_scope.as_deref()))
+                .collect();
+            let mut add = |mailbox: String| {
+                out.insert((app.clone(), perm.clone(), mailbox));
+            };
+            for r in &mailboxes {
+                let rbac = scopes.iter().any(|s| s.covers(tenant, Some(r), Some(&member_of)));
+                if rbac || (has_entra && (!fenced || aap(Some(&r.external_directory_object_id)))) {
+                    add(r.primary_smtp_address.to_ascii_lowercase());
+                }
+            }
+            let rbac = scopes.iter().any(|s| s.covers(tenant, None, Some(&member_of)));
+            if rbac || (has_entra && (!fenced || aap(None))) {
+                add(OTHER_MAILBOX.to_owned());
+            }
         }
     }
     out
@@ -78,7 +127,7 @@ impl ExposureLog {
     pub(crate) fn record(&mut self, tenant: &Tenant, cmdlet: &str, knobs: DecisionKnobs) {
         self.mutations += 1;
         let mut all = apps(tenant);
-        all.extend(self.before.iter().map(|(a, _)| a.clone()));
+        all.extend(self.before.iter().map(|(a, _, _)| a.clone()));
         for pair in reach(tenant, &all, knobs) {
             if !self.before.contains(&pair) {
                 self.seen.entry(pair).or_insert_with(|| (self.mutations, cmdlet.to_owned()));
@@ -94,21 +143,27 @@ impl ExposureLog {
     /// Exposures relative to the current state.
     pub(crate) fn report(&self, current: &Tenant, knobs: DecisionKnobs) -> Vec<Exposure> {
         let mut all = apps(current);
-        all.extend(self.seen.keys().map(|(a, _)| a.clone()));
+        all.extend(self.seen.keys().map(|(a, _, _)| a.clone()));
         let now = reach(current, &all, knobs);
         let mut out: Vec<Exposure> = self
             .seen
             .iter()
             .filter(|(pair, _)| !now.contains(*pair))
-            .map(|((app, mbx), (seq, cmdlet))| Exposure {
+            .map(|((app, perm, mbx), (seq, cmdlet))| Exposure {
                 app_id: app.clone(),
+                permission: perm.clone(),
                 mailbox: mbx.clone(),
                 after_mutation: *seq,
                 cmdlet: cmdlet.clone(),
             })
             .collect();
         out.sort_by(|a, b| {
-            (a.after_mutation, &a.app_id, &a.mailbox).cmp(&(b.after_mutation, &b.app_id, &b.mailbox))
+            (a.after_mutation, &a.app_id, &a.mailbox, &a.permission).cmp(&(
+                b.after_mutation,
+                &b.app_id,
+                &b.mailbox,
+                &b.permission,
+            ))
         });
         out
     }

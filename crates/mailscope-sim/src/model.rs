@@ -131,6 +131,9 @@ pub struct Recipient {
     /// `HiddenFromAddressListsEnabled`.
     #[serde(default)]
     pub hidden_from_address_lists_enabled: bool,
+    /// `Department` (empty = unset); only management-scope filters read it.
+    #[serde(default)]
+    pub department: String,
     /// Creation time, Unix seconds.
     pub when_created: u64,
     /// Last change time, Unix seconds.
@@ -262,6 +265,65 @@ pub struct App {
     pub created: u64,
 }
 
+/// Exchange's pointer to an Entra service principal (`New-ServicePrincipal`):
+/// what RBAC for Applications assigns roles to.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ServicePrincipalPointer {
+    /// The app's client id.
+    pub app_id: String,
+    /// The Entra service principal's object id (`ObjectId`, also `ServiceId`).
+    pub object_id: String,
+    /// `DisplayName`.
+    pub display_name: String,
+    /// The Exchange object's own GUID.
+    pub guid: String,
+    /// Creation time, Unix seconds.
+    pub when_created: u64,
+}
+
+impl ServicePrincipalPointer {
+    /// `Name` and `Identity`: Exchange names the object after the service
+    /// principal's object id.
+    pub fn name(&self) -> &str {
+        &self.object_id
+    }
+}
+
+/// A management scope (`New-ManagementScope -RecipientRestrictionFilter`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementScope {
+    /// `Name` (also its `Identity`).
+    pub name: String,
+    /// The OPATH recipient filter, as written.
+    pub recipient_restriction_filter: String,
+    /// The object's GUID.
+    pub guid: String,
+    /// Creation time, Unix seconds.
+    pub when_created: u64,
+    /// Last change time, Unix seconds.
+    pub when_changed: u64,
+}
+
+/// A management role assignment of an "Application X" role to a service principal pointer.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RoleAssignment {
+    /// `Name` (also its `Identity`).
+    pub name: String,
+    /// The role's full name (`Application Mail.Send`).
+    pub role: String,
+    /// The assignee pointer's `ObjectId`.
+    pub app_object_id: String,
+    /// The `CustomResourceScope`'s name; `None` = the whole organization.
+    pub custom_resource_scope: Option<String>,
+    /// The object's GUID.
+    pub guid: String,
+    /// Creation time, Unix seconds.
+    pub when_created: u64,
+}
+
 /// The whole tenant.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -286,6 +348,15 @@ pub struct Tenant {
     pub policies: Vec<Policy>,
     /// All applications.
     pub apps: Vec<App>,
+    /// Exchange service principal pointers (RBAC for Applications).
+    #[serde(default)]
+    pub service_principals: Vec<ServicePrincipalPointer>,
+    /// Management scopes.
+    #[serde(default)]
+    pub management_scopes: Vec<ManagementScope>,
+    /// Role assignments of application roles, in creation order.
+    #[serde(default)]
+    pub role_assignments: Vec<RoleAssignment>,
     /// `client_id` of the operator app (the one `operator_credentials` hands out).
     pub operator_app_id: Option<String>,
 }
@@ -306,12 +377,52 @@ impl Tenant {
         self.apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
-    /// `DistinguishedName` of a recipient.
+    /// `DistinguishedName` of a recipient: derived from its Name, so it is
+    /// stable for a given name (what a `MemberOfGroup` filter quotes).
     pub fn distinguished_name(&self, r: &Recipient) -> String {
+        self.object_dn(&r.name)
+    }
+
+    /// The DN of an object named `name` in the tenant's organizational unit.
+    pub fn object_dn(&self, name: &str) -> String {
         format!(
-            "CN={},OU={},OU=Microsoft Exchange Hosted Organizations,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
-            r.name, self.initial_domain
+            "CN={name},OU={},OU=Microsoft Exchange Hosted Organizations,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
+            self.initial_domain
         )
+    }
+
+    /// The service principal pointer `key` names: `AppId`, `ObjectId`,
+    /// `Name`, `DisplayName` or its GUID, case-insensitive.
+    pub fn service_principal(&self, key: &str) -> Option<&ServicePrincipalPointer> {
+        let key = key.trim();
+        self.service_principals.iter().find(|s| {
+            s.app_id.eq_ignore_ascii_case(key)
+                || s.object_id.eq_ignore_ascii_case(key)
+                || s.display_name.eq_ignore_ascii_case(key)
+                || s.guid.eq_ignore_ascii_case(key)
+        })
+    }
+
+    /// The name Exchange gives an assignment made without `-Name`:
+    /// `<role>-<assignee>`, cut to 64 characters, numbered when taken.
+    pub fn default_assignment_name(&self, role: &str, sp: &ServicePrincipalPointer) -> String {
+        let base: String = format!("{role}-{}", sp.name()).chars().take(64).collect();
+        let taken = |n: &str| self.role_assignments.iter().any(|a| a.name.eq_ignore_ascii_case(n));
+        let mut name = base.clone();
+        let mut i = 1;
+        while taken(&name) {
+            i += 1;
+            name = format!("{base}{i}");
+        }
+        name
+    }
+
+    /// The management scope named `key` (Name or GUID).
+    pub fn management_scope(&self, key: &str) -> Option<&ManagementScope> {
+        let key = key.trim();
+        self.management_scopes
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(key) || s.guid.eq_ignore_ascii_case(key))
     }
 
     /// A fresh SID for a new object.

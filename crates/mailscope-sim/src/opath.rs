@@ -12,10 +12,23 @@
 //! ```
 //!
 //! `-like` supports `*` wildcards anywhere. Comparisons are case-insensitive,
-//! and a multi-valued property (`EmailAddresses`) matches when any value does.
+//! and a multi-valued property (`EmailAddresses`, `MemberOfGroup`) matches
+//! when any value does.
+//!
+//! Over 600 lines only because of its unit tests (the evaluator's contract
+//! for `-Filter` and for management scopes); the code is about 380 lines.
+//!
+//! The same grammar serves `-Filter` on the `Get-*` cmdlets and a management
+//! scope's `-RecipientRestrictionFilter`; [`recipient_property`] gives both
+//! a recipient's values, `MemberOfGroup` being the distinguished names of the
+//! groups the recipient is a *direct* member of (RBAC for Applications
+//! counts nested members out of scope).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
+
+use crate::model::{Recipient, Tenant};
 
 /// A comparison operator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,6 +95,8 @@ pub(crate) const PROPERTIES: &[&str] = &[
     "ExternalDirectoryObjectId",
     "Guid",
     "DistinguishedName",
+    "MemberOfGroup",
+    "Department",
     "CustomAttribute1",
     "CustomAttribute2",
     "CustomAttribute3",
@@ -291,6 +306,69 @@ pub fn parse(src: &str) -> Result<Filter, FilterError> {
     Ok(f)
 }
 
+/// Direct group memberships: recipient object id (lower case) → the DNs of
+/// the groups holding it. Built once per tenant state when many recipients
+/// are evaluated (the exposure log); single decisions scan the groups.
+pub(crate) struct MemberOf(HashMap<String, Vec<String>>);
+
+impl MemberOf {
+    /// Indexes every group's direct members.
+    pub(crate) fn new(t: &Tenant) -> Self {
+        let mut map: HashMap<String, Vec<String>> = HashMap::new();
+        for g in t.recipients.iter().filter(|r| r.kind.is_group()) {
+            let dn = t.distinguished_name(g);
+            for m in &g.members {
+                map.entry(m.to_ascii_lowercase()).or_default().push(dn.clone());
+            }
+        }
+        Self(map)
+    }
+
+    fn of(&self, r: &Recipient) -> Vec<String> {
+        self.0.get(&r.external_directory_object_id.to_ascii_lowercase()).cloned().unwrap_or_default()
+    }
+}
+
+/// A recipient property's values for filtering (empty = unset).
+/// `member_of` speeds up `MemberOfGroup`; without it the groups are scanned.
+pub(crate) fn recipient_property<'a>(
+    t: &Tenant,
+    r: &'a Recipient,
+    name: &str,
+    member_of: Option<&MemberOf>,
+) -> Vec<Cow<'a, str>> {
+    let one = |s: &'a str| if s.is_empty() { Vec::new() } else { vec![Cow::Borrowed(s)] };
+    match name {
+        "Name" => one(&r.name),
+        "Alias" => one(&r.alias),
+        "DisplayName" => one(&r.display_name),
+        "PrimarySmtpAddress" => one(&r.primary_smtp_address),
+        "EmailAddresses" => r.email_addresses.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
+        "RecipientType" => vec![Cow::Borrowed(r.kind.recipient_type())],
+        "RecipientTypeDetails" => vec![Cow::Borrowed(r.kind.details())],
+        "ExternalDirectoryObjectId" => one(&r.external_directory_object_id),
+        "Guid" => one(&r.guid),
+        "DistinguishedName" => vec![Cow::Owned(t.distinguished_name(r))],
+        "Department" => one(&r.department),
+        "MemberOfGroup" => match member_of {
+            Some(index) => index.of(r).into_iter().map(Cow::Owned).collect(),
+            None => t
+                .recipients
+                .iter()
+                .filter(|g| {
+                    g.kind.is_group()
+                        && g.members.iter().any(|m| m.eq_ignore_ascii_case(&r.external_directory_object_id))
+                })
+                .map(|g| Cow::Owned(t.distinguished_name(g)))
+                .collect(),
+        },
+        other => other
+            .strip_prefix("CustomAttribute")
+            .and_then(|n| n.parse::<usize>().ok())
+            .map_or_else(Vec::new, |n| one(r.custom_attribute(n))),
+    }
+}
+
 /// Case-insensitive `*` wildcard match.
 pub(crate) fn like(pattern: &str, text: &str) -> bool {
     let p = pattern.to_lowercase();
@@ -439,5 +517,111 @@ mod tests {
         assert!(matches!(parse("Name -eq 'unterminated").unwrap_err(), FilterError::Syntax { .. }));
         assert!(matches!(parse("").unwrap_err(), FilterError::Syntax { .. }));
         assert_eq!(parse("Bogus -eq 'a'").unwrap_err(), FilterError::UnknownProperty("Bogus".into()));
+    }
+
+    /// The filters mailscope writes for RBAC scopes, and common admin filters,
+    /// evaluated on the Contoso seed through `recipient_property`.
+    mod recipient_filters {
+        use super::super::*;
+        use crate::model::Tenant;
+
+        fn tenant() -> Tenant {
+            let path =
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
+            let mut t = crate::seed::load_file(&path).unwrap();
+            let alice =
+                t.recipients.iter_mut().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap();
+            alice.department = "Finance".to_owned();
+            alice.custom_attributes[2] = "vip".to_owned();
+            t
+        }
+
+        fn dn(t: &Tenant, group: &str) -> String {
+            t.object_dn(group)
+        }
+
+        /// Primary addresses of the mailboxes `filter` selects, sorted.
+        fn select(t: &Tenant, filter: &str) -> Vec<String> {
+            let f = parse(filter).unwrap();
+            let index = MemberOf::new(t);
+            let mut out: Vec<String> = t
+                .recipients
+                .iter()
+                .filter(|r| r.kind.is_mailbox())
+                .filter(|r| {
+                    let direct = f.matches(&|p: &str| recipient_property(t, r, p, Some(&index)));
+                    let scanned = f.matches(&|p: &str| recipient_property(t, r, p, None));
+                    assert_eq!(direct, scanned, "index and scan disagree on {}", r.name);
+                    direct
+                })
+                .map(|r| r.primary_smtp_address.clone())
+                .collect();
+            out.sort();
+            out
+        }
+
+        #[test]
+        fn member_of_group_matches_direct_members_by_dn() {
+            let t = tenant();
+            let legacy = dn(&t, "Legacy-Scanner-Mailboxes");
+            assert_eq!(
+                select(&t, &format!("MemberOfGroup -eq '{legacy}'")),
+                ["alice@contoso.com", "scans@contoso.com"]
+            );
+            // Case-insensitive, and a name instead of a DN matches nothing.
+            assert_eq!(select(&t, &format!("memberofgroup -EQ '{}'", legacy.to_uppercase())).len(), 2);
+            assert!(select(&t, "MemberOfGroup -eq 'Legacy-Scanner-Mailboxes'").is_empty());
+        }
+
+        #[test]
+        fn member_of_group_ignores_nested_members() {
+            let mut t = tenant();
+            let inner = t
+                .recipients
+                .iter()
+                .find(|r| r.name == "Marketing-Senders")
+                .unwrap()
+                .external_directory_object_id
+                .clone();
+            let outer = t.recipients.iter_mut().find(|r| r.name == "Legacy-Scanner-Mailboxes").unwrap();
+            outer.members.push(inner);
+            let legacy = dn(&t, "Legacy-Scanner-Mailboxes");
+            assert_eq!(
+                select(&t, &format!("MemberOfGroup -eq '{legacy}'")),
+                ["alice@contoso.com", "scans@contoso.com"]
+            );
+        }
+
+        #[test]
+        fn and_not_or_combine_groups_as_mailscope_writes_them() {
+            let t = tenant();
+            let (a, d) = (dn(&t, "Legacy-Scanner-Mailboxes"), dn(&t, "mailscope-old-reporter-allow"));
+            let f = format!("(MemberOfGroup -eq '{a}') -and -not (MemberOfGroup -eq '{d}')");
+            assert_eq!(select(&t, &f), ["scans@contoso.com"], "alice is in both groups");
+            let f = format!("(MemberOfGroup -eq '{a}') -or (MemberOfGroup -eq '{d}')");
+            assert_eq!(select(&t, &f), ["alice@contoso.com", "reports@contoso.com", "scans@contoso.com"]);
+            assert_eq!(select(&t, &format!("-not (MemberOfGroup -eq '{a}')")).len(), 13);
+        }
+
+        #[test]
+        fn common_admin_filters() {
+            let t = tenant();
+            assert_eq!(select(&t, "PrimarySmtpAddress -eq 'CEO@contoso.com'"), ["ceo@contoso.com"]);
+            assert_eq!(
+                select(&t, "PrimarySmtpAddress -like 'c*o@contoso.com'"),
+                ["ceo@contoso.com", "cfo@contoso.com"]
+            );
+            assert_eq!(select(&t, "CustomAttribute3 -eq 'VIP'"), ["alice@contoso.com"]);
+            assert_eq!(select(&t, "Department -eq 'finance'"), ["alice@contoso.com"]);
+            assert_eq!(
+                select(&t, "RecipientTypeDetails -eq 'UserMailbox'"),
+                ["alice@contoso.com", "bob@contoso.com", "ceo@contoso.com", "cfo@contoso.com"]
+            );
+            assert_eq!(
+                select(&t, "(RecipientTypeDetails -eq 'UserMailbox') -and -not (Department -eq 'Finance')")
+                    .len(),
+                3
+            );
+        }
     }
 }

@@ -7,7 +7,7 @@ use crate::model::Tenant;
 
 use super::error::CmdletError;
 use super::params::Params;
-use super::{groups, policies, recipients};
+use super::{groups, policies, rbac, recipients, scopes};
 
 /// A cmdlet's output objects or its failure.
 pub(crate) type CmdResult = Result<Vec<Value>, CmdletError>;
@@ -183,6 +183,57 @@ pub(crate) static CMDLETS: &[CmdletSpec] = &[
         name: "Get-Mailbox",
         params: GET_RECIPIENTS,
         handler: Handler::Read(recipients::get_mailbox),
+    },
+    CmdletSpec { name: "Get-ServicePrincipal", params: &["Identity"], handler: Handler::Read(rbac::get_sp) },
+    CmdletSpec {
+        name: "New-ServicePrincipal",
+        params: &["AppId", "ObjectId", "ServiceId", "DisplayName", "Confirm", "WhatIf"],
+        handler: Handler::Write(rbac::new_sp),
+    },
+    CmdletSpec {
+        name: "Remove-ServicePrincipal",
+        params: &["Identity", "Confirm", "WhatIf"],
+        handler: Handler::Write(rbac::remove_sp),
+    },
+    CmdletSpec {
+        name: "Get-ManagementScope",
+        params: &["Identity"],
+        handler: Handler::Read(scopes::get_scope),
+    },
+    CmdletSpec {
+        name: "New-ManagementScope",
+        params: &["Name", "RecipientRestrictionFilter", "Confirm", "WhatIf"],
+        handler: Handler::Write(scopes::new_scope),
+    },
+    CmdletSpec {
+        name: "Set-ManagementScope",
+        params: &["Identity", "RecipientRestrictionFilter", "Confirm", "WhatIf"],
+        handler: Handler::Write(scopes::set_scope),
+    },
+    CmdletSpec {
+        name: "Remove-ManagementScope",
+        params: &["Identity", "Confirm", "WhatIf"],
+        handler: Handler::Write(scopes::remove_scope),
+    },
+    CmdletSpec {
+        name: "Get-ManagementRoleAssignment",
+        params: &["Identity", "RoleAssignee", "RoleAssigneeType", "Role"],
+        handler: Handler::Read(rbac::get_assignment),
+    },
+    CmdletSpec {
+        name: "New-ManagementRoleAssignment",
+        params: &["Name", "App", "Role", "CustomResourceScope", "Confirm", "WhatIf"],
+        handler: Handler::Write(rbac::new_assignment),
+    },
+    CmdletSpec {
+        name: "Remove-ManagementRoleAssignment",
+        params: &["Identity", "Confirm", "WhatIf"],
+        handler: Handler::Write(rbac::remove_assignment),
+    },
+    CmdletSpec {
+        name: "Test-ServicePrincipalAuthorization",
+        params: &["Identity", "Resource"],
+        handler: Handler::Read(rbac::test_authorization),
     },
 ];
 

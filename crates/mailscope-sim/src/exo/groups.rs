@@ -159,6 +159,7 @@ pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
             .boolean("RequireSenderAuthenticationEnabled")?
             .unwrap_or(true),
         hidden_from_address_lists_enabled: false,
+        department: String::new(),
         when_created: cx.now,
         when_changed: cx.now,
     };

@@ -9,7 +9,9 @@ mod lookup;
 mod objects;
 mod params;
 mod policies;
+mod rbac;
 mod recipients;
+mod scopes;
 
 pub(crate) use cmdlets::{Handler, ReadCtx, WriteCtx, find};
 pub(crate) use error::{CmdletError, nul_gzip_403, server_error};

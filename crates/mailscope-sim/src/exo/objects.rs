@@ -5,7 +5,7 @@ use serde_json::{Map, Value, json};
 
 use crate::clock;
 use crate::decision::Verdict;
-use crate::model::{Policy, Recipient, Tenant};
+use crate::model::{ManagementScope, Policy, Recipient, RoleAssignment, ServicePrincipalPointer, Tenant};
 
 fn put_guid(m: &mut Map<String, Value>, key: &str, v: &str) {
     m.insert(format!("{key}@data.type"), json!("System.Guid"));
@@ -114,4 +114,96 @@ pub(crate) fn test_result(app_id: &str, r: &Recipient, verdict: Verdict) -> Valu
         "MailboxSid": r.sid,
         "AccessCheckResult": verdict.as_str(),
     })
+}
+
+/// A `Get-/New-ServicePrincipal` object: Exchange names the pointer after the
+/// service principal's object id, which it shows as `ObjectId` and `ServiceId`.
+pub(crate) fn service_principal(t: &Tenant, sp: &ServicePrincipalPointer) -> Value {
+    let mut m = Map::new();
+    m.insert("Identity".into(), json!(sp.name()));
+    m.insert("Id".into(), json!(sp.name()));
+    m.insert("Name".into(), json!(sp.name()));
+    m.insert("DisplayName".into(), json!(sp.display_name));
+    m.insert("AppId".into(), json!(sp.app_id));
+    m.insert("ObjectId".into(), json!(sp.object_id));
+    m.insert("ServiceId".into(), json!(sp.object_id));
+    m.insert("DistinguishedName".into(), json!(t.object_dn(sp.name())));
+    m.insert("OrganizationId".into(), json!(t.initial_domain));
+    put_guid(&mut m, "Guid", &sp.guid);
+    put_guid(&mut m, "ExchangeObjectId", &sp.guid);
+    m.insert("IsValid".into(), json!(true));
+    m.insert("ObjectState".into(), json!("Unchanged"));
+    put_time(&mut m, "WhenCreated", sp.when_created);
+    put_time(&mut m, "WhenChanged", sp.when_created);
+    Value::Object(m)
+}
+
+/// The DN of a management scope (scopes live in the organization's RBAC container).
+fn scope_dn(t: &Tenant, name: &str) -> String {
+    format!(
+        "CN={name},CN=Scopes,CN=RBAC,CN={},CN=ConfigurationUnits,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
+        t.initial_domain
+    )
+}
+
+/// A `Get-/New-ManagementScope` object.
+pub(crate) fn management_scope(t: &Tenant, s: &ManagementScope) -> Value {
+    let mut m = Map::new();
+    m.insert("Identity".into(), json!(s.name));
+    m.insert("Id".into(), json!(s.name));
+    m.insert("Name".into(), json!(s.name));
+    m.insert("RecipientRestrictionFilter".into(), json!(s.recipient_restriction_filter));
+    m.insert("RecipientFilter".into(), json!(s.recipient_restriction_filter));
+    m.insert("RecipientRoot".into(), Value::Null);
+    m.insert("ServerRestrictionFilter".into(), Value::Null);
+    m.insert("DatabaseRestrictionFilter".into(), Value::Null);
+    m.insert("ScopeRestrictionType".into(), json!("RecipientScope"));
+    m.insert("Exclusive".into(), json!(false));
+    m.insert("DistinguishedName".into(), json!(scope_dn(t, &s.name)));
+    put_guid(&mut m, "Guid", &s.guid);
+    m.insert("IsValid".into(), json!(true));
+    m.insert("ObjectState".into(), json!("Unchanged"));
+    put_time(&mut m, "WhenCreated", s.when_created);
+    put_time(&mut m, "WhenChanged", s.when_changed);
+    Value::Object(m)
+}
+
+/// A `Get-/New-ManagementRoleAssignment` object for an application role.
+pub(crate) fn role_assignment(t: &Tenant, a: &RoleAssignment) -> Value {
+    let scoped = a.custom_resource_scope.is_some();
+    let mut m = Map::new();
+    m.insert("Identity".into(), json!(a.name));
+    m.insert("Id".into(), json!(a.name));
+    m.insert("Name".into(), json!(a.name));
+    m.insert("Role".into(), json!(a.role));
+    m.insert("RoleAssignee".into(), json!(a.app_object_id));
+    m.insert("RoleAssigneeName".into(), json!(a.app_object_id));
+    m.insert("RoleAssigneeType".into(), json!("ServicePrincipal"));
+    m.insert("AssignmentMethod".into(), json!("Direct"));
+    m.insert("RoleAssignmentDelegationType".into(), json!("Regular"));
+    m.insert("Enabled".into(), json!(true));
+    m.insert("CustomResourceScope".into(), json!(a.custom_resource_scope));
+    m.insert("CustomRecipientWriteScope".into(), json!(a.custom_resource_scope));
+    m.insert("CustomConfigWriteScope".into(), Value::Null);
+    m.insert("RecipientOrganizationalUnitScope".into(), Value::Null);
+    m.insert("RecipientReadScope".into(), json!("Organization"));
+    m.insert(
+        "RecipientWriteScope".into(),
+        json!(if scoped { "CustomRecipientScope" } else { "Organization" }),
+    );
+    m.insert("ConfigReadScope".into(), json!("OrganizationConfig"));
+    m.insert("ConfigWriteScope".into(), json!("OrganizationConfig"));
+    m.insert(
+        "DistinguishedName".into(),
+        json!(format!(
+            "CN={},CN=Role Assignments,CN=RBAC,CN={},CN=ConfigurationUnits,DC=NAMPR01A001,DC=PROD,DC=OUTLOOK,DC=COM",
+            a.name, t.initial_domain
+        )),
+    );
+    put_guid(&mut m, "Guid", &a.guid);
+    m.insert("IsValid".into(), json!(true));
+    m.insert("ObjectState".into(), json!("Unchanged"));
+    put_time(&mut m, "WhenCreated", a.when_created);
+    put_time(&mut m, "WhenChanged", a.when_created);
+    Value::Object(m)
 }

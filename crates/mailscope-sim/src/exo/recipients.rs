@@ -1,8 +1,6 @@
 //! `Get-Recipient`, `Get-Mailbox`, and the listing logic (`-Identity`,
 //! `-Filter`, `-RecipientTypeDetails`, `-Anr`) the `Get-*` cmdlets share.
 
-use std::borrow::Cow;
-
 use serde_json::Value;
 
 use crate::model::{Recipient, RecipientKind, Tenant};
@@ -13,27 +11,6 @@ use super::error::CmdletError;
 use super::lookup;
 use super::objects;
 use super::params::Params;
-
-/// A recipient property's values for filtering.
-fn property<'a>(t: &Tenant, r: &'a Recipient, name: &str) -> Vec<Cow<'a, str>> {
-    let one = |s: &'a str| if s.is_empty() { Vec::new() } else { vec![Cow::Borrowed(s)] };
-    match name {
-        "Name" => one(&r.name),
-        "Alias" => one(&r.alias),
-        "DisplayName" => one(&r.display_name),
-        "PrimarySmtpAddress" => one(&r.primary_smtp_address),
-        "EmailAddresses" => r.email_addresses.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
-        "RecipientType" => vec![Cow::Borrowed(r.kind.recipient_type())],
-        "RecipientTypeDetails" => vec![Cow::Borrowed(r.kind.details())],
-        "ExternalDirectoryObjectId" => one(&r.external_directory_object_id),
-        "Guid" => one(&r.guid),
-        "DistinguishedName" => vec![Cow::Owned(t.distinguished_name(r))],
-        other => other
-            .strip_prefix("CustomAttribute")
-            .and_then(|n| n.parse::<usize>().ok())
-            .map_or_else(Vec::new, |n| one(r.custom_attribute(n))),
-    }
-}
 
 /// Parses `-Filter` into the real-shaped binding error on failure.
 fn parse_filter(text: &str) -> Result<Filter, CmdletError> {
@@ -80,11 +57,16 @@ pub(crate) fn list<'a>(
         return lookup::resolve(t, &id, kind_ok).map(|r| vec![r]);
     }
     let filter = filter_text.as_deref().map(parse_filter).transpose()?;
+    let member_of = filter.as_ref().map(|_| opath::MemberOf::new(t));
     let mut out: Vec<&Recipient> = t
         .recipients
         .iter()
         .filter(|r| kind_ok(r))
-        .filter(|r| filter.as_ref().is_none_or(|f| f.matches(&|prop: &str| property(t, r, prop))))
+        .filter(|r| {
+            filter.as_ref().is_none_or(|f| {
+                f.matches(&|prop: &str| opath::recipient_property(t, r, prop, member_of.as_ref()))
+            })
+        })
         .filter(|r| {
             anr.as_deref().is_none_or(|a| {
                 let a = a.to_lowercase();

@@ -1,6 +1,12 @@
-//! The Microsoft Graph subset: `sendMail` (with the AAP check as Graph's
-//! cache sees it) and the `servicePrincipals` reads tools use to find which
-//! apps hold mailbox permissions (docs/exchange.md, "Graph").
+//! The Microsoft Graph subset: `sendMail` and `messages` (with the combined
+//! Entra grant / access policy / RBAC decision as Graph's cache sees it), the
+//! `servicePrincipals` reads tools use to find which apps hold mailbox
+//! permissions, and the removal of an app-role grant (`docs/exchange.md`,
+//! "Access decision" and "Graph").
+//!
+//! Over 600 lines because it is the whole Graph surface with its shared
+//! admission, error body, paging and service-principal model; split it by
+//! resource (users, servicePrincipals) when a further endpoint lands.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -15,15 +21,18 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use super::admin_api::injected_response;
+use mailscope_permissions::Resource;
+
 use crate::catalog::{
-    EXCHANGE_APP_ID, EXCHANGE_APP_ROLES, GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_AUDIENCE, GRAPH_READ_ROLES,
-    MICROSOFT_TENANT_ID,
+    self, APP_ROLE_ASSIGNMENT_WRITE, AppRole, EXCHANGE_APP_ID, GRAPH_APP_ID, GRAPH_AUDIENCE,
+    GRAPH_READ_ROLES, MICROSOFT_TENANT_ID,
 };
 use crate::clock;
-use crate::decision::{self, Verdict};
-use crate::model::Tenant;
+use crate::decision::{self, Access};
+use crate::exo::{CmdletError, Params, WriteCtx};
+use crate::model::{Recipient, Tenant};
 use crate::seed::derived_guid;
-use crate::state::Shared;
+use crate::state::{Shared, WriteError};
 use crate::stats::Endpoint;
 use crate::tcp::ConnInfo;
 use crate::token::{self, AccessClaims, TokenProblem};
@@ -31,6 +40,11 @@ use crate::token::{self, AccessClaims, TokenProblem};
 /// The AAP denial text Graph returns today (docs/exchange.md, "Graph" and "Access decision" default).
 pub const AAP_DENIAL: &str =
     "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.";
+
+/// Graph's text for an app holding no effective permission on the mailbox:
+/// no Entra grant, and no RBAC assignment covering it (the RBAC case is not
+/// documented; see docs/sim.md).
+const ACCESS_DENIED: &str = "Access is denied. Check credentials and try again.";
 
 fn graph_error(status: StatusCode, code: &str, message: &str, headers: &HeaderMap) -> Response {
     let request_id = uuid::Uuid::new_v4().to_string();
@@ -100,19 +114,14 @@ pub(crate) async fn send_mail(
         Ok(admitted) => admitted,
         Err(r) => return *r,
     };
-    if !claims.roles.iter().any(|r| r == "Mail.Send") {
-        return graph_error(
-            StatusCode::FORBIDDEN,
-            "ErrorAccessDenied",
-            "Access is denied. Check credentials and try again.",
-            &headers,
-        );
+    let view = shared.graph_view();
+    let entra = claims.roles.iter().any(|r| r == "Mail.Send");
+    let any_rbac =
+        decision::assignments_of(&view, &claims.appid).any(|a| decision::role_grants(&a.role, "Mail.Send"));
+    if !entra && !any_rbac {
+        return graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", ACCESS_DENIED, &headers);
     }
-    let target = tenant.recipients.iter().find(|r| {
-        r.kind.is_mailbox()
-            && (r.external_directory_object_id.eq_ignore_ascii_case(&user) || r.has_smtp(&user))
-    });
-    let Some(target) = target else {
+    let Some(target) = mailbox(&tenant, &user) else {
         return graph_error(
             StatusCode::NOT_FOUND,
             "ErrorInvalidUser",
@@ -132,10 +141,9 @@ pub(crate) async fn send_mail(
             &headers,
         );
     }
-    let view = shared.graph_view();
-    let target_id = target.external_directory_object_id.clone();
-    if decision::aap(&view, &claims.appid, Some(&target_id), shared.knobs()) == Verdict::Denied {
-        return graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", AAP_DENIAL, &headers);
+    let access = decide(&shared, &view, &claims, &["Mail.Send"], target);
+    if let Some(denied) = denial(access, &headers) {
+        return denied;
     }
     let mut r = StatusCode::ACCEPTED.into_response();
     if let Ok(v) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
@@ -144,13 +152,85 @@ pub(crate) async fn send_mail(
     r
 }
 
+/// The mailbox `/users/{user}` names (object id or any SMTP address).
+fn mailbox<'a>(t: &'a Tenant, user: &str) -> Option<&'a Recipient> {
+    t.recipients.iter().find(|r| {
+        r.kind.is_mailbox() && (r.external_directory_object_id.eq_ignore_ascii_case(user) || r.has_smtp(user))
+    })
+}
+
+/// The best verdict over the permissions an endpoint accepts (any one of
+/// them suffices), on Graph's delayed view; the Entra grant is the token's.
+fn decide(
+    shared: &Shared,
+    view: &Tenant,
+    claims: &AccessClaims,
+    perms: &[&str],
+    target: &Recipient,
+) -> Access {
+    let target = view.recipient_by_object_id(&target.external_directory_object_id).unwrap_or(target);
+    let mut best = Access::Denied;
+    for perm in perms {
+        let entra = claims.roles.iter().any(|r| r.eq_ignore_ascii_case(perm));
+        match decision::effective(view, &claims.appid, entra, perm, target, shared.knobs()) {
+            Access::Granted => return Access::Granted,
+            Access::DeniedByPolicy => best = Access::DeniedByPolicy,
+            Access::Denied => {}
+        }
+    }
+    best
+}
+
+/// The 403 of a denied verdict: the policy text when an Entra grant was
+/// fenced by a policy, Graph's generic text otherwise.
+fn denial(access: Access, headers: &HeaderMap) -> Option<Response> {
+    match access {
+        Access::Granted => None,
+        Access::DeniedByPolicy => {
+            Some(graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", AAP_DENIAL, headers))
+        }
+        Access::Denied => {
+            Some(graph_error(StatusCode::FORBIDDEN, "ErrorAccessDenied", ACCESS_DENIED, headers))
+        }
+    }
+}
+
+/// Permissions `GET /users/{id}/messages` accepts (any one).
+const MESSAGE_READ: &[&str] = &["Mail.ReadBasic", "Mail.ReadBasic.All", "Mail.Read", "Mail.ReadWrite"];
+
+/// `GET /v1.0/users/{id}/messages`: the sim stores no mail, so an allowed
+/// call lists nothing; what it proves is the decision.
+fn messages(
+    shared: &Shared,
+    tenant: &Tenant,
+    claims: &AccessClaims,
+    user: &str,
+    headers: &HeaderMap,
+) -> Response {
+    let Some(target) = mailbox(tenant, user) else {
+        return graph_error(
+            StatusCode::NOT_FOUND,
+            "ErrorInvalidUser",
+            &format!("The requested user '{user}' is invalid."),
+            headers,
+        );
+    };
+    let view = shared.graph_view();
+    if let Some(denied) = denial(decide(shared, &view, claims, MESSAGE_READ, target), headers) {
+        return denied;
+    }
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let body = json!({"@odata.context": format!("http://{host}/v1.0/$metadata#users('{user}')/messages"), "value": []});
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
 /// One service principal as Graph shows it.
 struct Sp {
     id: String,
     app_id: String,
     display_name: String,
     owner: String,
-    roles: &'static [(&'static str, &'static str, &'static str)],
+    roles: Vec<AppRole>,
 }
 
 fn service_principals(t: &Tenant) -> Vec<Sp> {
@@ -160,14 +240,14 @@ fn service_principals(t: &Tenant) -> Vec<Sp> {
             app_id: GRAPH_APP_ID.to_owned(),
             display_name: "Microsoft Graph".to_owned(),
             owner: MICROSOFT_TENANT_ID.to_owned(),
-            roles: GRAPH_APP_ROLES,
+            roles: catalog::app_roles(Resource::Graph),
         },
         Sp {
             id: derived_guid(&t.id, "service-principal", EXCHANGE_APP_ID),
             app_id: EXCHANGE_APP_ID.to_owned(),
             display_name: "Office 365 Exchange Online".to_owned(),
             owner: MICROSOFT_TENANT_ID.to_owned(),
-            roles: EXCHANGE_APP_ROLES,
+            roles: catalog::app_roles(Resource::ExchangeOnline),
         },
     ];
     out.extend(t.apps.iter().map(|a| Sp {
@@ -175,7 +255,7 @@ fn service_principals(t: &Tenant) -> Vec<Sp> {
         app_id: a.app_id.clone(),
         display_name: a.display_name.clone(),
         owner: t.id.clone(),
-        roles: &[],
+        roles: Vec::new(),
     }));
     out
 }
@@ -184,15 +264,15 @@ fn sp_json(sp: &Sp) -> Value {
     let roles: Vec<Value> = sp
         .roles
         .iter()
-        .map(|(value, id, name)| {
+        .map(|r| {
             json!({
                 "allowedMemberTypes": ["Application"],
-                "description": name,
-                "displayName": name,
-                "id": id,
+                "description": r.display,
+                "displayName": r.display,
+                "id": r.id,
                 "isEnabled": true,
                 "origin": "Application",
-                "value": value,
+                "value": r.value,
             })
         })
         .collect();
@@ -222,15 +302,13 @@ fn assignments(t: &Tenant, resource: &Sp) -> Vec<Value> {
             continue;
         };
         for perm in granted {
-            let Some((_, role_id, _)) = resource.roles.iter().find(|(v, _, _)| v.eq_ignore_ascii_case(perm))
-            else {
+            let Some(role) = resource.roles.iter().find(|r| r.value.eq_ignore_ascii_case(perm)) else {
                 continue;
             };
-            let digest = Sha256::digest(format!("{}|{}", app.service_principal_id, role_id).as_bytes());
             out.push(json!({
-                "id": URL_SAFE_NO_PAD.encode(&digest[..32]),
+                "id": assignment_id(&app.service_principal_id, role.id),
                 "deletedDateTime": null,
-                "appRoleId": role_id,
+                "appRoleId": role.id,
                 "createdDateTime": clock::graph_time(app.created),
                 "principalDisplayName": app.display_name,
                 "principalId": app.service_principal_id,
@@ -241,6 +319,13 @@ fn assignments(t: &Tenant, resource: &Sp) -> Vec<Value> {
         }
     }
     out
+}
+
+/// An app-role assignment's id: stable for (principal, role), so a listing
+/// and a later DELETE agree.
+fn assignment_id(principal_id: &str, role_id: &str) -> String {
+    let digest = Sha256::digest(format!("{principal_id}|{role_id}").as_bytes());
+    URL_SAFE_NO_PAD.encode(&digest[..32])
 }
 
 fn query_map(q: Option<&str>) -> Vec<(String, String)> {
@@ -361,6 +446,14 @@ pub(crate) async fn get(
         Ok(admitted) => admitted,
         Err(r) => return *r,
     };
+    if let Some(user) = rest
+        .trim_matches('/')
+        .strip_prefix("users/")
+        .and_then(|u| u.strip_suffix("/messages"))
+        .filter(|u| !u.contains('/'))
+    {
+        return messages(&shared, &tenant, &claims, user, &headers);
+    }
     if !claims.roles.iter().any(|r| GRAPH_READ_ROLES.contains(&r.as_str())) {
         return graph_error(
             StatusCode::FORBIDDEN,
@@ -451,5 +544,107 @@ pub(crate) async fn get(
             &format!("Resource not found for the segment '{other}'."),
             &headers,
         ),
+    }
+}
+
+/// Parameters of the grant removal handed to the write path.
+const REMOVE_GRANT_PARAMS: &[&str] = &["ResourceAppId", "AssignmentId"];
+
+/// Removes the app-role grant `AssignmentId` of the resource `ResourceAppId`
+/// from the working tenant; not found when no app holds it.
+fn remove_grant(cx: &mut WriteCtx<'_>) -> Result<Vec<Value>, CmdletError> {
+    let resource_app = cx.params.required("ResourceAppId")?;
+    let id = cx.params.required("AssignmentId")?;
+    let resource = Resource::from_app_id(&resource_app).ok_or_else(|| CmdletError::not_found(&id, ""))?;
+    let roles = catalog::app_roles(resource);
+    for app in &mut cx.tenant.apps {
+        let sp = app.service_principal_id.clone();
+        let granted = if resource == Resource::Graph {
+            &mut app.graph_permissions
+        } else {
+            &mut app.exchange_permissions
+        };
+        let hit = granted.iter().position(|perm| {
+            roles.iter().any(|r| r.value.eq_ignore_ascii_case(perm) && assignment_id(&sp, r.id) == id)
+        });
+        if let Some(i) = hit {
+            granted.remove(i);
+            return Ok(Vec::new());
+        }
+    }
+    Err(CmdletError::not_found(&id, ""))
+}
+
+/// `DELETE /v1.0/servicePrincipals/{resourceId}/appRoleAssignedTo/{id}`
+/// (also addressed by `servicePrincipals(appId='…')`): removes an app's
+/// grant. 204; 404 when gone; 403 `Authorization_RequestDenied` without
+/// `AppRoleAssignment.ReadWrite.All` (Microsoft Learn, "Delete
+/// appRoleAssignedTo"). The change is a committed mutation: persisted,
+/// delayed for Graph, and counted by the exposure log.
+pub(crate) async fn delete(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<ConnInfo>,
+    Path(rest): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let (tenant, claims) = match admit(&shared, &conn, &headers).await {
+        Ok(admitted) => admitted,
+        Err(r) => return *r,
+    };
+    if !claims.roles.iter().any(|r| r == APP_ROLE_ASSIGNMENT_WRITE) {
+        return graph_error(
+            StatusCode::FORBIDDEN,
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+            &headers,
+        );
+    }
+    let not_found = |key: &str| {
+        graph_error(
+            StatusCode::NOT_FOUND,
+            "Request_ResourceNotFound",
+            &format!(
+                "Resource '{key}' does not exist or one of its queried reference-property objects are not present."
+            ),
+            &headers,
+        )
+    };
+    let parts: Vec<&str> = rest.trim_matches('/').split('/').collect();
+    let sps = service_principals(&tenant);
+    let (sp, id) = match parts.as_slice() {
+        ["servicePrincipals", key, "appRoleAssignedTo", id] => {
+            (sps.iter().find(|s| s.id.eq_ignore_ascii_case(key)), *id)
+        }
+        [head, "appRoleAssignedTo", id] => {
+            let app_id = head
+                .strip_prefix("servicePrincipals(appId=")
+                .and_then(|s| s.strip_suffix(')'))
+                .map(|s| s.trim_matches('\''));
+            (app_id.and_then(|a| sps.iter().find(|s| s.app_id.eq_ignore_ascii_case(a))), *id)
+        }
+        _ => {
+            return graph_error(
+                StatusCode::BAD_REQUEST,
+                "BadRequest",
+                "Unsupported request: only appRoleAssignedTo entries can be deleted here.",
+                &headers,
+            );
+        }
+    };
+    let Some(sp) = sp else {
+        return not_found(parts.get(1).copied().unwrap_or_default());
+    };
+    let mut raw = Map::new();
+    raw.insert("ResourceAppId".into(), json!(sp.app_id));
+    raw.insert("AssignmentId".into(), json!(id));
+    let Ok(params) = Params::bind(REMOVE_GRANT_PARAMS, &raw) else {
+        return not_found(id);
+    };
+    match shared.execute_write("DELETE appRoleAssignedTo", remove_grant, &params) {
+        Ok(_) => StatusCode::NO_CONTENT.into_response(),
+        Err(WriteError::Cmdlet(_)) => not_found(id),
+        Err(WriteError::Persist(msg)) => {
+            graph_error(StatusCode::INTERNAL_SERVER_ERROR, "InternalServerError", &msg, &headers)
+        }
     }
 }

@@ -22,7 +22,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token_endpoint))
         .route("/adminapi/{version}/{tenant}/InvokeCommand", post(admin_api::invoke_command))
         .route("/v1.0/users/{user}/sendMail", post(graph::send_mail))
-        .route("/v1.0/{*rest}", get(graph::get))
+        .route("/v1.0/{*rest}", get(graph::get).delete(graph::delete))
         .merge(control::routes())
         .with_state(shared)
 }

@@ -66,7 +66,7 @@ async fn growing_then_shrinking_a_group_is_reported() {
     let v = s.control("/_sim/exposure", None).await;
     assert_eq!(
         v["exposures"],
-        json!([{"appId": INVOICE_MAILER, "mailbox": "cfo@contoso.com", "afterMutation": 1, "cmdlet": "Add-DistributionGroupMember"}])
+        json!([{"appId": INVOICE_MAILER, "permission": "Mail.Send", "mailbox": "cfo@contoso.com", "afterMutation": 1, "cmdlet": "Add-DistributionGroupMember"}])
     );
 }
 

@@ -90,7 +90,7 @@ async fn service_principals_page_and_filter() {
             None => break,
         }
     }
-    assert_eq!(all.len(), 2 + 12);
+    assert_eq!(all.len(), 2 + 14);
     let r = s.graph_get(&t, &format!("servicePrincipals?$filter=appId eq '{INVOICE_MAILER}'")).await;
     let v = r.json();
     assert_eq!(v["value"].as_array().unwrap().len(), 1);
@@ -128,7 +128,7 @@ async fn app_role_assigned_to_lists_mail_send_holders() {
         }
     }
     let senders: Vec<_> = rows.iter().filter(|r| r["appRoleId"] == mail_send).collect();
-    assert_eq!(senders.len(), 8);
+    assert_eq!(senders.len(), 9, "the eight of contoso.yaml and the snapshot, and digest-sender");
     snapshot("app_role_assignment_row", senders[0], false);
     // Keyed addressing of the Exchange resource gives the ManageAsApp holders.
     let v = s

@@ -11,5 +11,7 @@ mod faults;
 mod graph;
 mod paging;
 mod persistence;
+mod rbac_cmdlets;
+mod rbac_decision;
 mod seed;
 mod token_flows;
