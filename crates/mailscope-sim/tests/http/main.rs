@@ -13,5 +13,6 @@ mod paging;
 mod persistence;
 mod rbac_cmdlets;
 mod rbac_decision;
+mod rbac_seed;
 mod seed;
 mod token_flows;
