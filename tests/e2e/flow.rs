@@ -9,15 +9,15 @@
 
 use std::process::Stdio;
 
-use mailscope_sim::{ServerHandle, Sim};
+use mailscope_testkit::Emulator;
 use serde_json::{Value, json};
 
-use crate::harness::{Run, Scratch, mailscope, root, run};
+use crate::harness::{Run, Scratch, mailscope, root, run, serve_contoso_state};
 
 /// An emulator served by the test itself.
 struct TestTenant {
     rt: tokio::runtime::Runtime,
-    server: Option<ServerHandle>,
+    emulator: Option<Emulator>,
     tenant_id: String,
     client_id: String,
     secret: String,
@@ -28,16 +28,11 @@ impl TestTenant {
     fn start(name: &str) -> TestTenant {
         let scratch = Scratch::new(name);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
-        let seed = root().join("policies/contoso.tenant.yaml");
-        let sim = Sim::open(scratch.path("state.json"), Some(&seed)).unwrap();
-        let creds = sim.operator_credentials().unwrap();
-        let server = rt.block_on(async {
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-            mailscope_sim::serve(sim, listener).await
-        });
+        let emulator = serve_contoso_state(&rt, scratch.path("state.json"));
+        let creds = emulator.operator().clone();
         TestTenant {
             rt,
-            server: Some(server),
+            emulator: Some(emulator),
             tenant_id: creds.tenant_id,
             client_id: creds.client_id,
             secret: creds.client_secret,
@@ -46,7 +41,7 @@ impl TestTenant {
     }
 
     fn url(&self) -> String {
-        self.server.as_ref().unwrap().base_url()
+        self.emulator.as_ref().unwrap().base_url()
     }
 
     /// Runs the binary against this tenant with credentials in the environment.
@@ -91,8 +86,8 @@ impl TestTenant {
 
 impl Drop for TestTenant {
     fn drop(&mut self) {
-        if let Some(server) = self.server.take() {
-            self.rt.block_on(server.shutdown());
+        if let Some(emulator) = self.emulator.take() {
+            self.rt.block_on(emulator.shutdown());
         }
     }
 }

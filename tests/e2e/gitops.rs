@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::harness::{Scratch, mailscope, root, run};
+use crate::harness::{Scratch, mailscope, root, run, serve_contoso_state};
 
 const EXAMPLE: &str = "policies/contoso.yaml";
 
@@ -376,19 +376,12 @@ fn an_empty_or_invalid_desired_file_never_prunes() {
 fn sigterm_mid_correction_leaves_a_journal_and_the_next_run_converges() {
     let scratch = Scratch::new("reconcile-sigterm");
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-    let sim = mailscope_sim::Sim::open(
-        scratch.path("state.json"),
-        Some(&root().join("policies/contoso.tenant.yaml")),
-    )
-    .unwrap();
-    let creds = sim.operator_credentials().unwrap();
+    let server = serve_contoso_state(&rt, scratch.path("state.json"));
+    let sim = server.sim().clone();
+    let creds = server.operator().clone();
     let mut config = sim.config();
     config.faults.latency_ms = 120;
     sim.set_config(config.clone());
-    let server = rt.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        mailscope_sim::serve(sim.clone(), listener).await
-    });
     let base = server.base_url();
     let journal = scratch.path("journal.jsonl");
     let command = |extra: &[&str]| {

@@ -1,7 +1,10 @@
-//! Running the binary and making scratch directories.
+//! Running the binary, making scratch directories, and serving an emulator
+//! in the test process (through `mailscope-testkit`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+use mailscope_testkit::{Emulator, Seed, contoso};
 
 /// The repository root (for `policies/…`).
 pub(crate) fn root() -> PathBuf {
@@ -75,4 +78,12 @@ pub(crate) fn mailscope(args: &[&str]) -> Command {
 
 pub(crate) fn run(args: &[&str]) -> Run {
     mailscope(args).output().expect("run mailscope").into()
+}
+
+/// Serves, on `rt`, a persistent Contoso emulator whose state file is `state`
+/// (created from `policies/contoso.tenant.yaml` when missing). The test holds
+/// the emulator to inject faults and read its logs while the binary, reaching
+/// it through the real-tenant code path, works.
+pub(crate) fn serve_contoso_state(rt: &tokio::runtime::Runtime, state: PathBuf) -> Emulator {
+    rt.block_on(Emulator::start(&Seed::State { state, seed: contoso::seed_path() }))
 }

@@ -5,49 +5,36 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{contoso_desired, workspace_root};
+use common::contoso_desired;
 use mailscope_applier::{ApplyOptions, ApplyReport, ExoTenant, JournalWriter, StepStatus, apply};
-use mailscope_exo::{
-    ClientCredentials, Cloud, EndpointOverrides, ExoClient, RetryPolicy, Session, SessionConfig,
-    SnapshotRequest,
-};
+use mailscope_exo::{ExoClient, RetryPolicy, SessionConfig, SnapshotRequest};
 use mailscope_planner::{Action, Plan, PlanOptions, derived_group_name};
 use mailscope_spec::{DesiredState, ListKind};
+use mailscope_testkit::Emulator;
 use serde_json::{Value, json};
 
 struct TestSim {
     base: String,
     client: ExoClient,
     http: reqwest::Client,
-    _server: mailscope_sim::ServerHandle,
+    _emulator: Emulator,
 }
 
 /// The emulator with Contoso, and a client making at most `attempts`
 /// attempts per call.
 async fn start(attempts: u32) -> TestSim {
-    let sim = mailscope_sim::Sim::from_seed_file(workspace_root().join("policies/contoso.tenant.yaml"))
-        .expect("seed");
-    let creds = sim.operator_credentials().expect("the seed names an operator app");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = mailscope_sim::serve(sim, listener).await;
-    let base = server.base_url();
-    let creds =
-        ClientCredentials::with_secret(&creds.tenant_id, &creds.client_id, creds.client_secret.as_str())
-            .unwrap();
+    let emulator = Emulator::contoso().await;
     let config = SessionConfig {
-        retry: RetryPolicy {
-            max_attempts: attempts,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(50),
-            max_retry_after: Duration::from_secs(2),
-            total_budget: Duration::from_secs(30),
-        },
+        retry: RetryPolicy { max_attempts: attempts, ..mailscope_testkit::fast_retry() },
         ..SessionConfig::default()
     };
-    let session = Session::new(creds, Cloud::Public, &EndpointOverrides::all(&base), config).unwrap();
-    TestSim { base, client: session.exo(), http: reqwest::Client::new(), _server: server }
+    let session = emulator.session_with(emulator.credentials(), config);
+    TestSim {
+        base: emulator.base_url(),
+        client: session.exo(),
+        http: reqwest::Client::new(),
+        _emulator: emulator,
+    }
 }
 
 impl TestSim {

@@ -165,8 +165,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let default = PathBuf::from(crate::target::DEFAULT_SEED);
         (args.state.as_ref().is_none_or(|s| !s.exists()) && default.exists()).then_some(default)
     });
-    mailscope_sim::run(ServeOptions { listen: args.listen, seed, state: args.state, config })
+    let server = mailscope_sim::start(&ServeOptions { listen: args.listen, seed, state: args.state, config })
         .await
         .context("the emulator stopped")?;
+    println!("mailscope sim listening on {}", server.base_url());
+    let stopped = tokio::signal::ctrl_c().await;
+    server.shutdown().await;
+    stopped.context("the emulator stopped")?;
     Ok(ExitCode::SUCCESS)
 }

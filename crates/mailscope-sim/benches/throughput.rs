@@ -9,9 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use mailscope_testkit::contoso::TENANT_ID as TENANT;
 use serde_json::{Value, json};
-
-const TENANT: &str = "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c";
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
@@ -103,11 +102,8 @@ fn main() {
     let concurrency = env_num("SIM_BENCH_CONCURRENCY", 32);
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
-        let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies/contoso.tenant.yaml");
-        let sim = mailscope_sim::Sim::from_seed_file(seed).unwrap();
-        let creds = sim.operator_credentials().unwrap();
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let server = mailscope_sim::serve(sim, listener).await;
+        let server = mailscope_testkit::Emulator::contoso().await;
+        let creds = server.operator().clone();
         let base = server.base_url();
         let token: Value = reqwest::Client::new()
             .post(format!("{base}/{TENANT}/oauth2/v2.0/token"))

@@ -1,7 +1,7 @@
 //! Well-known Microsoft ids: resource apps, their app roles, and the Entra
 //! directory roles that grant Exchange admin rights.
 //!
-//! Ids come from aap-semantics §3.1 and exo-wire §1.2; the seed refers to
+//! Ids come from docs/exchange.md ("Graph", "Tokens"); the seed refers to
 //! permissions and roles by name, and these tables make a typo a load error
 //! instead of a silently ungranted permission.
 
@@ -62,7 +62,7 @@ pub(crate) const EXCHANGE_APP_ROLES: &[(&str, &str, &str)] = &[
 pub(crate) const GRAPH_READ_ROLES: &[&str] =
     &["Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"];
 
-/// What an Entra directory role lets an app do in Exchange (exo-wire §1.2).
+/// What an Entra directory role lets an app do in Exchange (docs/exchange.md, "Tokens").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum ExchangeAccess {
     /// Every cmdlet.

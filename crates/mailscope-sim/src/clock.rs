@@ -29,7 +29,8 @@ fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32) {
     (year, month as u32, day as u32, (rem / 3600) as u32, ((rem % 3600) / 60) as u32, (rem % 60) as u32)
 }
 
-/// `2024-04-10T08:56:22.0000000Z`: the `*UTC` `DateTime` form of EXO output (exo-wire §3.1).
+/// `2024-04-10T08:56:22.0000000Z`: the `*UTC` `DateTime` form of EXO output (docs/exchange.md,
+/// "Admin API wire format").
 pub(crate) fn exo_utc(secs: u64) -> String {
     let (y, mo, d, h, mi, s) = civil(secs);
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.0000000Z")

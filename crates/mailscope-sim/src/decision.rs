@@ -1,4 +1,4 @@
-//! The application access policy decision (aap-semantics §1.3 and §5).
+//! The application access policy decision (docs/exchange.md, "Access decision").
 
 use std::collections::{HashMap, HashSet};
 
@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{AccessRight, Policy, Recipient, Tenant};
 
-/// Whether AAP scope membership follows nested groups (aap-semantics §1.4: contested).
+/// Whether AAP scope membership follows nested groups (docs/exchange.md, "Access decision": contested).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum NestedGroups {
@@ -21,7 +21,8 @@ pub enum NestedGroups {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum InvalidPolicyMode {
-    /// Counts as a Restrict/Deny policy with an empty scope (aap-semantics §1.7, the fail-closed reading; default).
+    /// Counts as a Restrict/Deny policy with an empty scope (docs/exchange.md, "Access
+    /// decision", the fail-closed reading; default).
     #[default]
     FailClosed,
     /// Ignored entirely.
@@ -103,7 +104,7 @@ fn policies_for<'a>(tenant: &'a Tenant, app_id: &'a str) -> impl Iterator<Item =
 /// The AAP verdict for `app_id` on the recipient with object id `target_id`
 /// (`None` = a mailbox that is in no scope at all: the "any other mailbox" sentinel).
 ///
-/// Rules (aap-semantics §5.1): a matching Deny denies; else a matching Restrict
+/// Rules (docs/exchange.md, "Access decision"): a matching Deny denies; else a matching Restrict
 /// grants; else any Restrict policy denies; else granted.
 pub(crate) fn aap(tenant: &Tenant, app_id: &str, target_id: Option<&str>, knobs: DecisionKnobs) -> Verdict {
     decide(tenant, app_id, knobs.invalid, |p| in_scope(tenant, &p.scope_object_id, target_id, knobs.nested))

@@ -26,7 +26,7 @@ pub struct FaultConfig {
     /// Fraction (0..=1) of InvokeCommand/Graph calls whose TCP connection is reset without a response.
     pub reset_rate: f64,
     /// Fraction (0..=1) of `InvokeCommand`/Graph calls answered 401 with a CAE
-    /// `claims` challenge (exo-wire §4.3, §8.9): the client must get a new token.
+    /// `claims` challenge (docs/exchange.md, "Admin API wire format"): the client must get a new token.
     pub claims_challenge_rate: f64,
     /// Forces `InvokeCommand` pages to at most this many objects, whatever `Prefer` asks.
     pub page_size: Option<usize>,

@@ -2,7 +2,8 @@
 //!
 //! One HTTP origin serves the Entra token endpoint, the Exchange Online
 //! admin `InvokeCommand` API, a Microsoft Graph subset and `/_sim` control
-//! endpoints, following `exo-wire.md` and `aap-semantics.md`. It is the
+//! endpoints, following `docs/exchange.md` (the wire format, the access
+//! decision, Graph and tokens as the real services behave). It is the
 //! embedded default target of the CLI (`--tenant sim:PATH`) and the ground
 //! for integration, fault and performance tests. See `docs/sim.md`.
 //!
@@ -17,30 +18,40 @@
 //! # Ok(()) }
 //! ```
 
+// Layers, bottom to top; a module only uses modules of its own or a lower layer
+// (checked by `tests/layers.rs`):
+// data and rules
 mod catalog;
 mod clock;
-mod control;
+mod config;
 mod decision;
-mod exo;
 mod exposure;
 mod faults;
-mod graph;
 mod model;
 mod opath;
 mod seed;
-mod server;
 mod stats;
 mod store;
+mod tcp;
 mod token;
+// cmdlets over a tenant
+mod exo;
+// the in-process emulator
+mod state;
+// HTTP handlers and router, then the network
+mod http;
+mod server;
 
 pub use catalog::{EXCHANGE_APP_ID, EXCHANGE_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE};
+pub use config::SimConfig;
 pub use decision::{InvalidPolicyMode, NestedGroups, Verdict};
 pub use exposure::{Exposure, OTHER_MAILBOX};
 pub use faults::{FailKind, FailNth, FailWhen, FaultConfig};
-pub use graph::AAP_DENIAL;
+pub use http::AAP_DENIAL;
 pub use model::{AccessRight, App, Policy, Recipient, RecipientKind, Tenant};
 pub use opath::{Filter, FilterError, Op, parse as parse_filter};
 pub use seed::SeedError;
-pub use server::{OperatorCredentials, ServeOptions, ServerHandle, Sim, SimConfig, SimError, run, serve};
+pub use server::{ServeOptions, ServerHandle, serve, start};
+pub use state::{OperatorCredentials, Sim, SimError};
 pub use stats::StatsSnapshot;
 pub use store::StoreError;

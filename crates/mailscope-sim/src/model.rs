@@ -80,7 +80,7 @@ impl RecipientKind {
     }
 
     /// `IsValidSecurityPrincipal`, and therefore "may be an AAP scope"
-    /// (aap-semantics §1.4: `UserMailbox`, `MailUser`, MESG only).
+    /// (docs/exchange.md, "Access decision": `UserMailbox`, `MailUser`, MESG only).
     pub fn is_security_principal(self) -> bool {
         matches!(
             self,
@@ -173,7 +173,7 @@ impl AccessRight {
     }
 }
 
-/// One application access policy (one `AppId`; aap-semantics §1.1).
+/// One application access policy (one `AppId`; docs/exchange.md, "Access decision").
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
@@ -192,14 +192,14 @@ pub struct Policy {
 }
 
 impl Policy {
-    /// `{tenantGuid}\{appId}:{scopeSid};{scopeObjectId}` (exo-wire §3.4).
+    /// `{tenantGuid}\{appId}:{scopeSid};{scopeObjectId}` (docs/exchange.md, "Admin API wire format").
     pub fn identity(&self, tenant_id: &str) -> String {
         format!("{tenant_id}\\{}:{};{}", self.app_id, self.scope_sid, self.scope_object_id)
     }
 
     /// Bytes this policy costs against the tenant's AAP space budget.
     ///
-    /// The real limit is "a fixed amount of space" (aap-semantics §1.6): about
+    /// The real limit is "a fixed amount of space" (docs/exchange.md, "Access decision"): about
     /// 300 policies with a one-space description, about 100 with long ones. A
     /// fixed overhead of 100 bytes plus the description's UTF-8 length against a
     /// budget of 30 300 bytes gives exactly 300 with `" "` and 97 with the

@@ -490,7 +490,7 @@ fn resolve<'a>(tenant: &'a Tenant, key: &str) -> Option<&'a Recipient> {
     })
 }
 
-/// The description Exchange generates when `-Description` is omitted (aap-semantics §1.6).
+/// The description Exchange generates when `-Description` is omitted (docs/exchange.md, "Access decision").
 pub(crate) fn default_description(p: &Policy) -> String {
     format!(
         "AppId: {}; ScopeIdentitySid: {}; ScopeIdentityOid: {}; AccessRight: {}; ShardType: All",

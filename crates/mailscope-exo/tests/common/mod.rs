@@ -1,13 +1,12 @@
-//! Shared helpers: start the emulator on 127.0.0.1:0 and build sessions on it.
-//!
-//! Every assumption about the emulator's library API lives in [`start`].
+//! Shared helpers: start the emulator (through `mailscope-testkit`) and build
+//! sessions on it.
 
 #![allow(dead_code, unreachable_pub)]
 
 use std::path::PathBuf;
-use std::time::Duration;
 
-use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, RetryPolicy, Session, SessionConfig};
+use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session};
+use mailscope_testkit::Emulator;
 use serde_json::Value;
 
 /// A running emulator seeded with Contoso.
@@ -20,47 +19,29 @@ pub struct TestSim {
     pub client_id: String,
     /// Operator app secret (test-only).
     pub secret: String,
-    _server: mailscope_sim::ServerHandle,
+    _emulator: Emulator,
 }
 
+pub use mailscope_testkit::fast_config;
+
 pub fn workspace_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    mailscope_testkit::workspace_root()
 }
 
 pub fn testdata(name: &str) -> PathBuf {
-    workspace_root().join("crates/mailscope-sim/testdata").join(name)
+    mailscope_testkit::sim_testdata(name)
 }
 
 /// Starts the emulator with the Contoso seed.
 pub async fn start() -> TestSim {
-    let seed = workspace_root().join("policies/contoso.tenant.yaml");
-    let sim = mailscope_sim::Sim::from_seed_file(&seed).expect("seed loads");
-    let creds = sim.operator_credentials().expect("the seed names an operator app");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind loopback");
-    let server = mailscope_sim::serve(sim, listener).await;
-    let base = server.base_url();
-    assert!(base.starts_with("http://127.0.0.1:"), "{base}");
+    let emulator = Emulator::contoso().await;
+    let creds = emulator.operator().clone();
     TestSim {
-        base,
+        base: emulator.base_url(),
         tenant: creds.tenant_id,
         client_id: creds.client_id,
         secret: creds.client_secret,
-        _server: server,
-    }
-}
-
-/// Fast retries so tests do not wait for production backoffs (Retry-After is
-/// still honoured).
-pub fn fast_config() -> SessionConfig {
-    SessionConfig {
-        retry: RetryPolicy {
-            max_attempts: 8,
-            base_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(200),
-            max_retry_after: Duration::from_secs(5),
-            total_budget: Duration::from_secs(60),
-        },
-        ..SessionConfig::default()
+        _emulator: emulator,
     }
 }
 

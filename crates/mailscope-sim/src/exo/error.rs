@@ -1,4 +1,4 @@
-//! `InvokeCommand` error bodies (exo-wire §4).
+//! `InvokeCommand` error bodies (docs/exchange.md, "Admin API wire format").
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -11,19 +11,22 @@ pub(crate) const NOT_FOUND_TYPE: &str =
 /// A cmdlet-level failure, before it is rendered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum CmdletError {
-    /// Parameter binding failed: 400 `Invalid Operation` with `details` (exo-wire §4.1 first sample).
+    /// Parameter binding failed: 400 `Invalid Operation` with `details` (docs/exchange.md,
+    /// "Admin API wire format").
     Binding {
         /// Full exception type.
         ex_type: &'static str,
         /// Text.
         text: String,
     },
-    /// Enum conversion failed: 400 `Invalid Operation`, no `details` (exo-wire §4.1 second sample).
+    /// Enum conversion failed: 400 `Invalid Operation`, no `details` (docs/exchange.md,
+    /// "Admin API wire format").
     Transform {
         /// Text.
         text: String,
     },
-    /// The cmdlet threw: `Error executing cmdlet` with `ExId|Type|text` (exo-wire §4.1 third sample).
+    /// The cmdlet threw: `Error executing cmdlet` with `ExId|Type|text` (docs/exchange.md,
+    /// "Admin API wire format").
     Exec {
         /// Error id (`Ex6F9304`).
         ex_id: &'static str,
@@ -64,7 +67,7 @@ impl CmdletError {
         }
     }
 
-    /// Object not found (exo-wire §4.2).
+    /// Object not found (docs/exchange.md, "Admin API wire format").
     pub(crate) fn not_found(id: &str, dc: &str) -> Self {
         CmdletError::Exec {
             ex_id: "Ex6F9304",
@@ -170,7 +173,7 @@ impl CmdletError {
 }
 
 /// The 403 the live service sends for an unknown cmdlet or missing RBAC:
-/// a run of NUL bytes declared as gzip (exo-wire §4.3), so decoders fail.
+/// a run of NUL bytes declared as gzip (docs/exchange.md, "Admin API wire format"), so decoders fail.
 pub(crate) fn nul_gzip_403() -> Response {
     let mut resp = (StatusCode::FORBIDDEN, vec![0u8; 20]).into_response();
     let h = resp.headers_mut();

@@ -1,4 +1,4 @@
-//! `*-DistributionGroup` and `*-DistributionGroupMember` (exo-wire §6, §8.7).
+//! `*-DistributionGroup` and `*-DistributionGroupMember` (docs/exchange.md, "Admin API wire format").
 
 use crate::model::{Recipient, RecipientKind, Tenant};
 
@@ -17,7 +17,7 @@ fn exec(ex_id: &'static str, ex_type: &'static str, text: String) -> CmdletError
 
 /// Rejects changes to a group the caller does not manage unless `BypassSecurityGroupManagerCheck` is set.
 ///
-/// App principals are never in `ManagedBy` (aap-semantics/exo-wire §6 notes), so
+/// App principals are never in `ManagedBy` (docs/exchange.md, "Admin API wire format"), so
 /// in practice every write to a group needs the switch.
 fn check_manager(p: &Params, group: &Recipient) -> Result<(), CmdletError> {
     if p.switch("BypassSecurityGroupManagerCheck") {

@@ -1,5 +1,5 @@
 //! Identity resolution: how `-Identity`, `-Member`, `-PolicyScopeGroupId`
-//! find a recipient (exo-wire §2.4, aap-semantics §1.4): Name, Alias,
+//! find a recipient (docs/exchange.md, "Admin API wire format" and "Access decision"): Name, Alias,
 //! `DisplayName`, any SMTP address, GUID (object id or Exchange guid) or DN,
 //! all case-insensitive.
 

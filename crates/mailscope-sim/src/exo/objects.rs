@@ -1,5 +1,5 @@
 //! Output objects with the real property names and `@odata.type` / `@data.type`
-//! annotations (exo-wire §3.1, §3.4).
+//! annotations (docs/exchange.md, "Admin API wire format").
 
 use serde_json::{Map, Value, json};
 
@@ -86,7 +86,7 @@ pub(crate) fn group(t: &Tenant, r: &Recipient) -> Value {
     Value::Object(m)
 }
 
-/// A `Get-/New-ApplicationAccessPolicy` object (exo-wire §3.4).
+/// A `Get-/New-ApplicationAccessPolicy` object (docs/exchange.md, "Admin API wire format").
 pub(crate) fn policy(t: &Tenant, p: &Policy) -> Value {
     let scope = t.recipient_by_object_id(&p.scope_object_id);
     json!({
@@ -103,7 +103,7 @@ pub(crate) fn policy(t: &Tenant, p: &Policy) -> Value {
     })
 }
 
-/// A `Test-ApplicationAccessPolicy` result (exo-wire §3.4).
+/// A `Test-ApplicationAccessPolicy` result (docs/exchange.md, "Admin API wire format").
 pub(crate) fn test_result(app_id: &str, r: &Recipient, verdict: Verdict) -> Value {
     json!({
         "AppId": app_id,

@@ -12,7 +12,8 @@ pub(crate) struct Params {
     values: Vec<(&'static str, Value)>,
 }
 
-/// A multi-valued edit: an array replaces, a `GenericHashTable` adds/removes (exo-wire §2.4).
+/// A multi-valued edit: an array replaces, a `GenericHashTable` adds/removes (docs/exchange.md,
+/// "Admin API wire format").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum MultiEdit {
     /// Replace all values.

@@ -1,4 +1,4 @@
-//! `*-ApplicationAccessPolicy` (aap-semantics §1, exo-wire §3.4).
+//! `*-ApplicationAccessPolicy` (docs/exchange.md, "Access decision" and "Admin API wire format").
 
 use crate::decision;
 use crate::model::{AccessRight, POLICY_SPACE_BUDGET, Policy, Tenant};

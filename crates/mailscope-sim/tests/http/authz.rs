@@ -1,4 +1,4 @@
-//! 401/403 cases of `InvokeCommand` and Graph (exo-wire §1.2, §4.3).
+//! 401/403 cases of `InvokeCommand` and Graph (docs/exchange.md, "Tokens" and "Admin API wire format").
 
 use reqwest::StatusCode;
 use serde_json::json;

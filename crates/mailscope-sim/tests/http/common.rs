@@ -2,66 +2,48 @@
 
 use std::path::PathBuf;
 
-use mailscope_sim::{ServerHandle, Sim, SimConfig};
+use mailscope_sim::{Sim, SimConfig};
+use mailscope_testkit::{Emulator, Seed};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-pub(crate) const TENANT_ID: &str = "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c";
-pub(crate) const OPERATOR: &str = "6e1c9a52-3b7d-4f08-9c2e-5a4b3c2d1e0f";
-pub(crate) const OPERATOR_SECRET: &str = "sim-operator-secret-test-only";
-pub(crate) const INVOICE_MAILER: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
-pub(crate) const CRM_SYNC: &str = "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d";
-pub(crate) const AUDIT_READER: &str = "a11ce5ed-0000-4000-8000-00000000a0d1";
-pub(crate) const HALF_CONFIGURED: &str = "ba5eba11-0000-4000-8000-00000000f00d";
-pub(crate) const NO_GRANTS: &str = "deadbeef-0000-4000-8000-0000000000e1";
+pub(crate) use mailscope_testkit::contoso::{
+    AUDIT_READER, CRM_SYNC, HALF_CONFIGURED, INVOICE_MAILER, NO_GRANTS, OPERATOR, OPERATOR_SECRET, TENANT_ID,
+    secret_of,
+};
 pub(crate) const EXO_SCOPE: &str = "https://outlook.office365.com/.default";
 pub(crate) const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 
 pub(crate) fn workspace() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    mailscope_testkit::workspace_root()
 }
 
 pub(crate) fn seed_path() -> PathBuf {
-    workspace().join("policies/contoso.tenant.yaml")
+    mailscope_testkit::contoso::seed_path()
 }
 
 pub(crate) fn testdata(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("testdata").join(name)
-}
-
-/// Secret of a seeded app by display name.
-pub(crate) fn secret_of(app_id: &str) -> String {
-    let name = match app_id {
-        OPERATOR => return OPERATOR_SECRET.to_owned(),
-        INVOICE_MAILER => "invoice-mailer",
-        CRM_SYNC => "crm-sync",
-        AUDIT_READER => "audit-reader",
-        HALF_CONFIGURED => "half-configured",
-        NO_GRANTS => "no-grants",
-        other => panic!("no secret known for {other}"),
-    };
-    format!("sim-{name}-secret-test-only")
+    mailscope_testkit::sim_testdata(name)
 }
 
 pub(crate) struct TestSim {
     pub base: String,
     pub http: reqwest::Client,
-    pub server: Option<ServerHandle>,
+    pub emulator: Option<Emulator>,
 }
 
 pub(crate) async fn start() -> TestSim {
-    start_with(Sim::from_seed_file(seed_path()).expect("seed loads")).await
+    start_with(Seed::Contoso.load()).await
 }
 
 pub(crate) async fn start_config(cfg: SimConfig) -> TestSim {
-    start_with(Sim::from_seed_file(seed_path()).expect("seed loads").with_config(cfg)).await
+    start_with(Seed::Contoso.load().with_config(cfg)).await
 }
 
 pub(crate) async fn start_with(sim: Sim) -> TestSim {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let server = mailscope_sim::serve(sim, listener).await;
-    TestSim { base: server.base_url(), http: reqwest::Client::new(), server: Some(server) }
+    let emulator = Emulator::serve(sim).await;
+    TestSim { base: emulator.base_url(), http: reqwest::Client::new(), emulator: Some(emulator) }
 }
 
 pub(crate) struct Reply {

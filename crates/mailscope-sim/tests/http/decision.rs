@@ -1,4 +1,4 @@
-//! The AAP verdict table of aap-semantics §5.1, through Test-ApplicationAccessPolicy.
+//! The AAP verdict table of docs/exchange.md, "Access decision", through Test-ApplicationAccessPolicy.
 
 use serde_json::json;
 

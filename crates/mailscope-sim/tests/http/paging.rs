@@ -1,4 +1,5 @@
-//! `Prefer: odata.maxpagesize` and `@odata.nextLink` continuation (exo-wire §3.2).
+//! `Prefer: odata.maxpagesize` and `@odata.nextLink` continuation (docs/exchange.md, "Admin API
+//! wire format").
 
 use std::collections::BTreeSet;
 

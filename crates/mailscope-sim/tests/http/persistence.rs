@@ -28,7 +28,7 @@ async fn state_survives_restart_and_wins_over_the_seed() {
     )
     .await;
     let old_token = s.token(OPERATOR, EXO_SCOPE).await;
-    s.server.take().unwrap().shutdown().await;
+    s.emulator.take().unwrap().shutdown().await;
 
     let s2 = start_with(Sim::open(&state, Some(&seed)).unwrap()).await;
     let g = s2.ok("Get-DistributionGroup", json!({"Identity": "persisted"})).await;

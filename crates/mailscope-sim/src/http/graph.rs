@@ -1,6 +1,6 @@
 //! The Microsoft Graph subset: `sendMail` (with the AAP check as Graph's
 //! cache sees it) and the `servicePrincipals` reads tools use to find which
-//! apps hold mailbox permissions (aap-semantics §1.10, §3.2).
+//! apps hold mailbox permissions (docs/exchange.md, "Graph").
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -14,19 +14,21 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
+use super::admin_api::injected_response;
 use crate::catalog::{
     EXCHANGE_APP_ID, EXCHANGE_APP_ROLES, GRAPH_APP_ID, GRAPH_APP_ROLES, GRAPH_AUDIENCE, GRAPH_READ_ROLES,
     MICROSOFT_TENANT_ID,
 };
+use crate::clock;
 use crate::decision::{self, Verdict};
 use crate::model::Tenant;
 use crate::seed::derived_guid;
-use crate::server::{ConnInfo, Shared};
+use crate::state::Shared;
 use crate::stats::Endpoint;
+use crate::tcp::ConnInfo;
 use crate::token::{self, AccessClaims, TokenProblem};
-use crate::{clock, exo};
 
-/// The AAP denial text Graph returns today (aap-semantics §1.10, §5.3 default).
+/// The AAP denial text Graph returns today (docs/exchange.md, "Graph" and "Access decision" default).
 pub const AAP_DENIAL: &str =
     "Access to OData is disabled: [RAOP] : Blocked by tenant configured AppOnly AccessPolicy settings.";
 
@@ -58,7 +60,7 @@ async fn admit(
     shared.stats.count(Endpoint::Graph, None);
     shared.faults.latency().await;
     if let Some(inj) = shared.faults.draw() {
-        return Err(Box::new(exo::injected_response(shared, conn, inj)));
+        return Err(Box::new(injected_response(shared, conn, inj)));
     }
     let tenant = shared.tenant();
     let claims = authenticate(shared, &tenant, headers)?;

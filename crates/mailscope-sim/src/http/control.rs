@@ -10,9 +10,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 
+use crate::config::SimConfig;
 use crate::exposure::OTHER_MAILBOX;
 use crate::faults::FaultConfig;
-use crate::server::{Shared, SimConfig};
+use crate::state::Shared;
 
 type S = State<Arc<Shared>>;
 

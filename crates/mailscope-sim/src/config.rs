@@ -1,0 +1,48 @@
+//! Behaviour knobs of the emulator ([`SimConfig`]): read by the state layer
+//! and replaced at runtime through `POST /_sim/config`.
+
+use serde::{Deserialize, Serialize};
+
+use crate::decision::{InvalidPolicyMode, NestedGroups};
+use crate::faults::FaultConfig;
+
+/// Behaviour knobs. Serde (camelCase, `snake_case` aliases) so the CLI can read
+/// it from a file and `POST /_sim/config` can replace it at runtime.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// `expires_in` of issued tokens (and their `exp - iat`), seconds.
+    #[serde(alias = "token_lifetime_secs")]
+    pub token_lifetime_secs: u64,
+    /// How long Graph keeps using the old AAP/membership state after a change, milliseconds.
+    #[serde(alias = "propagation_delay_ms")]
+    pub propagation_delay_ms: u64,
+    /// Whether AAP scope membership is direct or transitive.
+    #[serde(alias = "aap_nested_groups")]
+    pub aap_nested_groups: NestedGroups,
+    /// How policies whose scope was deleted are evaluated.
+    #[serde(alias = "invalid_policy_mode")]
+    pub invalid_policy_mode: InvalidPolicyMode,
+    /// HTTP status of cmdlet execution errors (400 by default; 404/500 also seen in the wild).
+    #[serde(alias = "cmdlet_error_status")]
+    pub cmdlet_error_status: u16,
+    /// Reject `InvokeCommand` calls without `X-AnchorMailbox` (docs/exchange.md, "Admin API wire format").
+    #[serde(alias = "require_anchor_mailbox")]
+    pub require_anchor_mailbox: bool,
+    /// Fault injection.
+    pub faults: FaultConfig,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            token_lifetime_secs: 3599,
+            propagation_delay_ms: 0,
+            aap_nested_groups: NestedGroups::Direct,
+            invalid_policy_mode: InvalidPolicyMode::FailClosed,
+            cmdlet_error_status: 400,
+            require_anchor_mailbox: true,
+            faults: FaultConfig::default(),
+        }
+    }
+}

@@ -1,0 +1,302 @@
+//! The in-process emulator: [`Sim`] (the handle the CLI and tests hold) and the
+//! shared state every HTTP handler reads. No network here: `server` serves a
+//! [`Sim`] over TCP, and the cmdlet handlers in `exo` only see a tenant.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use crate::config::SimConfig;
+use crate::decision::DecisionKnobs;
+use crate::exo::{CmdletError, Params, WriteCtx};
+use crate::exposure::ExposureLog;
+use crate::faults::Faults;
+use crate::model::Tenant;
+use crate::seed::SeedError;
+use crate::stats::Stats;
+use crate::store::StoreError;
+use crate::{clock, seed, store};
+
+/// `Rate-Limit-Limit` the service advertises (docs/exchange.md, "Admin API wire format").
+pub(crate) const RATE_LIMIT: u64 = 30_000;
+/// Window over which `Rate-Limit-Remaining` counts down (unknown in reality; see docs/sim.md).
+const RATE_WINDOW_SECS: u64 = 60;
+
+/// Why a sim could not be built or started.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// The seed is unreadable or invalid.
+    #[error(transparent)]
+    Seed(#[from] SeedError),
+    /// The state file is unreadable or unwritable.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Binding or serving failed.
+    #[error("cannot serve on the network")]
+    Io(#[from] std::io::Error),
+    /// Neither a seed nor an existing state file was given.
+    #[error("no tenant: give a seed file, or a state file that exists")]
+    NoSeed,
+}
+
+/// Credentials of the seed's operator app, for `--tenant sim:PATH` logins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OperatorCredentials {
+    /// Tenant GUID.
+    pub tenant_id: String,
+    /// The operator app's client id.
+    pub client_id: String,
+    /// Its first client secret.
+    pub client_secret: String,
+}
+
+/// A why a mutating cmdlet did not commit.
+pub(crate) enum WriteError {
+    /// The cmdlet failed; nothing changed.
+    Cmdlet(CmdletError),
+    /// The state file could not be written; nothing changed.
+    Persist(String),
+}
+
+/// Tenant state plus its history (for Graph's propagation delay) and the exposure log.
+struct Core {
+    tenant: Arc<Tenant>,
+    /// (time the state became current, state); `None` = since before the history started.
+    history: VecDeque<(Option<Instant>, Arc<Tenant>)>,
+    exposure: Option<ExposureLog>,
+}
+
+/// Everything the handlers share.
+pub(crate) struct Shared {
+    core: Mutex<Core>,
+    config: RwLock<SimConfig>,
+    pub(crate) faults: Faults,
+    pub(crate) stats: Stats,
+    pub(crate) signing_key: Vec<u8>,
+    state_path: Option<PathBuf>,
+    rate: Mutex<HashMap<String, (u64, u64)>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Shared {
+    fn core(&self) -> MutexGuard<'_, Core> {
+        lock(&self.core)
+    }
+
+    /// The current tenant (a cheap, consistent snapshot).
+    pub(crate) fn tenant(&self) -> Arc<Tenant> {
+        Arc::clone(&self.core().tenant)
+    }
+
+    /// The tenant as Graph sees it: as of now minus the propagation delay.
+    pub(crate) fn graph_view(&self) -> Arc<Tenant> {
+        let delay = Duration::from_millis(self.config().propagation_delay_ms);
+        let core = self.core();
+        if delay.is_zero() || core.history.is_empty() {
+            return Arc::clone(&core.tenant);
+        }
+        let cutoff = Instant::now().checked_sub(delay);
+        let mut view = None;
+        for (t, state) in &core.history {
+            match (t, cutoff) {
+                (None, _) => view = Some(state),
+                (Some(t), Some(c)) if *t <= c => view = Some(state),
+                _ => break,
+            }
+        }
+        Arc::clone(view.unwrap_or(&core.tenant))
+    }
+
+    /// The configuration (faults as currently armed).
+    pub(crate) fn config(&self) -> SimConfig {
+        self.config.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Replaces the configuration, faults included.
+    pub(crate) fn set_config(&self, cfg: SimConfig) {
+        self.faults.set(cfg.faults.clone());
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = cfg;
+    }
+
+    /// Decision knobs from the configuration.
+    pub(crate) fn knobs(&self) -> DecisionKnobs {
+        let c = self.config.read().unwrap_or_else(PoisonError::into_inner);
+        DecisionKnobs { nested: c.aap_nested_groups, invalid: c.invalid_policy_mode }
+    }
+
+    /// Runs a mutating cmdlet on a working copy and commits it (persist, history, exposure) on success.
+    pub(crate) fn execute_write(
+        &self,
+        cmdlet: &str,
+        f: fn(&mut WriteCtx<'_>) -> Result<Vec<serde_json::Value>, CmdletError>,
+        params: &Params,
+    ) -> Result<Vec<serde_json::Value>, WriteError> {
+        let knobs = self.knobs();
+        let delay = Duration::from_millis(self.config().propagation_delay_ms);
+        let mut core = self.core();
+        let mut working = (*core.tenant).clone();
+        let out = f(&mut WriteCtx { tenant: &mut working, params, now: clock::unix_now() })
+            .map_err(WriteError::Cmdlet)?;
+        if let Some(path) = &self.state_path {
+            store::save(path, &working, &self.signing_key).map_err(|e| WriteError::Persist(e.to_string()))?;
+        }
+        if let Some(log) = core.exposure.as_mut() {
+            log.record(&working, cmdlet, knobs);
+        }
+        let new = Arc::new(working);
+        let now = Instant::now();
+        if delay.is_zero() {
+            core.history.clear();
+        } else {
+            if core.history.is_empty() {
+                let old = Arc::clone(&core.tenant);
+                core.history.push_back((None, old));
+            }
+            core.history.push_back((Some(now), Arc::clone(&new)));
+            if let Some(cutoff) = now.checked_sub(delay) {
+                while core.history.len() >= 2 && core.history[1].0.is_some_and(|t| t <= cutoff) {
+                    core.history.pop_front();
+                }
+            }
+        }
+        core.tenant = new;
+        Ok(out)
+    }
+
+    /// Starts the exposure log with the current state as "before".
+    pub(crate) fn exposure_checkpoint(&self) {
+        let knobs = self.knobs();
+        let mut core = self.core();
+        let log = ExposureLog::checkpoint(&core.tenant, knobs);
+        core.exposure = Some(log);
+    }
+
+    /// The exposure report (None when no checkpoint was taken).
+    pub(crate) fn exposure_report(&self) -> Option<(u64, Vec<crate::exposure::Exposure>)> {
+        let knobs = self.knobs();
+        let core = self.core();
+        core.exposure.as_ref().map(|log| (log.mutations(), log.report(&core.tenant, knobs)))
+    }
+
+    /// Counts a call against the app's rate budget: (remaining, window reset time).
+    pub(crate) fn rate_limit(&self, app_id: &str) -> (u64, u64) {
+        let now = clock::unix_now();
+        let window = now - now % RATE_WINDOW_SECS;
+        let mut rate = lock(&self.rate);
+        let entry = rate.entry(app_id.to_ascii_lowercase()).or_insert((window, 0));
+        if entry.0 != window {
+            *entry = (window, 0);
+        }
+        entry.1 += 1;
+        (RATE_LIMIT.saturating_sub(entry.1), window + RATE_WINDOW_SECS)
+    }
+}
+
+/// An emulated tenant. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Sim {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Sim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sim").field("tenant", &self.tenant_id()).finish_non_exhaustive()
+    }
+}
+
+fn random_key() -> Vec<u8> {
+    let mut key = Vec::with_capacity(32);
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
+    key
+}
+
+impl Sim {
+    fn build(tenant: Tenant, key: Vec<u8>, state_path: Option<PathBuf>) -> Self {
+        let config = SimConfig::default();
+        Self {
+            shared: Arc::new(Shared {
+                core: Mutex::new(Core { tenant: Arc::new(tenant), history: VecDeque::new(), exposure: None }),
+                faults: Faults::new(config.faults.clone()),
+                config: RwLock::new(config),
+                stats: Stats::default(),
+                signing_key: key,
+                state_path,
+                rate: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// An in-memory tenant from a seed file (YAML, or JSON by extension). Nothing is persisted.
+    pub fn from_seed_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
+        let tenant = seed::load_file(path.as_ref())?;
+        Ok(Self::build(tenant, random_key(), None))
+    }
+
+    /// An in-memory tenant from seed text; relative PEM paths resolve against `base_dir`.
+    pub fn from_seed_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, SimError> {
+        let base = base_dir.as_ref();
+        let tenant = seed::load_str(text, false, base, Path::new("<seed>"))?;
+        Ok(Self::build(tenant, random_key(), None))
+    }
+
+    /// A persistent tenant: loads `state_path` if it exists (it wins over the seed),
+    /// else builds from `seed_path` and writes the state file at once. Every
+    /// committed mutation then rewrites the state file atomically.
+    pub fn open(state_path: impl AsRef<Path>, seed_path: Option<&Path>) -> Result<Self, SimError> {
+        let state_path = state_path.as_ref().to_owned();
+        if state_path.exists() {
+            let (tenant, key) = store::load(&state_path)?;
+            return Ok(Self::build(tenant, key, Some(state_path)));
+        }
+        let seed_path = seed_path.ok_or(SimError::NoSeed)?;
+        let tenant = seed::load_file(seed_path)?;
+        let key = random_key();
+        store::save(&state_path, &tenant, &key)?;
+        Ok(Self::build(tenant, key, Some(state_path)))
+    }
+
+    /// Replaces the configuration (faults included).
+    pub fn set_config(&self, config: SimConfig) {
+        self.shared.set_config(config);
+    }
+
+    /// Builder form of [`Sim::set_config`].
+    #[must_use]
+    pub fn with_config(self, config: SimConfig) -> Self {
+        self.set_config(config);
+        self
+    }
+
+    /// The current configuration.
+    pub fn config(&self) -> SimConfig {
+        let mut c = self.shared.config();
+        c.faults = self.shared.faults.get();
+        c
+    }
+
+    /// The tenant GUID.
+    pub fn tenant_id(&self) -> String {
+        self.shared.tenant().id.clone()
+    }
+
+    /// A snapshot of the whole tenant.
+    pub fn tenant(&self) -> Tenant {
+        (*self.shared.tenant()).clone()
+    }
+
+    /// The operator app's tenant id, client id and first client secret, if the seed names one.
+    pub fn operator_credentials(&self) -> Option<OperatorCredentials> {
+        let t = self.shared.tenant();
+        let app = t.app(t.operator_app_id.as_deref()?)?;
+        Some(OperatorCredentials {
+            tenant_id: t.id.clone(),
+            client_id: app.app_id.clone(),
+            client_secret: app.client_secrets.first()?.clone(),
+        })
+    }
+}
