@@ -46,13 +46,22 @@ pub(crate) struct TenantArgs {
     #[arg(long, value_name = "N", default_value_t = SessionConfig::default().retry.max_attempts,
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub(crate) max_attempts: u32,
+    /// Extra root CA certificate (PEM) to trust, e.g. the emulator's
+    /// (`mailscope sim ca`); verification stays on.
+    #[arg(long, value_name = "CA.pem", env = "MAILSCOPE_CA_FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
 }
 
 impl TenantArgs {
-    fn session_config(&self) -> SessionConfig {
+    fn session_config(&self) -> anyhow::Result<SessionConfig> {
         let mut config = SessionConfig::default();
         config.retry.max_attempts = self.max_attempts;
-        config
+        if let Some(path) = &self.ca_file {
+            config.extra_root_pem = Some(
+                std::fs::read(path).with_context(|| format!("cannot read --ca-file {}", path.display()))?,
+            );
+        }
+        Ok(config)
     }
 }
 
@@ -84,7 +93,7 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         );
     };
     if let Some(path) = target.strip_prefix("sim:") {
-        return connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()).await;
+        return connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()?).await;
     }
     let cloud: Cloud = args.environment.parse().context("--environment")?;
     let overrides = EndpointOverrides {
@@ -107,7 +116,7 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         if name == "AZURE_TENANT_ID" { Some(target.clone()) } else { std::env::var(name).ok() }
     })
     .context("cannot build credentials for Exchange Online")?;
-    let session = Session::new(creds, cloud, &overrides, args.session_config())
+    let session = Session::new(creds, cloud, &overrides, args.session_config()?)
         .context("cannot set up the Exchange Online session")?;
     Ok(Connection { session, label: target, server: None })
 }
