@@ -268,10 +268,24 @@ struct AssertionClaims {
     iss: Option<String>,
     #[serde(default)]
     sub: Option<String>,
+    /// `NumericDate`: MSAL for Python sends fractional seconds (`time.time() + 600`), which Entra accepts.
     #[serde(default)]
-    exp: Option<u64>,
+    exp: Option<f64>,
     #[serde(default)]
-    nbf: Option<u64>,
+    nbf: Option<f64>,
+}
+
+/// Whole seconds of a `NumericDate` (negative and non-finite values count as 0).
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "float-to-int `as` saturates; negatives and NaN are excluded first"
+)]
+fn whole_secs(v: Option<f64>) -> u64 {
+    match v {
+        Some(v) if v.is_finite() && v > 0.0 => v.floor() as u64,
+        _ => 0,
+    }
 }
 
 impl AssertionClaims {
@@ -314,8 +328,8 @@ fn decode_verified(
 
 fn check_time(claims: &AssertionClaims) -> Result<(), EntraError> {
     let now = clock::unix_now();
-    let exp = claims.exp.unwrap_or(0);
-    let nbf = claims.nbf.unwrap_or(0);
+    let exp = whole_secs(claims.exp);
+    let nbf = whole_secs(claims.nbf);
     if exp <= now || nbf > now + NBF_SKEW_SECS {
         return Err(EntraError::new(
             StatusCode::UNAUTHORIZED,
@@ -361,7 +375,11 @@ fn verify_certificate_assertion(
         .iter()
         .filter_map(|c| certificate_key(&c.pem).ok())
         .find(|k| {
-            header.x5t_s256.as_deref() == Some(k.x5t_s256.as_str()) || header.x5t.as_deref() == Some(k.x5t.as_str())
+            // MSAL for Python sends the thumbprint base64url *with* padding; Entra accepts both.
+            let same = |presented: Option<&String>, ours: &str| {
+                presented.is_some_and(|p| p.trim_end_matches('=') == ours)
+            };
+            same(header.x5t_s256.as_ref(), &k.x5t_s256) || same(header.x5t.as_ref(), &k.x5t)
         })
         .ok_or_else(|| {
             EntraError::new(
