@@ -12,4 +12,5 @@ mod graph;
 mod paging;
 mod persistence;
 mod seed;
+mod tls;
 mod token_flows;
