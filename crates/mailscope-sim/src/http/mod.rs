@@ -10,7 +10,10 @@ mod oidc;
 
 use std::sync::Arc;
 
-use axum::http::{HeaderMap, Uri, header};
+use axum::extract::Request;
+use axum::http::{HeaderMap, HeaderValue, Uri, header};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Extension, Router};
 
@@ -38,6 +41,31 @@ impl Scheme {
     }
 }
 
+tokio::task_local! {
+    /// The scheme of the request being handled, for handlers that build
+    /// absolute URLs from the `Host` header alone (`@odata.context`,
+    /// `@odata.nextLink`): a client over HTTPS must be sent back to HTTPS,
+    /// or it refuses the link as another origin.
+    static SCHEME: Scheme;
+}
+
+/// The scheme of the request being handled (HTTP outside a request).
+pub(crate) fn request_scheme() -> Scheme {
+    SCHEME.try_with(|s| *s).unwrap_or(Scheme::Http)
+}
+
+/// Runs the handler with its scheme known, and gives an HTTP/2 request the
+/// `Host` header that HTTP/1.1 clients send (HTTP/2 carries the authority in
+/// the URI), so handlers read the origin the same way for both.
+async fn with_origin(scheme: Scheme, mut req: Request, next: Next) -> Response {
+    if !req.headers().contains_key(header::HOST)
+        && let Some(value) = req.uri().authority().and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+    {
+        req.headers_mut().insert(header::HOST, value);
+    }
+    SCHEME.scope(scheme, next.run(req)).await
+}
+
 /// `scheme://host[:port]` the client addressed: the `Host` header (HTTP/1.1)
 /// or the request URI's authority (HTTP/2 carries no `Host`).
 pub(crate) fn origin(scheme: Scheme, headers: &HeaderMap, uri: &Uri) -> Option<String> {
@@ -62,6 +90,7 @@ pub(crate) fn router(shared: Arc<Shared>, scheme: Scheme) -> Router {
         .route("/v1.0/users/{user}/sendMail", post(graph::send_mail))
         .route("/v1.0/{*rest}", get(graph::get))
         .merge(control::routes())
+        .layer(middleware::from_fn(move |req, next| with_origin(scheme, req, next)))
         .layer(Extension(scheme))
         .with_state(shared)
 }

@@ -241,3 +241,45 @@ async fn expired_certificate_is_700027() {
     assert!(text.starts_with("AADSTS700027: ") && text.contains("The key used is expired"), "{text}");
     s.stop().await;
 }
+
+#[tokio::test]
+async fn next_links_over_https_stay_on_https() {
+    let mut config = mailscope_sim::SimConfig::default();
+    config.faults.page_size = Some(1);
+    let dir = temp_dir();
+    let tls = TlsMaterial::load_or_create(&dir).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = serve_tls(Seed::Contoso.load().with_config(config), listener, &tls).await;
+    let ca = reqwest::Certificate::from_pem(&std::fs::read(tls.ca_file()).unwrap()).unwrap();
+    // HTTP/2 (offered through ALPN) sends no Host header: links must still name host and port.
+    let http = reqwest::Client::builder().add_root_certificate(ca).build().unwrap();
+    let base = server.base_url();
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", OPERATOR),
+        ("client_secret", OPERATOR_SECRET),
+        ("scope", EXO_SCOPE),
+    ];
+    let r = http.post(format!("{base}/{TENANT_ID}/oauth2/v2.0/token")).form(&form).send().await.unwrap();
+    assert_eq!(r.version(), reqwest::Version::HTTP_2, "ALPN did not pick HTTP/2");
+    let token = r.json::<Value>().await.unwrap()["access_token"].as_str().unwrap().to_owned();
+    let page = http
+        .post(format!("{base}/adminapi/beta/{TENANT_ID}/InvokeCommand"))
+        .bearer_auth(&token)
+        .header(
+            "X-AnchorMailbox",
+            format!("UPN:SystemMailbox{{bb558c35-97f1-4cb9-8ff7-d53741dc928c}}@{TENANT_ID}"),
+        )
+        .json(&json!({"CmdletInput": {"CmdletName": "Get-ApplicationAccessPolicy", "Parameters": {}}}))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let next = page["@odata.nextLink"].as_str().expect("a second page");
+    assert!(next.starts_with(&format!("{base}/adminapi/beta/")), "{next}");
+    assert!(page["@odata.context"].as_str().unwrap().starts_with(&base), "{page}");
+    server.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
