@@ -109,7 +109,8 @@ async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
     let Some(state) = args.tenant.strip_prefix("sim:") else {
         anyhow::bail!("--tenant must name the emulator (`sim:PATH`): send-mail logs in as an emulated app");
     };
-    let (sim, server) = crate::target::start_sim(std::path::Path::new(state), args.seed.as_deref()).await?;
+    let (sim, server) =
+        crate::target::start_sim(std::path::Path::new(state), args.seed.as_deref(), false).await?;
     let tenant = sim.tenant();
     let app = tenant
         .apps
