@@ -23,7 +23,13 @@ trap cleanup EXIT
 # The Python side: a virtual environment keyed by the pinned set, reused while it is unchanged.
 venv="${TMPDIR:-/tmp}/mailscope-compat-venv-$(sha256sum "$compat/requirements.txt" | cut -c1-12)"
 if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv.tmp"
+  rm -rf "$venv.tmp"
+  if ! python3 -m venv "$venv.tmp"; then
+    # Debian ships venv's pip bootstrap separately (python3-venv).
+    apt-get update -qq >/dev/null && apt-get install -y -qq python3-venv >/dev/null
+    rm -rf "$venv.tmp"
+    python3 -m venv "$venv.tmp"
+  fi
   "$venv.tmp/bin/pip" install --quiet --disable-pip-version-check --require-virtualenv \
     -r "$compat/requirements.txt"
   mv "$venv.tmp" "$venv"
