@@ -28,13 +28,14 @@ fn probes(world: &World, action: &Action) -> Vec<(String, BTreeSet<String>)> {
                 .extend(world.groups.get(&key(group)).into_iter().flat_map(|g| g.members.iter().cloned()));
             vec![(app, universe)]
         }
+        // RBAC for Applications steps are not planned yet (the planner
+        // refuses `mechanism: rbac` apps until they are replayed per
+        // permission); the others change no decision.
         Action::CreateGroup { .. }
         | Action::MarkGroup { .. }
         | Action::SetPolicyDescription { .. }
-        | Action::RemoveGroup { .. } => Vec::new(),
-        // RBAC for Applications: not planned yet (the planner refuses
-        // `mechanism: rbac` apps until these are replayed per permission).
-        Action::CreateServicePrincipal { .. }
+        | Action::RemoveGroup { .. }
+        | Action::CreateServicePrincipal { .. }
         | Action::RemoveServicePrincipal { .. }
         | Action::CreateManagementScope { .. }
         | Action::SetManagementScope { .. }
