@@ -50,13 +50,6 @@ pub(crate) struct PolicyState {
     pub(crate) description: String,
 }
 
-impl PolicyState {
-    /// Whether mailscope wrote this policy (its description is the marker).
-    pub(crate) fn is_managed(&self) -> bool {
-        self.description.trim_start().starts_with(crate::live::MARKER_PREFIX)
-    }
-}
-
 /// Groups and policies, keyed for comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct World {

@@ -8,7 +8,7 @@
 use mailscope_spec::ListKind;
 
 use crate::live::{AccessRight, MARKER_PREFIX};
-use crate::world::{Scope, World, key};
+use crate::world::{PolicyKey, PolicyState, Scope, World, key};
 
 /// The marker mailscope writes on the group and policy of one list of one app.
 pub fn marker(app_id: &str, list: ListKind) -> String {
@@ -29,6 +29,16 @@ pub fn parse_marker(text: &str) -> Option<(String, ListKind)> {
         }
     }
     Some((app?, list?))
+}
+
+/// Whether mailscope owns a policy: its description is a marker that names
+/// the policy's own app. A marker copied onto another app's policy is not
+/// ownership, and a policy for every app (`AppId` `*`) is never mailscope's,
+/// whatever it says. A marker whose list disagrees with the policy's right
+/// (a deny marker on a Restrict policy) is still mailscope's: it names this
+/// app, and leaving it would keep a wrong policy on a managed group.
+pub(crate) fn owns_policy(k: &PolicyKey, p: &PolicyState) -> bool {
+    k.app_id != "*" && parse_marker(&p.description).is_some_and(|(app, _)| app == k.app_id)
 }
 
 /// The name mailscope gives the group of one list of one app.
@@ -117,6 +127,23 @@ mod tests {
             distinguished_name: None,
             members: members.iter().map(|m| (*m).to_owned()).collect(),
         }
+    }
+
+    #[test]
+    fn a_policy_is_owned_only_through_a_marker_naming_its_own_app_and_list() {
+        let other = "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d";
+        let k =
+            |app: &str, right| PolicyKey { app_id: app.to_owned(), scope: Scope::Group("g".into()), right };
+        let p = |description: String| PolicyState { identity: "id".into(), description };
+        let allow = AccessRight::RestrictAccess;
+        assert!(owns_policy(&k(APP, allow), &p(marker(APP, ListKind::Allow))));
+        // Another app's marker, or free text: not ours.
+        assert!(!owns_policy(&k(APP, allow), &p(marker(other, ListKind::Allow))));
+        assert!(owns_policy(&k(APP, allow), &p(marker(APP, ListKind::Deny))), "a wrong right is ours to fix");
+        assert!(!owns_policy(&k(APP, allow), &p("mailscope/v1 by hand".into())));
+        // A policy for every app is never managed, even with a marker.
+        assert!(!owns_policy(&k("*", allow), &p("mailscope/v1 app=* list=allow".into())));
+        assert!(!owns_policy(&k("*", allow), &p(marker(APP, ListKind::Allow))));
     }
 
     #[test]

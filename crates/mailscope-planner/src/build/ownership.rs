@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailscope_spec::ListKind;
 
 use super::Owner;
-use super::naming::{name_from_group, parse_marker};
+use super::naming::{name_from_group, owns_policy, parse_marker};
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
 use crate::plan::Finding;
 use crate::world::{Scope, World};
@@ -44,7 +44,7 @@ pub(super) fn removed_apps(
     desired_ids: &BTreeSet<String>,
 ) -> BTreeSet<String> {
     let mut removed: BTreeSet<String> = managed.keys().map(|(a, _)| a.clone()).collect();
-    removed.extend(live.policies.iter().filter(|(_, p)| p.is_managed()).map(|(k, _)| k.app_id.clone()));
+    removed.extend(live.policies.iter().filter(|(k, p)| owns_policy(k, p)).map(|(k, _)| k.app_id.clone()));
     removed.retain(|a| !desired_ids.contains(a));
     removed
 }
@@ -74,7 +74,7 @@ pub(super) fn keep_groups_in_use(
         if let Scope::Group(g) = &k.scope
             && !target.groups.contains_key(g)
             && target.policies.contains_key(k)
-            && !p.is_managed()
+            && !owns_policy(k, p)
         {
             let state = live.groups[g].clone();
             findings.push(Finding {
@@ -103,7 +103,7 @@ pub(super) fn report_unmanaged(
     let scope_names: BTreeMap<&str, &str> =
         snapshot.policies.iter().map(|p| (p.identity.as_str(), p.scope_name.as_str())).collect();
     for (k, p) in &live.policies {
-        if p.is_managed() || target.policies.get(k).is_some_and(|t| t.description != p.description) {
+        if owns_policy(k, p) || target.policies.get(k).is_some_and(|t| t.description != p.description) {
             continue;
         }
         let scope = match &k.scope {

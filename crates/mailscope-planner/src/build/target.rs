@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailscope_spec::{AppSpec, DesiredState, ListKind};
 
 use super::naming::{
-    carries_other_right, derived_group_name, is_half_created, lockdown_group_name, marker, parse_marker,
-    right_of, unused_name,
+    carries_other_right, derived_group_name, is_half_created, lockdown_group_name, marker, owns_policy,
+    parse_marker, right_of, unused_name,
 };
 use super::ownership::{self, Managed};
 use super::{Owner, PlanOptions, RemovedApps};
@@ -220,7 +220,7 @@ fn drop_managed(
     let right = right_of(list);
     for (k, p) in live.app_policies(app_id) {
         let kept = matches!((&k.scope, keep), (Scope::Group(g), Some(keep)) if g == keep);
-        if k.right == right && !kept && p.is_managed() {
+        if k.right == right && !kept && owns_policy(k, p) {
             target.remove_policy(k);
         }
     }
@@ -229,7 +229,7 @@ fn drop_managed(
             target.groups.remove(g);
             // Managed policies on a group that goes, whatever their right.
             let on_group: Vec<PolicyKey> =
-                live.policies_on(g).filter(|k| live.policies[*k].is_managed()).cloned().collect();
+                live.policies_on(g).filter(|k| owns_policy(k, &live.policies[*k])).cloned().collect();
             for k in on_group {
                 target.remove_policy(&k);
             }
