@@ -11,7 +11,9 @@
 //! error of a library is reported as a bug. Libraries return typed errors;
 //! here they become messages and exit codes:
 //! - 0: success (for `plan --detailed-exitcode`: no changes),
-//! - 1: error, invalid input, refused operation,
+//! - 1: error, invalid input, refused operation, and usage errors (an
+//!   unknown flag, a missing argument: clap's own 2 is taken by the next
+//!   line, so [`parse_args`] maps it to 1),
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
 mod apply_cmd;
@@ -77,8 +79,21 @@ enum Command {
     Sim(sim_cmd::SimCommand),
 }
 
+/// Parses the command line. `--help` and `--version` print and exit 0; a
+/// usage error prints clap's message and exits 1, because 2 means "changes"
+/// or "drift" to scripts (`plan --detailed-exitcode`, `drift`).
+fn parse_args() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    })
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
