@@ -7,7 +7,7 @@ use crate::model::Tenant;
 
 use super::error::CmdletError;
 use super::params::Params;
-use super::{groups, policies, recipients};
+use super::{domains, groups, policies, recipients};
 
 /// A cmdlet's output objects or its failure.
 pub(crate) type CmdResult = Result<Vec<Value>, CmdletError>;
@@ -183,6 +183,11 @@ pub(crate) static CMDLETS: &[CmdletSpec] = &[
         name: "Get-Mailbox",
         params: GET_RECIPIENTS,
         handler: Handler::Read(recipients::get_mailbox),
+    },
+    CmdletSpec {
+        name: "Get-AcceptedDomain",
+        params: &["Identity", "ResultSize"],
+        handler: Handler::Read(domains::get_accepted_domain),
     },
 ];
 
