@@ -7,3 +7,4 @@ mod flow;
 mod gitops;
 mod harness;
 mod offline;
+mod tenant;

@@ -110,6 +110,9 @@ fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
                 "{path} was made by mailscope {made_by}, this is {this}: plan again with this version"
             )
         }
+        SavedPlanError::OtherTenant { planned_for, this } => anyhow::anyhow!(
+            "{path} was planned for tenant {planned_for}, but this is tenant {this}: plan again against this tenant"
+        ),
         SavedPlanError::DesiredChanged => {
             anyhow::anyhow!("{path} changed since the plan was saved; plan again")
         }
@@ -143,6 +146,9 @@ async fn apply_with(
     desired: &mailscope_spec::DesiredState,
     saved: Option<&SavedPlan>,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(saved) = saved {
+        saved.check_tenant(&conn.tenant_id).map_err(|err| saved_refusal(err, &args.input))?;
+    }
     let live = target::read_live(conn, desired).await?;
     let plan = match saved {
         Some(saved) => {
@@ -363,6 +369,10 @@ mod tests {
             }),
             "the saved plan is stale: the tenant changed since it was made:\n  - mailbox x@contoso.com appeared\n  \
              - b\nplan again"
+        );
+        assert_eq!(
+            word(SavedPlanError::OtherTenant { planned_for: "aaa".into(), this: "bbb".into() }),
+            "PLAN.json was planned for tenant aaa, but this is tenant bbb: plan again against this tenant"
         );
         assert_eq!(word(SavedPlanError::Mismatch), "the saved plan no longer matches its inputs; plan again");
     }

@@ -27,6 +27,7 @@ mod plan_cmd;
 mod reconcile_cmd;
 mod sim_cmd;
 mod target;
+mod tenant_names;
 mod validate_cmd;
 mod verify_cmd;
 

@@ -34,6 +34,10 @@ pub struct SavedPlan {
     pub desired_file: String,
     /// SHA-256 (hex) of the desired file's bytes.
     pub desired_sha256: String,
+    /// The tenant id (GUID, lower case) the live state was read from; none
+    /// for a plan made from a saved snapshot that names no tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
     /// Whether apps that left the file are removed (`true`) or locked down.
     pub remove_unlisted: bool,
     /// [`fingerprint`] of `live`.
@@ -64,6 +68,14 @@ pub enum SavedPlanError {
         /// The version that saved it.
         made_by: String,
         /// This version.
+        this: String,
+    },
+    /// The plan was made for another tenant than the one it is applied to.
+    #[error("the plan was made for tenant {planned_for}, not {this}")]
+    OtherTenant {
+        /// The tenant id recorded in the plan.
+        planned_for: String,
+        /// The tenant id it is being applied to.
         this: String,
     },
     /// The desired file's bytes are not those the plan was made from.
@@ -101,6 +113,7 @@ impl SavedPlan {
             tool_version: tool_version.to_owned(),
             desired_file: desired_file.to_owned(),
             desired_sha256,
+            tenant_id: live.tenant.as_deref().filter(|t| is_tenant_id(t)).map(str::to_ascii_lowercase),
             remove_unlisted: options.removed_apps == RemovedApps::Remove,
             live_fingerprint: fingerprint(live),
             live: normalize(live),
@@ -151,6 +164,27 @@ impl SavedPlan {
         if desired_sha256 == self.desired_sha256 { Ok(()) } else { Err(SavedPlanError::DesiredChanged) }
     }
 
+    /// Checks that the plan is applied to the tenant it was made for
+    /// (`tenant_id` as learnt from the tenant, not a name typed by the
+    /// user: the same tenant has several names). A plan that records no
+    /// tenant is only bound by [`SavedPlan::plan_to_apply`]'s staleness
+    /// check.
+    ///
+    /// # Errors
+    ///
+    /// [`SavedPlanError::OtherTenant`].
+    pub fn check_tenant(&self, tenant_id: &str) -> Result<(), SavedPlanError> {
+        match &self.tenant_id {
+            Some(planned) if !planned.eq_ignore_ascii_case(tenant_id.trim()) => {
+                Err(SavedPlanError::OtherTenant {
+                    planned_for: planned.clone(),
+                    this: tenant_id.trim().to_ascii_lowercase(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The options the plan was made with.
     pub fn options(&self) -> PlanOptions {
         PlanOptions {
@@ -181,6 +215,18 @@ impl SavedPlan {
         }
         Ok(&self.plan)
     }
+}
+
+/// Whether a tenant name is a tenant id (a GUID). A saved snapshot may name
+/// its tenant by a domain, which cannot be compared with the id of the
+/// tenant a plan is applied to, so such a plan records no tenant.
+fn is_tenant_id(name: &str) -> bool {
+    let parts: Vec<&str> = name.trim().split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Hex SHA-256 of some bytes.
@@ -342,6 +388,43 @@ mod tests {
         assert_eq!(back.live_fingerprint, fingerprint(&live));
         back.check_desired(&sha256_hex(YAML.as_bytes())).unwrap();
         assert_eq!(back.plan_to_apply(&desired, &live).unwrap(), &saved.plan);
+    }
+
+    #[test]
+    fn the_tenant_id_is_recorded_and_another_tenant_is_refused() {
+        let (_, mut live, saved) = saved();
+        assert_eq!(saved.tenant_id, None, "a snapshot without a tenant binds none");
+        saved.check_tenant("00000000-0000-4000-8000-0000000000aa").unwrap();
+        live.tenant = Some("8F3C2B1A-4D5E-4F6A-9B8C-7D6E5F4A3B2C".into());
+        let bound = SavedPlan::new(
+            "1.2.3",
+            "t.yaml",
+            sha256_hex(YAML.as_bytes()),
+            &PlanOptions::default(),
+            &live,
+            &saved.plan,
+        );
+        assert_eq!(bound.tenant_id.as_deref(), Some("8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c"));
+        let back = SavedPlan::from_json(std::str::from_utf8(&bound.to_json()).unwrap(), "1.2.3").unwrap();
+        back.check_tenant("8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c").unwrap();
+        back.check_tenant("8F3C2B1A-4D5E-4F6A-9B8C-7D6E5F4A3B2C").unwrap();
+        assert!(matches!(
+            back.check_tenant("00000000-0000-4000-8000-0000000000AA"),
+            Err(SavedPlanError::OtherTenant { planned_for, this })
+                if planned_for == "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c" && this == "00000000-0000-4000-8000-0000000000aa"
+        ));
+        live.tenant = Some("contoso.onmicrosoft.com".into());
+        let by_domain = SavedPlan::new(
+            "1.2.3",
+            "t.yaml",
+            sha256_hex(YAML.as_bytes()),
+            &PlanOptions::default(),
+            &live,
+            &saved.plan,
+        );
+        assert_eq!(by_domain.tenant_id, None, "a domain is not a tenant id");
+        // The tenant is not part of the live state compared for staleness.
+        assert_eq!(back.live_fingerprint, saved.live_fingerprint);
     }
 
     #[test]
