@@ -136,6 +136,7 @@ fn plan_apply_plan_verify_on_the_embedded_emulator() {
         .map(|l| serde_json::from_str(l).expect("every journal line is JSON"))
         .collect();
     assert_eq!(lines.first().unwrap()["event"], "header");
+    assert_eq!(lines.first().unwrap()["tenant_id"], "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c");
     assert_eq!(lines.last().unwrap()["event"], "footer");
     assert_eq!(lines.iter().filter(|l| l["outcome"] == "done").count(), 23);
 }

@@ -173,7 +173,8 @@ async fn apply_with(
         on_signal.cancel();
     });
     let journal = JournalWriter::open(&args.journal)
-        .with_context(|| format!("cannot open the journal {}", args.journal.display()))?;
+        .with_context(|| format!("cannot open the journal {}", args.journal.display()))?
+        .with_header_field("tenant_id", serde_json::json!(conn.tenant_id));
     let progress = Progress::new(plan.steps.len());
     let options = ApplyOptions {
         concurrency: args.concurrency.max(1),
