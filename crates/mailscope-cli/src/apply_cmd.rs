@@ -21,6 +21,7 @@ use mailscope_applier::{
 };
 use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan, SavedPlanError};
 
+use crate::app_scope::AppScope;
 use crate::inputs::load_desired;
 use crate::output;
 use crate::plan_cmd::{Format, PlanningArgs, render};
@@ -50,6 +51,8 @@ pub(crate) struct ApplyArgs {
     journal: PathBuf,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    scope: AppScope,
     #[command(flatten)]
     target: TenantArgs,
 }
@@ -129,6 +132,11 @@ fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
 
 pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = read_saved(&args.input)?;
+    if saved.is_some() && !args.scope.apps.is_empty() {
+        bail!(
+            "--app does not narrow a saved plan, which is applied as saved: pass --app to `mailscope plan` instead"
+        );
+    }
     let desired_path = saved.as_ref().map_or_else(|| args.input.clone(), |s| PathBuf::from(&s.desired_file));
     let (desired, sha) = load_desired(&desired_path)?;
     if let Some(saved) = &saved {
@@ -154,7 +162,7 @@ async fn apply_with(
         Some(saved) => {
             saved.plan_to_apply(desired, &live).map_err(|err| saved_refusal(err, &args.input))?.clone()
         }
-        None => mailscope_planner::plan(desired, &live, &args.planning.options())?,
+        None => args.scope.limit(mailscope_planner::plan(desired, &live, &args.planning.options())?)?,
     };
     output::stdout(&render(&plan, Format::Text))?;
     if plan.is_empty() {

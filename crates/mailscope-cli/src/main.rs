@@ -16,7 +16,9 @@
 //!   line, so [`parse_args`] maps it to 1),
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
+mod app_scope;
 mod apply_cmd;
+mod completions_cmd;
 mod drift_cmd;
 mod export_cmd;
 mod inputs;
@@ -25,6 +27,7 @@ mod notify;
 mod output;
 mod plan_cmd;
 mod reconcile_cmd;
+mod show_cmd;
 mod sim_cmd;
 mod target;
 mod tenant_names;
@@ -33,23 +36,31 @@ mod verify_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Logs go to stderr, filtered by `MAILSCOPE_LOG` (e.g. `mailscope_exo=debug`);
 /// warnings only by default (a failed call is reported by the command itself,
 /// so the client's per-call failure line is hidden). No secret is ever a log
 /// field (see docs/auth.md).
+/// Colour codes only when stderr is a terminal and colour is allowed.
 fn init_tracing() {
     let filter = EnvFilter::try_from_env("MAILSCOPE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("warn,mailscope_exo::session=error"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(output::log_color())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Keep Exchange Online mailbox access of Entra ID applications in git.
 #[derive(Debug, Parser)]
 #[command(name = "mailscope", version, max_term_width = 100)]
 struct Cli {
+    /// No colour in the output or the logs (as `NO_COLOR=1`).
+    #[arg(long, global = true)]
+    no_color: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -78,6 +89,12 @@ enum Command {
     /// The embedded tenant emulator.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Render a plan saved by `plan --out` (text, markdown or JSON).
+    Show(show_cmd::ShowArgs),
+    /// Print the completion script for a shell.
+    Completions(completions_cmd::CompletionsArgs),
+    /// Print the man page (or write one per command with `--out-dir`).
+    Man(completions_cmd::ManArgs),
 }
 
 /// Parses the command line. `--help` and `--version` print and exit 0; a
@@ -95,6 +112,9 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(code) => return code,
     };
+    if cli.no_color {
+        output::disable_color();
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -114,6 +134,9 @@ fn main() -> ExitCode {
             Command::Drift(args) => drift_cmd::run(&args).await,
             Command::Reconcile(args) => reconcile_cmd::run(&args).await,
             Command::Sim(cmd) => sim_cmd::run(cmd).await,
+            Command::Show(args) => show_cmd::run(&args),
+            Command::Completions(args) => completions_cmd::completions(&args, Cli::command()),
+            Command::Man(args) => completions_cmd::man(&args, Cli::command()),
         }
     });
     match result {

@@ -13,6 +13,7 @@ use anyhow::Context;
 use clap::{Args, ValueEnum};
 use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan};
 
+use crate::app_scope::AppScope;
 use crate::inputs::{Inputs, Loaded, load_desired};
 use crate::output;
 
@@ -74,6 +75,8 @@ pub(crate) struct PlanArgs {
     comment_limit: usize,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    scope: AppScope,
 }
 
 /// Renders a plan in the chosen format.
@@ -93,6 +96,7 @@ pub(crate) fn save(
     planning: &PlanningArgs,
     live: &LiveSnapshot,
     plan: &Plan,
+    apps: &[String],
 ) -> anyhow::Result<()> {
     let saved = SavedPlan::new(
         env!("CARGO_PKG_VERSION"),
@@ -101,7 +105,8 @@ pub(crate) fn save(
         &planning.options(),
         live,
         plan,
-    );
+    )
+    .with_apps(apps);
     output::write_atomic(path, &saved.to_json())
 }
 
@@ -136,12 +141,15 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let Loaded { desired, desired_sha256: sha, live, .. } = args.inputs.load().await?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())?;
+    let plan = args.scope.limit(mailscope_planner::plan(&desired, &live, &args.planning.options())?)?;
     if let Some(out) = &args.out {
-        save(out, &args.inputs.file, sha, &args.planning, &live, &plan)?;
+        save(out, &args.inputs.file, sha, &args.planning, &live, &plan, &args.scope.apps)?;
     }
     let base_plan = match &base {
-        Some(base) => Some(mailscope_planner::plan(base, &live, &args.planning.options()).context("--base")?),
+        Some(base) => {
+            let base = mailscope_planner::plan(base, &live, &args.planning.options()).context("--base")?;
+            Some(if args.scope.apps.is_empty() { base } else { SavedPlan::scoped(&base, &args.scope.apps) })
+        }
         None => None,
     };
     if let Some(dir) = &args.split {

@@ -40,6 +40,10 @@ pub struct SavedPlan {
     pub tenant_id: Option<String>,
     /// Whether apps that left the file are removed (`true`) or locked down.
     pub remove_unlisted: bool,
+    /// The apps the plan was limited to (`--app`, names or client ids);
+    /// empty for the whole file. Re-planning applies the same limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
     /// [`fingerprint`] of `live`.
     pub live_fingerprint: String,
     /// The live state the plan was made from, normalised.
@@ -115,10 +119,30 @@ impl SavedPlan {
             desired_sha256,
             tenant_id: live.tenant.as_deref().filter(|t| is_tenant_id(t)).map(str::to_ascii_lowercase),
             remove_unlisted: options.removed_apps == RemovedApps::Remove,
+            apps: Vec::new(),
             live_fingerprint: fingerprint(live),
             live: normalize(live),
             plan: plan.clone(),
         }
+    }
+
+    /// The plan limited to the apps named (by name or client id, any case),
+    /// like Terraform's `-target`: the other apps' entries and steps go (see
+    /// [`Plan::without_apps`]); findings stay, they are reported, not applied.
+    pub fn scoped(plan: &Plan, apps: &[String]) -> Plan {
+        let named = |a: &crate::plan::AppPlan| {
+            apps.iter().any(|n| n.eq_ignore_ascii_case(&a.name) || n.eq_ignore_ascii_case(&a.app_id))
+        };
+        let others: Vec<&str> = plan.apps.iter().filter(|a| !named(a)).map(|a| a.app_id.as_str()).collect();
+        plan.without_apps(&others)
+    }
+
+    /// Records that `plan` was limited to `apps` (see [`SavedPlan::scoped`]), so that
+    /// [`SavedPlan::plan_to_apply`] limits the fresh plan the same way.
+    #[must_use]
+    pub fn with_apps(mut self, apps: &[String]) -> SavedPlan {
+        self.apps = apps.to_vec();
+        self
     }
 
     /// The file's bytes: pretty JSON and a final newline.
@@ -209,7 +233,10 @@ impl SavedPlan {
         if !changes.is_empty() {
             return Err(SavedPlanError::Stale { changes });
         }
-        let fresh = crate::build::plan(desired, live, &self.options())?;
+        let mut fresh = crate::build::plan(desired, live, &self.options())?;
+        if !self.apps.is_empty() {
+            fresh = SavedPlan::scoped(&fresh, &self.apps);
+        }
         if fresh != self.plan {
             return Err(SavedPlanError::Mismatch);
         }
@@ -425,6 +452,30 @@ mod tests {
         assert_eq!(by_domain.tenant_id, None, "a domain is not a tenant id");
         // The tenant is not part of the live state compared for staleness.
         assert_eq!(back.live_fingerprint, saved.live_fingerprint);
+    }
+
+    const TWO: &str = "apiVersion: mailscope/v1\napps:\n  - name: mailer\n    appId: 00000000-0000-4000-8000-00000000000a\n    allow: [a@contoso.com]\n  - name: crm\n    appId: 00000000-0000-4000-8000-00000000000b\n    allow: [b@contoso.com]\n";
+
+    #[test]
+    fn a_plan_limited_to_some_apps_keeps_only_theirs_and_is_replanned_with_the_limit() {
+        let desired = mailscope_spec::parse(TWO, "t.yaml").unwrap();
+        let live = live(&["a@contoso.com", "b@contoso.com"]);
+        let full = crate::build::plan(&desired, &live, &PlanOptions::default()).unwrap();
+        let only = SavedPlan::scoped(&full, &["CRM".to_owned()]);
+        assert_eq!(only.apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["crm"]);
+        assert!(!only.steps.is_empty() && only.steps.iter().all(|s| s.app_id.ends_with('b')));
+        assert!(only.steps.len() < full.steps.len());
+        let by_id = SavedPlan::scoped(&full, &["00000000-0000-4000-8000-00000000000B".to_owned()]);
+        assert_eq!(by_id, only);
+        let sha = sha256_hex(TWO.as_bytes());
+        let saved = SavedPlan::new("1.2.3", "t.yaml", sha.clone(), &PlanOptions::default(), &live, &only)
+            .with_apps(&["crm".to_owned()]);
+        let back = SavedPlan::from_json(std::str::from_utf8(&saved.to_json()).unwrap(), "1.2.3").unwrap();
+        assert_eq!(back.apps, ["crm"]);
+        assert_eq!(back.plan_to_apply(&desired, &live).unwrap(), &only);
+        // Without the recorded limit, the full plan differs from the saved one.
+        let unlimited = SavedPlan::new("1.2.3", "t.yaml", sha, &PlanOptions::default(), &live, &only);
+        assert!(matches!(unlimited.plan_to_apply(&desired, &live), Err(SavedPlanError::Mismatch)));
     }
 
     #[test]
