@@ -18,6 +18,7 @@
 
 mod app_scope;
 mod apply_cmd;
+mod ci_env;
 mod completions_cmd;
 mod drift_cmd;
 mod export_cmd;

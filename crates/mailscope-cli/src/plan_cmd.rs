@@ -11,6 +11,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use mailscope_planner::render::MarkdownOptions;
 use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan};
 
 use crate::app_scope::AppScope;
@@ -141,6 +142,8 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let Loaded { desired, desired_sha256: sha, live, .. } = args.inputs.load().await?;
+    // The tenant id for a tenant read; what a saved snapshot says otherwise.
+    let tenant = live.tenant.clone();
     let plan = args.scope.limit(mailscope_planner::plan(&desired, &live, &args.planning.options())?)?;
     if let Some(out) = &args.out {
         save(out, &args.inputs.file, sha, &args.planning, &live, &plan, &args.scope.apps)?;
@@ -152,21 +155,30 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         }
         None => None,
     };
-    if let Some(dir) = &args.split {
-        let parts = mailscope_planner::render::markdown_parts(&plan, args.comment_limit, base_plan.as_ref());
-        let paths = write_parts(dir, &parts)?;
-        let list = paths.iter().fold(String::new(), |mut acc, p| {
-            acc.push_str(&p.display().to_string());
-            acc.push('\n');
-            acc
-        });
-        output::stdout(&list)?;
-    } else if args.format == Format::Markdown {
-        output::stdout(&mailscope_planner::render::markdown_comment(
-            &plan,
-            args.comment_limit,
-            base_plan.as_ref(),
-        ))?;
+    if args.format == Format::Markdown {
+        let ci = crate::ci_env::current();
+        let file = args.inputs.file.display().to_string();
+        let options = MarkdownOptions {
+            limit: args.comment_limit,
+            base: base_plan.as_ref(),
+            file: Some(&file),
+            tenant: tenant.as_deref(),
+            commit: ci.commit.as_deref(),
+            run_url: ci.run_url.as_deref(),
+            ..MarkdownOptions::default()
+        };
+        if let Some(dir) = &args.split {
+            let parts = mailscope_planner::render::markdown_parts_with(&plan, &options);
+            let paths = write_parts(dir, &parts)?;
+            let list = paths.iter().fold(String::new(), |mut acc, p| {
+                acc.push_str(&p.display().to_string());
+                acc.push('\n');
+                acc
+            });
+            output::stdout(&list)?;
+        } else {
+            output::stdout(&mailscope_planner::render::markdown_with(&plan, &options))?;
+        }
     } else {
         output::stdout(&render(&plan, args.format))?;
     }
