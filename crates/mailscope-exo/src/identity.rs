@@ -71,25 +71,34 @@ impl ExoClient {
         Ok((domains, initial))
     }
 
-    /// The tenant this client reaches: the `tid` of its Exchange token and
-    /// the accepted domains.
+    /// The tenant id of this client's Exchange token (its `tid` claim):
+    /// which tenant the configured name led to, without a cmdlet call.
     ///
     /// # Errors
     ///
-    /// No token ([`ExoErrorKind::Token`]), a token without a `tid`
-    /// ([`ExoErrorKind::Other`]), or the `Get-AcceptedDomain` call's error.
-    pub async fn tenant_identity(&self) -> Result<TenantIdentity, ExoError> {
+    /// No token ([`ExoErrorKind::Token`]) or a token without a GUID `tid`
+    /// ([`ExoErrorKind::Other`]).
+    pub async fn tenant_id(&self) -> Result<String, ExoError> {
         const OP: &str = "tenant id";
         let session = self.session();
-        let scope = session.endpoints().exo_scope.clone();
-        let token = session.tokens().token(&scope).await.map_err(|e| {
+        let token = session.tokens().token(&session.endpoints().exo_scope).await.map_err(|e| {
             let mut err = ExoError::new(ExoErrorKind::Token, OP, e.to_string());
             err.source = Some(Box::new(e));
             err
         })?;
-        let id = token_tenant_id(token.expose()).ok_or_else(|| {
+        token_tenant_id(token.expose()).ok_or_else(|| {
             ExoError::new(ExoErrorKind::Other, OP, "the access token carries no tenant id (tid)")
-        })?;
+        })
+    }
+
+    /// The tenant this client reaches: [`ExoClient::tenant_id`] and
+    /// [`ExoClient::accepted_domains`].
+    ///
+    /// # Errors
+    ///
+    /// Those of the two calls.
+    pub async fn tenant_identity(&self) -> Result<TenantIdentity, ExoError> {
+        let id = self.tenant_id().await?;
         let (domains, initial_domain) = self.accepted_domains().await?;
         Ok(TenantIdentity { id, initial_domain, domains })
     }
