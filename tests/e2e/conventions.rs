@@ -184,9 +184,14 @@ fn no_color_turns_colour_off_like_no_color() {
     let r: Run = cmd.env_remove("NO_COLOR").output().unwrap().into();
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stdout.contains('\u{1b}'), "no escape codes");
-    // A log line on a non-terminal stderr has no colour codes either.
-    let mut cmd = mailscope(&["plan", "policies/contoso.yaml", "--snapshot", SNAPSHOT]);
-    let r: Run = cmd.env_remove("NO_COLOR").env("MAILSCOPE_LOG", "trace").output().unwrap().into();
+    // Logs on a non-terminal stderr have no colour codes either, even with
+    // colour allowed.
+    let s = Scratch::new("no-color");
+    let tenant = format!("sim:{}", s.path("sim.json").display());
+    let mut cmd = mailscope(&["plan", "policies/contoso.yaml", "--tenant", &tenant]);
+    let r: Run =
+        cmd.env_remove("NO_COLOR").env("MAILSCOPE_LOG", "mailscope_exo=debug").output().unwrap().into();
     assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("DEBUG"), "there are log lines: {}", r.stderr);
     assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
 }
