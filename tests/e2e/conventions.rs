@@ -195,3 +195,42 @@ fn no_color_turns_colour_off_like_no_color() {
     assert!(r.stderr.contains("DEBUG"), "there are log lines: {}", r.stderr);
     assert!(!r.stderr.contains('\u{1b}'), "{}", r.stderr);
 }
+
+#[test]
+fn apply_with_app_changes_only_that_app() {
+    let s = Scratch::new("app-apply");
+    let tenant = format!("sim:{}", s.path("sim.json").display());
+    let journal = s.path("journal.jsonl");
+    let file = "policies/contoso.yaml";
+    let r = run(&[
+        "apply",
+        file,
+        "--tenant",
+        &tenant,
+        "--auto-approve",
+        "--app",
+        "crm-sync",
+        "--journal",
+        journal.to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("warning: --app is in effect: this run covers only crm-sync"), "{}", r.stderr);
+    let plan = |extra: &[&str]| -> Value {
+        let mut args = vec!["plan", file, "--tenant", &tenant, "--format", "json"];
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        serde_json::from_str(&r.stdout).unwrap()
+    };
+    // crm-sync is done; the rest of the file is still to do.
+    assert_eq!(plan(&["--app", "crm-sync"])["steps"].as_array().unwrap().len(), 0);
+    let rest = plan(&[]);
+    let changed: Vec<&str> = rest["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["change"] != "unchanged")
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert!(!changed.contains(&"crm-sync") && changed.contains(&"support-desk"), "{changed:?}");
+}
