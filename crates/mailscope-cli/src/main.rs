@@ -43,8 +43,8 @@ use tracing_subscriber::EnvFilter;
 /// Logs go to stderr, filtered by `MAILSCOPE_LOG` (e.g. `mailscope_exo=debug`);
 /// warnings only by default (a failed call is reported by the command itself,
 /// so the client's per-call failure line is hidden). No secret is ever a log
-/// field (see docs/auth.md).
-/// Colour codes only when stderr is a terminal and colour is allowed.
+/// field (see docs/auth.md). Colour codes only when stderr is a terminal and
+/// colour is allowed, so log files and CI logs stay plain text.
 fn init_tracing() {
     let filter = EnvFilter::try_from_env("MAILSCOPE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("warn,mailscope_exo::session=error"));
