@@ -136,6 +136,7 @@ fn plan_apply_plan_verify_on_the_embedded_emulator() {
         .map(|l| serde_json::from_str(l).expect("every journal line is JSON"))
         .collect();
     assert_eq!(lines.first().unwrap()["event"], "header");
+    assert_eq!(lines.first().unwrap()["tenant_id"], "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c");
     assert_eq!(lines.last().unwrap()["event"], "footer");
     assert_eq!(lines.iter().filter(|l| l["outcome"] == "done").count(), 23);
 }
@@ -387,10 +388,17 @@ fn a_plan_of_a_converged_tenant_reads_it_with_the_fewest_calls() {
     // One call for every policy, one filtered call for every managed group
     // (the adopted one included, now that it carries the marker), one member
     // read per group the file's apps use; every address of the file is a
-    // member of some group, so no recipient lookup is needed.
+    // member of some group, so no recipient lookup is needed. The tenant is
+    // given by GUID (`--tenant`) and by domain (the file's `tenant:`): one
+    // `Get-AcceptedDomain` shows that they name the same tenant.
     assert_eq!(
         stats["cmdlets"],
-        json!({"Get-ApplicationAccessPolicy": 1, "Get-DistributionGroup": 1, "Get-DistributionGroupMember": 8}),
+        json!({
+            "Get-AcceptedDomain": 1,
+            "Get-ApplicationAccessPolicy": 1,
+            "Get-DistributionGroup": 1,
+            "Get-DistributionGroupMember": 8
+        }),
         "{stats}"
     );
     assert_eq!(stats["endpoints"]["token"], 1, "{stats}");

@@ -466,11 +466,9 @@ fn plan_split_and_base_shape_the_comment() {
     for (i, p) in paths.iter().enumerate() {
         let text = std::fs::read_to_string(p).unwrap();
         assert!(text.len() <= 1500, "{p}: {}", text.len());
-        let marker = if i == 0 {
-            "<!-- mailscope-plan -->".to_owned()
-        } else {
-            format!("<!-- mailscope-plan part={} -->", i + 1)
-        };
+        // The marker names the file and the tenant (the snapshot's).
+        let key = format!("<!-- mailscope-plan file={EXAMPLE} tenant=contoso.onmicrosoft.com");
+        let marker = if i == 0 { format!("{key} -->") } else { format!("{key} part={} -->", i + 1) };
         assert!(text.starts_with(&marker), "{text}");
     }
     // A later, shorter plan removes the stale parts.

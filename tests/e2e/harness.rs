@@ -70,6 +70,15 @@ pub(crate) fn mailscope(args: &[&str]) -> Command {
         "MAILSCOPE_LOGIN_URL",
         "MAILSCOPE_EXO_URL",
         "MAILSCOPE_GRAPH_URL",
+        // The CI context a pull-request comment names.
+        "MAILSCOPE_COMMIT",
+        "MAILSCOPE_RUN_URL",
+        "GITHUB_SHA",
+        "GITHUB_RUN_ID",
+        "BUILD_SOURCEVERSION",
+        "BUILD_BUILDID",
+        "CI_COMMIT_SHA",
+        "CI_JOB_URL",
     ] {
         cmd.env_remove(var);
     }

@@ -158,6 +158,39 @@ fn markdown_plan_starts_with_the_comment_marker_and_summary() {
     ]);
     assert_eq!(r.code, 0);
     let mut lines = r.stdout.lines();
-    assert_eq!(lines.next(), Some("<!-- mailscope-plan -->"));
+    assert_eq!(
+        lines.next(),
+        Some("<!-- mailscope-plan file=policies/contoso.yaml tenant=contoso.onmicrosoft.com -->"),
+        "the marker names the file and the tenant, so two files keep two comments"
+    );
     assert_eq!(lines.next(), Some("### mailscope plan: 17 to add, 2 to change, 4 to destroy."));
+    assert_eq!(lines.next(), Some(""));
+    assert_eq!(lines.next(), Some("file `policies/contoso.yaml` · tenant `contoso.onmicrosoft.com`"));
+}
+
+#[test]
+fn the_markdown_comment_names_the_commit_and_links_the_run_from_the_ci_environment() {
+    let mut cmd = crate::harness::mailscope(&[
+        "plan",
+        "policies/contoso.yaml",
+        "--snapshot",
+        "policies/contoso.snapshot.json",
+        "--format",
+        "markdown",
+    ]);
+    cmd.env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567")
+        .env("GITHUB_SERVER_URL", "https://github.com")
+        .env("GITHUB_REPOSITORY", "contoso/mail-policies")
+        .env("GITHUB_RUN_ID", "4242");
+    let r: crate::harness::Run = cmd.output().unwrap().into();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        r.stdout.lines().nth(3),
+        Some(
+            "file `policies/contoso.yaml` · tenant `contoso.onmicrosoft.com` · commit `0123456789ab` · \
+             [CI run](https://github.com/contoso/mail-policies/actions/runs/4242)"
+        ),
+        "{}",
+        r.stdout
+    );
 }

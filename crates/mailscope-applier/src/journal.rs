@@ -5,7 +5,7 @@
 //! `event`):
 //!
 //! ```text
-//! {"ts":"…","run_id":"…","event":"header","tool":"mailscope","version":"0.1.0","concurrency":4,
+//! {"ts":"…","run_id":"…","event":"header","tenant_id":"…","tool":"mailscope","version":"0.1.0","concurrency":4,
 //!  "plan":{"steps":12,"apps":3,"add":8,"change":1,"destroy":3,"widening":2}}
 //! {"ts":"…","run_id":"…","event":"step","step":0,"app":"crm-sync","app_id":"…","wave":0,
 //!  "action":{"kind":"create_group",…},"effect":"neutral","outcome":"started"}
@@ -40,6 +40,8 @@ use serde_json::{Map, Value, json};
 pub struct JournalWriter {
     sink: Box<dyn Write + Send>,
     file: Option<File>,
+    /// Fields the caller adds to the header line (e.g. the tenant id).
+    header_fields: Map<String, Value>,
 }
 
 impl std::fmt::Debug for JournalWriter {
@@ -59,21 +61,33 @@ impl JournalWriter {
         }
         let file = OpenOptions::new().create(true).append(true).open(path)?;
         let sink = Box::new(file.try_clone()?);
-        Ok(Self { sink, file: Some(file) })
+        Ok(Self { sink, file: Some(file), header_fields: Map::new() })
     }
 
     /// Writes to any writer (tests, stdout). Each line is still one
     /// `write_all` followed by `flush`.
     pub fn from_writer(writer: impl Write + Send + 'static) -> Self {
-        Self { sink: Box::new(writer), file: None }
+        Self { sink: Box::new(writer), file: None, header_fields: Map::new() }
     }
 
-    /// Appends one event: `ts`, `run_id` and `event` first, then `fields`.
+    /// Adds a field to every header line this writer writes: what the
+    /// caller knows of the run that the applier does not (the tenant id).
+    #[must_use]
+    pub fn with_header_field(mut self, key: &str, value: Value) -> Self {
+        self.header_fields.insert(key.to_owned(), value);
+        self
+    }
+
+    /// Appends one event: `ts`, `run_id` and `event` first, then `fields`
+    /// (and, on the header, the caller's header fields).
     pub(crate) fn write_event(&mut self, run_id: &str, event: &str, fields: Value) -> io::Result<()> {
         let mut obj = Map::new();
         obj.insert("ts".into(), json!(rfc3339_now()));
         obj.insert("run_id".into(), json!(run_id));
         obj.insert("event".into(), json!(event));
+        if event == "header" {
+            obj.extend(self.header_fields.clone());
+        }
         if let Value::Object(rest) = fields {
             obj.extend(rest);
         }
@@ -128,6 +142,20 @@ mod tests {
         assert_eq!(rfc3339(951_782_400, 5), "2000-02-29T00:00:00.005Z");
         assert_eq!(rfc3339(1_798_761_599, 999), "2026-12-31T23:59:59.999Z");
         assert_eq!(rfc3339(4_107_542_400, 0), "2100-03-01T00:00:00.000Z");
+    }
+
+    #[test]
+    fn header_fields_go_on_the_header_only() {
+        let path = std::env::temp_dir().join(format!("mailscope-journal-{}/j.jsonl", uuid::Uuid::new_v4()));
+        let mut j = JournalWriter::open(&path).unwrap().with_header_field("tenant_id", json!("t-1"));
+        j.write_event("a", "header", json!({"x": 1})).unwrap();
+        j.write_event("a", "step", json!({"step": 0})).unwrap();
+        j.sync().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!((lines[0]["tenant_id"].as_str(), lines[0]["x"].as_i64()), (Some("t-1"), Some(1)));
+        assert_eq!(lines[1].get("tenant_id"), None);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

@@ -21,6 +21,7 @@ use mailscope_applier::{
 };
 use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan, SavedPlanError};
 
+use crate::app_scope::AppScope;
 use crate::inputs::load_desired;
 use crate::output;
 use crate::plan_cmd::{Format, PlanningArgs, render};
@@ -50,6 +51,8 @@ pub(crate) struct ApplyArgs {
     journal: PathBuf,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    scope: AppScope,
     #[command(flatten)]
     target: TenantArgs,
 }
@@ -110,6 +113,9 @@ fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
                 "{path} was made by mailscope {made_by}, this is {this}: plan again with this version"
             )
         }
+        SavedPlanError::OtherTenant { planned_for, this } => anyhow::anyhow!(
+            "{path} was planned for tenant {planned_for}, but this is tenant {this}: plan again against this tenant"
+        ),
         SavedPlanError::DesiredChanged => {
             anyhow::anyhow!("{path} changed since the plan was saved; plan again")
         }
@@ -126,6 +132,11 @@ fn saved_refusal(err: SavedPlanError, path: &Path) -> anyhow::Error {
 
 pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     let saved = read_saved(&args.input)?;
+    if saved.is_some() && !args.scope.apps.is_empty() {
+        bail!(
+            "--app does not narrow a saved plan, which is applied as saved: pass --app to `mailscope plan` instead"
+        );
+    }
     let desired_path = saved.as_ref().map_or_else(|| args.input.clone(), |s| PathBuf::from(&s.desired_file));
     let (desired, sha) = load_desired(&desired_path)?;
     if let Some(saved) = &saved {
@@ -143,12 +154,15 @@ async fn apply_with(
     desired: &mailscope_spec::DesiredState,
     saved: Option<&SavedPlan>,
 ) -> anyhow::Result<ExitCode> {
+    if let Some(saved) = saved {
+        saved.check_tenant(&conn.tenant_id).map_err(|err| saved_refusal(err, &args.input))?;
+    }
     let live = target::read_live(conn, desired).await?;
     let plan = match saved {
         Some(saved) => {
             saved.plan_to_apply(desired, &live).map_err(|err| saved_refusal(err, &args.input))?.clone()
         }
-        None => mailscope_planner::plan(desired, &live, &args.planning.options())?,
+        None => args.scope.limit(mailscope_planner::plan(desired, &live, &args.planning.options())?)?,
     };
     output::stdout(&render(&plan, Format::Text))?;
     if plan.is_empty() {
@@ -167,7 +181,8 @@ async fn apply_with(
         on_signal.cancel();
     });
     let journal = JournalWriter::open(&args.journal)
-        .with_context(|| format!("cannot open the journal {}", args.journal.display()))?;
+        .with_context(|| format!("cannot open the journal {}", args.journal.display()))?
+        .with_header_field("tenant_id", serde_json::json!(conn.tenant_id));
     let progress = Progress::new(plan.steps.len());
     let options = ApplyOptions {
         concurrency: args.concurrency.max(1),
@@ -363,6 +378,10 @@ mod tests {
             }),
             "the saved plan is stale: the tenant changed since it was made:\n  - mailbox x@contoso.com appeared\n  \
              - b\nplan again"
+        );
+        assert_eq!(
+            word(SavedPlanError::OtherTenant { planned_for: "aaa".into(), this: "bbb".into() }),
+            "PLAN.json was planned for tenant aaa, but this is tenant bbb: plan again against this tenant"
         );
         assert_eq!(word(SavedPlanError::Mismatch), "the saved plan no longer matches its inputs; plan again");
     }

@@ -7,6 +7,7 @@ use mailscope_planner::render::{MarkdownOptions, TextOptions};
 use mailscope_planner::{AppChange, Plan};
 use serde_json::json;
 
+use crate::app_scope::AppScope;
 use crate::inputs::{Inputs, Loaded};
 use crate::output;
 use crate::plan_cmd::PlanningArgs;
@@ -46,6 +47,8 @@ pub(crate) struct DriftArgs {
     format: DriftFormat,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    scope: AppScope,
 }
 
 /// The apps whose tenant state differs from the file, as JSON.
@@ -70,7 +73,7 @@ pub(crate) fn drifted_apps(plan: &Plan) -> Vec<serde_json::Value> {
 
 pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     let Loaded { desired, live, label, .. } = args.inputs.load().await?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())?;
+    let plan = args.scope.limit(mailscope_planner::plan(&desired, &live, &args.planning.options())?)?;
     let in_sync = plan.is_empty();
     let text = match args.format {
         DriftFormat::Text => {

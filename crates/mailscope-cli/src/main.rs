@@ -11,10 +11,15 @@
 //! error of a library is reported as a bug. Libraries return typed errors;
 //! here they become messages and exit codes:
 //! - 0: success (for `plan --detailed-exitcode`: no changes),
-//! - 1: error, invalid input, refused operation,
+//! - 1: error, invalid input, refused operation, and usage errors (an
+//!   unknown flag, a missing argument: clap's own 2 is taken by the next
+//!   line, so [`parse_args`] maps it to 1),
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
+mod app_scope;
 mod apply_cmd;
+mod ci_env;
+mod completions_cmd;
 mod drift_cmd;
 mod export_cmd;
 mod inputs;
@@ -23,30 +28,40 @@ mod notify;
 mod output;
 mod plan_cmd;
 mod reconcile_cmd;
+mod show_cmd;
 mod sim_cmd;
 mod target;
+mod tenant_names;
 mod validate_cmd;
 mod verify_cmd;
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 /// Logs go to stderr, filtered by `MAILSCOPE_LOG` (e.g. `mailscope_exo=debug`);
 /// warnings only by default (a failed call is reported by the command itself,
 /// so the client's per-call failure line is hidden). No secret is ever a log
-/// field (see docs/auth.md).
+/// field (see docs/auth.md). Colour codes only when stderr is a terminal and
+/// colour is allowed, so log files and CI logs stay plain text.
 fn init_tracing() {
     let filter = EnvFilter::try_from_env("MAILSCOPE_LOG")
         .unwrap_or_else(|_| EnvFilter::new("warn,mailscope_exo::session=error"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(output::log_color())
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// Keep Exchange Online mailbox access of Entra ID applications in git.
 #[derive(Debug, Parser)]
 #[command(name = "mailscope", version, max_term_width = 100)]
 struct Cli {
+    /// No colour in the output or the logs (as `NO_COLOR=1`).
+    #[arg(long, global = true)]
+    no_color: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -75,10 +90,32 @@ enum Command {
     /// The embedded tenant emulator.
     #[command(subcommand)]
     Sim(sim_cmd::SimCommand),
+    /// Render a plan saved by `plan --out` (text, markdown or JSON).
+    Show(show_cmd::ShowArgs),
+    /// Print the completion script for a shell.
+    Completions(completions_cmd::CompletionsArgs),
+    /// Print the man page (or write one per command with `--out-dir`).
+    Man(completions_cmd::ManArgs),
+}
+
+/// Parses the command line. `--help` and `--version` print and exit 0; a
+/// usage error prints clap's message and exits 1, because 2 means "changes"
+/// or "drift" to scripts (`plan --detailed-exitcode`, `drift`).
+fn parse_args() -> Result<Cli, ExitCode> {
+    Cli::try_parse().map_err(|err| {
+        let _ = err.print();
+        if err.use_stderr() { ExitCode::from(1) } else { ExitCode::SUCCESS }
+    })
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_args() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
+    if cli.no_color {
+        output::disable_color();
+    }
     init_tracing();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -98,6 +135,9 @@ fn main() -> ExitCode {
             Command::Drift(args) => drift_cmd::run(&args).await,
             Command::Reconcile(args) => reconcile_cmd::run(&args).await,
             Command::Sim(cmd) => sim_cmd::run(cmd).await,
+            Command::Show(args) => show_cmd::run(&args),
+            Command::Completions(args) => completions_cmd::completions(&args, Cli::command()),
+            Command::Man(args) => completions_cmd::man(&args, Cli::command()),
         }
     });
     match result {

@@ -5,6 +5,7 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
@@ -22,9 +23,29 @@ pub(crate) fn is_broken_pipe(err: &anyhow::Error) -> bool {
     })
 }
 
-/// Colour when stdout is a terminal and `NO_COLOR` is unset or empty.
+/// Set by `--no-color`, once, before any output.
+static NO_COLOR_FLAG: AtomicBool = AtomicBool::new(false);
+
+/// `--no-color`: no colour anywhere for the rest of the process.
+pub(crate) fn disable_color() {
+    NO_COLOR_FLAG.store(true, Ordering::Relaxed);
+}
+
+/// Colour is allowed at all: neither `--no-color` nor a non-empty
+/// `NO_COLOR` (<https://no-color.org>).
+pub(crate) fn color_allowed() -> bool {
+    !NO_COLOR_FLAG.load(Ordering::Relaxed) && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+}
+
+/// Colour on stdout: allowed, and stdout is a terminal.
 pub(crate) fn use_color() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+    color_allowed() && std::io::stdout().is_terminal()
+}
+
+/// Colour in the logs (stderr): allowed, and stderr is a terminal, so a
+/// log file or a CI log gets no escape codes.
+pub(crate) fn log_color() -> bool {
+    color_allowed() && std::io::stderr().is_terminal()
 }
 
 /// Writes a file through a temporary sibling and a rename, so a reader (or

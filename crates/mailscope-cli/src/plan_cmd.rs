@@ -11,8 +11,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, ValueEnum};
+use mailscope_planner::render::MarkdownOptions;
 use mailscope_planner::{LiveSnapshot, Plan, PlanOptions, RemovedApps, SavedPlan};
 
+use crate::app_scope::AppScope;
 use crate::inputs::{Inputs, Loaded, load_desired};
 use crate::output;
 
@@ -74,6 +76,8 @@ pub(crate) struct PlanArgs {
     comment_limit: usize,
     #[command(flatten)]
     planning: PlanningArgs,
+    #[command(flatten)]
+    scope: AppScope,
 }
 
 /// Renders a plan in the chosen format.
@@ -93,6 +97,7 @@ pub(crate) fn save(
     planning: &PlanningArgs,
     live: &LiveSnapshot,
     plan: &Plan,
+    apps: &[String],
 ) -> anyhow::Result<()> {
     let saved = SavedPlan::new(
         env!("CARGO_PKG_VERSION"),
@@ -101,7 +106,8 @@ pub(crate) fn save(
         &planning.options(),
         live,
         plan,
-    );
+    )
+    .with_apps(apps);
     output::write_atomic(path, &saved.to_json())
 }
 
@@ -136,29 +142,43 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let Loaded { desired, desired_sha256: sha, live, .. } = args.inputs.load().await?;
-    let plan = mailscope_planner::plan(&desired, &live, &args.planning.options())?;
+    // The tenant id for a tenant read; what a saved snapshot says otherwise.
+    let tenant = live.tenant.clone();
+    let plan = args.scope.limit(mailscope_planner::plan(&desired, &live, &args.planning.options())?)?;
     if let Some(out) = &args.out {
-        save(out, &args.inputs.file, sha, &args.planning, &live, &plan)?;
+        save(out, &args.inputs.file, sha, &args.planning, &live, &plan, &args.scope.apps)?;
     }
     let base_plan = match &base {
-        Some(base) => Some(mailscope_planner::plan(base, &live, &args.planning.options()).context("--base")?),
+        Some(base) => {
+            let base = mailscope_planner::plan(base, &live, &args.planning.options()).context("--base")?;
+            Some(if args.scope.apps.is_empty() { base } else { SavedPlan::scoped(&base, &args.scope.apps) })
+        }
         None => None,
     };
-    if let Some(dir) = &args.split {
-        let parts = mailscope_planner::render::markdown_parts(&plan, args.comment_limit, base_plan.as_ref());
-        let paths = write_parts(dir, &parts)?;
-        let list = paths.iter().fold(String::new(), |mut acc, p| {
-            acc.push_str(&p.display().to_string());
-            acc.push('\n');
-            acc
-        });
-        output::stdout(&list)?;
-    } else if args.format == Format::Markdown {
-        output::stdout(&mailscope_planner::render::markdown_comment(
-            &plan,
-            args.comment_limit,
-            base_plan.as_ref(),
-        ))?;
+    if args.format == Format::Markdown {
+        let ci = crate::ci_env::current();
+        let file = args.inputs.file.display().to_string();
+        let options = MarkdownOptions {
+            limit: args.comment_limit,
+            base: base_plan.as_ref(),
+            file: Some(&file),
+            tenant: tenant.as_deref(),
+            commit: ci.commit.as_deref(),
+            run_url: ci.run_url.as_deref(),
+            ..MarkdownOptions::default()
+        };
+        if let Some(dir) = &args.split {
+            let parts = mailscope_planner::render::markdown_parts_with(&plan, &options);
+            let paths = write_parts(dir, &parts)?;
+            let list = paths.iter().fold(String::new(), |mut acc, p| {
+                acc.push_str(&p.display().to_string());
+                acc.push('\n');
+                acc
+            });
+            output::stdout(&list)?;
+        } else {
+            output::stdout(&mailscope_planner::render::markdown_with(&plan, &options))?;
+        }
     } else {
         output::stdout(&render(&plan, args.format))?;
     }

@@ -8,17 +8,23 @@
 //! `--tenant sim:PATH` starts the emulator inside this process on a state
 //! file (created from a seed when missing) and logs in with the seed's
 //! operator app: nothing to configure, nothing leaves 127.0.0.1.
-//! `--tenant <GUID|domain>` (or `tenant:` in the desired file) talks to
-//! Exchange Online with credentials from the `AZURE_*` variables.
+//! `--tenant <GUID|domain>` (or `tenant:` in the desired file, or
+//! `AZURE_TENANT_ID`) talks to Exchange Online with credentials from the
+//! `AZURE_*` variables. Every name given must name the tenant reached
+//! ([`crate::tenant_names`]); the connection carries its tenant id.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use clap::Args;
-use mailscope_exo::{ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest};
+use mailscope_exo::{
+    ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest, TenantIdentity,
+};
 use mailscope_planner::LiveSnapshot;
 use mailscope_sim::{ServerHandle, Sim};
 use mailscope_spec::DesiredState;
+
+use crate::tenant_names::{self, Origin, TenantName};
 
 /// Where the emulator's seed is looked for when none is given.
 pub(crate) const DEFAULT_SEED: &str = "policies/contoso.tenant.yaml";
@@ -26,8 +32,9 @@ pub(crate) const DEFAULT_SEED: &str = "policies/contoso.tenant.yaml";
 /// Options that pick and reach the tenant.
 #[derive(Debug, Args, Clone)]
 pub(crate) struct TenantArgs {
-    /// `sim:PATH` for the embedded emulator on a state file, or a tenant GUID
-    /// or initial domain for Exchange Online (default: `tenant:` in the file).
+    /// `sim:PATH` for the embedded emulator on a state file, or the tenant
+    /// GUID, initial or verified domain for Exchange Online (default:
+    /// `tenant:` in the file, then `AZURE_TENANT_ID`).
     #[arg(long, value_name = "TENANT")]
     pub(crate) tenant: Option<String>,
     /// Seed of a new emulator state file (with `--tenant sim:PATH`).
@@ -77,8 +84,11 @@ impl TenantArgs {
 /// A live connection; keeps the in-process emulator alive while it exists.
 pub(crate) struct Connection {
     pub(crate) session: Session,
-    /// Shown in messages: `sim:PATH` or the tenant id.
+    /// Shown in messages: `sim:PATH` or the tenant name used to log in.
     pub(crate) label: String,
+    /// The tenant id (GUID, lower case) the session reached, learnt from
+    /// its token: what saved plans, journals and comments record.
+    pub(crate) tenant_id: String,
     server: Option<ServerHandle>,
 }
 
@@ -91,19 +101,31 @@ impl Connection {
     }
 }
 
-/// Connects to the target named by the flags, or by `tenant:` in the file.
+/// Connects to the target named by the flags, or by `tenant:` in the file,
+/// or by `AZURE_TENANT_ID`, and checks that every name given is this tenant.
 pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -> anyhow::Result<Connection> {
-    let target = args.tenant.clone().or_else(|| desired.and_then(|d| d.tenant.clone()));
-    let Some(target) = target else {
+    let file_name = desired.and_then(|d| d.tenant.as_deref().map(|t| (d.origin.as_str(), t)));
+    if let Some(path) = args.tenant.as_deref().and_then(|t| t.strip_prefix("sim:")) {
+        // The emulator's own operator app logs in: AZURE_TENANT_ID names the
+        // credentials of a real tenant and plays no part here.
+        let conn =
+            connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()?, args.sim_tls).await?;
+        let login = TenantName { origin: Origin::Sim(path.to_owned()), value: conn.tenant_id.clone() };
+        let mut names = vec![login];
+        names.extend(tenant_names::given(None, file_name, None));
+        return check_names(conn, &names).await;
+    }
+    let env_tenant = std::env::var("AZURE_TENANT_ID").ok();
+    let names = tenant_names::given(args.tenant.as_deref(), file_name, env_tenant.as_deref());
+    let Some(login) = names.first().cloned() else {
         bail!(
             "no tenant chosen: pass `--tenant sim:.mailscope/demo.json` to try the embedded emulator, \
-             or `--tenant <tenant id or initial domain>` (or `tenant:` in the file) with AZURE_TENANT_ID, \
+             or `--tenant <tenant id or domain>` (or `tenant:` in the file, or AZURE_TENANT_ID) with \
              AZURE_CLIENT_ID and a credential in the environment (see docs/auth.md)"
         );
     };
-    if let Some(path) = target.strip_prefix("sim:") {
-        return connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()?, args.sim_tls)
-            .await;
+    if let Some((a, b)) = tenant_names::guid_conflict(&names) {
+        bail!("{b} and {a} are two different tenants; make them name the same tenant, or drop one of them");
     }
     let cloud: Cloud = args.environment.parse().context("--environment")?;
     let overrides = EndpointOverrides {
@@ -112,23 +134,48 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         graph_url: args.graph_url.clone(),
     }
     .or(EndpointOverrides::from_env());
-    // `--tenant` stands in for AZURE_TENANT_ID when that is unset; when both
-    // are set they must agree, or the token would be for another tenant.
-    let env_tenant = std::env::var("AZURE_TENANT_ID").ok().filter(|v| !v.trim().is_empty());
-    if let Some(env_tenant) = &env_tenant
-        && !env_tenant.eq_ignore_ascii_case(&target)
-    {
-        bail!(
-            "--tenant {target} does not match AZURE_TENANT_ID={env_tenant}; unset one of them or make them equal"
-        );
-    }
+    // The first name given logs in; the others are checked against the
+    // tenant it reaches.
     let creds = ClientCredentials::from_lookup(|name| {
-        if name == "AZURE_TENANT_ID" { Some(target.clone()) } else { std::env::var(name).ok() }
+        if name == "AZURE_TENANT_ID" { Some(login.value.clone()) } else { std::env::var(name).ok() }
     })
-    .context("cannot build credentials for Exchange Online")?;
+    .with_context(|| format!("cannot build credentials for Exchange Online ({login})"))?;
     let session = Session::new(creds, cloud, &overrides, args.session_config()?)
         .context("cannot set up the Exchange Online session")?;
-    Ok(Connection { session, label: target, server: None })
+    let tenant_id =
+        session.exo().tenant_id().await.with_context(|| format!("cannot log in to the tenant of {login}"))?;
+    let conn = Connection { session, label: login.value.clone(), tenant_id, server: None };
+    check_names(conn, &names).await
+}
+
+/// Checks the names against the connection's tenant, reading its accepted
+/// domains only when a domain has to be compared; closes the connection
+/// on a mismatch.
+async fn check_names(conn: Connection, names: &[TenantName]) -> anyhow::Result<Connection> {
+    let verdict = if tenant_names::needs_domains(names) {
+        match conn.session.exo().accepted_domains().await {
+            Ok((domains, initial_domain)) => {
+                let identity = TenantIdentity { id: conn.tenant_id.clone(), initial_domain, domains };
+                tenant_names::check(names, &identity).map_err(anyhow::Error::msg)
+            }
+            Err(err) => Err(anyhow::Error::new(err).context(format!(
+                "cannot read the accepted domains of {} to check that {} name the same tenant",
+                conn.label,
+                names.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ))),
+        }
+    } else {
+        let identity =
+            TenantIdentity { id: conn.tenant_id.clone(), initial_domain: None, domains: Vec::new() };
+        tenant_names::check(names, &identity).map_err(anyhow::Error::msg)
+    };
+    match verdict {
+        Ok(()) => Ok(conn),
+        Err(err) => {
+            conn.close().await;
+            Err(err)
+        }
+    }
 }
 
 /// Opens (or seeds) an emulator state file and serves it on 127.0.0.1, over
@@ -200,7 +247,8 @@ async fn connect_sim(
     let creds =
         sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
     let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret, config)?;
-    Ok(Connection { session, label: format!("sim:{}", state.display()), server: Some(server) })
+    let tenant_id = creds.tenant_id.to_ascii_lowercase();
+    Ok(Connection { session, label: format!("sim:{}", state.display()), tenant_id, server: Some(server) })
 }
 
 /// What to read for planning a desired state: the planner's list, in the
@@ -223,7 +271,7 @@ pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyh
         .read_snapshot(&snapshot_request(desired))
         .await
         .with_context(|| format!("cannot read the live state of {}", conn.label))?;
-    live.tenant = Some(conn.session.tenant().to_owned());
+    live.tenant = Some(conn.tenant_id.clone());
     Ok(live)
 }
 

@@ -33,6 +33,7 @@ mod credentials;
 mod error;
 mod exo;
 mod graph;
+mod identity;
 mod retry;
 mod secret;
 mod session;
@@ -46,6 +47,7 @@ pub use credentials::{
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome};
 pub use graph::GraphClient;
+pub use identity::TenantIdentity;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{CallStats, Session, SessionConfig, SessionError};

@@ -505,3 +505,20 @@ async fn graph_lists_mailbox_grants() {
     // Only mailbox permissions: the operator's Application.Read.All is not listed.
     assert!(!grants.iter().any(|g| g.permission == "Application.Read.All"));
 }
+
+#[tokio::test]
+async fn the_tenant_identity_is_the_same_whichever_name_logged_in() {
+    let sim = start().await;
+    let secret = sim.session().tokens().credentials().credential.clone();
+    let mut seen = Vec::new();
+    for name in [sim.tenant.as_str(), "contoso.onmicrosoft.com", "Contoso.com"] {
+        let creds = ClientCredentials::new(name, &sim.client_id, secret.clone()).unwrap();
+        let identity = sim.session_with(creds).exo().tenant_identity().await.expect(name);
+        assert_eq!(identity.id, sim.tenant.to_ascii_lowercase(), "{name}");
+        assert_eq!(identity.initial_domain.as_deref(), Some("contoso.onmicrosoft.com"));
+        assert_eq!(identity.domains, ["contoso.onmicrosoft.com", "contoso.com"]);
+        assert!(identity.is_named_by(name));
+        seen.push(identity);
+    }
+    assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}

@@ -34,8 +34,16 @@ pub struct SavedPlan {
     pub desired_file: String,
     /// SHA-256 (hex) of the desired file's bytes.
     pub desired_sha256: String,
+    /// The tenant id (GUID, lower case) the live state was read from; none
+    /// for a plan made from a saved snapshot that names no tenant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant_id: Option<String>,
     /// Whether apps that left the file are removed (`true`) or locked down.
     pub remove_unlisted: bool,
+    /// The apps the plan was limited to (`--app`, names or client ids);
+    /// empty for the whole file. Re-planning applies the same limit.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<String>,
     /// [`fingerprint`] of `live`.
     pub live_fingerprint: String,
     /// The live state the plan was made from, normalised.
@@ -64,6 +72,14 @@ pub enum SavedPlanError {
         /// The version that saved it.
         made_by: String,
         /// This version.
+        this: String,
+    },
+    /// The plan was made for another tenant than the one it is applied to.
+    #[error("the plan was made for tenant {planned_for}, not {this}")]
+    OtherTenant {
+        /// The tenant id recorded in the plan.
+        planned_for: String,
+        /// The tenant id it is being applied to.
         this: String,
     },
     /// The desired file's bytes are not those the plan was made from.
@@ -101,11 +117,32 @@ impl SavedPlan {
             tool_version: tool_version.to_owned(),
             desired_file: desired_file.to_owned(),
             desired_sha256,
+            tenant_id: live.tenant.as_deref().filter(|t| is_tenant_id(t)).map(str::to_ascii_lowercase),
             remove_unlisted: options.removed_apps == RemovedApps::Remove,
+            apps: Vec::new(),
             live_fingerprint: fingerprint(live),
             live: normalize(live),
             plan: plan.clone(),
         }
+    }
+
+    /// The plan limited to the apps named (by name or client id, any case),
+    /// like Terraform's `-target`: the other apps' entries and steps go (see
+    /// [`Plan::without_apps`]); findings stay, they are reported, not applied.
+    pub fn scoped(plan: &Plan, apps: &[String]) -> Plan {
+        let named = |a: &crate::plan::AppPlan| {
+            apps.iter().any(|n| n.eq_ignore_ascii_case(&a.name) || n.eq_ignore_ascii_case(&a.app_id))
+        };
+        let others: Vec<&str> = plan.apps.iter().filter(|a| !named(a)).map(|a| a.app_id.as_str()).collect();
+        plan.without_apps(&others)
+    }
+
+    /// Records that `plan` was limited to `apps` (see [`SavedPlan::scoped`]), so that
+    /// [`SavedPlan::plan_to_apply`] limits the fresh plan the same way.
+    #[must_use]
+    pub fn with_apps(mut self, apps: &[String]) -> SavedPlan {
+        self.apps = apps.to_vec();
+        self
     }
 
     /// The file's bytes: pretty JSON and a final newline.
@@ -151,6 +188,27 @@ impl SavedPlan {
         if desired_sha256 == self.desired_sha256 { Ok(()) } else { Err(SavedPlanError::DesiredChanged) }
     }
 
+    /// Checks that the plan is applied to the tenant it was made for
+    /// (`tenant_id` as learnt from the tenant, not a name typed by the
+    /// user: the same tenant has several names). A plan that records no
+    /// tenant is only bound by [`SavedPlan::plan_to_apply`]'s staleness
+    /// check.
+    ///
+    /// # Errors
+    ///
+    /// [`SavedPlanError::OtherTenant`].
+    pub fn check_tenant(&self, tenant_id: &str) -> Result<(), SavedPlanError> {
+        match &self.tenant_id {
+            Some(planned) if !planned.eq_ignore_ascii_case(tenant_id.trim()) => {
+                Err(SavedPlanError::OtherTenant {
+                    planned_for: planned.clone(),
+                    this: tenant_id.trim().to_ascii_lowercase(),
+                })
+            }
+            _ => Ok(()),
+        }
+    }
+
     /// The options the plan was made with.
     pub fn options(&self) -> PlanOptions {
         PlanOptions {
@@ -175,12 +233,27 @@ impl SavedPlan {
         if !changes.is_empty() {
             return Err(SavedPlanError::Stale { changes });
         }
-        let fresh = crate::build::plan(desired, live, &self.options())?;
+        let mut fresh = crate::build::plan(desired, live, &self.options())?;
+        if !self.apps.is_empty() {
+            fresh = SavedPlan::scoped(&fresh, &self.apps);
+        }
         if fresh != self.plan {
             return Err(SavedPlanError::Mismatch);
         }
         Ok(&self.plan)
     }
+}
+
+/// Whether a tenant name is a tenant id (a GUID). A saved snapshot may name
+/// its tenant by a domain, which cannot be compared with the id of the
+/// tenant a plan is applied to, so such a plan records no tenant.
+fn is_tenant_id(name: &str) -> bool {
+    let parts: Vec<&str> = name.trim().split('-').collect();
+    parts.len() == 5
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// Hex SHA-256 of some bytes.
@@ -342,6 +415,67 @@ mod tests {
         assert_eq!(back.live_fingerprint, fingerprint(&live));
         back.check_desired(&sha256_hex(YAML.as_bytes())).unwrap();
         assert_eq!(back.plan_to_apply(&desired, &live).unwrap(), &saved.plan);
+    }
+
+    #[test]
+    fn the_tenant_id_is_recorded_and_another_tenant_is_refused() {
+        let (_, mut live, saved) = saved();
+        assert_eq!(saved.tenant_id, None, "a snapshot without a tenant binds none");
+        saved.check_tenant("00000000-0000-4000-8000-0000000000aa").unwrap();
+        live.tenant = Some("8F3C2B1A-4D5E-4F6A-9B8C-7D6E5F4A3B2C".into());
+        let bound = SavedPlan::new(
+            "1.2.3",
+            "t.yaml",
+            sha256_hex(YAML.as_bytes()),
+            &PlanOptions::default(),
+            &live,
+            &saved.plan,
+        );
+        assert_eq!(bound.tenant_id.as_deref(), Some("8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c"));
+        let back = SavedPlan::from_json(std::str::from_utf8(&bound.to_json()).unwrap(), "1.2.3").unwrap();
+        back.check_tenant("8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c").unwrap();
+        back.check_tenant("8F3C2B1A-4D5E-4F6A-9B8C-7D6E5F4A3B2C").unwrap();
+        assert!(matches!(
+            back.check_tenant("00000000-0000-4000-8000-0000000000AA"),
+            Err(SavedPlanError::OtherTenant { planned_for, this })
+                if planned_for == "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c" && this == "00000000-0000-4000-8000-0000000000aa"
+        ));
+        live.tenant = Some("contoso.onmicrosoft.com".into());
+        let by_domain = SavedPlan::new(
+            "1.2.3",
+            "t.yaml",
+            sha256_hex(YAML.as_bytes()),
+            &PlanOptions::default(),
+            &live,
+            &saved.plan,
+        );
+        assert_eq!(by_domain.tenant_id, None, "a domain is not a tenant id");
+        // The tenant is not part of the live state compared for staleness.
+        assert_eq!(back.live_fingerprint, saved.live_fingerprint);
+    }
+
+    const TWO: &str = "apiVersion: mailscope/v1\napps:\n  - name: mailer\n    appId: 00000000-0000-4000-8000-00000000000a\n    allow: [a@contoso.com]\n  - name: crm\n    appId: 00000000-0000-4000-8000-00000000000b\n    allow: [b@contoso.com]\n";
+
+    #[test]
+    fn a_plan_limited_to_some_apps_keeps_only_theirs_and_is_replanned_with_the_limit() {
+        let desired = mailscope_spec::parse(TWO, "t.yaml").unwrap();
+        let live = live(&["a@contoso.com", "b@contoso.com"]);
+        let full = crate::build::plan(&desired, &live, &PlanOptions::default()).unwrap();
+        let only = SavedPlan::scoped(&full, &["CRM".to_owned()]);
+        assert_eq!(only.apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["crm"]);
+        assert!(!only.steps.is_empty() && only.steps.iter().all(|s| s.app_id.ends_with('b')));
+        assert!(only.steps.len() < full.steps.len());
+        let by_id = SavedPlan::scoped(&full, &["00000000-0000-4000-8000-00000000000B".to_owned()]);
+        assert_eq!(by_id, only);
+        let sha = sha256_hex(TWO.as_bytes());
+        let saved = SavedPlan::new("1.2.3", "t.yaml", sha.clone(), &PlanOptions::default(), &live, &only)
+            .with_apps(&["crm".to_owned()]);
+        let back = SavedPlan::from_json(std::str::from_utf8(&saved.to_json()).unwrap(), "1.2.3").unwrap();
+        assert_eq!(back.apps, ["crm"]);
+        assert_eq!(back.plan_to_apply(&desired, &live).unwrap(), &only);
+        // Without the recorded limit, the full plan differs from the saved one.
+        let unlimited = SavedPlan::new("1.2.3", "t.yaml", sha, &PlanOptions::default(), &live, &only);
+        assert!(matches!(unlimited.plan_to_apply(&desired, &live), Err(SavedPlanError::Mismatch)));
     }
 
     #[test]

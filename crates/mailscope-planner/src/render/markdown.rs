@@ -24,6 +24,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
+use super::header::{context_line, marker_key};
 use super::{Section, counts, printable, sections};
 use crate::plan::{Action, AppChange, AppPlan, Plan};
 
@@ -63,6 +64,16 @@ pub struct MarkdownOptions<'a> {
     pub changes_lead: &'a str,
     /// Which sections to render.
     pub sections: Sections,
+    /// The desired file, named under the heading and in the marker
+    /// (`<!-- {marker} file=… tenant=… -->`), so that two policy files of
+    /// one repository keep two comments.
+    pub file: Option<&'a str>,
+    /// The tenant (its id), named like the file.
+    pub tenant: Option<&'a str>,
+    /// The commit planned (from the CI environment), named under the heading.
+    pub commit: Option<&'a str>,
+    /// The CI run that made the comment, linked under the heading.
+    pub run_url: Option<&'a str>,
 }
 
 impl Default for MarkdownOptions<'_> {
@@ -75,6 +86,10 @@ impl Default for MarkdownOptions<'_> {
             no_changes: "no changes",
             changes_lead: "",
             sections: Sections::default(),
+            file: None,
+            tenant: None,
+            commit: None,
+            run_url: None,
         }
     }
 }
@@ -176,15 +191,18 @@ fn capped_list(out: &mut String, items: &[String], prefix: &str) {
     }
 }
 
-/// Marker, title and warnings: always kept whole.
+/// Marker, title, context and warnings: always kept whole.
 fn head(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
-    let MarkdownOptions { marker, title, .. } = options;
+    let MarkdownOptions { title, .. } = options;
     let mut out = String::new();
-    let _ = writeln!(out, "<!-- {marker} -->");
+    let _ = writeln!(out, "{} -->", marker_key(options));
     if plan.is_empty() {
-        let _ = writeln!(out, "### {title}: {}\n\nThe tenant matches the desired state.", options.no_changes);
+        let _ = writeln!(out, "### {title}: {}", options.no_changes);
+        out.push_str(&context_line(options).unwrap_or_default());
+        let _ = writeln!(out, "\nThe tenant matches the desired state.");
     } else {
         let _ = writeln!(out, "### {title}: {}{}", options.changes_lead, counts(plan));
+        out.push_str(&context_line(options).unwrap_or_default());
     }
     if options.sections.warnings {
         warnings(plan, options.base, &mut out);
@@ -543,8 +561,9 @@ fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
         let k = i + 2;
         out.push(hard_cut(
             format!(
-                "<!-- {} part={k} -->\n### {}, part {k} of {n}: details\n{pack}",
-                options.marker, options.title
+                "{} part={k} -->\n### {}, part {k} of {n}: details\n{pack}",
+                marker_key(options),
+                options.title
             ),
             options.limit,
         ));
@@ -559,6 +578,13 @@ fn parts(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
 /// state: it separates "changed by this commit" from drift.
 pub fn markdown_comment(plan: &Plan, limit: usize, base: Option<&Plan>) -> String {
     folded(plan, &MarkdownOptions { limit, base, ..MarkdownOptions::default() })
+}
+
+/// The whole plan as one or more markdown comments as `options` say (see
+/// [`markdown_parts`]); the marker of each names `options.file` and
+/// `options.tenant`.
+pub fn markdown_parts_with(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<String> {
+    parts(plan, options)
 }
 
 /// The whole plan as one or more markdown comments of at most `limit` bytes

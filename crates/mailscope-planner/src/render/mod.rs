@@ -7,16 +7,17 @@
 //! CLI decides where they go and whether to colour.
 //!
 //! Names, addresses and finding texts come from the file or the tenant and
-//! are untrusted: every renderer passes them through [`printable`], so that
+//! are untrusted: every renderer passes them through `printable`, so that
 //! none can start a line of its own or send a terminal escape sequence.
 
+mod header;
 mod markdown;
 mod sarif;
 mod text;
 
 pub use markdown::{
     COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
-    markdown_with,
+    markdown_parts_with, markdown_with,
 };
 pub use sarif::sarif;
 pub use text::{TextOptions, text, text_with};

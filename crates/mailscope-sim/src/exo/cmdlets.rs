@@ -7,7 +7,7 @@ use crate::model::Tenant;
 
 use super::error::CmdletError;
 use super::params::Params;
-use super::{groups, policies, rbac, recipients, scopes};
+use super::{domains, groups, policies, rbac, recipients, scopes};
 
 /// A cmdlet's output objects or its failure.
 pub(crate) type CmdResult = Result<Vec<Value>, CmdletError>;
@@ -234,6 +234,11 @@ pub(crate) static CMDLETS: &[CmdletSpec] = &[
         name: "Test-ServicePrincipalAuthorization",
         params: &["Identity", "Resource"],
         handler: Handler::Read(rbac::test_authorization),
+    },
+    CmdletSpec {
+        name: "Get-AcceptedDomain",
+        params: &["Identity", "ResultSize"],
+        handler: Handler::Read(domains::get_accepted_domain),
     },
 ];
 

@@ -3,6 +3,7 @@
 //! HTTP side (`InvokeCommand`, paging, faults, headers) is `http::admin_api`.
 
 mod cmdlets;
+mod domains;
 mod error;
 mod groups;
 mod lookup;
