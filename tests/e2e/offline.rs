@@ -194,3 +194,36 @@ fn the_markdown_comment_names_the_commit_and_links_the_run_from_the_ci_environme
         r.stdout
     );
 }
+
+#[test]
+fn validate_warns_about_a_mailbox_in_both_lists_and_still_exits_0() {
+    let s = Scratch::new("validate-warn");
+    let file = s.write(
+        "overlap.yaml",
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    appId: 3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60\n    allow: [x@contoso.com]\n    deny: [x@contoso.com]\n",
+    );
+    let r = run(&["validate", file.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let expected = format!("warning: {}:5:13: x@contoso.com is in both `allow` and `deny`", file.display());
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+}
+
+#[cfg(unix)]
+#[test]
+fn input_files_must_be_regular_files_read_with_a_cap() {
+    let s = Scratch::new("validate-special");
+    // A symlink to an endless device and a FIFO (which would block the
+    // open until a writer comes) are refused at once, not read.
+    let zero = s.path("zero.yaml");
+    std::os::unix::fs::symlink("/dev/zero", &zero).unwrap();
+    let fifo = s.path("fifo.yaml");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|st| st.success());
+    for path in [Some(&zero), made.then_some(&fifo)].into_iter().flatten() {
+        let r = run(&["validate", path.to_str().unwrap()]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("is not a regular file"), "{}", r.stderr);
+        let r = run(&["plan", path.to_str().unwrap(), "--snapshot", "policies/contoso.snapshot.json"]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        assert!(r.stderr.contains("is not a regular file"), "{}", r.stderr);
+    }
+}

@@ -20,6 +20,7 @@ pub(crate) fn load_desired(path: &Path) -> anyhow::Result<(DesiredState, String)
     let text = output::read_text(path)?;
     let desired = mailscope_spec::parse(&text, &path.display().to_string())
         .context("the desired-state file is invalid (run `mailscope validate` for details)")?;
+    output::print_spec_warnings(&desired);
     Ok((desired, mailscope_planner::sha256_hex(text.as_bytes())))
 }
 

@@ -69,12 +69,36 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 
 /// Reads a text file, naming it in the error.
 pub(crate) fn read_text(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read as _;
+    // Only regular files: a FIFO would block the open until a writer comes,
+    // and a device (a symlink to /dev/zero) would never end.
     let meta = std::fs::metadata(path).with_context(|| format!("cannot read {}", path.display()))?;
     anyhow::ensure!(
-        meta.len() <= mailscope_spec::MAX_FILE_BYTES as u64 * 64,
-        "{} is {} bytes; that is too large to be a mailscope file",
-        path.display(),
-        meta.len()
+        meta.is_file(),
+        "{} is not a regular file (a directory, pipe or device); give the path of a file",
+        path.display()
     );
-    std::fs::read_to_string(path).with_context(|| format!("cannot read {} as UTF-8 text", path.display()))
+    // The cap is enforced on the bytes read, not on the size the metadata
+    // claims: the file may change between the two.
+    let cap = mailscope_spec::MAX_FILE_BYTES as u64 * 64;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes).with_context(|| format!("cannot read {}", path.display()))?;
+    anyhow::ensure!(
+        bytes.len() as u64 <= cap,
+        "{} is larger than {cap} bytes; that is too large to be a mailscope file",
+        path.display()
+    );
+    String::from_utf8(bytes).with_context(|| format!("cannot read {} as UTF-8 text", path.display()))
+}
+
+/// Prints the warnings a valid desired file earns (`mailscope_spec::warnings`)
+/// to stderr, located like errors.
+pub(crate) fn print_spec_warnings(desired: &mailscope_spec::DesiredState) {
+    for w in mailscope_spec::warnings(desired) {
+        eprintln!("warning: {}:{}: {}", desired.origin, w.at, w.message);
+        if let Some(help) = &w.help {
+            eprintln!("  help: {help}");
+        }
+    }
 }

@@ -23,6 +23,7 @@ pub(crate) fn run(args: &ValidateArgs) -> ExitCode {
     for path in &args.files {
         match output::read_text(path).map(|text| mailscope_spec::parse(&text, &path.display().to_string())) {
             Ok(Ok(desired)) => {
+                output::print_spec_warnings(&desired);
                 println!(
                     "{}: valid ({} app{})",
                     path.display(),
