@@ -26,9 +26,16 @@ pub struct SimConfig {
     /// HTTP status of cmdlet execution errors (400 by default; 404/500 also seen in the wild).
     #[serde(alias = "cmdlet_error_status")]
     pub cmdlet_error_status: u16,
-    /// Reject `InvokeCommand` calls without `X-AnchorMailbox` (docs/exchange.md, "Admin API wire format").
+    /// Reject `InvokeCommand` calls without `X-AnchorMailbox`. Off by default:
+    /// working public clients omit the header (docs/exchange.md, "Admin API
+    /// wire format"); a test that wants the strict reading turns it on.
     #[serde(alias = "require_anchor_mailbox")]
     pub require_anchor_mailbox: bool,
+    /// Send `Rate-Limit-Limit`/`-Remaining`/`-Reset` on `InvokeCommand`
+    /// answers. Off by default: app-only live traffic shows none, so a
+    /// client must not depend on them.
+    #[serde(alias = "rate_limit_headers")]
+    pub rate_limit_headers: bool,
     /// Fault injection.
     pub faults: FaultConfig,
 }
@@ -41,7 +48,8 @@ impl Default for SimConfig {
             aap_nested_groups: NestedGroups::Direct,
             invalid_policy_mode: InvalidPolicyMode::FailClosed,
             cmdlet_error_status: 400,
-            require_anchor_mailbox: true,
+            require_anchor_mailbox: false,
+            rate_limit_headers: false,
             faults: FaultConfig::default(),
         }
     }

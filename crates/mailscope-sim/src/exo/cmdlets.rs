@@ -75,7 +75,8 @@ pub(crate) static CMDLETS: &[CmdletSpec] = &[
     },
     CmdletSpec {
         name: "Set-ApplicationAccessPolicy",
-        params: &["Identity", "Description", "Confirm", "WhatIf"],
+        // No `WhatIf`: the cmdlet page says it does not work on this cmdlet.
+        params: &["Identity", "Description", "Confirm"],
         handler: Handler::Write(policies::set_policy),
     },
     CmdletSpec {

@@ -130,7 +130,21 @@ pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
             members.push(r.external_directory_object_id.clone());
         }
     }
-    let default_restriction = if security { "Closed" } else { "Open" };
+    // MemberJoinRestriction defaults to Closed for both types; leaving
+    // defaults to Closed for security groups and Open for distribution
+    // groups; a security group can never be Open (Microsoft Learn,
+    // "New-DistributionGroup").
+    let join = restriction(p, "MemberJoinRestriction", "Closed")?;
+    let depart = restriction(p, "MemberDepartRestriction", if security { "Closed" } else { "Open" })?;
+    if security && (join == "Open" || depart == "Open") {
+        return Err(CmdletError::Exec {
+            ex_id: "Ex8E7C1B",
+            ex_type: "Microsoft.Exchange.Management.Tasks.RecipientTaskException",
+            text: "Security groups can't be open for members to join or leave; \
+                   use Closed or ApprovalRequired."
+                .to_owned(),
+        });
+    }
     let mut email_addresses = vec![format!("SMTP:{primary}")];
     let onms = format!("{alias}@{}", t.initial_domain);
     if !onms.eq_ignore_ascii_case(&primary) {
@@ -153,8 +167,8 @@ pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
         custom_attributes: vec![String::new(); 15],
         members,
         managed_by: p.strings("ManagedBy")?.unwrap_or_default(),
-        member_join_restriction: restriction(p, "MemberJoinRestriction", default_restriction)?,
-        member_depart_restriction: restriction(p, "MemberDepartRestriction", default_restriction)?,
+        member_join_restriction: join,
+        member_depart_restriction: depart,
         require_sender_authentication_enabled: p
             .boolean("RequireSenderAuthenticationEnabled")?
             .unwrap_or(true),

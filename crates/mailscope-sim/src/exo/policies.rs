@@ -29,15 +29,19 @@ fn find(t: &Tenant, id: &str) -> Result<usize, CmdletError> {
         .ok_or_else(|| CmdletError::not_found(id, &t.dc_fqdn))
 }
 
-/// `Get-ApplicationAccessPolicy`: all, or the one `Identity` names (not found → error).
+/// `Get-ApplicationAccessPolicy`: all, or the one `Identity` names. An
+/// `Identity` that matches nothing returns *every* policy, as the cmdlet's
+/// page warns: a client that filters by identity and trusts the answer would
+/// take all of them for one (docs/exchange.md, "Admin API wire format").
 pub(crate) fn get_policy(cx: &ReadCtx<'_>) -> CmdResult {
     let t = cx.tenant;
+    let all = || t.policies.iter().map(|p| objects::policy(t, p)).collect();
     match cx.params.string("Identity")? {
-        Some(id) => {
-            let i = find(t, &id)?;
-            Ok(vec![objects::policy(t, &t.policies[i])])
-        }
-        None => Ok(t.policies.iter().map(|p| objects::policy(t, p)).collect()),
+        Some(id) => match find(t, &id) {
+            Ok(i) => Ok(vec![objects::policy(t, &t.policies[i])]),
+            Err(_) => Ok(all()),
+        },
+        None => Ok(all()),
     }
 }
 
@@ -118,16 +122,15 @@ pub(crate) fn new_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
 /// `Set-ApplicationAccessPolicy`: only Description changes.
 pub(crate) fn set_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
     let id = cx.params.required("Identity")?;
-    let description = cx.params.string("Description")?;
+    // Mandatory on the cmdlet: it is the only thing Set can change.
+    let d = cx.params.required("Description")?;
     let t = &mut *cx.tenant;
     let i = find(t, &id)?;
-    if let Some(d) = description {
-        let old = t.policies[i].description.len();
-        if t.policy_space_used() - old + d.len() > POLICY_SPACE_BUDGET {
-            return Err(space_exceeded());
-        }
-        t.policies[i].description = d;
+    let old = t.policies[i].description.len();
+    if t.policy_space_used() - old + d.len() > POLICY_SPACE_BUDGET {
+        return Err(space_exceeded());
     }
+    t.policies[i].description = d;
     Ok(Vec::new())
 }
 

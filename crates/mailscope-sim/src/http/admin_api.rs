@@ -397,10 +397,12 @@ fn success(
     if let Ok(v) = HeaderValue::from_str(&preference) {
         extra.insert("Preference-Applied", v);
     }
-    extra.insert("Rate-Limit-Limit", HeaderValue::from(RATE_LIMIT));
-    extra.insert("Rate-Limit-Remaining", HeaderValue::from(remaining));
-    if let Ok(v) = HeaderValue::from_str(&clock::iso_millis(reset)) {
-        extra.insert("Rate-Limit-Reset", v);
+    if shared.config().rate_limit_headers {
+        extra.insert("Rate-Limit-Limit", HeaderValue::from(RATE_LIMIT));
+        extra.insert("Rate-Limit-Remaining", HeaderValue::from(remaining));
+        if let Ok(v) = HeaderValue::from_str(&clock::iso_millis(reset)) {
+            extra.insert("Rate-Limit-Reset", v);
+        }
     }
     if let Ok(v) = HeaderValue::from_str(app_id) {
         extra.insert("X-Ms-AppId", v);

@@ -1,5 +1,6 @@
 //! 401/403 cases of `InvokeCommand` and Graph (docs/exchange.md, "Tokens" and "Admin API wire format").
 
+use mailscope_sim::SimConfig;
 use reqwest::StatusCode;
 use serde_json::json;
 
@@ -97,8 +98,19 @@ async fn tenant_in_url_may_be_a_domain_but_must_match_the_token() {
 }
 
 #[tokio::test]
-async fn missing_anchor_mailbox_is_rejected() {
-    let s = start().await;
+async fn missing_anchor_mailbox_is_accepted_unless_the_strict_knob_is_on() {
+    let lenient = start().await;
+    let t = lenient.token(OPERATOR, EXO_SCOPE).await;
+    let r = lenient
+        .http
+        .post(lenient.invoke_url())
+        .bearer_auth(&t)
+        .json(&json!({"CmdletInput": {"CmdletName": "Get-Mailbox", "Parameters": {}}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "working public clients omit the header");
+    let s = start_config(SimConfig { require_anchor_mailbox: true, ..SimConfig::default() }).await;
     let t = s.token(OPERATOR, EXO_SCOPE).await;
     let r = s
         .http

@@ -1,5 +1,6 @@
 //! Per-cmdlet success shapes (snapshots) and error shapes.
 
+use mailscope_sim::SimConfig;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -18,7 +19,7 @@ fn assert_error(r: &Reply, ex_type: &str, text: &str) {
 
 #[tokio::test]
 async fn success_envelope_and_headers() {
-    let s = start().await;
+    let s = start_config(SimConfig { rate_limit_headers: true, ..SimConfig::default() }).await;
     let r = s.invoke("get-applicationaccesspolicy", json!({})).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(
@@ -47,16 +48,65 @@ async fn get_application_access_policy_all() {
 }
 
 #[tokio::test]
-async fn get_application_access_policy_by_identity_and_not_found() {
+async fn get_application_access_policy_by_identity_and_an_identity_matching_nothing_returns_all() {
     let s = start().await;
     let v = s.ok("Get-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY})).await;
     assert_eq!(v.len(), 1);
     assert_eq!(v[0]["AppId"], INVOICE_MAILER);
-    let r = s
-        .err("Get-ApplicationAccessPolicy", json!({"Identity": format!("{TENANT_ID}\\{NEW_APP}:S-1;x")}))
+    // The cmdlet's documented pitfall: no match means every policy, not an
+    // error, so a client must never trust a filtered Get.
+    let all = s.ok("Get-ApplicationAccessPolicy", json!({})).await;
+    let v = s
+        .ok("Get-ApplicationAccessPolicy", json!({"Identity": format!("{TENANT_ID}\\{NEW_APP}:S-1;x")}))
         .await;
-    assert_eq!(r.status, StatusCode::BAD_REQUEST);
-    snapshot("get_aap_not_found", &r.json(), false);
+    assert_eq!(v, all);
+    assert_eq!(v.len(), 4);
+}
+
+#[tokio::test]
+async fn set_application_access_policy_needs_a_description_and_has_no_whatif() {
+    let s = start().await;
+    let r = s.err("Set-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY})).await;
+    assert!(r.detail().contains("missing mandatory parameters: Description"), "{}", r.detail());
+    let r = s
+        .err(
+            "Set-ApplicationAccessPolicy",
+            json!({"Identity": INVOICE_POLICY, "Description": "x", "WhatIf": true}),
+        )
+        .await;
+    assert!(r.detail().contains("Invalid cmdlet parameters specified. WhatIf"), "{}", r.detail());
+    s.ok("Set-ApplicationAccessPolicy", json!({"Identity": INVOICE_POLICY, "Description": "x"})).await;
+}
+
+#[tokio::test]
+async fn security_groups_are_closed_by_default_and_never_open() {
+    let s = start().await;
+    let v = s.ok("New-DistributionGroup", json!({"Name": "dist-one", "Type": "Distribution"})).await;
+    assert_eq!(
+        (v[0]["MemberJoinRestriction"].as_str(), v[0]["MemberDepartRestriction"].as_str()),
+        (Some("Closed"), Some("Open"))
+    );
+    let v = s.ok("New-DistributionGroup", json!({"Name": "sec-one", "Type": "Security"})).await;
+    assert_eq!(
+        (v[0]["MemberJoinRestriction"].as_str(), v[0]["MemberDepartRestriction"].as_str()),
+        (Some("Closed"), Some("Closed"))
+    );
+    for key in ["MemberJoinRestriction", "MemberDepartRestriction"] {
+        let r =
+            s.err("New-DistributionGroup", json!({"Name": "sec-two", "Type": "Security", key: "Open"})).await;
+        assert!(r.detail().contains("Security groups can't be open"), "{}", r.detail());
+    }
+}
+
+#[tokio::test]
+async fn rate_limit_headers_only_when_asked() {
+    let s = start().await;
+    let r = s.invoke("Get-ApplicationAccessPolicy", json!({})).await;
+    assert!(!r.headers.contains_key("rate-limit-remaining"), "app-only live traffic shows none");
+    let s = start_config(SimConfig { rate_limit_headers: true, ..SimConfig::default() }).await;
+    let r = s.invoke("Get-ApplicationAccessPolicy", json!({})).await;
+    assert!(r.headers.contains_key("rate-limit-remaining"));
+    assert!(r.headers.contains_key("rate-limit-limit"));
 }
 
 #[tokio::test]
