@@ -19,6 +19,7 @@ mod apps;
 mod diff;
 mod naming;
 mod ownership;
+mod rbac;
 mod replay;
 mod target;
 

@@ -9,7 +9,7 @@ mod rbac;
 
 use std::collections::{BTreeMap, BTreeSet};
 
-pub(crate) use rbac::{GroupRef, RbacState, ScopeRule};
+pub(crate) use rbac::{AssignmentState, GroupRef, PointerState, RbacState, ScopeRule, ScopeState};
 
 use crate::live::{AccessRight, LiveSnapshot};
 use crate::plan::Action;
