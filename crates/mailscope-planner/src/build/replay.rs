@@ -64,6 +64,10 @@ fn group_users(world: &World, gk: &str) -> BTreeSet<String> {
     apps
 }
 
+/// Per app whose decision needs the per-permission model: the permissions
+/// it holds before or after, and the mailboxes worth probing.
+pub(super) type RbacApps = BTreeMap<String, (Vec<String>, BTreeSet<String>)>;
+
 /// Per app whose decision needs the per-permission model: every mailbox a
 /// management scope of it names, in the live or the target world.
 type Universes = BTreeMap<String, BTreeSet<String>>;
@@ -73,7 +77,7 @@ type Universes = BTreeMap<String, BTreeSet<String>>;
 /// grants change. Every other app keeps today's reading (it may hold every
 /// policy-fenced permission), which is what its plans were checked against
 /// before RBAC existed.
-fn rbac_apps(live: &World, target: &World) -> BTreeMap<String, (Vec<String>, BTreeSet<String>)> {
+pub(super) fn rbac_apps(live: &World, target: &World) -> RbacApps {
     let mut apps: BTreeSet<String> = live
         .rbac
         .assignments
@@ -136,7 +140,7 @@ pub(super) fn app_universe(world: &World, app_id: &str) -> BTreeSet<String> {
 
 /// One probe's answer: per permission for the apps of [`rbac_apps`], the
 /// access-policy verdict for the others.
-fn decisions(
+pub(super) fn decisions(
     world: &World,
     app: &str,
     m: &str,
