@@ -64,9 +64,16 @@ pub(super) fn drop_rbac(app_id: &str, target: &mut World) {
     rbac.assignments.retain(|_, a| {
         parse_rbac_name(&a.name).is_none_or(|(owner, _)| owner != app_id || a.app_id != app_id)
     });
-    rbac.scopes.retain(|_, s| parse_rbac_name(&s.name).is_none_or(|(owner, _)| owner != app_id));
-    rbac.pointers
-        .retain(|a, p| a != app_id || parse_pointer_name(&p.display_name).as_deref() != Some(app_id));
+    // A scope or pointer an assignment mailscope does not manage still uses
+    // stays: Exchange would refuse to remove it.
+    let used_scopes: BTreeSet<String> = rbac.assignments.values().filter_map(|a| a.scope.clone()).collect();
+    let still_assigned = rbac.assignments.values().any(|a| a.app_id == app_id);
+    rbac.scopes.retain(|k, s| {
+        used_scopes.contains(k) || parse_rbac_name(&s.name).is_none_or(|(owner, _)| owner != app_id)
+    });
+    rbac.pointers.retain(|a, p| {
+        a != app_id || still_assigned || parse_pointer_name(&p.display_name).as_deref() != Some(app_id)
+    });
 }
 
 /// The target's group name of one list of an app, as the group pass chose it.
