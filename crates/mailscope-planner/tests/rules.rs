@@ -82,6 +82,7 @@ fn a_hand_made_deny_on_one_mailbox_keeps_it_out_and_adding_it_is_no_gain() {
     assert!(p.apps[0].gains.is_empty(), "{:?}", p.apps[0].gains);
     assert!(!p.widens());
     let f = finding(&p, "unmanaged-policy");
+    assert_eq!(codes(&p), vec!["unmanaged-policy"]);
     assert!(f.message.contains("DenyAccess policy on mailbox m1@contoso.com"), "{}", f.message);
     assert!(f.message.contains("stay unreachable"), "{}", f.message);
     converges(&apps, live, &p);
@@ -108,6 +109,7 @@ fn a_hand_made_restrict_on_one_mailbox_adds_that_mailbox_only() {
     );
     assert!(!p.widens());
     let f = finding(&p, "unmanaged-policy");
+    assert_eq!(codes(&p), vec!["unmanaged-policy"]);
     assert!(f.message.contains("RestrictAccess policy on mailbox m2@contoso.com"), "{}", f.message);
     converges(&apps, live, &p);
 }

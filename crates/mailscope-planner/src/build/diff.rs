@@ -263,7 +263,12 @@ mod tests {
             Action::RemoveGroup { group: g() },
         ];
         for pair in ordered.windows(2) {
-            assert!(order_key(&pair[0]) < order_key(&pair[1]), "{:?} must come before {:?}", pair[0], pair[1]);
+            assert!(
+                order_key(&pair[0]) < order_key(&pair[1]),
+                "{:?} must come before {:?}",
+                pair[0],
+                pair[1]
+            );
         }
     }
 }
