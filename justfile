@@ -30,3 +30,10 @@ schema:
 # The first run of the README: plan and apply the example on the embedded emulator.
 demo:
     cargo run --release -- apply policies/contoso.yaml --tenant sim:.mailscope/demo.json --auto-approve --allow-widening
+
+# Mutation testing of the safety-critical code (.cargo/mutants.toml says which;
+# docs/mutants.md has the scores and every missed mutant). Hours on 2 cores,
+# so not part of `ci`: narrow it with e.g. `just mutants -f crates/mailscope-planner/src/world.rs`
+# or split it with `--shard 0/8`. Needs `cargo install --locked cargo-mutants`.
+mutants *ARGS:
+    cargo mutants --workspace {{ARGS}}

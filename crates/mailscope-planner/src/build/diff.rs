@@ -477,3 +477,52 @@ fn rbac_steps(live: &World, target: &World, owners: &BTreeMap<String, Owner>, st
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Inside one wave, app and group the order is fixed by the action
+    /// itself, not by the order in which `diff` happens to produce steps:
+    /// create or mark the group, mark its policy, members leave before
+    /// members join (each by address), then policies, then the group goes.
+    #[test]
+    fn the_order_inside_a_group_does_not_depend_on_the_diff() {
+        let g = || "g".to_owned();
+        let s = |v: &str| v.to_owned();
+        let policy = |right| Action::CreatePolicy {
+            app_id: s("a"),
+            group: g(),
+            access_right: right,
+            description: s("d"),
+        };
+        let remove_policy = |identity: &str| Action::RemovePolicy {
+            identity: s(identity),
+            app_id: s("a"),
+            scope: g(),
+            access_right: AccessRight::RestrictAccess,
+        };
+        let ordered = [
+            Action::CreateGroup { group: g(), alias: g(), marker: s("m") },
+            Action::MarkGroup { group: g(), marker: s("m") },
+            Action::SetPolicyDescription { identity: s("p"), group: g(), description: s("d") },
+            Action::RemoveMember { group: g(), member: s("a@contoso.com") },
+            Action::RemoveMember { group: g(), member: s("b@contoso.com") },
+            Action::AddMember { group: g(), member: s("a@contoso.com") },
+            Action::AddMember { group: g(), member: s("b@contoso.com") },
+            policy(AccessRight::DenyAccess),
+            policy(AccessRight::RestrictAccess),
+            remove_policy("p1"),
+            remove_policy("p2"),
+            Action::RemoveGroup { group: g() },
+        ];
+        for pair in ordered.windows(2) {
+            assert!(
+                order_key(&pair[0]) < order_key(&pair[1]),
+                "{:?} must come before {:?}",
+                pair[0],
+                pair[1]
+            );
+        }
+    }
+}

@@ -275,3 +275,27 @@ mod tests {
         assert_eq!(unused_name(&world, "mailscope-a-allow"), "mailscope-a-allow-2");
     }
 }
+
+#[cfg(test)]
+mod unused_name_tests {
+    use super::*;
+    use crate::live::{LiveGroup, LiveSnapshot};
+
+    /// "The first name no live group has", whatever the live groups are
+    /// called: with one group, `-2` taken, it is `-3`.
+    #[test]
+    fn the_first_free_suffix_is_taken_even_with_few_groups() {
+        let live = LiveSnapshot {
+            groups: vec![LiveGroup {
+                id: "g".to_owned(),
+                name: "X-2".to_owned(),
+                primary_smtp_address: "x-2@contoso.com".to_owned(),
+                marker: None,
+                distinguished_name: None,
+                members: Vec::new(),
+            }],
+            ..LiveSnapshot::default()
+        };
+        assert_eq!(unused_name(&World::from_live(&live), "x"), "x-3");
+    }
+}

@@ -197,3 +197,88 @@ pub(super) fn classify_and_check(live: &World, target: &World, steps: &mut [Step
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use mailscope_spec::ListKind;
+
+    use super::super::naming::marker;
+    use super::super::{PlanOptions, diff, target};
+    use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot, Recipient};
+    use crate::world::World;
+
+    const APP: &str = "00000000-0000-4000-8000-00000000000a";
+
+    fn group(id: &str, name: &str, marker: Option<String>, members: &[&str]) -> LiveGroup {
+        LiveGroup {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            primary_smtp_address: format!("{name}@contoso.com"),
+            marker,
+            distinguished_name: None,
+            members: members.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    fn policy(id: &str, scope: &str, right: AccessRight, description: &str) -> LivePolicy {
+        LivePolicy {
+            identity: format!("tenant\\{APP}:S-1-5-21-1;{id}"),
+            app_id: APP.to_owned(),
+            scope_id: id.to_owned(),
+            scope_name: scope.to_owned(),
+            access_right: right,
+            description: description.to_owned(),
+        }
+    }
+
+    /// The replay is the planner's model of the tenant during the apply: the
+    /// world it ends in must be the target, descriptions included (they are
+    /// what later plans read ownership from). Two adopted policies of one app
+    /// get different markers, so a description written to the wrong policy
+    /// shows.
+    #[test]
+    fn replaying_the_steps_ends_in_the_target_world() {
+        let desired = mailscope_spec::parse(
+            &format!(
+                "apiVersion: mailscope/v1\napps:\n  - name: crm\n    appId: {APP}\n    group: Readers\n    \
+                 allow: [a@contoso.com, b@contoso.com]\n    denyGroup: Blocked\n    deny: [c@contoso.com]\n"
+            ),
+            "t.yaml",
+        )
+        .unwrap();
+        let live = LiveSnapshot {
+            format_version: 1,
+            groups: vec![
+                group("g1", "Readers", None, &["a@contoso.com"]),
+                group("g2", "Blocked", None, &["c@contoso.com", "b@contoso.com"]),
+            ],
+            policies: vec![
+                policy("g1", "Readers", AccessRight::RestrictAccess, "by hand"),
+                policy("g2", "Blocked", AccessRight::DenyAccess, "by hand too"),
+            ],
+            recipients: ["a", "b", "c"]
+                .iter()
+                .map(|m| Recipient {
+                    address: format!("{m}@contoso.com"),
+                    kind: "UserMailbox".into(),
+                    id: None,
+                })
+                .collect(),
+            ..LiveSnapshot::default()
+        };
+        let live_world = World::from_live(&live);
+        let target = target::build(&desired, &live, &live_world, &PlanOptions::default()).unwrap();
+        let steps = diff::ordered_steps(&desired, &live_world, &target.world, &target.owners);
+        let mut replayed = live_world.clone();
+        for step in &steps {
+            replayed.apply(&step.action);
+        }
+        assert_eq!(replayed, target.world);
+        let descriptions: Vec<&str> = replayed.policies.values().map(|p| p.description.as_str()).collect();
+        assert_eq!(
+            descriptions,
+            vec![marker(APP, ListKind::Deny), marker(APP, ListKind::Allow)],
+            "Blocked, then Readers"
+        );
+    }
+}

@@ -140,12 +140,16 @@ fn plan_list(
     let derived = derived_group_name(&app.name, list);
     let name = explicit.clone().unwrap_or_else(|| {
         // Keep a managed group the app already has (e.g. after a rename of
-        // the app); otherwise the derived name.
+        // the app); otherwise the derived name. One that carries the other
+        // right is not kept (see below): skipping it here lets the next plan
+        // keep the fresh group that replaced it instead of making another.
         let derived_key = key(&derived);
-        if owned.contains(&derived_key) {
+        let usable: Vec<&String> =
+            owned.iter().filter(|g| !carries_other_right(live, &app.app_id, g, list)).collect();
+        if usable.contains(&&derived_key) {
             derived.clone()
         } else {
-            owned.first().map_or_else(|| derived.clone(), |g| live.groups[g].name.clone())
+            usable.first().map_or_else(|| derived.clone(), |g| live.groups[*g].name.clone())
         }
     });
     let mut gk = key(&name);
