@@ -10,7 +10,10 @@
 //! - [`ExoClient`] speaks `InvokeCommand` (typed cmdlets, paging, errors) and
 //!   reads a [`LiveSnapshot`](mailscope_planner::LiveSnapshot) with
 //!   [`ExoClient::read_snapshot`].
-//! - [`GraphClient`] lists mailbox permission grants and sends mail.
+//! - RBAC for Applications (pointers, management scopes, role assignments,
+//!   [`RbacCheck`]) is read and written through [`ExoClient`] too.
+//! - [`GraphClient`] lists mailbox permission grants, finds an app's
+//!   service principal, removes a grant and sends mail.
 //!
 //! Secrets, tokens and assertions are wrapped in [`Secret`] / [`AccessToken`]
 //! and never appear in `Debug` output, errors or tracing fields.
@@ -33,6 +36,7 @@ mod credentials;
 mod error;
 mod exo;
 mod graph;
+mod rbac;
 mod retry;
 mod secret;
 mod session;
@@ -46,6 +50,7 @@ pub use credentials::{
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome};
 pub use graph::GraphClient;
+pub use rbac::RbacCheck;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{CallStats, Session, SessionConfig, SessionError};
