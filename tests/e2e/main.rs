@@ -6,3 +6,4 @@ mod flow;
 mod gitops;
 mod harness;
 mod offline;
+mod rbac;
