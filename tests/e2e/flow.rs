@@ -387,10 +387,20 @@ fn a_plan_of_a_converged_tenant_reads_it_with_the_fewest_calls() {
     // One call for every policy, one filtered call for every managed group
     // (the adopted one included, now that it carries the marker), one member
     // read per group the file's apps use; every address of the file is a
-    // member of some group, so no recipient lookup is needed.
+    // member of some group, so no recipient lookup is needed. RBAC: one
+    // Get-ServicePrincipal, and since the seed has pointers, one
+    // Get-ManagementScope and one Get-ManagementRoleAssignment; the file has
+    // no rbac app, so no Graph call.
     assert_eq!(
         stats["cmdlets"],
-        json!({"Get-ApplicationAccessPolicy": 1, "Get-DistributionGroup": 1, "Get-DistributionGroupMember": 8}),
+        json!({
+            "Get-ApplicationAccessPolicy": 1,
+            "Get-DistributionGroup": 1,
+            "Get-DistributionGroupMember": 8,
+            "Get-ServicePrincipal": 1,
+            "Get-ManagementScope": 1,
+            "Get-ManagementRoleAssignment": 1,
+        }),
         "{stats}"
     );
     assert_eq!(stats["endpoints"]["token"], 1, "{stats}");
