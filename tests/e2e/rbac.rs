@@ -239,3 +239,26 @@ async fn removing_the_policy_before_the_assignment_exists_is_caught_by_the_expos
         "{exposures:?}"
     );
 }
+
+#[test]
+fn export_writes_the_seeds_rbac_apps_as_rbac_entries() {
+    let s = Scratch::new("rbac-export");
+    let tenant = format!("sim:{}", s.path("state.json").display());
+    let r = run(&["export", "--tenant", &tenant, "--app", NEWSLETTER, "--app", DIGEST]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let desired =
+        mailscope_spec::parse(&r.stdout, "exported.yaml").unwrap_or_else(|e| panic!("{e}\n{}", r.stdout));
+    assert_eq!(desired.apps.len(), 2, "{}", r.stdout);
+    for app in &desired.apps {
+        assert_eq!(app.mechanism, mailscope_spec::Mechanism::Rbac, "{}", r.stdout);
+        let perms: Vec<&str> = app.permissions.iter().map(|p| p.address.as_str()).collect();
+        assert_eq!(perms, vec!["Mail.Send"]);
+        let allow: Vec<&str> = app.allow.as_ref().unwrap().iter().map(|e| e.address.as_str()).collect();
+        assert_eq!(allow, vec!["marketing@contoso.com"]);
+    }
+    // Both scopes are the same group: the first app adopts it, the second
+    // gets a group of its own (a file adopts a group once).
+    let adopted: Vec<Option<&str>> = desired.apps.iter().map(|a| a.group.as_deref()).collect();
+    assert_eq!(adopted, vec![Some("Marketing-Senders"), None], "{}", r.stdout);
+    assert!(r.stdout.contains("a group of its own"), "{}", r.stdout);
+}

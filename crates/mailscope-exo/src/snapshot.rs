@@ -28,15 +28,17 @@
 //! 8. Graph `GET /servicePrincipals(appId='…')` — one per RBAC app of the
 //!    request that has no pointer yet (only creating a pointer needs the
 //!    Entra object id), concurrently; none in the steady state;
-//! 9. the Entra grants ([`crate::GraphClient::list_mailbox_grants`]) when
-//!    the request asks for them; without Graph permission to read them the
-//!    snapshot says so (`grants_read` false) instead of failing.
+//! 9. for a full read (`all_policy_groups`), the groups the scopes name by
+//!    `DistinguishedName` that 2–3 did not read, with their members;
+//! 10. the Entra grants ([`crate::GraphClient::list_mailbox_grants`]) when
+//!     the request asks for them; without Graph permission to read them the
+//!     snapshot says so (`grants_read` false) instead of failing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use mailscope_planner::{
     EntraServicePrincipal, LiveGroup, LiveManagementScope, LiveRoleAssignment, LiveServicePrincipal,
-    LiveSnapshot, PermissionGrant, Recipient, SNAPSHOT_FORMAT_VERSION,
+    LiveSnapshot, PermissionGrant, Recipient, SNAPSHOT_FORMAT_VERSION, ScopeFilter,
 };
 
 use crate::error::{ExoError, ExoErrorKind};
@@ -51,8 +53,9 @@ pub struct SnapshotRequest {
     pub group_names: Vec<String>,
     /// Every mailbox address the desired file names.
     pub addresses: Vec<String>,
-    /// Also read the groups of policies of apps not in `app_ids` (a full
-    /// audit; costs one call per such group plus its members).
+    /// Also read the groups of policies of apps not in `app_ids`, and the
+    /// groups management scopes name (a full audit or export; costs one call
+    /// per such group plus its members).
     pub all_policy_groups: bool,
     /// Client ids of the file's `mechanism: rbac` apps: their Entra service
     /// principals are read when they have no Exchange pointer yet, and the
@@ -159,6 +162,9 @@ impl ExoClient {
         }
 
         let rbac = rbac.await.map_err(|e| join_error(&e))??;
+        if req.all_policy_groups {
+            self.read_scope_groups(&rbac.management_scopes, &mut groups, &mut recipients).await?;
+        }
         groups.sort_by_key(|g| g.name.to_ascii_lowercase());
         policies.sort_by(|a, b| a.identity.cmp(&b.identity));
         pointers.sort_by_key(|p| p.app_id.to_ascii_lowercase());
@@ -175,6 +181,45 @@ impl ExoClient {
             management_scopes: rbac.management_scopes,
             role_assignments: rbac.role_assignments,
         })
+    }
+
+    /// Reads the groups the scopes name by `DistinguishedName` that are not
+    /// read yet, with their members (after the scopes are known, so a
+    /// second round; only for a full read).
+    async fn read_scope_groups(
+        &self,
+        scopes: &[LiveManagementScope],
+        groups: &mut Vec<LiveGroup>,
+        recipients: &mut BTreeMap<String, Recipient>,
+    ) -> Result<(), ExoError> {
+        let mut dns: Vec<String> = Vec::new();
+        for (allow, deny) in scopes.iter().filter_map(|s| ScopeFilter::parse_opath(&s.filter)) {
+            for dn in [allow, deny].into_iter().flatten() {
+                let known = groups
+                    .iter()
+                    .any(|g| g.distinguished_name.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(&dn)));
+                if !known && !contains(&dns, &dn) {
+                    dns.push(dn);
+                }
+            }
+        }
+        let before = groups.len();
+        self.fetch_groups(dns, groups).await?;
+        let mut set = tokio::task::JoinSet::new();
+        for (i, g) in groups.iter().enumerate().skip(before) {
+            let me = self.clone();
+            let identity = if g.id.is_empty() { g.name.clone() } else { g.id.clone() };
+            set.spawn(async move { (i, me.get_members(&identity).await) });
+        }
+        while let Some(j) = set.join_next().await {
+            let (i, members) = j.map_err(|e| join_error(&e))?;
+            let members = members?;
+            groups[i].members = members.iter().map(|m| m.address.clone()).collect();
+            for m in members {
+                recipients.entry(m.address.to_ascii_lowercase()).or_insert(m);
+            }
+        }
+        Ok(())
     }
 
     /// Steps 7–9 of the module docs, concurrently.

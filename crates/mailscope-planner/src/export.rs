@@ -7,15 +7,24 @@
 //! What the file cannot express (several policies of one right, a policy on
 //! a single mailbox) is left as a note for the reviewer.
 //!
+//! An app with an application role assignment (RBAC for Applications) over
+//! a management scope whose filter has one of the shapes mailscope writes
+//! (`ScopeFilter::parse_opath`) is exported as `mechanism: rbac`, with
+//! `permissions:` from its roles and its lists from the groups the scope
+//! names; its access policies, if any (an app half-way through a
+//! migration), become notes. Organization-wide assignments and scopes of
+//! other shapes cannot be written as lists and become notes too.
+//!
 //! Pure: the CLI reads the tenant and writes the text
 //! ([`mailscope_spec::to_yaml`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mailscope_spec::{AppEntry, DesiredFile, ListKind};
+use mailscope_spec::{AppEntry, DesiredFile, ListKind, Mechanism};
 
 use crate::build::{derived_group_name, parse_marker, right_of};
 use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot};
+use crate::plan::ScopeFilter;
 
 /// The desired file that describes `live`. `tenant` names the tenant in the
 /// file; `apps` limits the export to these client ids (every app when empty).
@@ -45,7 +54,13 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
         }
     }
 
+    let rbac = rbac_apps(live, &wanted);
+    for app in rbac.keys() {
+        policies.entry(app.clone()).or_default();
+    }
+
     let mut used_names = BTreeSet::new();
+    let mut shared_groups: BTreeSet<String> = BTreeSet::new();
     let apps = policies
         .iter()
         .map(|(app_id, [restrict, deny])| {
@@ -62,6 +77,38 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
                 ));
                 set_list(&mut entry, *list, g);
             }
+            if let Some(r) = rbac.get(app_id) {
+                entry.notes.extend(r.notes.iter().cloned());
+                if let Some((allow_group, deny_group)) = r.lists {
+                    entry.mechanism = Some(Mechanism::Rbac);
+                    entry.permissions = Some(r.permissions.iter().cloned().collect());
+                    for p in restrict.iter().chain(deny.iter()) {
+                        entry.notes.push(format!(
+                            "also has a {:?} policy on \"{}\" (the RBAC assignment decides what it reaches)",
+                            p.access_right, p.scope_name
+                        ));
+                    }
+                    for (list, g) in [(ListKind::Allow, allow_group), (ListKind::Deny, deny_group)] {
+                        if let Some(g) = g {
+                            set_list(&mut entry, list, g);
+                        }
+                    }
+                    // Scopes are often shared, groups in a file never are:
+                    // a second app gets a group of its own, same members.
+                    for adopted in [&mut entry.group, &mut entry.deny_group] {
+                        if let Some(name) = adopted.clone()
+                            && !shared_groups.insert(name.to_lowercase())
+                        {
+                            *adopted = None;
+                            entry.notes.push(format!(
+                                "its scope uses group \"{name}\", which another app of this file adopts: \
+                                 planning gives it a group of its own with the same members"
+                            ));
+                        }
+                    }
+                    return entry;
+                }
+            }
             for (list, policies) in [(ListKind::Allow, restrict), (ListKind::Deny, deny)] {
                 if !policies.is_empty() {
                     policy_list(&mut entry, app_id, list, policies, &groups);
@@ -69,6 +116,7 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
             }
             entry
         })
+        .filter(|e: &AppEntry| e.allow.is_some() || e.deny.is_some() || !e.notes.is_empty())
         .collect();
     DesiredFile {
         header: vec![
@@ -153,4 +201,78 @@ fn set_list(entry: &mut AppEntry, list: ListKind, group: &LiveGroup) {
     }
     *slot = Some(members);
     *group_key = adopted;
+}
+
+/// What an app holds through RBAC for Applications.
+#[derive(Default)]
+struct RbacApp<'a> {
+    /// Permissions of its application roles on the understood scope.
+    permissions: BTreeSet<String>,
+    /// The (allow, deny) groups of its scope, when mailscope can write it.
+    lists: Option<(Option<&'a LiveGroup>, Option<&'a LiveGroup>)>,
+    /// What the file cannot say.
+    notes: Vec<String>,
+}
+
+/// The RBAC side of each wanted app with an application role assignment.
+fn rbac_apps<'a>(live: &'a LiveSnapshot, wanted: &dyn Fn(&str) -> bool) -> BTreeMap<String, RbacApp<'a>> {
+    let by_dn = |dn: &str| {
+        live.groups
+            .iter()
+            .find(|g| g.distinguished_name.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(dn)))
+    };
+    let mut out: BTreeMap<String, RbacApp<'a>> = BTreeMap::new();
+    for a in &live.role_assignments {
+        let app = a.app_id.to_lowercase();
+        if !wanted(&app) {
+            continue;
+        }
+        let Some(permission) = a.role.strip_prefix("Application ") else { continue };
+        let entry = out.entry(app).or_default();
+        let Some(scope_name) = &a.scope else {
+            entry.notes.push(format!(
+                "role assignment \"{}\" grants {permission} on every mailbox (organization-wide); a file cannot say that",
+                a.name
+            ));
+            continue;
+        };
+        let groups = live
+            .management_scopes
+            .iter()
+            .find(|s| s.name.eq_ignore_ascii_case(scope_name))
+            .and_then(|s| ScopeFilter::parse_opath(&s.filter))
+            .and_then(|(allow, deny)| {
+                let resolve = |dn: Option<String>| match dn {
+                    Some(dn) => by_dn(&dn).map(Some),
+                    None => Some(None),
+                };
+                Some((resolve(allow)?, resolve(deny)?))
+            });
+        match (groups, entry.lists) {
+            (None, _) => entry.notes.push(format!(
+                "role assignment \"{}\" ({permission}) uses scope \"{scope_name}\", whose filter is not a group \
+                 mailscope can name; add it by hand",
+                a.name
+            )),
+            (Some(g), None) => {
+                entry.lists = Some(g);
+                entry.permissions.insert(permission.to_owned());
+            }
+            (Some(g), Some(have)) if same_groups(g, have) => {
+                entry.permissions.insert(permission.to_owned());
+            }
+            (Some(_), Some(_)) => entry.notes.push(format!(
+                "role assignment \"{}\" ({permission}) uses another scope, \"{scope_name}\"; it is left out",
+                a.name
+            )),
+        }
+    }
+    out
+}
+
+type GroupPair<'a> = (Option<&'a LiveGroup>, Option<&'a LiveGroup>);
+
+fn same_groups(a: GroupPair<'_>, b: GroupPair<'_>) -> bool {
+    let id = |g: Option<&LiveGroup>| g.map(|g| g.id.to_lowercase());
+    id(a.0) == id(b.0) && id(a.1) == id(b.1)
 }
