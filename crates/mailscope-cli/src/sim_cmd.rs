@@ -18,6 +18,17 @@ pub(crate) enum SimCommand {
     /// apps: shows the 202 an allowed mailbox gets and the 403 a restricted
     /// app gets (exit 0 sent, 2 denied, 1 other error).
     SendMail(SendMailArgs),
+    /// Print the path of the local CA certificate that `sim serve --tls`
+    /// uses for a state file (generated now when missing), for
+    /// `REQUESTS_CA_BUNDLE`, `SSL_CERT_FILE`, `NODE_EXTRA_CA_CERTS` or `--ca-file`.
+    Ca(CaArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CaArgs {
+    /// The emulator's state file; the CA lives in `STATE.tls/` beside it.
+    #[arg(long, value_name = "STATE.json")]
+    state: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -71,20 +82,35 @@ pub(crate) struct ServeArgs {
     /// How long Graph lags policy changes, in milliseconds.
     #[arg(long, value_name = "MS")]
     propagation_delay_ms: Option<u64>,
+    /// Serve HTTPS with a local CA kept beside the state file (needs
+    /// --state; `mailscope sim ca` prints the CA's path).
+    #[arg(long, requires = "state")]
+    tls: bool,
 }
 
 pub(crate) async fn run(cmd: SimCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         SimCommand::Serve(args) => serve(args).await,
         SimCommand::SendMail(args) => send_mail(&args).await,
+        SimCommand::Ca(args) => ca(&args),
     }
+}
+
+fn ca(args: &CaArgs) -> anyhow::Result<ExitCode> {
+    let dir = mailscope_sim::tls_dir_for_state(&args.state);
+    let material = mailscope_sim::TlsMaterial::load_or_create(&dir)
+        .with_context(|| format!("cannot set up the emulator's CA in {}", dir.display()))?;
+    let path = std::path::absolute(material.ca_file()).unwrap_or_else(|_| material.ca_file().to_path_buf());
+    println!("{}", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
     let Some(state) = args.tenant.strip_prefix("sim:") else {
         anyhow::bail!("--tenant must name the emulator (`sim:PATH`): send-mail logs in as an emulated app");
     };
-    let (sim, server) = crate::target::start_sim(std::path::Path::new(state), args.seed.as_deref()).await?;
+    let (sim, server) =
+        crate::target::start_sim(std::path::Path::new(state), args.seed.as_deref(), false).await?;
     let tenant = sim.tenant();
     let app = tenant
         .apps
@@ -165,10 +191,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let default = PathBuf::from(crate::target::DEFAULT_SEED);
         (args.state.as_ref().is_none_or(|s| !s.exists()) && default.exists()).then_some(default)
     });
-    let server = mailscope_sim::start(&ServeOptions { listen: args.listen, seed, state: args.state, config })
-        .await
-        .context("the emulator stopped")?;
+    let tls_dir = args.state.as_deref().filter(|_| args.tls).map(mailscope_sim::tls_dir_for_state);
+    let server =
+        mailscope_sim::start(&ServeOptions { listen: args.listen, seed, state: args.state, config, tls_dir })
+            .await
+            .context("the emulator stopped")?;
     println!("mailscope sim listening on {}", server.base_url());
+    if let Some(ca) = server.ca_file() {
+        println!("trust the emulator's CA: {}", ca.display());
+    }
     let stopped = tokio::signal::ctrl_c().await;
     server.shutdown().await;
     stopped.context("the emulator stopped")?;

@@ -51,13 +51,26 @@ pub(crate) struct TenantArgs {
     #[arg(long, value_name = "N", default_value_t = SessionConfig::default().retry.max_attempts,
           value_parser = clap::value_parser!(u32).range(1..=20))]
     pub(crate) max_attempts: u32,
+    /// Extra root CA certificate (PEM) to trust, e.g. the emulator's
+    /// (`mailscope sim ca`); verification stays on.
+    #[arg(long, value_name = "CA.pem", env = "MAILSCOPE_CA_FILE")]
+    pub(crate) ca_file: Option<PathBuf>,
+    /// With `--tenant sim:PATH`: serve the in-process emulator over HTTPS
+    /// (its CA in `PATH.tls/`, trusted by this session only).
+    #[arg(long, env = "MAILSCOPE_SIM_TLS")]
+    pub(crate) sim_tls: bool,
 }
 
 impl TenantArgs {
-    fn session_config(&self) -> SessionConfig {
+    fn session_config(&self) -> anyhow::Result<SessionConfig> {
         let mut config = SessionConfig::default();
         config.retry.max_attempts = self.max_attempts;
-        config
+        if let Some(path) = &self.ca_file {
+            config.extra_root_pem = Some(
+                std::fs::read(path).with_context(|| format!("cannot read --ca-file {}", path.display()))?,
+            );
+        }
+        Ok(config)
     }
 }
 
@@ -89,7 +102,8 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         );
     };
     if let Some(path) = target.strip_prefix("sim:") {
-        return connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()).await;
+        return connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()?, args.sim_tls)
+            .await;
     }
     let cloud: Cloud = args.environment.parse().context("--environment")?;
     let overrides = EndpointOverrides {
@@ -112,13 +126,18 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         if name == "AZURE_TENANT_ID" { Some(target.clone()) } else { std::env::var(name).ok() }
     })
     .context("cannot build credentials for Exchange Online")?;
-    let session = Session::new(creds, cloud, &overrides, args.session_config())
+    let session = Session::new(creds, cloud, &overrides, args.session_config()?)
         .context("cannot set up the Exchange Online session")?;
     Ok(Connection { session, label: target, server: None })
 }
 
-/// Opens (or seeds) an emulator state file and serves it on 127.0.0.1.
-pub(crate) async fn start_sim(state: &Path, seed: Option<&Path>) -> anyhow::Result<(Sim, ServerHandle)> {
+/// Opens (or seeds) an emulator state file and serves it on 127.0.0.1, over
+/// HTTPS with the CA beside the state file when `tls` is set.
+pub(crate) async fn start_sim(
+    state: &Path,
+    seed: Option<&Path>,
+    tls: bool,
+) -> anyhow::Result<(Sim, ServerHandle)> {
     let seed = match seed {
         Some(seed) => Some(seed.to_path_buf()),
         None if state.exists() => None,
@@ -140,26 +159,44 @@ pub(crate) async fn start_sim(state: &Path, seed: Option<&Path>) -> anyhow::Resu
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot bind 127.0.0.1 for the emulator")?;
-    let server = mailscope_sim::serve(sim.clone(), listener).await;
+    let server = if tls {
+        let dir = mailscope_sim::tls_dir_for_state(state);
+        let material = mailscope_sim::TlsMaterial::load_or_create(&dir)
+            .with_context(|| format!("cannot set up the emulator's CA in {}", dir.display()))?;
+        mailscope_sim::serve_tls(sim.clone(), listener, &material).await
+    } else {
+        mailscope_sim::serve(sim.clone(), listener).await
+    };
     Ok((sim, server))
 }
 
-/// A session with the emulator as the given app (client secret from the seed).
+/// A session with the emulator as the given app (client secret from the seed);
+/// over HTTPS it trusts the emulator's CA unless `config` names a CA already.
 pub(crate) fn sim_session(
     server: &ServerHandle,
     tenant: &str,
     client_id: &str,
     secret: &str,
-    config: SessionConfig,
+    mut config: SessionConfig,
 ) -> anyhow::Result<Session> {
+    if let (Some(ca), None) = (server.ca_file(), &config.extra_root_pem) {
+        config.extra_root_pem = Some(
+            std::fs::read(ca).with_context(|| format!("cannot read the emulator's CA {}", ca.display()))?,
+        );
+    }
     let creds = ClientCredentials::with_secret(tenant, client_id, secret)
         .context("the emulator's app credentials are invalid")?;
     Session::new(creds, Cloud::Public, &EndpointOverrides::all(&server.base_url()), config)
         .context("cannot set up a session with the emulator")
 }
 
-async fn connect_sim(state: &Path, seed: Option<&Path>, config: SessionConfig) -> anyhow::Result<Connection> {
-    let (sim, server) = start_sim(state, seed).await?;
+async fn connect_sim(
+    state: &Path,
+    seed: Option<&Path>,
+    config: SessionConfig,
+    tls: bool,
+) -> anyhow::Result<Connection> {
+    let (sim, server) = start_sim(state, seed, tls).await?;
     let creds =
         sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
     let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret, config)?;
@@ -198,4 +235,48 @@ pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyh
         .with_context(|| format!("cannot read the live state of {}", conn.label))?;
     live.tenant = Some(conn.session.tenant().to_owned());
     Ok(live)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(state: &Path, sim_tls: bool) -> TenantArgs {
+        TenantArgs {
+            tenant: Some(format!("sim:{}", state.display())),
+            seed: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(DEFAULT_SEED)),
+            environment: "public".into(),
+            login_url: None,
+            exo_url: None,
+            graph_url: None,
+            max_attempts: 1,
+            ca_file: None,
+            sim_tls,
+        }
+    }
+
+    #[tokio::test]
+    async fn sim_target_over_https_trusts_its_own_ca() {
+        let dir = std::env::temp_dir().join(format!(
+            "mailscope-cli-sim-tls-{}-{}",
+            std::process::id(),
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos()
+        ));
+        let state = dir.join("state.json");
+        let conn = connect(&args(&state, true), None).await.expect("in-process HTTPS emulator");
+        assert!(conn.server.as_ref().is_some_and(|s| s.base_url().starts_with("https://127.0.0.1:")));
+        assert!(mailscope_sim::tls_dir_for_state(&state).join("ca.pem").exists());
+        let policies = conn.session.exo().get_policies().await.expect("InvokeCommand over HTTPS");
+        assert!(!policies.is_empty());
+        conn.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_missing_ca_file_is_an_error() {
+        let mut a = args(Path::new("unused.json"), false);
+        a.ca_file = Some(PathBuf::from("/nonexistent/ca.pem"));
+        let err = a.session_config().expect_err("read a missing file");
+        assert!(format!("{err:#}").contains("--ca-file /nonexistent/ca.pem"), "{err:#}");
+    }
 }

@@ -45,6 +45,11 @@ pub struct SessionConfig {
     /// [`ExoErrorKind::Server`] as soon as it passes the cap; token responses
     /// have a fixed 64 KiB cap.
     pub max_response_bytes: usize,
+    /// Extra root CA certificates (PEM, one or more) trusted besides the
+    /// built-in roots: the emulator's local CA (`mailscope sim ca`) or a
+    /// corporate TLS proxy's. Certificate verification itself is never
+    /// turned off.
+    pub extra_root_pem: Option<Vec<u8>>,
 }
 
 impl Default for SessionConfig {
@@ -56,6 +61,7 @@ impl Default for SessionConfig {
             request_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(30),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            extra_root_pem: None,
         }
     }
 }
@@ -154,6 +160,9 @@ pub enum SessionError {
     /// The HTTP client could not be built (TLS setup).
     #[error("cannot build the HTTP client")]
     Http(#[source] reqwest::Error),
+    /// [`SessionConfig::extra_root_pem`] holds no usable certificate.
+    #[error("the extra root CA is not a PEM certificate")]
+    RootCertificate(#[source] Option<reqwest::Error>),
 }
 
 impl Session {
@@ -175,7 +184,18 @@ impl Session {
         endpoints: Endpoints,
         config: SessionConfig,
     ) -> Result<Self, SessionError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = &config.extra_root_pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| SessionError::RootCertificate(Some(e)))?;
+            if roots.is_empty() {
+                return Err(SessionError::RootCertificate(None));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let http = builder
             // Exchange's 403 carries a NUL-byte body declared as gzip; with
             // decompression on, reading it would fail as a transport error.
             .no_gzip()

@@ -224,7 +224,6 @@ impl ScopeFilter {
         while let Some(t) = it.next() {
             match t {
                 OpathToken::Not if !negate_next => negate_next = true,
-                OpathToken::Not => return None,
                 OpathToken::And if !first => {}
                 OpathToken::Member(dn) => {
                     let slot = if negate_next { &mut deny } else { &mut allow };
@@ -237,7 +236,8 @@ impl ScopeFilter {
                         return None;
                     }
                 }
-                OpathToken::And => return None,
+                // A double negation, or `-and` before any clause.
+                OpathToken::Not | OpathToken::And => return None,
             }
         }
         if negate_next || (allow.is_none() && deny.is_none()) {

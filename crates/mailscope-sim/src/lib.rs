@@ -41,6 +41,7 @@ mod state;
 // HTTP handlers and router, then the network
 mod http;
 mod server;
+mod tls;
 
 pub use catalog::{EXCHANGE_APP_ID, EXCHANGE_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE};
 pub use config::SimConfig;
@@ -51,7 +52,8 @@ pub use http::AAP_DENIAL;
 pub use model::{AccessRight, App, Policy, Recipient, RecipientKind, Tenant};
 pub use opath::{Filter, FilterError, Op, parse as parse_filter};
 pub use seed::SeedError;
-pub use server::{ServeOptions, ServerHandle, serve, start};
+pub use server::{ServeOptions, ServerHandle, serve, serve_tls, start};
 pub use state::{OperatorCredentials, Sim, SimError};
 pub use stats::StatsSnapshot;
 pub use store::StoreError;
+pub use tls::{TlsError, TlsMaterial, tls_dir_for_state};

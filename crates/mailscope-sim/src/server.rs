@@ -1,23 +1,28 @@
-//! The network part: serving a [`Sim`] on a TCP listener ([`serve`],
-//! [`ServerHandle`]) and starting one from [`ServeOptions`] ([`start`]).
+//! The network part: serving a [`Sim`] on a TCP listener over HTTP
+//! ([`serve`]) or HTTPS ([`serve_tls`]), and starting one from
+//! [`ServeOptions`] ([`start`]).
 //! Printing and waiting for Ctrl-C are the caller's (the CLI's) business.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 use crate::config::SimConfig;
-use crate::http;
+use crate::http::{self, Scheme};
 use crate::state::{Sim, SimError};
 use crate::tcp::{ConnInfo, SimListener};
+use crate::tls::{TlsListener, TlsMaterial};
 
 /// A running server.
 #[derive(Debug)]
 pub struct ServerHandle {
     addr: SocketAddr,
+    scheme: Scheme,
+    /// The CA clients must trust, when serving HTTPS.
+    ca_file: Option<PathBuf>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
 }
@@ -28,9 +33,16 @@ impl ServerHandle {
         self.addr
     }
 
-    /// `http://127.0.0.1:PORT`: the one origin serving every endpoint.
+    /// `http://127.0.0.1:PORT` (`https://…` when serving HTTPS; the
+    /// certificate names 127.0.0.1, `::1` and localhost): the one origin
+    /// serving every endpoint.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme.as_str(), self.addr)
+    }
+
+    /// The CA certificate (PEM) to trust, when serving HTTPS.
+    pub fn ca_file(&self) -> Option<&Path> {
+        self.ca_file.as_deref()
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for the server to end.
@@ -59,7 +71,7 @@ pub async fn serve(sim: Sim, listener: TcpListener) -> ServerHandle {
     // A bound TCP listener always knows its address; the fallback only keeps the signature infallible.
     let addr = listener.local_addr().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let app = http::router(Arc::clone(&sim.shared));
+    let app = http::router(Arc::clone(&sim.shared), Scheme::Http);
     let task = tokio::spawn(async move {
         axum::serve(SimListener::new(listener), app.into_make_service_with_connect_info::<ConnInfo>())
             .with_graceful_shutdown(async move {
@@ -67,7 +79,30 @@ pub async fn serve(sim: Sim, listener: TcpListener) -> ServerHandle {
             })
             .await
     });
-    ServerHandle { addr, shutdown: Some(tx), task: Some(task) }
+    ServerHandle { addr, scheme: Scheme::Http, ca_file: None, shutdown: Some(tx), task: Some(task) }
+}
+
+/// Serves `sim` over HTTPS on `listener` with the certificate of `tls`
+/// (requires a Tokio runtime); otherwise as [`serve`].
+pub async fn serve_tls(sim: Sim, listener: TcpListener, tls: &TlsMaterial) -> ServerHandle {
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = http::router(Arc::clone(&sim.shared), Scheme::Https);
+    let listener = TlsListener::new(listener, tls);
+    let addr = listener.addr();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<ConnInfo>())
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    ServerHandle {
+        addr,
+        scheme: Scheme::Https,
+        ca_file: Some(tls.ca_file().to_owned()),
+        shutdown: Some(tx),
+        task: Some(task),
+    }
 }
 
 /// What `mailscope sim serve` needs.
@@ -82,6 +117,9 @@ pub struct ServeOptions {
     pub state: Option<PathBuf>,
     /// Behaviour and fault knobs.
     pub config: SimConfig,
+    /// Serve HTTPS with the CA and certificate kept in this directory
+    /// (created at first start; see [`crate::tls_dir_for_state`]).
+    pub tls_dir: Option<PathBuf>,
 }
 
 impl Default for ServeOptions {
@@ -91,6 +129,7 @@ impl Default for ServeOptions {
             seed: None,
             state: None,
             config: SimConfig::default(),
+            tls_dir: None,
         }
     }
 }
@@ -105,6 +144,10 @@ pub async fn start(opts: &ServeOptions) -> Result<ServerHandle, SimError> {
         (None, None) => return Err(SimError::NoSeed),
     };
     sim.set_config(opts.config.clone());
+    let tls = opts.tls_dir.as_deref().map(TlsMaterial::load_or_create).transpose()?;
     let listener = TcpListener::bind(opts.listen).await?;
-    Ok(serve(sim, listener).await)
+    Ok(match tls {
+        Some(tls) => serve_tls(sim, listener, &tls).await,
+        None => serve(sim, listener).await,
+    })
 }

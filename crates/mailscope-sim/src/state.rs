@@ -35,6 +35,9 @@ pub enum SimError {
     /// Binding or serving failed.
     #[error("cannot serve on the network")]
     Io(#[from] std::io::Error),
+    /// The HTTPS certificates could not be loaded or created.
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
     /// Neither a seed nor an existing state file was given.
     #[error("no tenant: give a seed file, or a state file that exists")]
     NoSeed,

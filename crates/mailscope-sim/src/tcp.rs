@@ -1,5 +1,6 @@
 //! The fault-injecting TCP layer: a listener whose connections a handler can
 //! reset abruptly (RST), to emulate the resets seen from the real service.
+//! HTTPS (`tls`) runs on top of these streams, so resets work there too.
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,6 +22,11 @@ pub(crate) struct ConnInfo {
 }
 
 impl ConnInfo {
+    /// Info for no connection (what a listener's `local_addr` must return).
+    pub(crate) fn unused() -> Self {
+        Self { reset: Arc::new(AtomicBool::new(false)) }
+    }
+
     /// Marks the connection for an abrupt reset and returns a placeholder
     /// response that will never reach the client: the stream fails its next
     /// write, hyper drops it, and zero linger turns the close into a TCP RST.
@@ -129,6 +135,6 @@ impl Listener for SimListener {
 
     fn local_addr(&self) -> std::io::Result<Self::Addr> {
         self.inner.local_addr()?;
-        Ok(ConnInfo { reset: Arc::new(AtomicBool::new(false)) })
+        Ok(ConnInfo::unused())
     }
 }

@@ -63,12 +63,27 @@ pub(crate) struct CertKey {
     pub x5t_s256: String,
     /// Upper-case hex SHA-1 thumbprint (what Entra error texts quote).
     pub sha1_hex: String,
+    /// Start of validity, Unix seconds (Entra ignores a key before its start date).
+    pub not_before: i64,
+    /// End of validity, Unix seconds (Entra refuses an expired key with AADSTS700027).
+    pub not_after: i64,
+}
+
+impl CertKey {
+    /// Whether the certificate is valid at `now` (Unix seconds).
+    pub(crate) fn valid_at(&self, now: u64) -> bool {
+        let now = i64::try_from(now).unwrap_or(i64::MAX);
+        self.not_before <= now && now <= self.not_after
+    }
 }
 
 /// Parses a certificate PEM into its key and thumbprints.
 pub(crate) fn certificate_key(pem: &str) -> Result<CertKey, String> {
     let der = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|e| e.to_string())?;
     let key = DecodingKey::from_rsa_pem(pem.as_bytes()).map_err(|e| e.to_string())?;
+    let (_, parsed) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| e.to_string())?;
+    let validity = parsed.validity();
+    let (not_before, not_after) = (validity.not_before.timestamp(), validity.not_after.timestamp());
     let sha1 = Sha1::digest(der.as_ref());
     let sha256 = Sha256::digest(der.as_ref());
     Ok(CertKey {
@@ -76,6 +91,8 @@ pub(crate) fn certificate_key(pem: &str) -> Result<CertKey, String> {
         x5t: URL_SAFE_NO_PAD.encode(sha1),
         x5t_s256: URL_SAFE_NO_PAD.encode(sha256),
         sha1_hex: crate::store::hex(&sha1).to_ascii_uppercase(),
+        not_before,
+        not_after,
     })
 }
 

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use mailscope_spec::DesiredState;
 
-use super::replay::app_universe;
+use super::replay::{RbacApps, app_universe, decisions};
 use super::target::Target;
 use super::{PlanOptions, RemovedApps};
 use crate::live::AccessRight;
@@ -26,6 +26,8 @@ pub(super) struct AppsContext<'a> {
     pub(super) target: &'a Target,
     /// The steps, in plan order.
     pub(super) steps: &'a [Step],
+    /// Apps decided per permission (RBAC, or Entra grants that change).
+    pub(super) rbac: RbacApps,
 }
 
 impl AppsContext<'_> {
@@ -72,7 +74,15 @@ impl AppsContext<'_> {
     fn universe(&self, app_id: &str) -> BTreeSet<String> {
         let mut universe = app_universe(self.live, app_id);
         universe.extend(app_universe(&self.target.world, app_id));
+        universe.extend(self.rbac.get(app_id).into_iter().flat_map(|(_, u)| u.iter().cloned()));
         universe
+    }
+
+    /// Whether `now` reaches a mailbox `then` does not: with any
+    /// permission for an app decided per permission.
+    fn gains_in(&self, now: &World, then: &World, app_id: &str, m: &str) -> bool {
+        let (is, was) = (decisions(now, app_id, m, &self.rbac), decisions(then, app_id, m, &self.rbac));
+        is.iter().zip(&was).any(|(i, w)| *i && !*w)
     }
 
     /// Mailboxes the app reaches after the plan but not before, and whether
@@ -81,11 +91,10 @@ impl AppsContext<'_> {
         let (live, target) = (self.live, &self.target.world);
         let gains = universe
             .iter()
-            .filter(|m| m.as_str() != OTHER_MAILBOX && target.allows(app_id, m) && !live.allows(app_id, m))
+            .filter(|m| m.as_str() != OTHER_MAILBOX && self.gains_in(target, live, app_id, m))
             .cloned()
             .collect();
-        let becomes_unrestricted =
-            target.allows(app_id, OTHER_MAILBOX) && !live.allows(app_id, OTHER_MAILBOX);
+        let becomes_unrestricted = self.gains_in(target, live, app_id, OTHER_MAILBOX);
         (gains, becomes_unrestricted)
     }
 
@@ -93,7 +102,10 @@ impl AppsContext<'_> {
     fn bystander(&self, app_id: &str) -> Option<AppPlan> {
         let universe = self.universe(app_id);
         let target = &self.target.world;
-        if !universe.iter().any(|m| target.allows(app_id, m) != self.live.allows(app_id, m)) {
+        if !universe
+            .iter()
+            .any(|m| decisions(target, app_id, m, &self.rbac) != decisions(self.live, app_id, m, &self.rbac))
+        {
             return None;
         }
         let (gains, becomes_unrestricted) = self.gains(app_id, &universe);

@@ -6,10 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailscope_spec::DesiredState;
 
 use super::Owner;
-use super::naming::{alias_for, parse_marker};
+use mailscope_permissions::rbac_role;
+
+use super::naming::{alias_for, parse_marker, parse_rbac_name};
 use crate::live::AccessRight;
-use crate::plan::{Action, Effect, Step};
-use crate::world::{Scope, World};
+use crate::plan::{Action, Effect, ScopeFilter, Step};
+use crate::world::{GroupRef, Scope, ScopeRule, World};
 
 /// Order of execution. Every step of a wave moves access in the same
 /// direction (or not at all), so a wave's steps may run in any order or
@@ -38,6 +40,27 @@ enum Wave {
     RemoveDeny = 7,
     /// Groups nothing uses any more.
     RemoveGroups = 8,
+    // RBAC for Applications. Numbered after the access-policy waves so that
+    // plans without RBAC keep their wave numbers; the service-principal
+    // pointer is created in `Prepare`, a management scope in `FillUnused`
+    // (its groups exist by then, and no assignment uses it yet), role
+    // assignments in `RemoveDeny` (widening like it, and after every change
+    // of their groups and scope), and removed in `NarrowMembers` (removing
+    // one only narrows, and must come before members join groups its scope
+    // names).
+    /// Tenant-wide Entra grants, once the app's assignments exist (narrowing).
+    RemoveEntraGrants = 9,
+    /// `WidenMembers` of an app whose Entra grants go: while a grant stays,
+    /// its policy turns a member who joins into a mailbox the grant reaches,
+    /// which the app may reach neither before nor after.
+    WidenAfterGrants = 10,
+    /// Access policies of an app whose Entra grants went: nothing left for
+    /// them to fence.
+    RemoveFencelessPolicies = 11,
+    /// Management scopes and pointers no assignment uses any more.
+    RemoveRbacObjects = 12,
+    /// Groups a policy or scope removed in the waves above still used.
+    RemoveLateGroups = 13,
 }
 
 /// The steps from `live` to `target` in execution order, numbered: waves
@@ -78,8 +101,6 @@ fn order_key(action: &Action) -> (u8, String) {
         Action::CreatePolicy { access_right, .. } => (5, format!("{access_right:?}")),
         Action::RemovePolicy { identity, .. } => (6, identity.clone()),
         Action::RemoveGroup { .. } => (7, String::new()),
-        // RBAC for Applications objects (not planned yet: the planner refuses
-        // `mechanism: rbac` apps until their passes exist).
         Action::CreateServicePrincipal { .. } => (8, String::new()),
         Action::CreateManagementScope { name, .. } | Action::SetManagementScope { name, .. } => {
             (9, name.clone())
@@ -95,6 +116,14 @@ fn order_key(action: &Action) -> (u8, String) {
 /// Turns live → target into unordered steps with their waves.
 fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<Step> {
     let mut steps = Vec::new();
+    // Apps losing Entra grants: their policies go only after the grants.
+    let late_policies: BTreeSet<String> = live
+        .rbac
+        .grants
+        .keys()
+        .filter(|k| !target.rbac.grants.contains_key(*k))
+        .map(|k| k.0.clone())
+        .collect();
     let group_owner = |gk: &str| -> Owner {
         let marker = target.groups.get(gk).or_else(|| live.groups.get(gk)).and_then(|g| g.marker.as_deref());
         marker
@@ -139,7 +168,8 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
         let live_members = l.map_or(&empty, |l| &l.members);
         // Which rights the group carries *now* decides which direction a
         // membership change moves access.
-        let rights: BTreeSet<AccessRight> = live.policies_on(gk).map(|k| k.right).collect();
+        let mut rights: BTreeSet<AccessRight> = live.policies_on(gk).map(|k| k.right).collect();
+        rights.extend(scope_rights(live, gk));
         let (add_wave, remove_wave) = if rights.is_empty() {
             (Wave::FillUnused, Wave::FillUnused)
         } else if rights.contains(&AccessRight::RestrictAccess) {
@@ -147,6 +177,14 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
         } else {
             (Wave::NarrowMembers, Wave::WidenMembers)
         };
+        let late = |w: Wave| {
+            if w == Wave::WidenMembers && late_policies.contains(&owner.app_id) {
+                Wave::WidenAfterGrants
+            } else {
+                w
+            }
+        };
+        let (add_wave, remove_wave) = (late(add_wave), late(remove_wave));
         for m in live_members.difference(&t.members) {
             push(
                 &mut steps,
@@ -213,7 +251,13 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
         push(
             &mut steps,
             &owner,
-            if k.right == AccessRight::DenyAccess { Wave::RemoveDeny } else { Wave::RemoveRestrict },
+            if late_policies.contains(&k.app_id) {
+                Wave::RemoveFencelessPolicies
+            } else if k.right == AccessRight::DenyAccess {
+                Wave::RemoveDeny
+            } else {
+                Wave::RemoveRestrict
+            },
             Action::RemovePolicy {
                 identity: l.identity.clone(),
                 app_id: k.app_id.clone(),
@@ -224,13 +268,212 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
     }
     for (gk, l) in &live.groups {
         if !target.groups.contains_key(gk) {
+            let late = scope_rights(live, gk).next().is_some()
+                || live
+                    .policies_on(gk)
+                    .any(|k| late_policies.contains(&k.app_id) && !target.policies.contains_key(k));
             push(
                 &mut steps,
                 &group_owner(gk),
-                Wave::RemoveGroups,
+                if late { Wave::RemoveLateGroups } else { Wave::RemoveGroups },
                 Action::RemoveGroup { group: l.name.clone() },
             );
         }
     }
+    rbac_steps(live, target, owners, &mut steps);
     steps
+}
+
+/// How a live management scope uses a group: as its allow clause (like a
+/// Restrict scope: adding a member widens) or its deny clause (like a Deny
+/// scope). Only scopes some role assignment uses count.
+fn scope_rights<'a>(live: &'a World, gk: &'a str) -> impl Iterator<Item = AccessRight> + 'a {
+    live.rbac
+        .scopes
+        .iter()
+        .filter(|(sk, _)| live.rbac.assignments.values().any(|a| a.scope.as_ref() == Some(*sk)))
+        .flat_map(move |(_, s)| {
+            let mut rights = Vec::new();
+            if let ScopeRule::Groups { allow, deny } = &s.rule {
+                if matches!(allow, Some(GroupRef::Group(g)) if g == gk) {
+                    rights.push(AccessRight::RestrictAccess);
+                }
+                if matches!(deny, Some(GroupRef::Group(g)) if g == gk) {
+                    rights.push(AccessRight::DenyAccess);
+                }
+            }
+            rights
+        })
+}
+
+fn push_step(steps: &mut Vec<Step>, owner: &Owner, wave: Wave, action: Action) {
+    steps.push(Step {
+        index: 0,
+        app: owner.name.clone(),
+        app_id: owner.app_id.clone(),
+        wave: wave as u32,
+        action,
+        effect: Effect::Neutral,
+    });
+}
+
+/// The RBAC for Applications and Entra steps.
+fn rbac_steps(live: &World, target: &World, owners: &BTreeMap<String, Owner>, steps: &mut Vec<Step>) {
+    let owner = |app_id: &str| {
+        owners
+            .get(app_id)
+            .cloned()
+            .unwrap_or_else(|| Owner { name: app_id.to_owned(), app_id: app_id.to_owned() })
+    };
+    let (l, t) = (&live.rbac, &target.rbac);
+    let group_name = |g: &Option<GroupRef>| match g {
+        Some(GroupRef::Group(k)) => Some(
+            target.groups.get(k).or_else(|| live.groups.get(k)).map_or_else(|| k.clone(), |g| g.name.clone()),
+        ),
+        Some(GroupRef::UnknownDn(dn)) => Some(dn.clone()),
+        None => None,
+    };
+    for (app, p) in &t.pointers {
+        if !l.pointers.contains_key(app) {
+            push_step(
+                steps,
+                &owner(app),
+                Wave::Prepare,
+                Action::CreateServicePrincipal {
+                    app_id: app.clone(),
+                    object_id: p.object_id.clone(),
+                    display_name: p.display_name.clone(),
+                },
+            );
+        }
+    }
+    for (sk, s) in &t.scopes {
+        let app = parse_rbac_name(&s.name).map(|(a, _)| a).unwrap_or_default();
+        let ScopeRule::Groups { allow, deny } = &s.rule else { continue };
+        let filter = ScopeFilter { allow_group: group_name(allow), deny_group: group_name(deny) };
+        match l.scopes.get(sk) {
+            None => push_step(
+                steps,
+                &owner(&app),
+                Wave::FillUnused,
+                Action::CreateManagementScope { name: s.name.clone(), app_id: app.clone(), filter },
+            ),
+            Some(ls) if ls.rule != s.rule => push_step(
+                steps,
+                &owner(&app),
+                // A clause that only appears narrows (its group is filled
+                // by `FillUnused`); any other change may widen.
+                match &ls.rule {
+                    ScopeRule::Groups { allow: old_allow, deny: old_deny }
+                        if (old_allow.is_none() || old_allow == allow)
+                            && (old_deny.is_none() || old_deny == deny) =>
+                    {
+                        Wave::NarrowMembers
+                    }
+                    _ => Wave::WidenMembers,
+                },
+                Action::SetManagementScope { name: s.name.clone(), app_id: app.clone(), filter },
+            ),
+            Some(_) => {}
+        }
+    }
+    let permission_of =
+        |role: &str| rbac_role(role).map_or_else(|| role.to_owned(), |r| r.permission.to_owned());
+    for (ak, a) in &t.assignments {
+        let existing = l.assignments.get(ak);
+        // Exchange may spell the role differently from the file.
+        let same = |old: &&crate::world::AssignmentState| {
+            old.app_id == a.app_id
+                && old.scope == a.scope
+                && permission_of(&old.role) == permission_of(&a.role)
+        };
+        if existing.is_some_and(|old| same(&old)) {
+            continue;
+        }
+        if let Some(old) = existing {
+            // Same name, other role or scope: Exchange cannot hold both, so
+            // the old one goes first (narrowing, a short outage at worst).
+            push_step(
+                steps,
+                &owner(&old.app_id),
+                Wave::NarrowMembers,
+                Action::RemoveRoleAssignment {
+                    name: old.name.clone(),
+                    app_id: old.app_id.clone(),
+                    permission: permission_of(&old.role),
+                    scope: old
+                        .scope
+                        .as_ref()
+                        .map(|s| l.scopes.get(s).map_or_else(|| s.clone(), |s| s.name.clone())),
+                },
+            );
+        }
+        let scope = a.scope.as_ref().map(|s| t.scopes.get(s).map_or_else(|| s.clone(), |s| s.name.clone()));
+        push_step(
+            steps,
+            &owner(&a.app_id),
+            Wave::RemoveDeny,
+            Action::CreateRoleAssignment {
+                name: a.name.clone(),
+                app_id: a.app_id.clone(),
+                permission: permission_of(&a.role),
+                scope: scope.unwrap_or_default(),
+            },
+        );
+    }
+    for (k, g) in &l.grants {
+        if !t.grants.contains_key(k) {
+            push_step(
+                steps,
+                &owner(&k.0),
+                Wave::RemoveEntraGrants,
+                Action::RemoveEntraGrant {
+                    app_id: k.0.clone(),
+                    resource_app_id: g.resource_app_id.clone(),
+                    permission: g.permission.clone(),
+                    grant_id: g.grant_id.clone().unwrap_or_default(),
+                    resource_id: g.resource_id.clone().unwrap_or_default(),
+                },
+            );
+        }
+    }
+    for (ak, a) in &l.assignments {
+        if !t.assignments.contains_key(ak) {
+            push_step(
+                steps,
+                &owner(&a.app_id),
+                Wave::NarrowMembers,
+                Action::RemoveRoleAssignment {
+                    name: a.name.clone(),
+                    app_id: a.app_id.clone(),
+                    permission: permission_of(&a.role),
+                    scope: a
+                        .scope
+                        .as_ref()
+                        .map(|s| l.scopes.get(s).map_or_else(|| s.clone(), |s| s.name.clone())),
+                },
+            );
+        }
+    }
+    for (sk, s) in &l.scopes {
+        if !t.scopes.contains_key(sk) {
+            let app = parse_rbac_name(&s.name).map(|(a, _)| a).unwrap_or_default();
+            push_step(
+                steps,
+                &owner(&app),
+                Wave::RemoveRbacObjects,
+                Action::RemoveManagementScope { name: s.name.clone(), app_id: app },
+            );
+        }
+    }
+    for app in l.pointers.keys() {
+        if !t.pointers.contains_key(app) {
+            push_step(
+                steps,
+                &owner(app),
+                Wave::RemoveRbacObjects,
+                Action::RemoveServicePrincipal { app_id: app.clone() },
+            );
+        }
+    }
 }

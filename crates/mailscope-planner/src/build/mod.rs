@@ -19,6 +19,7 @@ mod apps;
 mod diff;
 mod naming;
 mod ownership;
+mod rbac;
 mod replay;
 mod target;
 
@@ -68,8 +69,10 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
     let target = target::build(desired, live, &live_world, options)?;
     let mut steps = diff::ordered_steps(desired, &live_world, &target.world, &target.owners);
     replay::classify_and_check(&live_world, &target.world, &mut steps)?;
+    let rbac = replay::rbac_apps(&live_world, &target.world);
     let apps =
-        apps::AppsContext { desired, options, live: &live_world, target: &target, steps: &steps }.app_plans();
+        apps::AppsContext { desired, options, live: &live_world, target: &target, steps: &steps, rbac }
+            .app_plans();
     let summary = Summary::count(&steps);
     Ok(Plan { format_version: PLAN_FORMAT_VERSION, steps, apps, findings: target.findings, summary })
 }

@@ -91,6 +91,62 @@ pub(crate) fn name_from_group(group_name: &str, list: ListKind) -> Option<&str> 
         .filter(|n| !n.starts_with("lockdown-"))
 }
 
+/// Exchange's limit on the `Name` of a management scope or role assignment
+/// (an Active Directory common name).
+pub(crate) const RBAC_NAME_MAX: usize = 64;
+
+/// The name of the management scope of an app: `mailscope-<client id>-scope`.
+///
+/// Scopes and role assignments have no description or custom attribute, so
+/// their name is the ownership marker: the prefix says mailscope wrote it,
+/// the client id says for which app. 52 characters, within the limit.
+pub(crate) fn scope_name(app_id: &str) -> String {
+    format!("mailscope-{}-scope", key(app_id))
+}
+
+/// The name of the role assignment of one permission of an app:
+/// `mailscope-<client id>-<permission>`, the permission's spaces written as
+/// `_`. A permission too long for the 64-character limit keeps its first 8
+/// characters and gets 8 hex digits of its SHA-256, so that two long
+/// permissions never share a name.
+pub(crate) fn assignment_name(app_id: &str, permission: &str) -> String {
+    use sha2::Digest;
+    let canonical = mailscope_permissions::rbac_role(permission).map_or(permission, |r| r.permission);
+    let suffix = canonical.replace(' ', "_");
+    let full = format!("mailscope-{}-{suffix}", key(app_id));
+    if full.len() <= RBAC_NAME_MAX {
+        return full;
+    }
+    let digest = sha2::Sha256::digest(canonical.to_lowercase().as_bytes());
+    let hex = digest.iter().take(4).fold(String::new(), |mut out, b| {
+        use std::fmt::Write;
+        let _ = write!(out, "{b:02x}");
+        out
+    });
+    let head: String = suffix.chars().take(8).collect();
+    format!("mailscope-{}-{head}-{hex}", key(app_id))
+}
+
+/// Reads the owner back from a scope or assignment name mailscope wrote:
+/// the client id, and what follows it (`scope` or the permission).
+pub(crate) fn parse_rbac_name(name: &str) -> Option<(String, &str)> {
+    let rest = name.trim().strip_prefix("mailscope-")?;
+    let (id, suffix) = (rest.get(..36)?, rest.get(36..)?.strip_prefix('-')?);
+    (mailscope_spec::is_guid(id) && !suffix.is_empty()).then(|| (key(id), suffix))
+}
+
+/// The `DisplayName` mailscope gives the Exchange service-principal pointer
+/// it creates: the marker of the app.
+pub(crate) fn pointer_name(app_id: &str) -> String {
+    format!("{MARKER_PREFIX} app={}", key(app_id))
+}
+
+/// Reads the owner back from a pointer's `DisplayName`.
+pub(crate) fn parse_pointer_name(text: &str) -> Option<String> {
+    let id = text.trim().strip_prefix(MARKER_PREFIX)?.trim().strip_prefix("app=")?;
+    mailscope_spec::is_guid(id).then(|| key(id))
+}
+
 /// A mail nickname for a new group: Exchange aliases allow letters, digits
 /// and a few punctuation marks, no spaces.
 pub(crate) fn alias_for(name: &str) -> String {
@@ -127,6 +183,31 @@ mod tests {
         assert_eq!(parse_marker(&format!("{text} extra=1")), None);
         assert_eq!(parse_marker("mailscope/v1 app=not-a-guid list=allow"), None);
         assert_eq!(parse_marker("set up by hand"), None);
+    }
+
+    #[test]
+    fn rbac_names_carry_the_owner_and_fit_exchanges_limit() {
+        let scope = scope_name(&APP.to_uppercase());
+        assert_eq!(parse_rbac_name(&scope), Some((APP.to_owned(), "scope")));
+        assert_eq!(assignment_name(APP, "mail.send"), format!("mailscope-{APP}-Mail.Send"));
+        assert_eq!(assignment_name(APP, "MailboxItem.Read"), format!("mailscope-{APP}-MailboxItem.Read"));
+        // 67 characters in full: shortened, with a hash against collisions.
+        let long = assignment_name(APP, "Exchange Full Access");
+        assert!(
+            long.starts_with(&format!("mailscope-{APP}-Exchange-")) && long.len() == RBAC_NAME_MAX,
+            "{long}"
+        );
+        let mut names = std::collections::BTreeSet::new();
+        for role in mailscope_permissions::RBAC_ROLES {
+            let name = assignment_name(APP, role.permission);
+            assert!(name.len() <= RBAC_NAME_MAX, "{name}");
+            assert_eq!(parse_rbac_name(&name).map(|(a, _)| a), Some(APP.to_owned()));
+            assert!(names.insert(name), "two permissions share a name");
+        }
+        assert_eq!(parse_rbac_name("mailscope-not-a-guid-scope"), None);
+        assert_eq!(parse_rbac_name("Exchange Mail.Send"), None);
+        assert_eq!(parse_pointer_name(&pointer_name(APP)), Some(APP.to_owned()));
+        assert_eq!(parse_pointer_name("CRM app"), None);
     }
 
     #[test]

@@ -3,46 +3,121 @@
 //! violation is a planner bug and fails the plan rather than risk an
 //! unrestricted window.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
+use crate::access::{effective, permissions_in};
 use crate::error::PlanError;
 use crate::plan::{Action, Effect, Step};
-use crate::world::{OTHER_MAILBOX, Scope, World, key};
+use crate::world::{GroupRef, OTHER_MAILBOX, Scope, ScopeRule, World, key};
 
 /// Apps whose decisions a step can change, and the mailboxes to probe: for
-/// a membership change only that member; for a policy change every member
-/// of the app's scopes and of the policy's group, plus "any other mailbox".
-fn probes(world: &World, action: &Action) -> Vec<(String, BTreeSet<String>)> {
+/// a membership change only that member (for every app whose policy or
+/// assigned management scope uses the group); for a policy, RBAC or Entra
+/// change every mailbox the app's scopes name, plus "any other mailbox".
+fn probes(world: &World, action: &Action, universes: &Universes) -> Vec<(String, BTreeSet<String>)> {
+    let whole = |app: String| {
+        let mut universe = app_universe(world, &app);
+        universe.extend(universes.get(&app).into_iter().flatten().cloned());
+        (app, universe)
+    };
     match action {
-        Action::AddMember { group, member } | Action::RemoveMember { group, member } => world
-            .policies_on(&key(group))
-            .map(|k| k.app_id.clone())
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .map(|a| (a, BTreeSet::from([key(member)])))
-            .collect(),
+        Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
+            group_users(world, &key(group)).into_iter().map(|a| (a, BTreeSet::from([key(member)]))).collect()
+        }
         Action::CreatePolicy { app_id, group, .. } | Action::RemovePolicy { app_id, scope: group, .. } => {
-            let app = key(app_id);
-            let mut universe = app_universe(world, &app);
+            let (app, mut universe) = whole(key(app_id));
             universe
                 .extend(world.groups.get(&key(group)).into_iter().flat_map(|g| g.members.iter().cloned()));
             vec![(app, universe)]
         }
+        // A scope that names a group which is gone selects no one there.
+        Action::RemoveGroup { group } => group_users(world, &key(group)).into_iter().map(whole).collect(),
+        Action::CreateManagementScope { app_id, .. }
+        | Action::SetManagementScope { app_id, .. }
+        | Action::RemoveManagementScope { app_id, .. }
+        | Action::CreateRoleAssignment { app_id, .. }
+        | Action::RemoveRoleAssignment { app_id, .. }
+        | Action::RemoveEntraGrant { app_id, .. } => vec![whole(key(app_id))],
         Action::CreateGroup { .. }
         | Action::MarkGroup { .. }
         | Action::SetPolicyDescription { .. }
-        | Action::RemoveGroup { .. } => Vec::new(),
-        // RBAC for Applications: not planned yet (the planner refuses
-        // `mechanism: rbac` apps until these are replayed per permission).
-        Action::CreateServicePrincipal { .. }
-        | Action::RemoveServicePrincipal { .. }
-        | Action::CreateManagementScope { .. }
-        | Action::SetManagementScope { .. }
-        | Action::RemoveManagementScope { .. }
-        | Action::CreateRoleAssignment { .. }
-        | Action::RemoveRoleAssignment { .. }
-        | Action::RemoveEntraGrant { .. } => Vec::new(),
+        | Action::CreateServicePrincipal { .. }
+        | Action::RemoveServicePrincipal { .. } => Vec::new(),
     }
+}
+
+/// Apps whose policy scopes the group, or whose role assignment uses a
+/// management scope naming it.
+fn group_users(world: &World, gk: &str) -> BTreeSet<String> {
+    let mut apps: BTreeSet<String> = world.policies_on(gk).map(|k| k.app_id.clone()).collect();
+    let names_group = |rule: &ScopeRule| match rule {
+        ScopeRule::Groups { allow, deny } => {
+            [allow, deny].into_iter().flatten().any(|g| *g == GroupRef::Group(gk.to_owned()))
+        }
+        ScopeRule::Opaque(_) => false,
+    };
+    for a in world.rbac.assignments.values() {
+        if a.scope.as_ref().and_then(|s| world.rbac.scopes.get(s)).is_some_and(|s| names_group(&s.rule)) {
+            apps.insert(a.app_id.clone());
+        }
+    }
+    apps
+}
+
+/// Per app whose decision needs the per-permission model: the permissions
+/// it holds before or after, and the mailboxes worth probing.
+pub(super) type RbacApps = BTreeMap<String, (Vec<String>, BTreeSet<String>)>;
+
+/// Per app whose decision needs the per-permission model: every mailbox a
+/// management scope of it names, in the live or the target world.
+type Universes = BTreeMap<String, BTreeSet<String>>;
+
+/// The apps for which the access-policy verdict alone is not the answer:
+/// those with role assignments before or after the plan, or whose Entra
+/// grants change. Every other app keeps today's reading (it may hold every
+/// policy-fenced permission), which is what its plans were checked against
+/// before RBAC existed.
+pub(super) fn rbac_apps(live: &World, target: &World) -> RbacApps {
+    let mut apps: BTreeSet<String> = live
+        .rbac
+        .assignments
+        .values()
+        .chain(target.rbac.assignments.values())
+        .map(|a| a.app_id.clone())
+        .collect();
+    apps.extend(
+        live.rbac.grants.keys().filter(|k| !target.rbac.grants.contains_key(*k)).map(|k| k.0.clone()),
+    );
+    apps.into_iter()
+        .map(|app| {
+            let mut perms = permissions_in(live, &app);
+            for p in permissions_in(target, &app) {
+                if !perms.iter().any(|q| q.eq_ignore_ascii_case(&p)) {
+                    perms.push(p);
+                }
+            }
+            let mut universe = BTreeSet::new();
+            for w in [live, target] {
+                universe.extend(app_universe(w, &app));
+                for a in w.rbac.assignments.values().filter(|a| a.app_id == app) {
+                    if let Some(ScopeRule::Groups { allow, deny }) =
+                        a.scope.as_ref().and_then(|s| w.rbac.scopes.get(s)).map(|s| &s.rule)
+                    {
+                        for g in [allow, deny].into_iter().flatten() {
+                            if let GroupRef::Group(g) = g {
+                                for v in [live, target] {
+                                    universe.extend(
+                                        v.groups.get(g).into_iter().flat_map(|g| g.members.iter().cloned()),
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            (app, (perms, universe))
+        })
+        .collect()
 }
 
 /// The mailboxes whose decision for `app_id` can differ from "any other
@@ -63,30 +138,52 @@ pub(super) fn app_universe(world: &World, app_id: &str) -> BTreeSet<String> {
     universe
 }
 
+/// One probe's answer: per permission for the apps of [`rbac_apps`], the
+/// access-policy verdict for the others.
+pub(super) fn decisions(
+    world: &World,
+    app: &str,
+    m: &str,
+    rbac: &BTreeMap<String, (Vec<String>, BTreeSet<String>)>,
+) -> Vec<bool> {
+    match rbac.get(app) {
+        Some((perms, _)) => perms.iter().map(|p| effective(world, app, p, m)).collect(),
+        None => vec![world.allows(app, m)],
+    }
+}
+
 /// Replays the steps: sets each step's effect and checks that no
 /// intermediate state lets an app reach a mailbox it reaches neither before
-/// nor after the plan.
+/// nor after the plan, per permission.
 pub(super) fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Result<(), PlanError> {
+    let rbac = rbac_apps(live, target);
+    let universes: Universes = rbac.iter().map(|(a, (_, u))| (a.clone(), u.clone())).collect();
     let mut world = live.clone();
     for step in steps.iter_mut() {
-        let probes = probes(&world, &step.action);
-        let before: Vec<Vec<bool>> =
-            probes.iter().map(|(app, ms)| ms.iter().map(|m| world.allows(app, m)).collect()).collect();
+        let probes = probes(&world, &step.action, &universes);
+        let before: Vec<Vec<Vec<bool>>> = probes
+            .iter()
+            .map(|(app, ms)| ms.iter().map(|m| decisions(&world, app, m, &rbac)).collect())
+            .collect();
         world.apply(&step.action);
         let mut narrowed = false;
         let mut widened = false;
         for ((app, mailboxes), was) in probes.iter().zip(before) {
             for (m, was) in mailboxes.iter().zip(was) {
-                let is = world.allows(app, m);
-                widened |= is && !was;
-                narrowed |= was && !is;
-                if is && !live.allows(app, m) && !target.allows(app, m) {
-                    return Err(PlanError::bug(&format!(
-                        "step {} ({:?}) would let app {app} reach {} which it reaches neither before nor after the plan",
-                        step.index,
-                        step.action,
-                        if m == OTHER_MAILBOX { "every other mailbox" } else { m }
-                    )));
+                let is = decisions(&world, app, m, &rbac);
+                let (l, t) = (decisions(live, app, m, &rbac), decisions(target, app, m, &rbac));
+                for (i, (&is, &was)) in is.iter().zip(&was).enumerate() {
+                    widened |= is && !was;
+                    narrowed |= was && !is;
+                    if is && !l[i] && !t[i] {
+                        let what = rbac.get(app).map_or_else(String::new, |(p, _)| format!(" with {}", p[i]));
+                        return Err(PlanError::bug(&format!(
+                            "step {} ({:?}) would let app {app} reach {}{what}, which it reaches neither before nor after the plan",
+                            step.index,
+                            step.action,
+                            if m == OTHER_MAILBOX { "every other mailbox" } else { m }
+                        )));
+                    }
                 }
             }
         }

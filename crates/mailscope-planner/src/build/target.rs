@@ -4,13 +4,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mailscope_spec::{AppSpec, DesiredState, ListKind};
+use mailscope_spec::{AppSpec, DesiredState, ListKind, Mechanism};
 
 use super::naming::{
     carries_other_right, derived_group_name, is_half_created, lockdown_group_name, marker, parse_marker,
     right_of, unused_name,
 };
 use super::ownership::{self, Managed};
+use super::rbac;
 use super::{Owner, PlanOptions, RemovedApps};
 use crate::error::{PlanError, PlanProblem};
 use crate::live::{AccessRight, LiveSnapshot};
@@ -41,22 +42,6 @@ pub(super) fn build(
     let mut problems = Vec::new();
     let mut findings = Vec::new();
     check_mailboxes(desired, snapshot, &mut problems);
-    // RBAC for Applications apps are parsed and validated, but planning
-    // them needs the per-permission passes; until those exist, refusing is
-    // the only safe answer (planning them as access-policy apps would
-    // build the wrong objects).
-    for app in desired.apps.iter().filter(|a| a.mechanism == mailscope_spec::Mechanism::Rbac) {
-        problems.push(PlanProblem {
-            at: app.at,
-            app: app.name.clone(),
-            message: format!(
-                "app \"{}\" uses `mechanism: rbac`, which this build validates but cannot plan yet; \
-                 keep `mechanism: applicationAccessPolicy` for it for now",
-                app.name
-            ),
-        });
-    }
-
     let mut target = live.clone();
     let managed = ownership::managed_groups(live, &mut findings);
 
@@ -68,12 +53,32 @@ pub(super) fn build(
         for list in [ListKind::Allow, ListKind::Deny] {
             plan_list(app, list, live, &managed, &mut target, &mut problems);
         }
+        if app.mechanism == Mechanism::Rbac {
+            if !rbac::needs_policies(app, snapshot, live) {
+                // No Entra grant stays for a policy to fence: the policies go
+                // (after the grants, see the diff's waves).
+                let own: Vec<PolicyKey> = target
+                    .app_policies(&app.app_id)
+                    .filter(|(_, p)| p.is_managed())
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in own {
+                    target.remove_policy(&k);
+                }
+            }
+            rbac::plan_app(app, snapshot, live, &mut target, &mut problems, &mut findings);
+        } else {
+            rbac::drop_rbac(&app.app_id, &mut target);
+        }
     }
 
-    let removed = ownership::removed_apps(live, &managed, &desired_ids);
+    let mut removed = ownership::removed_apps(live, &managed, &desired_ids);
+    removed.extend(rbac::rbac_owners(live).into_iter().filter(|a| !desired_ids.contains(a)));
     for app_id in &removed {
         let name = ownership::removed_app_name(app_id, &managed, live);
         owners.insert(app_id.clone(), Owner { name, app_id: app_id.clone() });
+        // Removing role assignments only narrows, whatever the option says.
+        rbac::drop_rbac(app_id, &mut target);
         match options.removed_apps {
             RemovedApps::LockDown => lock_down(app_id, live, &managed, &mut target),
             RemovedApps::Remove => {
@@ -86,6 +91,8 @@ pub(super) fn build(
 
     ownership::keep_groups_in_use(live, &mut target, &owners, &mut findings);
     ownership::report_unmanaged(snapshot, live, &target, &owners, &desired_ids, &mut findings);
+    rbac::report_unmanaged(desired, live, &mut findings);
+    rbac::report_trap(desired, &target, &mut findings);
 
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.message.cmp(&b.message)));

@@ -223,12 +223,58 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
                     });
                 }
             }
+            lines.extend(steps.iter().filter_map(|s| rbac_line(&s.action, s.effect)));
             for line in &mut lines {
                 line.text = printable(&line.text);
             }
             Section { app, lines }
         })
         .collect()
+}
+
+/// What a scope filter selects, in words.
+fn selects(filter: &crate::plan::ScopeFilter) -> String {
+    match (&filter.allow_group, &filter.deny_group) {
+        (Some(a), Some(d)) => format!("direct members of \"{a}\" except those of \"{d}\""),
+        (Some(a), None) => format!("direct members of \"{a}\""),
+        (None, Some(d)) => format!("every recipient except direct members of \"{d}\""),
+        (None, None) => "every recipient".to_owned(),
+    }
+}
+
+/// The line of an RBAC for Applications or Entra step, in execution order
+/// after the groups and policies.
+fn rbac_line(action: &Action, effect: Effect) -> Option<Line> {
+    let (sign, text) = match action {
+        Action::CreateServicePrincipal { object_id, .. } => {
+            (Sign::Add, format!("Exchange service principal (Entra object id {object_id})"))
+        }
+        Action::RemoveServicePrincipal { .. } => (Sign::Remove, "Exchange service principal".to_owned()),
+        Action::CreateManagementScope { name, filter, .. } => {
+            (Sign::Add, format!("management scope \"{name}\": {}", selects(filter)))
+        }
+        Action::SetManagementScope { name, filter, .. } => {
+            (Sign::Change, format!("management scope \"{name}\": now {}", selects(filter)))
+        }
+        Action::RemoveManagementScope { name, .. } => (Sign::Remove, format!("management scope \"{name}\"")),
+        Action::CreateRoleAssignment { permission, scope, .. } => {
+            (Sign::Add, format!("role Application {permission} on scope \"{scope}\""))
+        }
+        Action::RemoveRoleAssignment { permission, scope, .. } => (
+            Sign::Remove,
+            match scope {
+                Some(scope) => format!("role Application {permission} on scope \"{scope}\""),
+                None => format!("role Application {permission} (whole organization)"),
+            },
+        ),
+        Action::RemoveEntraGrant { permission, resource_app_id, .. } => {
+            let resource = mailscope_permissions::Resource::from_app_id(resource_app_id)
+                .map_or_else(|| resource_app_id.clone(), |r| r.display_name().to_owned());
+            (Sign::Remove, format!("Entra grant {permission} ({resource}, tenant-wide)"))
+        }
+        _ => return None,
+    };
+    Some(Line { indent: 0, sign, text, widening: effect == Effect::Widening })
 }
 
 /// `N to add, N to change, N to destroy.`

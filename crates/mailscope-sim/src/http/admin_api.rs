@@ -298,7 +298,7 @@ fn mutation_failure(shared: &Shared, conn: &ConnInfo, kind: FailKind) -> Respons
 
 fn origin(headers: &HeaderMap) -> String {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
-    format!("http://{host}")
+    format!("{}://{host}", super::request_scheme().as_str())
 }
 
 fn context_url(headers: &HeaderMap, tenant_name: &str) -> String {

@@ -4,14 +4,16 @@
 
 use std::collections::HashMap;
 
+use axum::Extension;
 use axum::extract::rejection::FormRejection;
 use axum::extract::{Form, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::{Scheme, origin};
 use crate::catalog::{self, EXCHANGE_APP_ID, EXCHANGE_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE};
 use crate::clock;
 use crate::model::{App, Tenant};
@@ -33,7 +35,7 @@ pub(crate) struct EntraError {
 }
 
 impl EntraError {
-    fn new(status: StatusCode, error: &'static str, code: u32, text: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, error: &'static str, code: u32, text: impl Into<String>) -> Self {
         Self { status, error, code, text: text.into() }
     }
 }
@@ -62,13 +64,16 @@ impl IntoResponse for EntraError {
 /// `POST /{tenant}/oauth2/v2.0/token`.
 pub(crate) async fn token_endpoint(
     State(shared): State<std::sync::Arc<Shared>>,
+    Extension(scheme): Extension<Scheme>,
     Path(tenant_name): Path<String>,
     headers: HeaderMap,
+    uri: Uri,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Response {
     shared.stats.count(Endpoint::Token, None);
     shared.faults.latency().await;
-    match issue(&shared, &tenant_name, &headers, form) {
+    let own_origin = origin(scheme, &headers, &uri);
+    match issue(&shared, &tenant_name, own_origin.as_deref(), form) {
         Ok(body) => (StatusCode::OK, [(header::CACHE_CONTROL, "no-store, no-cache")], axum::Json(body))
             .into_response(),
         Err(e) => e.into_response(),
@@ -78,7 +83,7 @@ pub(crate) async fn token_endpoint(
 fn issue(
     shared: &Shared,
     tenant_name: &str,
-    headers: &HeaderMap,
+    own_origin: Option<&str>,
     form: Result<Form<HashMap<String, String>>, FormRejection>,
 ) -> Result<serde_json::Value, EntraError> {
     let tenant = shared.tenant();
@@ -159,7 +164,7 @@ fn issue(
                 format!("The client_assertion_type must be '{JWT_BEARER}'."),
             ));
         }
-        let endpoint_urls = endpoint_urls(tenant_name, &tenant, headers);
+        let endpoint_urls = endpoint_urls(tenant_name, &tenant, own_origin);
         verify_assertion(app, &tenant, assertion, &endpoint_urls)?;
         "2"
     } else {
@@ -240,15 +245,16 @@ fn audience_for_scope(scope: &str) -> Option<(&'static str, &'static str)> {
     found
 }
 
-/// Token endpoint URLs an assertion's `aud` may name.
-fn endpoint_urls(tenant_name: &str, tenant: &Tenant, headers: &HeaderMap) -> Vec<String> {
+/// Token endpoint URLs an assertion's `aud` may name: the public cloud's and
+/// the emulator's own (`own_origin`, as the client addressed it).
+fn endpoint_urls(tenant_name: &str, tenant: &Tenant, own_origin: Option<&str>) -> Vec<String> {
     let mut names = vec![tenant_name.to_ascii_lowercase(), tenant.id.clone()];
     names.extend(tenant.domains.iter().cloned());
     let mut urls = Vec::new();
     for n in &names {
         urls.push(format!("https://login.microsoftonline.com/{n}/oauth2/v2.0/token"));
-        if let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) {
-            urls.push(format!("http://{host}/{n}/oauth2/v2.0/token"));
+        if let Some(origin) = own_origin {
+            urls.push(format!("{origin}/{n}/oauth2/v2.0/token"));
         }
     }
     urls
@@ -262,10 +268,24 @@ struct AssertionClaims {
     iss: Option<String>,
     #[serde(default)]
     sub: Option<String>,
+    /// `NumericDate`: MSAL for Python sends fractional seconds (`time.time() + 600`), which Entra accepts.
     #[serde(default)]
-    exp: Option<u64>,
+    exp: Option<f64>,
     #[serde(default)]
-    nbf: Option<u64>,
+    nbf: Option<f64>,
+}
+
+/// Whole seconds of a `NumericDate` (negative and non-finite values count as 0).
+#[expect(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    reason = "float-to-int `as` saturates; negatives and NaN are excluded first"
+)]
+fn whole_secs(v: Option<f64>) -> u64 {
+    match v {
+        Some(v) if v.is_finite() && v > 0.0 => v.floor() as u64,
+        _ => 0,
+    }
 }
 
 impl AssertionClaims {
@@ -308,8 +328,8 @@ fn decode_verified(
 
 fn check_time(claims: &AssertionClaims) -> Result<(), EntraError> {
     let now = clock::unix_now();
-    let exp = claims.exp.unwrap_or(0);
-    let nbf = claims.nbf.unwrap_or(0);
+    let exp = whole_secs(claims.exp);
+    let nbf = whole_secs(claims.nbf);
     if exp <= now || nbf > now + NBF_SKEW_SECS {
         return Err(EntraError::new(
             StatusCode::UNAUTHORIZED,
@@ -355,7 +375,11 @@ fn verify_certificate_assertion(
         .iter()
         .filter_map(|c| certificate_key(&c.pem).ok())
         .find(|k| {
-            header.x5t_s256.as_deref() == Some(k.x5t_s256.as_str()) || header.x5t.as_deref() == Some(k.x5t.as_str())
+            // MSAL for Python sends the thumbprint base64url *with* padding; Entra accepts both.
+            let same = |presented: Option<&String>, ours: &str| {
+                presented.is_some_and(|p| p.trim_end_matches('=') == ours)
+            };
+            same(header.x5t_s256.as_ref(), &k.x5t_s256) || same(header.x5t.as_ref(), &k.x5t)
         })
         .ok_or_else(|| {
             EntraError::new(
@@ -365,6 +389,20 @@ fn verify_certificate_assertion(
                 format!("The certificate with identifier used to sign the client assertion is not registered on application. [Reason - The key was not found., Thumbprint of key used by client: '{presented}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{}'.]", app.app_id),
             )
         })?;
+    // Entra refuses a registered key outside its validity with the same code as an unknown key.
+    if !cert.valid_at(clock::unix_now()) {
+        return Err(EntraError::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_client",
+            700_027,
+            format!(
+                "Client assertion failed signature validation. [Reason - The key used is expired., Thumbprint of key used by client: '{}', Found key 'Start={}, End={}']",
+                cert.sha1_hex,
+                clock::graph_time(u64::try_from(cert.not_before).unwrap_or(0)),
+                clock::graph_time(u64::try_from(cert.not_after).unwrap_or(0)),
+            ),
+        ));
+    }
     let claims = decode_verified(assertion, header.alg, &cert.key).map_err(|e| match e.kind() {
         jsonwebtoken::errors::ErrorKind::InvalidSignature => bad_signature(&cert.sha1_hex),
         _ => malformed(),

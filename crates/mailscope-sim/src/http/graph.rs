@@ -420,11 +420,12 @@ fn page(
             })
             .collect();
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+    let scheme = super::request_scheme().as_str();
     let mut body = Map::new();
-    body.insert("@odata.context".into(), json!(format!("http://{host}/v1.0/$metadata#{context}")));
+    body.insert("@odata.context".into(), json!(format!("{scheme}://{host}/v1.0/$metadata#{context}")));
     body.insert("value".into(), Value::Array(value));
     if end < total {
-        let mut url = format!("http://{host}/v1.0/{path}?");
+        let mut url = format!("{scheme}://{host}/v1.0/{path}?");
         for (k, v) in qp.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")) {
             let _ = write!(url, "{k}={}&", v.replace(' ', "%20").replace('\'', "%27"));
         }

@@ -15,4 +15,5 @@ mod rbac_cmdlets;
 mod rbac_decision;
 mod rbac_seed;
 mod seed;
+mod tls;
 mod token_flows;

@@ -1,0 +1,168 @@
+//! Table tests of RBAC for Applications planning: migration order, the
+//! additive trap, ownership, and input problems.
+
+mod common;
+
+use common::{APP_IDS, apply, group, mailbox, policy, snapshot};
+use mailscope_permissions::GRAPH_APP_ID;
+use mailscope_planner::{
+    AccessRight, Action, EntraServicePrincipal, LiveRoleAssignment, LiveSnapshot, PermissionGrant, Plan,
+    PlanOptions, marker, plan, render,
+};
+use mailscope_spec::ListKind;
+
+const APP: &str = APP_IDS[0];
+
+fn desired(app: &str) -> mailscope_spec::DesiredState {
+    mailscope_spec::parse(&format!("apiVersion: mailscope/v1\napps:\n{app}"), "t.yaml").unwrap()
+}
+
+fn rbac_app(extra: &str) -> mailscope_spec::DesiredState {
+    desired(&format!(
+        "  - name: crm\n    appId: {APP}\n    mechanism: rbac\n    permissions: [Mail.Send]\n{extra}    allow: [{}]\n",
+        mailbox(0)
+    ))
+}
+
+/// A tenant where the app is restricted by access policy to m0 and holds
+/// Graph Mail.Send tenant-wide.
+fn migrated_from_policies() -> LiveSnapshot {
+    let mut live = snapshot(3);
+    live.grants_read = true;
+    live.service_principals.push(EntraServicePrincipal {
+        app_id: APP.into(),
+        object_id: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+        display_name: "CRM".into(),
+    });
+    live.grants.push(PermissionGrant {
+        app_id: APP.into(),
+        resource_app_id: GRAPH_APP_ID.into(),
+        permission: "Mail.Send".into(),
+        app_role_id: "b633e1c5-b582-4048-a93e-9f11b44c7e96".into(),
+        id: Some("grant-1".into()),
+        resource_id: Some("graph-sp".into()),
+    });
+    let mark = marker(APP, ListKind::Allow);
+    group(&mut live, "mailscope-crm-allow", Some(mark.clone()), &[mailbox(0)]);
+    policy(&mut live, APP, "mailscope-crm-allow", AccessRight::RestrictAccess, &mark);
+    live
+}
+
+fn position(p: &Plan, pred: impl Fn(&Action) -> bool) -> usize {
+    p.steps.iter().position(|s| pred(&s.action)).expect("step exists")
+}
+
+#[test]
+fn migration_with_remove_creates_rbac_then_removes_the_grant_then_the_policy() {
+    let live = migrated_from_policies();
+    let p = plan(&rbac_app("    entraGrants: remove\n"), &live, &PlanOptions::default()).unwrap();
+    let assign = position(&p, |a| matches!(a, Action::CreateRoleAssignment { .. }));
+    let grant = position(&p, |a| matches!(a, Action::RemoveEntraGrant { .. }));
+    let policy = position(&p, |a| matches!(a, Action::RemovePolicy { .. }));
+    assert!(assign < grant && grant < policy, "{:#?}", p.steps);
+    assert!(p.steps[assign].wave < p.steps[grant].wave && p.steps[grant].wave < p.steps[policy].wave);
+    assert!(matches!(
+        &p.steps[assign].action,
+        Action::CreateRoleAssignment { name, scope, .. }
+            if name == &format!("mailscope-{APP}-Mail.Send") && scope == &format!("mailscope-{APP}-scope")
+    ));
+    // RBAC now covers exactly what the fenced grant reached: no mailbox is
+    // lost, so the removal is neutral here (never widening).
+    assert_eq!(p.steps[grant].effect, mailscope_planner::Effect::Neutral);
+    assert_eq!(p.steps[policy].effect, mailscope_planner::Effect::Neutral, "nothing left to fence");
+    assert!(p.findings.iter().all(|f| f.code != "additive-trap"), "{:?}", p.findings);
+    // The group stays: the scope uses it.
+    assert!(!p.steps.iter().any(|s| matches!(s.action, Action::RemoveGroup { .. })));
+
+    let text = render::text(&p, false);
+    assert!(text.contains("+ role Application Mail.Send on scope"), "{text}");
+    assert!(text.contains("- Entra grant Mail.Send (Microsoft Graph, tenant-wide)"), "{text}");
+    assert!(text.contains("management scope"), "{text}");
+
+    // Converges; then back to access policies removes what RBAC made.
+    let mut after = live.clone();
+    for s in &p.steps {
+        apply(&mut after, &s.action);
+    }
+    assert!(
+        plan(&rbac_app("    entraGrants: remove\n"), &after, &PlanOptions::default()).unwrap().is_empty()
+    );
+    let back = desired(&format!("  - name: crm\n    appId: {APP}\n    allow: [{}]\n", mailbox(0)));
+    let p = plan(&back, &after, &PlanOptions::default()).unwrap();
+    let create = position(&p, |a| matches!(a, Action::CreatePolicy { .. }));
+    let remove = position(&p, |a| matches!(a, Action::RemoveRoleAssignment { .. }));
+    let scope = position(&p, |a| matches!(a, Action::RemoveManagementScope { .. }));
+    assert!(remove < scope && create < scope, "{:#?}", p.steps);
+    assert!(p.steps.iter().any(|s| matches!(s.action, Action::RemoveServicePrincipal { .. })));
+}
+
+#[test]
+fn keeping_the_grant_keeps_the_policy_and_reports_the_trap() {
+    let live = migrated_from_policies();
+    let p = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap();
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| matches!(s.action, Action::RemovePolicy { .. } | Action::RemoveEntraGrant { .. }))
+    );
+    let trap: Vec<_> = p.findings.iter().filter(|f| f.code == "additive-trap").collect();
+    assert_eq!(trap.len(), 1, "{:?}", p.findings);
+    assert!(trap[0].message.contains("Mail.Send") && trap[0].message.contains("entraGrants: remove"));
+
+    // A grant no policy can fence reaches every mailbox: the other trap.
+    let mut live = live;
+    let mut unfenced = live.grants[0].clone();
+    unfenced.permission = "MailboxItem.Read.All".into();
+    unfenced.id = Some("grant-2".into());
+    live.grants.push(unfenced);
+    let p = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap();
+    assert!(
+        p.findings.iter().any(|f| f.code == "additive-trap"
+            && f.message.contains("nothing fences")
+            && f.message.contains("MailboxItem.Read.All")),
+        "{:?}",
+        p.findings
+    );
+}
+
+#[test]
+fn an_unknown_client_id_is_a_located_problem_with_the_object_id_hint() {
+    let mut live = migrated_from_policies();
+    live.service_principals[0].object_id = APP_IDS[1].into();
+    live.service_principals[0].app_id = APP_IDS[2].into();
+    let d = desired(&format!(
+        "  - name: crm\n    appId: {}\n    mechanism: rbac\n    permissions: [Mail.Send]\n    allow: [{}]\n",
+        APP_IDS[1],
+        mailbox(0)
+    ));
+    let err = plan(&d, &live, &PlanOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("t.yaml:") && err.contains("object id of the service principal"), "{err}");
+    assert!(err.contains(APP_IDS[2]), "{err}");
+}
+
+#[test]
+fn unmarked_assignments_are_reported_and_foreign_named_ones_refused() {
+    let mut live = migrated_from_policies();
+    live.role_assignments.push(LiveRoleAssignment {
+        name: "CRM send".into(),
+        app_id: APP.into(),
+        role: "Application Mail.Read".into(),
+        scope: None,
+    });
+    let p = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap();
+    assert!(p.findings.iter().any(|f| f.code == "unmanaged-role-assignment"));
+    assert!(
+        !p.steps
+            .iter()
+            .any(|s| matches!(&s.action, Action::RemoveRoleAssignment { name, .. } if name == "CRM send"))
+    );
+
+    live.role_assignments.push(LiveRoleAssignment {
+        name: format!("mailscope-{APP}-Mail.Send"),
+        app_id: APP_IDS[3].into(),
+        role: "Application Mail.Send".into(),
+        scope: None,
+    });
+    let err = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap_err().to_string();
+    assert!(err.contains("leaves it alone"), "{err}");
+}
