@@ -262,3 +262,108 @@ fn export_writes_the_seeds_rbac_apps_as_rbac_entries() {
     assert_eq!(adopted, vec![Some("Marketing-Senders"), None], "{}", r.stdout);
     assert!(r.stdout.contains("a group of its own"), "{}", r.stdout);
 }
+
+/// Emulator served by the test with the grant-write seed, reached by the
+/// binary through the real-tenant code path.
+struct Served {
+    rt: tokio::runtime::Runtime,
+    lab: Option<Lab>,
+}
+
+impl Served {
+    fn start(s: &Scratch) -> Served {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let lab = rt.block_on(Lab::start(s));
+        Served { rt, lab: Some(lab) }
+    }
+
+    fn lab(&self) -> &Lab {
+        self.lab.as_ref().unwrap()
+    }
+
+    fn run(&self, args: &[&str]) -> crate::harness::Run {
+        let emu = &self.lab().emu;
+        let op = emu.operator();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--tenant", &op.tenant_id]);
+        let url = emu.base_url();
+        crate::harness::mailscope(&all)
+            .env("AZURE_CLIENT_ID", &op.client_id)
+            .env("AZURE_CLIENT_SECRET", &op.client_secret)
+            .env("MAILSCOPE_LOGIN_URL", &url)
+            .env("MAILSCOPE_EXO_URL", &url)
+            .env("MAILSCOPE_GRAPH_URL", &url)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run mailscope")
+            .into()
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        if let Some(lab) = self.lab.take() {
+            self.rt.block_on(lab.emu.shutdown());
+        }
+    }
+}
+
+/// `policies/contoso.yaml` with invoice-mailer moved to RBAC.
+fn contoso_with_invoice_on_rbac(extra_app: &str) -> String {
+    let text = std::fs::read_to_string(crate::harness::root().join("policies/contoso.yaml")).unwrap();
+    let anchor = "    appId: 3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60\n";
+    assert!(text.contains(anchor), "invoice-mailer moved in policies/contoso.yaml");
+    let text = text.replace(
+        anchor,
+        &format!("{anchor}    mechanism: rbac\n    permissions: [Mail.Send]\n    entraGrants: remove\n"),
+    );
+    format!("{text}{extra_app}")
+}
+
+#[test]
+fn the_binary_migrates_an_app_to_rbac_with_no_exposure_and_drift_reports_the_additive_trap() {
+    let s = Scratch::new("rbac-binary");
+    let served = Served::start(&s);
+    let r = served.run(&["apply", "policies/contoso.yaml", "--auto-approve", "--allow-widening"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let allowed = vec!["billing@contoso.com".to_owned(), "invoices@contoso.com".to_owned()];
+    let probe: Vec<String> =
+        ["billing@contoso.com", "invoices@contoso.com", "old-billing@contoso.com", "ceo@contoso.com"]
+            .map(str::to_owned)
+            .to_vec();
+    assert_eq!(served.rt.block_on(served.lab().reachable(&probe)), allowed, "before");
+
+    let file = s.write("rbac.yaml", &contoso_with_invoice_on_rbac(""));
+    let file = file.to_str().unwrap();
+    served.rt.block_on(served.lab().checkpoint());
+    let r = served.run(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    let r = served.run(&["apply", file, "--auto-approve"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    // Every intermediate state: nothing the app could not reach before or after.
+    let exposures = served.rt.block_on(served.lab().exposures());
+    assert!(exposures.is_empty(), "{exposures:?}\n{}", r.stderr);
+    assert_eq!(served.rt.block_on(served.lab().reachable(&probe)), allowed, "after");
+    let r = served.run(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = served.run(&["verify", file]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("invoice-mailer  ok: no tenant-wide Entra grant"), "{}", r.stdout);
+
+    // digest-sender in the file as an RBAC app that keeps its Entra grant:
+    // once applied there is nothing left to do, but drift still fails on
+    // the trap, with the fix.
+    let digest = format!(
+        "\n  - name: digest-sender\n    appId: {DIGEST}\n    mechanism: rbac\n    permissions: [Mail.Send]\n    allow: [marketing@contoso.com]\n"
+    );
+    let file = s.write("trap.yaml", &contoso_with_invoice_on_rbac(&digest));
+    let file = file.to_str().unwrap();
+    let r = served.run(&["apply", file, "--auto-approve", "--allow-widening"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let r = served.run(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(r.code, 0, "nothing left to plan: {}{}", r.stdout, r.stderr);
+    let r = served.run(&["drift", file]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("additive trap"), "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("entraGrants: remove"), "{}{}", r.stdout, r.stderr);
+}
