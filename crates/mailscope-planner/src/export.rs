@@ -9,11 +9,13 @@
 //!
 //! An app with an application role assignment (RBAC for Applications) over
 //! a management scope whose filter has one of the shapes mailscope writes
-//! (`ScopeFilter::parse_opath`) is exported as `mechanism: rbac`, with
+//! (`ScopeFilter::parse_opath`) and names a group mailscope manages for
+//! that app is exported as `mechanism: rbac`, with
 //! `permissions:` from its roles and its lists from the groups the scope
 //! names; its access policies, if any (an app half-way through a
-//! migration), become notes. Organization-wide assignments and scopes of
-//! other shapes cannot be written as lists and become notes too.
+//! migration), become notes. Organization-wide assignments, scopes of
+//! other shapes and hand-made scopes become notes too: the planner does not
+//! adopt RBAC objects, so exporting them would plan new ones.
 //!
 //! Pure: the CLI reads the tenant and writes the text
 //! ([`mailscope_spec::to_yaml`]).
@@ -43,24 +45,25 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
     // Apps mailscope manages groups for but whose policy is gone (drift):
     // exported with their group's members, and a note that planning adds
     // the policy back.
+    // An RBAC app's managed groups serve its scope, not a policy.
+    let rbac = rbac_apps(live, &wanted);
     let mut orphans: BTreeMap<String, Vec<(ListKind, &LiveGroup)>> = BTreeMap::new();
     for g in &live.groups {
         if let Some((app, list)) = g.marker.as_deref().and_then(parse_marker)
             && wanted(&app)
             && policies.get(&app).is_none_or(|slots| slots[slot(right_of(list))].is_empty())
+            && rbac.get(&app).is_none_or(|r| r.lists.is_none())
         {
             policies.entry(app.clone()).or_default();
             orphans.entry(app).or_default().push((list, g));
         }
     }
 
-    let rbac = rbac_apps(live, &wanted);
-    for app in rbac.keys() {
+    for (app, _) in rbac.iter().filter(|(_, r)| r.lists.is_some()) {
         policies.entry(app.clone()).or_default();
     }
 
     let mut used_names = BTreeSet::new();
-    let mut shared_groups: BTreeSet<String> = BTreeSet::new();
     let apps = policies
         .iter()
         .map(|(app_id, [restrict, deny])| {
@@ -93,19 +96,6 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
                             set_list(&mut entry, list, g);
                         }
                     }
-                    // Scopes are often shared, groups in a file never are:
-                    // a second app gets a group of its own, same members.
-                    for adopted in [&mut entry.group, &mut entry.deny_group] {
-                        if let Some(name) = adopted.clone()
-                            && !shared_groups.insert(name.to_lowercase())
-                        {
-                            *adopted = None;
-                            entry.notes.push(format!(
-                                "its scope uses group \"{name}\", which another app of this file adopts: \
-                                 planning gives it a group of its own with the same members"
-                            ));
-                        }
-                    }
                     return entry;
                 }
             }
@@ -118,6 +108,7 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
         })
         .filter(|e: &AppEntry| e.allow.is_some() || e.deny.is_some() || !e.notes.is_empty())
         .collect();
+    let apps = unshare_rbac_groups(apps);
     DesiredFile {
         header: vec![
             format!("Exported by mailscope {} from tenant {tenant}.", env!("CARGO_PKG_VERSION")),
@@ -215,14 +206,45 @@ struct RbacApp<'a> {
 }
 
 /// The RBAC side of each wanted app with an application role assignment.
+fn app_key(app_id: &str) -> String {
+    app_id.trim().to_lowercase()
+}
+
 fn rbac_apps<'a>(live: &'a LiveSnapshot, wanted: &dyn Fn(&str) -> bool) -> BTreeMap<String, RbacApp<'a>> {
     let by_dn = |dn: &str| {
         live.groups
             .iter()
             .find(|g| g.distinguished_name.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(dn)))
     };
+    // The (allow, deny) groups of a scope, when its filter names groups
+    // this snapshot holds.
+    let groups_of = |scope_name: &str| -> Option<GroupPair<'a>> {
+        let scope = live.management_scopes.iter().find(|s| s.name.eq_ignore_ascii_case(scope_name))?;
+        let (allow, deny) = ScopeFilter::parse_opath(&scope.filter)?;
+        let resolve = |dn: Option<String>| match dn {
+            Some(dn) => by_dn(&dn).map(Some),
+            None => Some(None),
+        };
+        Some((resolve(allow)?, resolve(deny)?))
+    };
+    // A scope over groups mailscope manages for the app comes first: an app
+    // half-way through adoption also holds the hand-made assignment.
+    let managed_for = |app: &str, pair: Option<GroupPair<'_>>| {
+        pair.is_some_and(|(a, d)| {
+            [a, d]
+                .into_iter()
+                .flatten()
+                .any(|g| g.marker.as_deref().and_then(parse_marker).is_some_and(|(owner, _)| owner == app))
+        })
+    };
+    let mut assignments: Vec<_> = live.role_assignments.iter().collect();
+    assignments.sort_by_key(|a| {
+        let app = a.app_id.to_lowercase();
+        let pair = a.scope.as_deref().and_then(groups_of);
+        (!managed_for(&app, pair), a.name.to_lowercase())
+    });
     let mut out: BTreeMap<String, RbacApp<'a>> = BTreeMap::new();
-    for a in &live.role_assignments {
+    for a in assignments {
         let app = a.app_id.to_lowercase();
         if !wanted(&app) {
             continue;
@@ -236,19 +258,15 @@ fn rbac_apps<'a>(live: &'a LiveSnapshot, wanted: &dyn Fn(&str) -> bool) -> BTree
             ));
             continue;
         };
-        let groups = live
-            .management_scopes
-            .iter()
-            .find(|s| s.name.eq_ignore_ascii_case(scope_name))
-            .and_then(|s| ScopeFilter::parse_opath(&s.filter))
-            .and_then(|(allow, deny)| {
-                let resolve = |dn: Option<String>| match dn {
-                    Some(dn) => by_dn(&dn).map(Some),
-                    None => Some(None),
-                };
-                Some((resolve(allow)?, resolve(deny)?))
-            });
-        match (groups, entry.lists) {
+        let pair = groups_of(scope_name);
+        if pair.is_some() && !managed_for(&app_key(&a.app_id), pair) {
+            entry.notes.push(format!(
+                "role assignment \"{}\" ({permission}) over scope \"{scope_name}\" is not mailscope's; it stays as it is",
+                a.name
+            ));
+            continue;
+        }
+        match (pair, entry.lists) {
             (None, _) => entry.notes.push(format!(
                 "role assignment \"{}\" ({permission}) uses scope \"{scope_name}\", whose filter is not a group \
                  mailscope can name; add it by hand",
@@ -268,6 +286,37 @@ fn rbac_apps<'a>(live: &'a LiveSnapshot, wanted: &dyn Fn(&str) -> bool) -> BTree
         }
     }
     out
+}
+
+/// Scopes are often shared, groups in a file never are: an `rbac` entry
+/// whose group another entry adopts (a policy app's first, then earlier
+/// `rbac` apps) gets a group of its own with the same members instead.
+fn unshare_rbac_groups(mut apps: Vec<AppEntry>) -> Vec<AppEntry> {
+    let mut taken: BTreeSet<String> = apps
+        .iter()
+        .filter(|e| e.mechanism.is_none())
+        .flat_map(|e| [&e.group, &e.deny_group])
+        .flatten()
+        .map(|g| g.to_lowercase())
+        .collect();
+    for entry in apps.iter_mut().filter(|e| e.mechanism.is_some()) {
+        for list in [ListKind::Allow, ListKind::Deny] {
+            let adopted = match list {
+                ListKind::Allow => &mut entry.group,
+                ListKind::Deny => &mut entry.deny_group,
+            };
+            if let Some(name) = adopted.clone()
+                && !taken.insert(name.to_lowercase())
+            {
+                *adopted = None;
+                entry.notes.push(format!(
+                    "its scope uses group \"{name}\", which another app of this file adopts: planning gives \
+                     it a {list} group of its own with the same members"
+                ));
+            }
+        }
+    }
+    apps
 }
 
 type GroupPair<'a> = (Option<&'a LiveGroup>, Option<&'a LiveGroup>);

@@ -95,6 +95,7 @@ fn rbac_apps_are_exported_with_their_permissions_and_scope_groups() {
     let dn = "CN=Marketing-Senders,OU=contoso.onmicrosoft.com,DC=X";
     let g = live.groups.iter_mut().find(|g| g.name == "Marketing-Senders").unwrap();
     g.distinguished_name = Some(dn.to_owned());
+    g.marker = Some(marker(app, ListKind::Allow));
     let members = g.members.clone();
     live.exchange_service_principals.push(LiveServicePrincipal {
         app_id: app.into(),
