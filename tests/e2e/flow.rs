@@ -390,14 +390,20 @@ fn a_plan_of_a_converged_tenant_reads_it_with_the_fewest_calls() {
     // read per group the file's apps use; every address of the file is a
     // member of some group, so no recipient lookup is needed. The tenant is
     // given by GUID (`--tenant`) and by domain (the file's `tenant:`): one
-    // `Get-AcceptedDomain` shows that they name the same tenant.
+    // `Get-AcceptedDomain` shows that they name the same tenant. RBAC: one
+    // Get-ServicePrincipal, and since the seed has pointers, one
+    // Get-ManagementScope and one Get-ManagementRoleAssignment; the file has
+    // no rbac app, so no Graph call.
     assert_eq!(
         stats["cmdlets"],
         json!({
             "Get-AcceptedDomain": 1,
             "Get-ApplicationAccessPolicy": 1,
             "Get-DistributionGroup": 1,
-            "Get-DistributionGroupMember": 8
+            "Get-DistributionGroupMember": 8,
+            "Get-ServicePrincipal": 1,
+            "Get-ManagementScope": 1,
+            "Get-ManagementRoleAssignment": 1,
         }),
         "{stats}"
     );

@@ -7,4 +7,5 @@ mod flow;
 mod gitops;
 mod harness;
 mod offline;
+mod rbac;
 mod tenant;

@@ -14,13 +14,21 @@
 //! | create policy | `AlreadyExists`, and a policy with the same app, scope group and right carries exactly our description |
 //! | set policy description | never detected (always `Done`) |
 //! | remove policy, remove group | not found |
+//! | RBAC: create pointer, scope, assignment | the client's rule: the object exists and is the one the step would make (`mailscope_exo` RBAC docs) |
+//! | RBAC: set scope | never detected (always `Done`) |
+//! | RBAC: remove pointer, scope, assignment, Entra grant | not found |
+//!
+//! A scope's filter names groups by `DistinguishedName`, which exists only
+//! once the group does (often created earlier in the same apply): the step
+//! reads the DNs when it runs and renders them with
+//! [`ScopeFilter::to_opath`].
 //!
 //! A group or policy that exists with a *different* marker or description
 //! belongs to someone else: that is a [`TenantErrorKind::Conflict`], never
 //! adopted silently.
 
 use mailscope_exo::{ExoClient, ExoError, ExoErrorKind, Outcome};
-use mailscope_planner::AccessRight;
+use mailscope_planner::{AccessRight, Action, ScopeFilter};
 
 use crate::tenant::{StepOutcome, Tenant, TenantError, TenantErrorKind};
 
@@ -169,5 +177,68 @@ impl Tenant for ExoTenant {
 
     async fn remove_group(&self, group: &str) -> Result<StepOutcome, TenantError> {
         Ok(outcome(self.client.remove_group(group).await?))
+    }
+
+    async fn rbac_step(&self, action: &Action) -> Result<StepOutcome, TenantError> {
+        let c = &self.client;
+        let done = match action {
+            Action::CreateServicePrincipal { app_id, object_id, display_name } => {
+                c.new_service_principal(app_id, object_id, display_name).await?
+            }
+            Action::RemoveServicePrincipal { app_id } => c.remove_service_principal(app_id).await?,
+            Action::CreateManagementScope { name, filter, .. } => {
+                let opath = self.render_filter(name, filter).await?;
+                c.new_management_scope(name, &opath).await?
+            }
+            Action::SetManagementScope { name, filter, .. } => {
+                let opath = self.render_filter(name, filter).await?;
+                c.set_management_scope(name, &opath).await?
+            }
+            Action::RemoveManagementScope { name, .. } => c.remove_management_scope(name).await?,
+            Action::CreateRoleAssignment { name, app_id, permission, scope } => {
+                c.new_role_assignment(name, app_id, permission, scope).await?
+            }
+            Action::RemoveRoleAssignment { name, .. } => c.remove_role_assignment(name).await?,
+            Action::RemoveEntraGrant { grant_id, resource_id, .. } => {
+                c.session().graph().remove_grant(resource_id, grant_id).await?
+            }
+            other => {
+                return Err(TenantError::new(
+                    TenantErrorKind::Invalid,
+                    format!("not an RBAC step: {other:?}"),
+                ));
+            }
+        };
+        Ok(outcome(done))
+    }
+}
+
+impl ExoTenant {
+    /// The scope's `RecipientRestrictionFilter`, with the groups' DNs as
+    /// they are now. A group that does not exist (or has no DN) stops the
+    /// step: a filter without it would select the wrong recipients.
+    async fn render_filter(&self, scope: &str, filter: &ScopeFilter) -> Result<String, TenantError> {
+        let dn = |group: Option<String>| async move {
+            let Some(group) = group else { return Ok::<_, TenantError>(None) };
+            match self.client.get_group(&group).await? {
+                Some(g) if g.distinguished_name.is_some() => Ok(g.distinguished_name),
+                _ => Err(TenantError::new(
+                    TenantErrorKind::NotFound,
+                    format!(
+                        "scope \"{scope}\" names group \"{group}\", which does not exist or has no DistinguishedName"
+                    ),
+                )),
+            }
+        };
+        let (allow, deny) = tokio::join!(dn(filter.allow_group.clone()), dn(filter.deny_group.clone()));
+        let (allow, deny) = (allow?, deny?);
+        filter.to_opath(allow.as_deref(), deny.as_deref()).ok_or_else(|| {
+            TenantError::new(
+                TenantErrorKind::Invalid,
+                format!(
+                    "scope \"{scope}\" names no group: mailscope never writes a scope over every recipient"
+                ),
+            )
+        })
     }
 }

@@ -75,9 +75,18 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     let Loaded { desired, live, label, .. } = args.inputs.load().await?;
     let plan = args.scope.limit(mailscope_planner::plan(&desired, &live, &args.planning.options())?)?;
     let in_sync = plan.is_empty();
+    // An RBAC app that keeps a tenant-wide Entra grant reaches every mailbox
+    // although no step is left to plan (the file says `entraGrants: keep`):
+    // that is drift from what the file means, so it fails the check too.
+    let trapped = plan.findings.iter().any(|f| f.code == "additive-trap");
     let text = match args.format {
         DriftFormat::Text => {
-            let head = if in_sync {
+            let head = if in_sync && trapped {
+                format!(
+                    "Objects in sync, but an app of {} reaches more than its RBAC scope (additive trap, below).\n",
+                    args.inputs.file.display()
+                )
+            } else if in_sync {
                 format!("In sync: {label} matches {}.\n", args.inputs.file.display())
             } else {
                 let n = plan.apps.iter().filter(|a| a.change != AppChange::Unchanged).count();
@@ -111,5 +120,5 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
         }
     };
     output::stdout(&text)?;
-    Ok(if in_sync { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if in_sync && !trapped { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

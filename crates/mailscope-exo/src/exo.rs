@@ -414,7 +414,10 @@ impl ExoClient {
     }
 }
 
-fn outcome(result: Result<Vec<Value>, ExoError>, already: &[ExoErrorKind]) -> Result<Outcome, ExoError> {
+pub(crate) fn outcome(
+    result: Result<Vec<Value>, ExoError>,
+    already: &[ExoErrorKind],
+) -> Result<Outcome, ExoError> {
     match result {
         Ok(_) => Ok(Outcome::Done),
         Err(e) if already.contains(&e.kind) => {
@@ -513,7 +516,7 @@ fn parse_envelope(cmdlet: &str, raw: &Raw) -> Result<(Vec<Value>, Option<String>
     Ok((values, next))
 }
 
-fn text(o: &Value, key: &str) -> Option<String> {
+pub(crate) fn text(o: &Value, key: &str) -> Option<String> {
     match o.get(key)? {
         Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         _ => None,

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
-use mailscope_planner::PermissionGrant;
+use mailscope_planner::{EntraServicePrincipal, PermissionGrant};
+
+use crate::exo::Outcome;
 
 use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, graph_error_from_response};
@@ -197,6 +199,60 @@ impl GraphClient {
         });
         grants.dedup();
         Ok(grants)
+    }
+
+    /// The Entra service principal (enterprise application) of `app_id`;
+    /// `None` when the app has none in this tenant. RBAC's Exchange pointer
+    /// needs its object id, which differs from the app registration's.
+    pub async fn service_principal(&self, app_id: &str) -> Result<Option<EntraServicePrincipal>, ExoError> {
+        // The id goes into the URL: only a GUID is sent (it is untrusted
+        // file content).
+        let Ok(id) = uuid::Uuid::try_parse(app_id.trim()) else {
+            return Err(ExoError::new(
+                ExoErrorKind::InvalidParameter,
+                "GET servicePrincipals(appId)",
+                "the app id is not a GUID",
+            ));
+        };
+        let sp = self
+            .get_one(
+                "GET servicePrincipals(appId)",
+                &format!("/v1.0/servicePrincipals(appId='{}')?$select=id,appId,displayName", id.hyphenated()),
+            )
+            .await?;
+        Ok(sp.and_then(|v| {
+            let field = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+            Some(EntraServicePrincipal {
+                app_id: field("appId")?,
+                object_id: field("id")?,
+                display_name: field("displayName").unwrap_or_default(),
+            })
+        }))
+    }
+
+    /// Deletes an app-role assignment (a tenant-wide grant of an
+    /// application permission): `DELETE
+    /// /servicePrincipals/{resource_id}/appRoleAssignedTo/{grant_id}`.
+    /// Needs `AppRoleAssignment.ReadWrite.All`. An assignment already gone
+    /// (404) is [`Outcome::AlreadySo`], which also makes a repeat after a
+    /// lost reply harmless.
+    pub async fn remove_grant(&self, resource_id: &str, grant_id: &str) -> Result<Outcome, ExoError> {
+        const OP: &str = "DELETE appRoleAssignedTo";
+        // Both ids come from a plan file: keep them to URL-safe characters.
+        let safe =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !safe(resource_id) || !safe(grant_id) {
+            return Err(ExoError::new(ExoErrorKind::InvalidParameter, OP, "malformed resource or grant id"));
+        }
+        let url = format!(
+            "{}/v1.0/servicePrincipals/{resource_id}/appRoleAssignedTo/{grant_id}",
+            self.session.endpoints().graph_url
+        );
+        match self.request(OP, reqwest::Method::DELETE, &url, None, Replay::Safe).await {
+            Ok(_) => Ok(Outcome::Done),
+            Err(e) if e.kind == ExoErrorKind::NotFound => Ok(Outcome::AlreadySo),
+            Err(e) => Err(e),
+        }
     }
 
     /// Sends a plain-text mail as `mailbox` (`POST /users/{mailbox}/sendMail`).

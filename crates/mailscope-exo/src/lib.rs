@@ -10,7 +10,10 @@
 //! - [`ExoClient`] speaks `InvokeCommand` (typed cmdlets, paging, errors) and
 //!   reads a [`LiveSnapshot`](mailscope_planner::LiveSnapshot) with
 //!   [`ExoClient::read_snapshot`].
-//! - [`GraphClient`] lists mailbox permission grants and sends mail.
+//! - RBAC for Applications (pointers, management scopes, role assignments,
+//!   [`RbacCheck`]) is read and written through [`ExoClient`] too.
+//! - [`GraphClient`] lists mailbox permission grants, finds an app's
+//!   service principal, removes a grant and sends mail.
 //!
 //! Secrets, tokens and assertions are wrapped in [`Secret`] / [`AccessToken`]
 //! and never appear in `Debug` output, errors or tracing fields.
@@ -34,6 +37,7 @@ mod error;
 mod exo;
 mod graph;
 mod identity;
+mod rbac;
 mod retry;
 mod secret;
 mod session;
@@ -48,6 +52,7 @@ pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome};
 pub use graph::GraphClient;
 pub use identity::TenantIdentity;
+pub use rbac::RbacCheck;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{CallStats, Session, SessionConfig, SessionError};

@@ -15,10 +15,31 @@
 //!    double as known recipients;
 //! 5. `Get-Recipient` with an `-or` filter — the remaining addresses,
 //!    [`crate::exo::RECIPIENT_BATCH`] per call.
+//!
+//! RBAC for Applications, concurrently with 3–5:
+//!
+//! 6. `Get-ServicePrincipal` — every Exchange pointer, one call, always
+//!    (concurrently with 1 and 2): without pointers no application role
+//!    assignment can exist, so a tenant without RBAC stops here;
+//! 7. `Get-ManagementScope` and `Get-ManagementRoleAssignment
+//!    -RoleAssigneeType ServicePrincipal` — one call each, when 6 found a
+//!    pointer or the request names RBAC apps (assignees are resolved to app
+//!    ids through the pointers of 6);
+//! 8. Graph `GET /servicePrincipals(appId='…')` — one per RBAC app of the
+//!    request that has no pointer yet (only creating a pointer needs the
+//!    Entra object id), concurrently; none in the steady state;
+//! 9. for a full read (`all_policy_groups`), the groups the scopes name by
+//!    `DistinguishedName` that 2–3 did not read, with their members;
+//! 10. the Entra grants ([`crate::GraphClient::list_mailbox_grants`]) when
+//!     the request asks for them; without Graph permission to read them the
+//!     snapshot says so (`grants_read` false) instead of failing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mailscope_planner::{LiveGroup, LiveSnapshot, Recipient, SNAPSHOT_FORMAT_VERSION};
+use mailscope_planner::{
+    EntraServicePrincipal, LiveGroup, LiveManagementScope, LiveRoleAssignment, LiveServicePrincipal,
+    LiveSnapshot, PermissionGrant, Recipient, SNAPSHOT_FORMAT_VERSION, ScopeFilter,
+};
 
 use crate::error::{ExoError, ExoErrorKind};
 use crate::exo::ExoClient;
@@ -32,18 +53,42 @@ pub struct SnapshotRequest {
     pub group_names: Vec<String>,
     /// Every mailbox address the desired file names.
     pub addresses: Vec<String>,
-    /// Also read the groups of policies of apps not in `app_ids` (a full
-    /// audit; costs one call per such group plus its members).
+    /// Also read the groups of policies of apps not in `app_ids`, and the
+    /// groups management scopes name (a full audit or export; costs one call
+    /// per such group plus its members).
     pub all_policy_groups: bool,
+    /// Client ids of the file's `mechanism: rbac` apps: their Entra service
+    /// principals are read when they have no Exchange pointer yet, and the
+    /// RBAC objects are read even in a tenant without pointers.
+    pub rbac_app_ids: Vec<String>,
+    /// Also read the apps' Entra grants of mailbox permissions (needed for
+    /// `entraGrants: remove` and for reporting the additive trap).
+    pub grants: bool,
+}
+
+/// What the RBAC and Graph half of a read found.
+struct RbacReads {
+    service_principals: Vec<EntraServicePrincipal>,
+    management_scopes: Vec<LiveManagementScope>,
+    role_assignments: Vec<LiveRoleAssignment>,
+    grants: Option<Vec<PermissionGrant>>,
 }
 
 impl ExoClient {
-    /// Reads policies, groups, members and recipients (not Graph grants; see
-    /// [`crate::GraphClient::list_mailbox_grants`]).
+    /// Reads policies, groups, members and recipients, the RBAC objects,
+    /// and (when asked) the Entra grants.
     pub async fn read_snapshot(&self, req: &SnapshotRequest) -> Result<LiveSnapshot, ExoError> {
-        let (policies, managed) = tokio::join!(self.get_policies(), self.get_managed_groups());
+        let (policies, managed, pointers) =
+            tokio::join!(self.get_policies(), self.get_managed_groups(), self.get_service_principals());
         let mut policies = policies?;
         let mut groups: Vec<LiveGroup> = managed?;
+        let mut pointers = pointers?;
+        // The RBAC half runs beside the group reads below.
+        let rbac = {
+            let me = self.clone();
+            let (req, pointers) = (req.clone(), pointers.clone());
+            tokio::spawn(async move { me.read_rbac(&req, &pointers).await })
+        };
 
         // Groups still to fetch by identity.
         let have_id = |groups: &[LiveGroup], id: &str| groups.iter().any(|g| g.id.eq_ignore_ascii_case(id));
@@ -116,16 +161,122 @@ impl ExoClient {
             }
         }
 
+        let rbac = rbac.await.map_err(|e| join_error(&e))??;
+        if req.all_policy_groups {
+            self.read_scope_groups(&rbac.management_scopes, &mut groups, &mut recipients).await?;
+        }
         groups.sort_by_key(|g| g.name.to_ascii_lowercase());
         policies.sort_by(|a, b| a.identity.cmp(&b.identity));
+        pointers.sort_by_key(|p| p.app_id.to_ascii_lowercase());
         Ok(LiveSnapshot {
             format_version: SNAPSHOT_FORMAT_VERSION,
             tenant: Some(self.session().tenant().to_owned()),
             groups,
             policies,
             recipients: recipients.into_values().collect(),
-            ..LiveSnapshot::default()
+            grants_read: rbac.grants.is_some(),
+            grants: rbac.grants.unwrap_or_default(),
+            service_principals: rbac.service_principals,
+            exchange_service_principals: pointers,
+            management_scopes: rbac.management_scopes,
+            role_assignments: rbac.role_assignments,
         })
+    }
+
+    /// Reads the groups the scopes name by `DistinguishedName` that are not
+    /// read yet, with their members (after the scopes are known, so a
+    /// second round; only for a full read).
+    async fn read_scope_groups(
+        &self,
+        scopes: &[LiveManagementScope],
+        groups: &mut Vec<LiveGroup>,
+        recipients: &mut BTreeMap<String, Recipient>,
+    ) -> Result<(), ExoError> {
+        let mut dns: Vec<String> = Vec::new();
+        for (allow, deny) in scopes.iter().filter_map(|s| ScopeFilter::parse_opath(&s.filter)) {
+            for dn in [allow, deny].into_iter().flatten() {
+                let known = groups
+                    .iter()
+                    .any(|g| g.distinguished_name.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(&dn)));
+                if !known && !contains(&dns, &dn) {
+                    dns.push(dn);
+                }
+            }
+        }
+        let before = groups.len();
+        self.fetch_groups(dns, groups).await?;
+        let mut set = tokio::task::JoinSet::new();
+        for (i, g) in groups.iter().enumerate().skip(before) {
+            let me = self.clone();
+            let identity = if g.id.is_empty() { g.name.clone() } else { g.id.clone() };
+            set.spawn(async move { (i, me.get_members(&identity).await) });
+        }
+        while let Some(j) = set.join_next().await {
+            let (i, members) = j.map_err(|e| join_error(&e))?;
+            let members = members?;
+            groups[i].members = members.iter().map(|m| m.address.clone()).collect();
+            for m in members {
+                recipients.entry(m.address.to_ascii_lowercase()).or_insert(m);
+            }
+        }
+        Ok(())
+    }
+
+    /// Steps 7–9 of the module docs, concurrently.
+    async fn read_rbac(
+        &self,
+        req: &SnapshotRequest,
+        pointers: &[LiveServicePrincipal],
+    ) -> Result<RbacReads, ExoError> {
+        let wanted = !pointers.is_empty() || !req.rbac_app_ids.is_empty();
+        let exchange = async {
+            if !wanted {
+                return Ok((Vec::new(), Vec::new()));
+            }
+            let (scopes, assignments) =
+                tokio::join!(self.get_management_scopes(), self.get_role_assignments(pointers));
+            let mut scopes = scopes?;
+            let mut assignments = assignments?;
+            scopes.sort_by_key(|s| s.name.to_ascii_lowercase());
+            assignments.sort_by_key(|a| a.name.to_ascii_lowercase());
+            Ok::<_, ExoError>((scopes, assignments))
+        };
+        let graph = self.session().graph();
+        let entra = async {
+            let mut set = tokio::task::JoinSet::new();
+            let mut asked: BTreeSet<String> = BTreeSet::new();
+            for app in &req.rbac_app_ids {
+                let key = app.trim().to_ascii_lowercase();
+                if pointers.iter().any(|p| p.app_id.eq_ignore_ascii_case(&key)) || !asked.insert(key.clone())
+                {
+                    continue;
+                }
+                let graph = graph.clone();
+                set.spawn(async move { graph.service_principal(&key).await });
+            }
+            let mut found = Vec::new();
+            while let Some(j) = set.join_next().await {
+                found.extend(j.map_err(|e| join_error(&e))??);
+            }
+            found.sort_by_key(|s: &EntraServicePrincipal| s.app_id.to_ascii_lowercase());
+            Ok::<_, ExoError>(found)
+        };
+        let grants = async {
+            if !req.grants {
+                return Ok(None);
+            }
+            match graph.list_mailbox_grants().await {
+                Ok(g) => Ok(Some(g)),
+                Err(e) if matches!(e.kind, ExoErrorKind::Forbidden | ExoErrorKind::Unauthorized) => {
+                    tracing::warn!(error = %e, "cannot read the Entra grants; planning as if every app held them");
+                    Ok(None)
+                }
+                Err(e) => Err(e),
+            }
+        };
+        let (exchange, entra, grants) = tokio::join!(exchange, entra, grants);
+        let (management_scopes, role_assignments) = exchange?;
+        Ok(RbacReads { service_principals: entra?, management_scopes, role_assignments, grants: grants? })
     }
 }
 

@@ -363,6 +363,7 @@ fn contoso_request(all_policy_groups: bool) -> SnapshotRequest {
         group_names: vec!["Legacy-Scanner-Mailboxes".into()],
         addresses: DESIRED_ADDRESSES.iter().map(|s| (*s).to_owned()).collect(),
         all_policy_groups,
+        ..SnapshotRequest::default()
     }
 }
 
@@ -380,10 +381,11 @@ async fn read_snapshot_uses_minimum_calls_and_matches_expected() {
     // (Legacy-Scanner-Mailboxes by the name the request gives, which is also
     // the ScopeName of legacy-scanner's policy, so it is not read again by
     // id; Marketing-Senders by its policy's scope id) + 5 member lists + 1
-    // recipient batch (the 5 desired addresses no group holds). Measured on
-    // the emulator: Get-ApplicationAccessPolicy 1, Get-DistributionGroup 3,
-    // Get-DistributionGroupMember 5, Get-Recipient 1; 1 token request; 10
-    // InvokeCommand calls, no Graph call.
+    // recipient batch (the 5 desired addresses no group holds), plus the
+    // RBAC reads: 1 Get-ServicePrincipal, and since the seed has pointers, 1
+    // Get-ManagementScope and 1 Get-ManagementRoleAssignment. Measured on
+    // the emulator: 1 token request; 13 InvokeCommand calls, no Graph call
+    // (the request names no RBAC app and asks for no grants).
     let stats = sim.stats().await;
     eprintln!("read_snapshot on the contoso seed: {stats}");
     let counts = sim.cmdlet_counts().await;
@@ -392,14 +394,17 @@ async fn read_snapshot_uses_minimum_calls_and_matches_expected() {
         ("Get-DistributionGroup", 3),
         ("Get-DistributionGroupMember", 5),
         ("Get-Recipient", 1),
+        ("Get-ServicePrincipal", 1),
+        ("Get-ManagementScope", 1),
+        ("Get-ManagementRoleAssignment", 1),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
     .collect();
     assert_eq!(counts, expected);
     assert_eq!(session.stats().snapshot(), expected);
-    assert_eq!(stats["endpoints"], json!({"token": 1, "invokeCommand": 10}), "{stats}");
-    assert_eq!(stats["total"], json!(11), "{stats}");
+    assert_eq!(stats["endpoints"], json!({"token": 1, "invokeCommand": 13}), "{stats}");
+    assert_eq!(stats["total"], json!(14), "{stats}");
     assert_eq!(stats["faults"], json!({}), "{stats}");
 
     let path = common::workspace_root().join("policies/contoso.snapshot.json");
@@ -445,7 +450,7 @@ async fn read_snapshot_for_requested_apps_only() {
     // Marketing-Senders belongs to an app not in the request: not read.
     assert!(!snap.groups.iter().any(|g| g.name == "Marketing-Senders"));
     assert_eq!(snap.policies.len(), 4);
-    assert_eq!(session.stats().total(), 1 + 2 + 4 + 1);
+    assert_eq!(session.stats().total(), 1 + 2 + 4 + 1 + 3);
 }
 
 #[tokio::test]

@@ -7,15 +7,26 @@
 //! What the file cannot express (several policies of one right, a policy on
 //! a single mailbox) is left as a note for the reviewer.
 //!
+//! An app with an application role assignment (RBAC for Applications) over
+//! a management scope whose filter has one of the shapes mailscope writes
+//! (`ScopeFilter::parse_opath`) and names a group mailscope manages for
+//! that app is exported as `mechanism: rbac`, with
+//! `permissions:` from its roles and its lists from the groups the scope
+//! names; its access policies, if any (an app half-way through a
+//! migration), become notes. Organization-wide assignments, scopes of
+//! other shapes and hand-made scopes become notes too: the planner does not
+//! adopt RBAC objects, so exporting them would plan new ones.
+//!
 //! Pure: the CLI reads the tenant and writes the text
 //! ([`mailscope_spec::to_yaml`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mailscope_spec::{AppEntry, DesiredFile, ListKind};
+use mailscope_spec::{AppEntry, DesiredFile, ListKind, Mechanism};
 
 use crate::build::{derived_group_name, parse_marker, right_of};
 use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot};
+use crate::plan::ScopeFilter;
 
 /// The desired file that describes `live`. `tenant` names the tenant in the
 /// file; `apps` limits the export to these client ids (every app when empty).
@@ -34,15 +45,22 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
     // Apps mailscope manages groups for but whose policy is gone (drift):
     // exported with their group's members, and a note that planning adds
     // the policy back.
+    // An RBAC app's managed groups serve its scope, not a policy.
+    let rbac = rbac_apps(live, &wanted);
     let mut orphans: BTreeMap<String, Vec<(ListKind, &LiveGroup)>> = BTreeMap::new();
     for g in &live.groups {
         if let Some((app, list)) = g.marker.as_deref().and_then(parse_marker)
             && wanted(&app)
             && policies.get(&app).is_none_or(|slots| slots[slot(right_of(list))].is_empty())
+            && rbac.get(&app).is_none_or(|r| r.lists.is_none())
         {
             policies.entry(app.clone()).or_default();
             orphans.entry(app).or_default().push((list, g));
         }
+    }
+
+    for (app, _) in rbac.iter().filter(|(_, r)| r.lists.is_some()) {
+        policies.entry(app.clone()).or_default();
     }
 
     let mut used_names = BTreeSet::new();
@@ -62,6 +80,25 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
                 ));
                 set_list(&mut entry, *list, g);
             }
+            if let Some(r) = rbac.get(app_id) {
+                entry.notes.extend(r.notes.iter().cloned());
+                if let Some((allow_group, deny_group)) = r.lists {
+                    entry.mechanism = Some(Mechanism::Rbac);
+                    entry.permissions = Some(r.permissions.iter().cloned().collect());
+                    for p in restrict.iter().chain(deny.iter()) {
+                        entry.notes.push(format!(
+                            "also has a {:?} policy on \"{}\" (the RBAC assignment decides what it reaches)",
+                            p.access_right, p.scope_name
+                        ));
+                    }
+                    for (list, g) in [(ListKind::Allow, allow_group), (ListKind::Deny, deny_group)] {
+                        if let Some(g) = g {
+                            set_list(&mut entry, list, g);
+                        }
+                    }
+                    return entry;
+                }
+            }
             for (list, policies) in [(ListKind::Allow, restrict), (ListKind::Deny, deny)] {
                 if !policies.is_empty() {
                     policy_list(&mut entry, app_id, list, policies, &groups);
@@ -69,7 +106,9 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
             }
             entry
         })
+        .filter(|e: &AppEntry| e.allow.is_some() || e.deny.is_some() || !e.notes.is_empty())
         .collect();
+    let apps = unshare_rbac_groups(apps);
     DesiredFile {
         header: vec![
             format!("Exported by mailscope {} from tenant {tenant}.", env!("CARGO_PKG_VERSION")),
@@ -153,4 +192,136 @@ fn set_list(entry: &mut AppEntry, list: ListKind, group: &LiveGroup) {
     }
     *slot = Some(members);
     *group_key = adopted;
+}
+
+/// What an app holds through RBAC for Applications.
+#[derive(Default)]
+struct RbacApp<'a> {
+    /// Permissions of its application roles on the understood scope.
+    permissions: BTreeSet<String>,
+    /// The (allow, deny) groups of its scope, when mailscope can write it.
+    lists: Option<(Option<&'a LiveGroup>, Option<&'a LiveGroup>)>,
+    /// What the file cannot say.
+    notes: Vec<String>,
+}
+
+/// The RBAC side of each wanted app with an application role assignment.
+fn app_key(app_id: &str) -> String {
+    app_id.trim().to_lowercase()
+}
+
+fn rbac_apps<'a>(live: &'a LiveSnapshot, wanted: &dyn Fn(&str) -> bool) -> BTreeMap<String, RbacApp<'a>> {
+    let by_dn = |dn: &str| {
+        live.groups
+            .iter()
+            .find(|g| g.distinguished_name.as_deref().is_some_and(|d| d.eq_ignore_ascii_case(dn)))
+    };
+    // The (allow, deny) groups of a scope, when its filter names groups
+    // this snapshot holds.
+    let groups_of = |scope_name: &str| -> Option<GroupPair<'a>> {
+        let scope = live.management_scopes.iter().find(|s| s.name.eq_ignore_ascii_case(scope_name))?;
+        let (allow, deny) = ScopeFilter::parse_opath(&scope.filter)?;
+        let resolve = |dn: Option<String>| match dn {
+            Some(dn) => by_dn(&dn).map(Some),
+            None => Some(None),
+        };
+        Some((resolve(allow)?, resolve(deny)?))
+    };
+    // A scope over groups mailscope manages for the app comes first: an app
+    // half-way through adoption also holds the hand-made assignment.
+    let managed_for = |app: &str, pair: Option<GroupPair<'_>>| {
+        pair.is_some_and(|(a, d)| {
+            [a, d]
+                .into_iter()
+                .flatten()
+                .any(|g| g.marker.as_deref().and_then(parse_marker).is_some_and(|(owner, _)| owner == app))
+        })
+    };
+    let mut assignments: Vec<_> = live.role_assignments.iter().collect();
+    assignments.sort_by_key(|a| {
+        let app = a.app_id.to_lowercase();
+        let pair = a.scope.as_deref().and_then(groups_of);
+        (!managed_for(&app, pair), a.name.to_lowercase())
+    });
+    let mut out: BTreeMap<String, RbacApp<'a>> = BTreeMap::new();
+    for a in assignments {
+        let app = a.app_id.to_lowercase();
+        if !wanted(&app) {
+            continue;
+        }
+        let Some(permission) = a.role.strip_prefix("Application ") else { continue };
+        let entry = out.entry(app).or_default();
+        let Some(scope_name) = &a.scope else {
+            entry.notes.push(format!(
+                "role assignment \"{}\" grants {permission} on every mailbox (organization-wide); a file cannot say that",
+                a.name
+            ));
+            continue;
+        };
+        let pair = groups_of(scope_name);
+        if pair.is_some() && !managed_for(&app_key(&a.app_id), pair) {
+            entry.notes.push(format!(
+                "role assignment \"{}\" ({permission}) over scope \"{scope_name}\" is not mailscope's; it stays as it is",
+                a.name
+            ));
+            continue;
+        }
+        match (pair, entry.lists) {
+            (None, _) => entry.notes.push(format!(
+                "role assignment \"{}\" ({permission}) uses scope \"{scope_name}\", whose filter is not a group \
+                 mailscope can name; add it by hand",
+                a.name
+            )),
+            (Some(g), None) => {
+                entry.lists = Some(g);
+                entry.permissions.insert(permission.to_owned());
+            }
+            (Some(g), Some(have)) if same_groups(g, have) => {
+                entry.permissions.insert(permission.to_owned());
+            }
+            (Some(_), Some(_)) => entry.notes.push(format!(
+                "role assignment \"{}\" ({permission}) uses another scope, \"{scope_name}\"; it is left out",
+                a.name
+            )),
+        }
+    }
+    out
+}
+
+/// Scopes are often shared, groups in a file never are: an `rbac` entry
+/// whose group another entry adopts (a policy app's first, then earlier
+/// `rbac` apps) gets a group of its own with the same members instead.
+fn unshare_rbac_groups(mut apps: Vec<AppEntry>) -> Vec<AppEntry> {
+    let mut taken: BTreeSet<String> = apps
+        .iter()
+        .filter(|e| e.mechanism.is_none())
+        .flat_map(|e| [&e.group, &e.deny_group])
+        .flatten()
+        .map(|g| g.to_lowercase())
+        .collect();
+    for entry in apps.iter_mut().filter(|e| e.mechanism.is_some()) {
+        for list in [ListKind::Allow, ListKind::Deny] {
+            let adopted = match list {
+                ListKind::Allow => &mut entry.group,
+                ListKind::Deny => &mut entry.deny_group,
+            };
+            if let Some(name) = adopted.clone()
+                && !taken.insert(name.to_lowercase())
+            {
+                *adopted = None;
+                entry.notes.push(format!(
+                    "its scope uses group \"{name}\", which another app of this file adopts: planning gives \
+                     it a {list} group of its own with the same members"
+                ));
+            }
+        }
+    }
+    apps
+}
+
+type GroupPair<'a> = (Option<&'a LiveGroup>, Option<&'a LiveGroup>);
+
+fn same_groups(a: GroupPair<'_>, b: GroupPair<'_>) -> bool {
+    let id = |g: Option<&LiveGroup>| g.map(|g| g.id.to_lowercase());
+    id(a.0) == id(b.0) && id(a.1) == id(b.1)
 }

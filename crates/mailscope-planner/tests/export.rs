@@ -86,3 +86,59 @@ fn the_example_tenant_exports_to_a_file_that_only_adopts_and_restores() {
     let (again, p) = round_trip(&live, &[]);
     assert!(p.is_empty(), "{:#?}\n{again}", p.steps);
 }
+
+#[test]
+fn rbac_apps_are_exported_with_their_permissions_and_scope_groups() {
+    use mailscope_planner::{LiveManagementScope, LiveRoleAssignment, LiveServicePrincipal};
+    let mut live = contoso();
+    let app = "1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f7";
+    let dn = "CN=Marketing-Senders,OU=contoso.onmicrosoft.com,DC=X";
+    let g = live.groups.iter_mut().find(|g| g.name == "Marketing-Senders").unwrap();
+    g.distinguished_name = Some(dn.to_owned());
+    g.marker = Some(marker(app, ListKind::Allow));
+    let members = g.members.clone();
+    live.exchange_service_principals.push(LiveServicePrincipal {
+        app_id: app.into(),
+        object_id: "0b1c2d3e-0000-4000-8000-000000000001".into(),
+        display_name: "newsletter-rbac".into(),
+    });
+    live.management_scopes.push(LiveManagementScope {
+        name: "Marketing-Senders-Scope".into(),
+        filter: format!("MemberOfGroup -eq '{dn}'"),
+    });
+    live.management_scopes
+        .push(LiveManagementScope { name: "Odd".into(), filter: "Department -eq 'x'".into() });
+    for (name, role, scope) in [
+        ("a", "Application Mail.Send", Some("Marketing-Senders-Scope")),
+        ("b", "Application Mail.Read", Some("Marketing-Senders-Scope")),
+        ("c", "Application Calendars.Read", Some("Odd")),
+        ("d", "Application Contacts.Read", None),
+    ] {
+        live.role_assignments.push(LiveRoleAssignment {
+            name: name.into(),
+            app_id: app.into(),
+            role: role.into(),
+            scope: scope.map(str::to_owned),
+        });
+    }
+    let file = export(&live, "contoso.onmicrosoft.com", &[app.to_owned()]);
+    assert_eq!(file.apps.len(), 1);
+    let e = &file.apps[0];
+    assert_eq!(e.mechanism, Some(mailscope_spec::Mechanism::Rbac));
+    assert_eq!(e.permissions, Some(vec!["Mail.Read".to_owned(), "Mail.Send".to_owned()]));
+    assert_eq!(e.group.as_deref(), Some("Marketing-Senders"));
+    let mut want: Vec<String> = members.iter().map(|m| m.to_lowercase()).collect();
+    want.sort();
+    assert_eq!(e.allow, Some(want));
+    assert_eq!(e.notes.len(), 2, "{:?}", e.notes);
+    assert!(e.notes.iter().any(|n| n.contains("organization-wide")), "{:?}", e.notes);
+    assert!(e.notes.iter().any(|n| n.contains("\"Odd\"")), "{:?}", e.notes);
+    let text = mailscope_spec::to_yaml(&file).unwrap();
+    let back = mailscope_spec::parse(&text, "exported.yaml").unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(back.apps[0].mechanism, mailscope_spec::Mechanism::Rbac);
+
+    // The app that also holds a policy (marketing-blaster keeps its
+    // policy-only entry): RBAC objects of other apps change nothing for it.
+    let all = export(&live, "contoso.onmicrosoft.com", &[]);
+    assert_eq!(all.apps.iter().filter(|a| a.mechanism.is_some()).count(), 1);
+}

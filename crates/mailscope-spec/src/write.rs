@@ -11,7 +11,7 @@
 
 use serde::Serialize;
 
-use crate::model::{API_VERSION, AppSpec, DesiredState, Entry};
+use crate::model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, Mechanism};
 
 /// A desired-state file to write.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -40,6 +40,16 @@ pub struct AppEntry {
     /// `description`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// `mechanism`; written only when set (the file's default,
+    /// `applicationAccessPolicy`, needs no key).
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "mechanism_word")]
+    pub mechanism: Option<Mechanism>,
+    /// `permissions` of an `rbac` app, e.g. `Mail.Send`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub permissions: Option<Vec<String>>,
+    /// `entraGrants`; written only when set.
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "entra_grants_word")]
+    pub entra_grants: Option<EntraGrants>,
     /// `group`: an adopted allow group.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
@@ -64,6 +74,10 @@ impl From<&AppSpec> for AppEntry {
             name: app.name.clone(),
             app_id: app.app_id.clone(),
             description: app.description.clone(),
+            mechanism: (app.mechanism == Mechanism::Rbac).then_some(Mechanism::Rbac),
+            permissions: (app.mechanism == Mechanism::Rbac)
+                .then(|| app.permissions.iter().map(|p| p.address.clone()).collect()),
+            entra_grants: (app.entra_grants == EntraGrants::Remove).then_some(EntraGrants::Remove),
             group: app.group.clone(),
             allow: addresses(&app.allow),
             deny_group: app.deny_group.clone(),
@@ -79,6 +93,23 @@ impl From<&DesiredState> for DesiredFile {
             tenant: state.tenant.clone(),
             apps: state.apps.iter().map(AppEntry::from).collect(),
         }
+    }
+}
+
+// serde calls these with a reference to the field, `Option` included.
+#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)]
+fn mechanism_word<S: serde::Serializer>(m: &Option<Mechanism>, s: S) -> Result<S::Ok, S::Error> {
+    match m {
+        Some(m) => s.serialize_str(m.as_str()),
+        None => s.serialize_none(),
+    }
+}
+
+#[allow(clippy::ref_option, clippy::trivially_copy_pass_by_ref)]
+fn entra_grants_word<S: serde::Serializer>(g: &Option<EntraGrants>, s: S) -> Result<S::Ok, S::Error> {
+    match g {
+        Some(g) => s.serialize_str(g.as_str()),
+        None => s.serialize_none(),
     }
 }
 

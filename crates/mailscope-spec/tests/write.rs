@@ -32,6 +32,7 @@ fn comments_and_hostile_values_stay_what_they_are() {
             allow: Some(vec!["billing@contoso.com".to_owned()]),
             deny_group: None,
             deny: Some(Vec::new()),
+            ..AppEntry::default()
         }],
     };
     let text = to_yaml(&file).unwrap();
@@ -51,4 +52,24 @@ fn no_apps_is_an_empty_list() {
             .unwrap();
     assert_eq!(text, "apiVersion: mailscope/v1\ntenant: contoso.onmicrosoft.com\napps: []\n");
     assert!(parse(&text, "empty.yaml").unwrap().apps.is_empty());
+}
+
+#[test]
+fn rbac_apps_keep_their_mechanism_permissions_and_entra_grants() {
+    let text = "apiVersion: mailscope/v1\napps:\n  - name: news\n    appId: 1d2e3f4a-5b6c-4d7e-8f90-a1b2c3d4e5f7\n    mechanism: rbac\n    permissions: [Mail.Send, Mail.Read]\n    entraGrants: remove\n    allow: [marketing@contoso.com]\n  - name: plain\n    appId: 3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60\n    allow: [billing@contoso.com]\n";
+    let desired = parse(text, "rbac.yaml").unwrap();
+    let file = DesiredFile::from(&desired);
+    assert_eq!(
+        file.apps[0].permissions.as_deref(),
+        Some(&["Mail.Send".to_owned(), "Mail.Read".to_owned()][..])
+    );
+    assert_eq!(file.apps[1].mechanism, None);
+    let written = to_yaml(&file).unwrap();
+    assert!(
+        written.contains("    mechanism: rbac\n    permissions:\n      - Mail.Send\n      - Mail.Read\n    entraGrants: remove\n"),
+        "{written}"
+    );
+    assert!(!written.contains("applicationAccessPolicy"), "{written}");
+    let back = parse(&written, "written.yaml").unwrap_or_else(|e| panic!("{e}\n{written}"));
+    assert_eq!(DesiredFile::from(&back), file);
 }

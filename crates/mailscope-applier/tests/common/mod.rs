@@ -16,7 +16,8 @@ use std::time::Duration;
 
 use mailscope_applier::{StepOutcome, Tenant, TenantError, TenantErrorKind};
 use mailscope_planner::{
-    AccessRight, Action, LiveGroup, LivePolicy, LiveSnapshot, Plan, PlanOptions, Recipient,
+    AccessRight, Action, EntraServicePrincipal, LiveGroup, LiveManagementScope, LivePolicy,
+    LiveRoleAssignment, LiveServicePrincipal, LiveSnapshot, PermissionGrant, Plan, PlanOptions, Recipient,
     SNAPSHOT_FORMAT_VERSION,
 };
 use mailscope_spec::DesiredState;
@@ -85,6 +86,8 @@ struct Group {
     name: String,
     address: String,
     marker: Option<String>,
+    /// `DistinguishedName`, what a scope filter names.
+    dn: String,
     /// Lower-case address -> address as first written.
     members: BTreeMap<String, String>,
 }
@@ -96,6 +99,16 @@ struct State {
     groups: BTreeMap<String, Group>,
     policies: BTreeMap<String, LivePolicy>,
     recipients: Vec<Recipient>,
+    /// RBAC for Applications, with Exchange's rules: a pointer must name the
+    /// app's Entra service principal, an assignment needs its pointer and
+    /// scope, a scope in use cannot be removed, removing a pointer removes
+    /// its assignments.
+    entra: Vec<EntraServicePrincipal>,
+    pointers: Vec<LiveServicePrincipal>,
+    scopes: Vec<LiveManagementScope>,
+    assignments: Vec<LiveRoleAssignment>,
+    grants: Vec<PermissionGrant>,
+    grants_read: bool,
 }
 
 /// Ids are unique across fakes: a fake built from another's snapshot must
@@ -129,6 +142,7 @@ impl FakeTenant {
                     name: g.name.clone(),
                     address: g.primary_smtp_address.clone(),
                     marker: g.marker.clone(),
+                    dn: g.distinguished_name.clone().unwrap_or_else(|| group_dn(&g.name)),
                     members: g.members.iter().map(|m| (m.to_lowercase(), m.clone())).collect(),
                 },
             );
@@ -140,6 +154,12 @@ impl FakeTenant {
                 groups,
                 policies,
                 recipients: live.recipients.clone(),
+                entra: live.service_principals.clone(),
+                pointers: live.exchange_service_principals.clone(),
+                scopes: live.management_scopes.clone(),
+                assignments: live.role_assignments.clone(),
+                grants: live.grants.clone(),
+                grants_read: live.grants_read,
             }),
             delay: Duration::from_millis(2),
             fail: Mutex::new(None),
@@ -206,13 +226,18 @@ impl FakeTenant {
                     name: g.name.clone(),
                     primary_smtp_address: g.address.clone(),
                     marker: g.marker.clone(),
-                    distinguished_name: None,
+                    distinguished_name: Some(g.dn.clone()),
                     members: g.members.values().cloned().collect(),
                 })
                 .collect(),
             policies: s.policies.values().cloned().collect(),
             recipients: s.recipients.clone(),
-            ..LiveSnapshot::default()
+            grants: s.grants.clone(),
+            grants_read: s.grants_read,
+            service_principals: s.entra.clone(),
+            exchange_service_principals: s.pointers.clone(),
+            management_scopes: s.scopes.clone(),
+            role_assignments: s.assignments.clone(),
         }
     }
 
@@ -257,6 +282,129 @@ fn not_found(what: &str) -> TenantError {
     )
 }
 
+/// The fake's `DistinguishedName` of a group.
+pub fn group_dn(name: &str) -> String {
+    format!("CN={name},OU=fake.onmicrosoft.com,DC=FAKE")
+}
+
+fn conflict(what: String) -> TenantError {
+    TenantError::new(TenantErrorKind::Conflict, what)
+}
+
+/// The filter a scope step writes, with the DNs the groups have now.
+fn render(s: &State, filter: &mailscope_planner::ScopeFilter) -> Result<String, TenantError> {
+    let dn = |g: &Option<String>| match g {
+        Some(name) => {
+            s.groups.get(&name.to_lowercase()).map(|g| Some(g.dn.clone())).ok_or_else(|| not_found(name))
+        }
+        None => Ok(None),
+    };
+    let (allow, deny) = (dn(&filter.allow_group)?, dn(&filter.deny_group)?);
+    filter
+        .to_opath(allow.as_deref(), deny.as_deref())
+        .ok_or_else(|| TenantError::new(TenantErrorKind::Invalid, "a scope over every recipient"))
+}
+
+/// One RBAC step, with the semantics of `ExoTenant` on Exchange.
+fn rbac(s: &mut State, action: &Action) -> Result<StepOutcome, TenantError> {
+    let eq = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+    match action {
+        Action::CreateServicePrincipal { app_id, object_id, display_name } => {
+            if let Some(p) = s.pointers.iter().find(|p| eq(&p.app_id, app_id)) {
+                return if eq(&p.object_id, object_id) {
+                    Ok(StepOutcome::AlreadyDone)
+                } else {
+                    Err(conflict(format!("a pointer for {app_id} already exists")))
+                };
+            }
+            if !s.entra.iter().any(|e| eq(&e.app_id, app_id) && eq(&e.object_id, object_id)) {
+                return Err(not_found(object_id));
+            }
+            s.pointers.push(LiveServicePrincipal {
+                app_id: app_id.clone(),
+                object_id: object_id.clone(),
+                display_name: display_name.clone(),
+            });
+            Ok(StepOutcome::Done)
+        }
+        Action::RemoveServicePrincipal { app_id } => {
+            let before = s.pointers.len();
+            s.pointers.retain(|p| !eq(&p.app_id, app_id));
+            if s.pointers.len() == before {
+                return Ok(StepOutcome::AlreadyDone);
+            }
+            s.assignments.retain(|a| !eq(&a.app_id, app_id));
+            Ok(StepOutcome::Done)
+        }
+        Action::CreateManagementScope { name, filter, .. } => {
+            let text = render(s, filter)?;
+            if let Some(m) = s.scopes.iter().find(|m| eq(&m.name, name)) {
+                return if m.filter == text {
+                    Ok(StepOutcome::AlreadyDone)
+                } else {
+                    Err(conflict(format!("scope {name} already exists with another filter")))
+                };
+            }
+            s.scopes.push(LiveManagementScope { name: name.clone(), filter: text });
+            Ok(StepOutcome::Done)
+        }
+        Action::SetManagementScope { name, filter, .. } => {
+            let text = render(s, filter)?;
+            let m = s.scopes.iter_mut().find(|m| eq(&m.name, name)).ok_or_else(|| not_found(name))?;
+            m.filter = text;
+            Ok(StepOutcome::Done)
+        }
+        Action::RemoveManagementScope { name, .. } => {
+            if s.assignments.iter().any(|a| a.scope.as_deref().is_some_and(|x| eq(x, name))) {
+                return Err(TenantError::new(TenantErrorKind::Other, format!("scope {name} is in use")));
+            }
+            let before = s.scopes.len();
+            s.scopes.retain(|m| !eq(&m.name, name));
+            Ok(if s.scopes.len() == before { StepOutcome::AlreadyDone } else { StepOutcome::Done })
+        }
+        Action::CreateRoleAssignment { name, app_id, permission, scope } => {
+            let role = format!("Application {permission}");
+            if let Some(a) = s.assignments.iter().find(|a| eq(&a.name, name)) {
+                return if eq(&a.app_id, app_id)
+                    && eq(&a.role, &role)
+                    && a.scope.as_deref().is_some_and(|x| eq(x, scope))
+                {
+                    Ok(StepOutcome::AlreadyDone)
+                } else {
+                    Err(conflict(format!("assignment {name} already exists")))
+                };
+            }
+            if !s.pointers.iter().any(|p| eq(&p.app_id, app_id)) {
+                return Err(not_found(app_id));
+            }
+            if !s.scopes.iter().any(|m| eq(&m.name, scope)) {
+                return Err(not_found(scope));
+            }
+            s.assignments.push(LiveRoleAssignment {
+                name: name.clone(),
+                app_id: app_id.clone(),
+                role,
+                scope: Some(scope.clone()),
+            });
+            Ok(StepOutcome::Done)
+        }
+        Action::RemoveRoleAssignment { name, .. } => {
+            let before = s.assignments.len();
+            s.assignments.retain(|a| !eq(&a.name, name));
+            Ok(if s.assignments.len() == before { StepOutcome::AlreadyDone } else { StepOutcome::Done })
+        }
+        Action::RemoveEntraGrant { grant_id, resource_id, .. } => {
+            let before = s.grants.len();
+            s.grants.retain(|g| {
+                !(g.id.as_deref().is_some_and(|x| eq(x, grant_id))
+                    && g.resource_id.as_deref().is_some_and(|x| eq(x, resource_id)))
+            });
+            Ok(if s.grants.len() == before { StepOutcome::AlreadyDone } else { StepOutcome::Done })
+        }
+        other => Err(TenantError::new(TenantErrorKind::Invalid, format!("not an RBAC step: {other:?}"))),
+    }
+}
+
 fn is_recipient(s: &State, address: &str) -> bool {
     s.recipients.iter().any(|r| r.address.eq_ignore_ascii_case(address))
 }
@@ -288,9 +436,10 @@ impl Tenant for FakeTenant {
             }
             let id = format!("00000000-0000-4000-8000-{:012}", next_id());
             let address = format!("{alias}@{}", s.tenant);
+            let dn = group_dn(&group);
             s.groups.insert(
                 group.to_lowercase(),
-                Group { id, name: group, address, marker: Some(marker), members: BTreeMap::new() },
+                Group { id, name: group, address, marker: Some(marker), dn, members: BTreeMap::new() },
             );
             Ok(StepOutcome::Done)
         })
@@ -428,6 +577,10 @@ impl Tenant for FakeTenant {
             Some(_) => Ok(StepOutcome::Done),
             None => Ok(StepOutcome::AlreadyDone),
         })
+    }
+    fn rbac_step(&self, action: &Action) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let action = action.clone();
+        self.call(op_key(&action), move |s| rbac(s, &action))
     }
 }
 
