@@ -15,6 +15,7 @@
 //! - 2: `plan --detailed-exitcode` with changes; `verify`/`drift` mismatch.
 
 mod apply_cmd;
+mod audit_cmd;
 mod drift_cmd;
 mod export_cmd;
 mod inputs;
@@ -70,6 +71,9 @@ enum Command {
     /// A long-running loop that detects drift every interval and, with
     /// `--correct`, corrects it (metrics, event log, webhook).
     Reconcile(reconcile_cmd::ReconcileArgs),
+    /// Every app that can reach mailboxes and how far (exit 0 none
+    /// unrestricted, 2 one is, 1 error); text, JSON or markdown.
+    Audit(audit_cmd::AuditArgs),
     /// Write a desired-state file from the tenant's existing policies.
     Export(export_cmd::ExportArgs),
     /// The embedded tenant emulator.
@@ -94,6 +98,7 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan_cmd::run(&args).await,
             Command::Apply(args) => apply_cmd::run(&args).await,
             Command::Verify(args) => verify_cmd::run(&args).await,
+            Command::Audit(args) => audit_cmd::run(&args).await,
             Command::Export(args) => export_cmd::run(&args).await,
             Command::Drift(args) => drift_cmd::run(&args).await,
             Command::Reconcile(args) => reconcile_cmd::run(&args).await,

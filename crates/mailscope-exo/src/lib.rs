@@ -45,7 +45,7 @@ pub use credentials::{
 };
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome};
-pub use graph::GraphClient;
+pub use graph::{GraphClient, MailboxAccess};
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{CallStats, Session, SessionConfig, SessionError};

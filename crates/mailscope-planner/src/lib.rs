@@ -23,6 +23,7 @@
 //! Every public item has one path: the crate root (renderers under
 //! [`render`]).
 
+mod audit;
 mod build;
 mod error;
 mod expected;
@@ -35,6 +36,10 @@ pub mod render;
 mod saved;
 mod world;
 
+pub use audit::{
+    AuditApp, AuditCheck, AuditOptions, AuditPermission, AuditReport, EWS_RETIREMENT, EWS_SWITCH_OFF,
+    Exposure, POLICY_LIMIT, PolicyRoom, Reach, Source, audit,
+};
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem, PlanProblems};
 pub use expected::{CheckReason, ExpectedAccess, expected_access};

@@ -10,10 +10,12 @@
 //! are untrusted: every renderer passes them through [`printable`], so that
 //! none can start a line of its own or send a terminal escape sequence.
 
+mod audit;
 mod markdown;
 mod sarif;
 mod text;
 
+pub use audit::{audit_json, audit_markdown, audit_text};
 pub use markdown::{
     COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
     markdown_with,
