@@ -21,8 +21,9 @@
 //! what `verify` expects Exchange to answer ([`expected_access`]).
 //!
 //! Every public item has one path: the crate root (renderers under
-//! [`render`]).
+//! [`render`], the combined access decision under [`access`]).
 
+pub mod access;
 mod audit;
 mod build;
 mod error;

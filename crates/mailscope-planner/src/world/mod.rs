@@ -5,7 +5,11 @@
 //! step as narrowing or widening. Keys are lower-cased so that comparisons
 //! never see case as drift.
 
+mod rbac;
+
 use std::collections::{BTreeMap, BTreeSet};
+
+pub(crate) use rbac::{GroupRef, RbacState, ScopeRule};
 
 use crate::live::{AccessRight, LiveSnapshot};
 use crate::plan::Action;
@@ -57,7 +61,7 @@ impl PolicyState {
     }
 }
 
-/// Groups and policies, keyed for comparison.
+/// Groups, policies and the RBAC state, keyed for comparison.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct World {
     pub(crate) groups: BTreeMap<String, GroupState>,
@@ -65,6 +69,9 @@ pub(crate) struct World {
     /// Group key → policies scoped on it; kept in step with `policies` so
     /// that "which apps does this membership change affect" is a lookup.
     scoped: BTreeMap<String, BTreeSet<PolicyKey>>,
+    /// Entra grants, Exchange pointers, management scopes and role
+    /// assignments: the other two authorities of the access decision.
+    pub(crate) rbac: RbacState,
 }
 
 impl World {
@@ -102,7 +109,7 @@ impl World {
                 PolicyState { identity: p.identity.clone(), description: p.description.clone() },
             ));
         }
-        let mut world = World { groups, ..World::default() };
+        let mut world = World { groups, rbac: RbacState::from_live(live), ..World::default() };
         for (k, p) in policies {
             world.insert_policy(k, p);
         }
@@ -193,17 +200,15 @@ impl World {
                 });
                 self.remove_policy(&k);
             }
-            // RBAC for Applications objects are not in the world yet: the
-            // planner refuses `mechanism: rbac` apps until they are.
-            Action::CreateServicePrincipal { .. }
-            | Action::RemoveServicePrincipal { .. }
-            | Action::CreateManagementScope { .. }
-            | Action::SetManagementScope { .. }
-            | Action::RemoveManagementScope { .. }
-            | Action::CreateRoleAssignment { .. }
-            | Action::RemoveRoleAssignment { .. }
-            | Action::RemoveEntraGrant { .. } => {}
+            other => {
+                self.apply_rbac(other);
+            }
         }
+    }
+
+    /// Whether a mailbox (key) is a direct member of a group (key).
+    pub(crate) fn is_member(&self, group_key: &str, mailbox: &str) -> bool {
+        self.groups.get(group_key).is_some_and(|g| g.members.contains(mailbox))
     }
 
     fn members(&self, scope: &Scope) -> Option<&BTreeSet<String>> {
