@@ -80,7 +80,10 @@ fn rbac_was_read(live: &LiveSnapshot) -> bool {
 /// Reads policies with every scope group and its members, and the Entra
 /// grants with their holders. Grants the operator may not read
 /// (`Application.Read.All` missing) leave `grants_read` false.
-async fn read_tenant(conn: &Connection, desired: Option<&DesiredState>) -> anyhow::Result<LiveSnapshot> {
+pub(crate) async fn read_tenant(
+    conn: &Connection,
+    desired: Option<&DesiredState>,
+) -> anyhow::Result<LiveSnapshot> {
     let mut request = SnapshotRequest { all_policy_groups: true, ..SnapshotRequest::default() };
     if let Some(desired) = desired {
         let reads = mailscope_planner::reads_for(desired);

@@ -17,6 +17,7 @@
 mod apply_cmd;
 mod audit_cmd;
 mod drift_cmd;
+mod explain_cmd;
 mod export_cmd;
 mod inputs;
 mod metrics;
@@ -74,6 +75,9 @@ enum Command {
     /// Every app that can reach mailboxes and how far (exit 0 none
     /// unrestricted, 2 one is, 1 error); text, JSON or markdown.
     Audit(audit_cmd::AuditArgs),
+    /// Whether an app reaches a mailbox and why: grant, policy or role
+    /// assignment, group membership (exit 0 no, 2 yes, 1 error).
+    Explain(explain_cmd::ExplainArgs),
     /// Write a desired-state file from the tenant's existing policies.
     Export(export_cmd::ExportArgs),
     /// The embedded tenant emulator.
@@ -99,6 +103,7 @@ fn main() -> ExitCode {
             Command::Apply(args) => apply_cmd::run(&args).await,
             Command::Verify(args) => verify_cmd::run(&args).await,
             Command::Audit(args) => audit_cmd::run(&args).await,
+            Command::Explain(args) => explain_cmd::run(&args).await,
             Command::Export(args) => export_cmd::run(&args).await,
             Command::Drift(args) => drift_cmd::run(&args).await,
             Command::Reconcile(args) => reconcile_cmd::run(&args).await,

@@ -96,7 +96,7 @@ pub struct AuditApp {
 /// Where a permission comes from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
-pub enum Source {
+pub enum PermissionSource {
     /// An Entra app-role grant on Microsoft Graph.
     Graph,
     /// An Entra app-role grant on the Office 365 Exchange Online resource.
@@ -114,7 +114,7 @@ pub enum Source {
 /// How far one permission reaches, and through what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Reach {
+pub struct PermissionReach {
     /// The kind of reach.
     pub exposure: Exposure,
     /// Scoped: mailboxes reached; all-but: mailboxes denied. `None` when the
@@ -133,13 +133,13 @@ pub struct AuditPermission {
     /// The permission (`Mail.Send`, `full_access_as_app`, …).
     pub permission: String,
     /// Where it comes from.
-    pub source: Source,
+    pub source: PermissionSource,
     /// Whether an application access policy can fence it.
     pub fenced_by_policy: bool,
     /// Whether it reaches mailboxes through EWS.
     pub ews: bool,
     /// How far it reaches.
-    pub reach: Reach,
+    pub reach: PermissionReach,
 }
 
 /// A problem the audit found beside the apps' reach.
@@ -230,7 +230,7 @@ pub fn audit(live: &LiveSnapshot, desired: Option<&DesiredState>, options: Audit
         for granted in role.grants {
             entry.push(AuditPermission {
                 permission: (*granted).to_owned(),
-                source: Source::Rbac { assignment: a.name.clone(), role: role.role_name() },
+                source: PermissionSource::Rbac { assignment: a.name.clone(), role: role.role_name() },
                 fenced_by_policy: false,
                 ews: granted.eq_ignore_ascii_case("EWS.AccessAsApp"),
                 reach: reach.clone(),
@@ -295,16 +295,16 @@ pub fn audit(live: &LiveSnapshot, desired: Option<&DesiredState>, options: Audit
     }
 }
 
-fn unrestricted() -> Reach {
-    Reach { exposure: Exposure::Unrestricted, mailboxes: None, via: Vec::new() }
+fn unrestricted() -> PermissionReach {
+    PermissionReach { exposure: Exposure::Unrestricted, mailboxes: None, via: Vec::new() }
 }
 
-fn permission(p: &AppRolePermission, resource: Resource, reach: Reach) -> AuditPermission {
+fn permission(p: &AppRolePermission, resource: Resource, reach: PermissionReach) -> AuditPermission {
     AuditPermission {
         permission: p.value.to_owned(),
         source: match resource {
-            Resource::Graph => Source::Graph,
-            Resource::ExchangeOnline => Source::ExchangeOnline,
+            Resource::Graph => PermissionSource::Graph,
+            Resource::ExchangeOnline => PermissionSource::ExchangeOnline,
         },
         fenced_by_policy: p.fenced_by_policy,
         ews: p.ews,
@@ -329,7 +329,7 @@ fn names(live: &LiveSnapshot, desired: Option<&DesiredState>) -> BTreeMap<String
 /// The reach of a policy-fenced grant, decided by the planner's
 /// `World::allows` for every mailbox the app's scopes name and for the
 /// representative of all others.
-fn policy_reach(world: &World, live: &LiveSnapshot, app: &str) -> Reach {
+fn policy_reach(world: &World, live: &LiveSnapshot, app: &str) -> PermissionReach {
     let policies: Vec<_> = live.policies.iter().filter(|p| key(&p.app_id) == app).collect();
     let via_of = |right: AccessRight| -> Vec<String> {
         let mut v: Vec<String> =
@@ -355,7 +355,7 @@ fn policy_reach(world: &World, live: &LiveSnapshot, app: &str) -> Reach {
         if denied == 0 {
             return unrestricted();
         }
-        return Reach {
+        return PermissionReach {
             exposure: Exposure::AllBut,
             mailboxes: Some(denied),
             via: via_of(AccessRight::DenyAccess),
@@ -364,13 +364,13 @@ fn policy_reach(world: &World, live: &LiveSnapshot, app: &str) -> Reach {
     let reached = named.iter().filter(|m| world.allows(app, m)).count();
     let mut via = via_of(AccessRight::RestrictAccess);
     via.extend(via_of(AccessRight::DenyAccess).into_iter().map(|d| format!("except {d}")));
-    Reach { exposure: Exposure::Scoped, mailboxes: Some(reached), via }
+    PermissionReach { exposure: Exposure::Scoped, mailboxes: Some(reached), via }
 }
 
 /// The reach of an RBAC assignment: organization-wide without a scope;
 /// with one, the members of the group its `MemberOfGroup` filter names when
 /// the snapshot holds it.
-fn rbac_reach(live: &LiveSnapshot, scope: Option<&str>) -> Reach {
+fn rbac_reach(live: &LiveSnapshot, scope: Option<&str>) -> PermissionReach {
     let Some(scope) = scope else { return unrestricted() };
     let filter =
         live.management_scopes.iter().find(|s| s.name.eq_ignore_ascii_case(scope)).map(|s| &s.filter);
@@ -383,7 +383,7 @@ fn rbac_reach(live: &LiveSnapshot, scope: Option<&str>) -> Reach {
         Some(g) => vec![format!("{scope} (members of {})", g.name)],
         None => vec![scope.to_owned()],
     };
-    Reach { exposure: Exposure::Scoped, mailboxes: group.map(|g| g.members.len()), via }
+    PermissionReach { exposure: Exposure::Scoped, mailboxes: group.map(|g| g.members.len()), via }
 }
 
 /// The distinguished name in a `MemberOfGroup -eq '<dn>'` filter, the one
@@ -417,8 +417,8 @@ fn advice(permissions: &[AuditPermission], listed: Option<bool>) -> Vec<String> 
             p.permission
         ));
     }
-    let rbac_scoped = permissions.iter().any(|p| matches!(p.source, Source::Rbac { .. }));
-    if rbac_scoped && open.iter().any(|p| !matches!(p.source, Source::Rbac { .. })) {
+    let rbac_scoped = permissions.iter().any(|p| matches!(p.source, PermissionSource::Rbac { .. }));
+    if rbac_scoped && open.iter().any(|p| !matches!(p.source, PermissionSource::Rbac { .. })) {
         out.push(
             "RBAC scopes add to Entra grants: the tenant-wide grant makes its scoped assignment moot \
              (remove the grant)"

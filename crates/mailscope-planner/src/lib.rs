@@ -39,7 +39,7 @@ mod world;
 
 pub use audit::{
     AuditApp, AuditCheck, AuditOptions, AuditPermission, AuditReport, EWS_RETIREMENT, EWS_SWITCH_OFF,
-    Exposure, POLICY_LIMIT, PolicyRoom, Reach, Source, audit,
+    Exposure, POLICY_LIMIT, PermissionReach, PermissionSource, PolicyRoom, audit,
 };
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem, PlanProblems};

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure, Source};
+use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure, PermissionSource};
 use crate::render::printable;
 
 /// Pretty JSON of the report, with a trailing newline.
@@ -52,7 +52,7 @@ pub fn audit_markdown(report: &AuditReport) -> String {
     let mut out = String::from("<!-- mailscope-audit -->\n");
     let _ = writeln!(out, "### mailscope audit: {}\n", verdict(report));
     if !report.apps.is_empty() {
-        out.push_str("| App | App id | Reach | Permissions | File |\n|---|---|---|---|---|\n");
+        out.push_str("| App | App id | PermissionReach | Permissions | File |\n|---|---|---|---|---|\n");
         for app in &report.apps {
             let perms: Vec<String> = app.permissions.iter().map(permission_line).collect();
             let _ = writeln!(
@@ -121,16 +121,16 @@ fn app_head(app: &AuditApp) -> String {
 
 fn permission_line(p: &AuditPermission) -> String {
     let source = match &p.source {
-        Source::Graph => "Graph grant".to_owned(),
-        Source::ExchangeOnline => "Exchange Online grant".to_owned(),
-        Source::Rbac { assignment, role } => {
+        PermissionSource::Graph => "Graph grant".to_owned(),
+        PermissionSource::ExchangeOnline => "Exchange Online grant".to_owned(),
+        PermissionSource::Rbac { assignment, role } => {
             format!("RBAC {} ({})", printable(role), printable(assignment))
         }
     };
     let via = p.reach.via.iter().map(|v| printable(v)).collect::<Vec<_>>().join(", ");
     let reach = match (p.reach.exposure, p.reach.mailboxes) {
         (Exposure::Unrestricted, _) if p.fenced_by_policy => "every mailbox (no access policy)".to_owned(),
-        (Exposure::Unrestricted, _) if matches!(p.source, Source::Rbac { .. }) => {
+        (Exposure::Unrestricted, _) if matches!(p.source, PermissionSource::Rbac { .. }) => {
             "every mailbox (organization-wide assignment)".to_owned()
         }
         (Exposure::Unrestricted, _) => "every mailbox (access policies cannot fence it)".to_owned(),
