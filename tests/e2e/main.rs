@@ -2,6 +2,7 @@
 //!
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
+mod audit;
 mod flow;
 mod gitops;
 mod harness;
