@@ -3,6 +3,7 @@
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
 mod audit;
+mod drift_severity;
 mod flow;
 mod gitops;
 mod harness;

@@ -29,6 +29,7 @@ mod build;
 mod error;
 mod expected;
 pub mod export;
+mod exposure;
 mod guard;
 mod live;
 mod plan;
@@ -44,6 +45,7 @@ pub use audit::{
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem, PlanProblems};
 pub use expected::{CheckReason, ExpectedAccess, expected_access};
+pub use exposure::{DriftExposure, drift_exposures};
 pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;

@@ -52,7 +52,7 @@ pub fn audit_markdown(report: &AuditReport) -> String {
     let mut out = String::from("<!-- mailscope-audit -->\n");
     let _ = writeln!(out, "### mailscope audit: {}\n", verdict(report));
     if !report.apps.is_empty() {
-        out.push_str("| App | App id | PermissionReach | Permissions | File |\n|---|---|---|---|---|\n");
+        out.push_str("| App | App id | Reach | Permissions | File |\n|---|---|---|---|---|\n");
         for app in &report.apps {
             let perms: Vec<String> = app.permissions.iter().map(permission_line).collect();
             let _ = writeln!(
