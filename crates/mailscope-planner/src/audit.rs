@@ -54,9 +54,10 @@ pub struct AuditReport {
 }
 
 impl AuditReport {
-    /// Whether some app can reach every mailbox (the CLI's exit code 2).
+    /// Whether some app can reach every mailbox (the CLI's exit code 2);
+    /// apps the file excludes with a reason do not count.
     pub fn any_unrestricted(&self) -> bool {
-        self.apps.iter().any(|a| a.exposure == Exposure::Unrestricted)
+        self.apps.iter().any(|a| a.exposure == Exposure::Unrestricted && a.excluded.is_none())
     }
 }
 
@@ -85,6 +86,10 @@ pub struct AuditApp {
     pub listed: Option<bool>,
     /// Whether mailscope manages any of its policies (ownership marker).
     pub managed: bool,
+    /// The reason the file's `unlistedApps.exclude` gives for leaving it
+    /// alone; an excluded app does not fail the audit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<String>,
     /// The worst reach of its permissions.
     pub exposure: Exposure,
     /// Each permission, where it comes from and how far it reaches.
@@ -263,8 +268,16 @@ pub fn audit(live: &LiveSnapshot, desired: Option<&DesiredState>, options: Audit
             if permissions.iter().any(|p| p.ews) {
                 checks.push(AuditCheck::Ews { app_id: app_id.clone(), name: name.clone() });
             }
-            let advice = advice(&permissions, is_listed);
+            let excluded = desired
+                .and_then(|d| d.unlisted_apps.exclusion(&app_id))
+                .filter(|_| is_listed == Some(false))
+                .map(|e| e.reason.clone());
+            let advice = match &excluded {
+                Some(reason) => vec![format!("left alone by `unlistedApps.exclude`: {reason}")],
+                None => advice(&permissions, is_listed),
+            };
             AuditApp {
+                excluded,
                 managed: managed.contains(&app_id),
                 app_id,
                 name,

@@ -187,3 +187,19 @@ fn audit_markdown_snapshot() {
     let report = audit(&tenant(), Some(&desired()), AuditOptions { rbac_read: true });
     insta::assert_snapshot!(render::audit_markdown(&report));
 }
+
+#[test]
+fn an_excluded_app_is_shown_with_its_reason_and_does_not_fail_the_audit() {
+    let mut live = tenant();
+    live.grants.retain(|g| g.app_id != OPEN && g.app_id != EWS);
+    let text = format!(
+        "apiVersion: mailscope/v1\nunlistedApps:\n  mode: warn\n  exclude:\n    - appId: {TRAP}\n      reason: vendor digest, reviewed 2026-11\napps:\n  - name: billing\n    appId: {SCOPED}\n    allow: [billing@contoso.com]\n"
+    );
+    let desired = mailscope_spec::parse(&text, "x.yaml").unwrap();
+    let report = audit(&live, Some(&desired), AuditOptions { rbac_read: true });
+    let trap = report.apps.iter().find(|a| a.app_id == TRAP).unwrap();
+    assert_eq!(trap.exposure, Exposure::Unrestricted);
+    assert_eq!(trap.excluded.as_deref(), Some("vendor digest, reviewed 2026-11"));
+    assert!(!report.any_unrestricted(), "the only unrestricted app is excluded");
+    assert!(render::audit_text(&report).contains("[UNRESTRICTED, unlisted, excluded]"));
+}

@@ -87,7 +87,8 @@ fn cell(s: &str) -> String {
 }
 
 fn verdict(report: &AuditReport) -> String {
-    let open = report.apps.iter().filter(|a| a.exposure == Exposure::Unrestricted).count();
+    let open =
+        report.apps.iter().filter(|a| a.exposure == Exposure::Unrestricted && a.excluded.is_none()).count();
     let n = report.apps.len();
     let apps = |n: usize| if n == 1 { "app" } else { "apps" };
     if open == 0 {
@@ -115,6 +116,9 @@ fn app_head(app: &AuditApp) -> String {
     }
     if app.managed {
         tags.push("managed");
+    }
+    if app.excluded.is_some() {
+        tags.push("excluded");
     }
     format!("{name} ({}) [{}]", printable(&app.app_id), tags.join(", "))
 }
