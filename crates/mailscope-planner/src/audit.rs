@@ -418,7 +418,7 @@ fn advice(permissions: &[AuditPermission], listed: Option<bool>) -> Vec<String> 
                 "run `mailscope plan` and `apply`: the file fences it, the tenant does not yet".to_owned()
             }
             Some(false) => {
-                "list it in the file with the mailboxes it needs, or set `unlistedApps: lock-down`".to_owned()
+                "list it in the file with the mailboxes it needs, or exclude it under `unlistedApps` with a reason".to_owned()
             }
             None => "fence it: list it in a desired file with the mailboxes it needs".to_owned(),
         });
