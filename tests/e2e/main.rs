@@ -2,7 +2,9 @@
 //!
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
+mod audit;
 mod conventions;
+mod drift_severity;
 mod flow;
 mod gitops;
 mod harness;

@@ -1,5 +1,6 @@
 //! `mailscope drift FILE`: read-only drift detection (exit 0 in sync, 2 drift).
 
+use std::fmt::Write as _;
 use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
@@ -79,6 +80,8 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
     // although no step is left to plan (the file says `entraGrants: keep`):
     // that is drift from what the file means, so it fails the check too.
     let trapped = plan.findings.iter().any(|f| f.code == "additive-trap");
+    // Drift that lets an app reach a mailbox the file does not allow.
+    let exposures = mailscope_planner::drift_exposures(&desired, &live);
     let text = match args.format {
         DriftFormat::Text => {
             let head = if in_sync && trapped {
@@ -97,10 +100,22 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
                     args.inputs.file.display()
                 )
             };
+            let mut exposed = String::new();
+            for e in &exposures {
+                let mut what = e.mailboxes.join(", ");
+                if e.every_other_mailbox {
+                    what.push_str(if what.is_empty() { "every mailbox" } else { " and every other mailbox" });
+                }
+                let _ =
+                    writeln!(exposed, "Exposure: {} ({}) reaches {what} against the file.", e.app, e.app_id);
+            }
+            if !exposed.is_empty() {
+                exposed.push('\n');
+            }
             // The head line above is the verdict; an empty plan without
             // findings renders as nothing.
             let options = TextOptions { color: output::use_color(), verdict: false };
-            format!("{head}{}", mailscope_planner::render::text_with(&plan, &options))
+            format!("{head}{exposed}{}", mailscope_planner::render::text_with(&plan, &options))
         }
         DriftFormat::Json => {
             let mut out = serde_json::to_string_pretty(&json!({
@@ -108,6 +123,7 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
                 "file": args.inputs.file.display().to_string(),
                 "tenant": label,
                 "drifted": drifted_apps(&plan),
+                "exposures": exposures,
                 "findings": plan.findings,
                 "plan": plan,
             }))?;
@@ -115,9 +131,12 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
             out
         }
         DriftFormat::Markdown => mailscope_planner::render::markdown_with(&plan, &markdown_options()),
-        DriftFormat::Sarif => {
-            mailscope_planner::render::sarif(&plan, &args.inputs.file.to_string_lossy(), &label)
-        }
+        DriftFormat::Sarif => mailscope_planner::render::sarif_with_exposures(
+            &plan,
+            &args.inputs.file.to_string_lossy(),
+            &label,
+            &exposures,
+        ),
     };
     output::stdout(&text)?;
     Ok(if in_sync && !trapped { ExitCode::SUCCESS } else { ExitCode::from(2) })

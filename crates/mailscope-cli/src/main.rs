@@ -18,9 +18,11 @@
 
 mod app_scope;
 mod apply_cmd;
+mod audit_cmd;
 mod ci_env;
 mod completions_cmd;
 mod drift_cmd;
+mod explain_cmd;
 mod export_cmd;
 mod inputs;
 mod metrics;
@@ -85,6 +87,12 @@ enum Command {
     /// A long-running loop that detects drift every interval and, with
     /// `--correct`, corrects it (metrics, event log, webhook).
     Reconcile(reconcile_cmd::ReconcileArgs),
+    /// Every app that can reach mailboxes and how far (exit 0 none
+    /// unrestricted, 2 one is, 1 error); text, JSON or markdown.
+    Audit(audit_cmd::AuditArgs),
+    /// Whether an app reaches a mailbox and why: grant, policy or role
+    /// assignment, group membership (exit 0 no, 2 yes, 1 error).
+    Explain(explain_cmd::ExplainArgs),
     /// Write a desired-state file from the tenant's existing policies.
     Export(export_cmd::ExportArgs),
     /// The embedded tenant emulator.
@@ -131,6 +139,8 @@ fn main() -> ExitCode {
             Command::Plan(args) => plan_cmd::run(&args).await,
             Command::Apply(args) => apply_cmd::run(&args).await,
             Command::Verify(args) => verify_cmd::run(&args).await,
+            Command::Audit(args) => audit_cmd::run(&args).await,
+            Command::Explain(args) => explain_cmd::run(&args).await,
             Command::Export(args) => export_cmd::run(&args).await,
             Command::Drift(args) => drift_cmd::run(&args).await,
             Command::Reconcile(args) => reconcile_cmd::run(&args).await,

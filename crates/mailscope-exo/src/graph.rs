@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde_json::{Value, json};
 
+use mailscope_permissions::Resource;
 use mailscope_planner::{EntraServicePrincipal, PermissionGrant};
 
 use crate::exo::Outcome;
@@ -18,12 +19,22 @@ pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// Office 365 Exchange Online's resource appId.
 pub(crate) const EXCHANGE_APP_ID: &str = "00000002-0000-0ff1-ce00-000000000000";
 
-/// True for app role values that reach mailbox content and are therefore
-/// fenced by application access policies (Graph `Mail.*`,
-/// `MailboxSettings.*`, `Calendars.*`, `Contacts.*`; EWS `full_access_as_app`).
-pub(crate) fn is_mailbox_permission(value: &str) -> bool {
-    ["Mail.", "MailboxSettings.", "Calendars.", "Contacts."].iter().any(|p| value.starts_with(p))
-        || value == "full_access_as_app"
+/// True for app role values of `resource` that reach mailbox content:
+/// the Graph and Exchange Online roles of `mailscope_permissions`' table
+/// (policy-fenced ones, RBAC-only ones such as `MailboxItem.Read.All`, EWS
+/// `full_access_as_app` and the legacy Outlook REST roles).
+pub(crate) fn is_mailbox_permission(resource: &str, value: &str) -> bool {
+    Resource::from_app_id(resource).and_then(|r| mailscope_permissions::app_role(r, value)).is_some()
+}
+
+/// Who holds mailbox application permissions: the grants, and the holders'
+/// service principals (client id, object id, display name).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxAccess {
+    /// Every mailbox-reaching app-role grant, sorted.
+    pub grants: Vec<PermissionGrant>,
+    /// The service principals holding them, sorted by client id.
+    pub service_principals: Vec<EntraServicePrincipal>,
 }
 
 /// The Graph client. Cheap to clone.
@@ -102,6 +113,13 @@ impl GraphClient {
     /// pairs. Role ids are resolved from each resource's `appRoles`;
     /// `principalId`s are resolved to appIds. Needs `Application.Read.All`.
     pub async fn list_mailbox_grants(&self) -> Result<Vec<PermissionGrant>, ExoError> {
+        self.list_mailbox_access().await.map(|a| a.grants)
+    }
+
+    /// [`Self::list_mailbox_grants`] with the holders' service principals
+    /// (display names for the audit; object ids to recognise an object id
+    /// written where a client id belongs).
+    pub async fn list_mailbox_access(&self) -> Result<MailboxAccess, ExoError> {
         let mut grants = Vec::new();
         let mut principals: BTreeSet<String> = BTreeSet::new();
         // (principal, resource app id, permission, role id, assignment id, resource SP id)
@@ -127,7 +145,7 @@ impl GraphClient {
                 .filter_map(|r| {
                     Some((r.get("id")?.as_str()?.to_ascii_lowercase(), r.get("value")?.as_str()?.to_owned()))
                 })
-                .filter(|(_, v)| is_mailbox_permission(v))
+                .filter(|(_, v)| is_mailbox_permission(resource, v))
                 .collect();
             let assignments = self
                 .get_all(
@@ -164,20 +182,34 @@ impl GraphClient {
                 let sp = me
                     .get_one(
                         "GET servicePrincipals(id)",
-                        &format!("/v1.0/servicePrincipals/{p}?$select=id,appId"),
+                        &format!("/v1.0/servicePrincipals/{p}?$select=id,appId,displayName"),
                     )
                     .await;
                 (p, sp)
             });
         }
         let mut app_ids: BTreeMap<String, String> = BTreeMap::new();
+        let mut service_principals = Vec::new();
         while let Some(j) = set.join_next().await {
             let (p, sp) =
                 j.map_err(|e| ExoError::new(ExoErrorKind::Other, "list_mailbox_grants", e.to_string()))?;
-            if let Some(app) = sp?.as_ref().and_then(|v| v.get("appId")).and_then(Value::as_str) {
-                app_ids.insert(p, app.to_owned());
+            let sp = sp?;
+            if let Some(app) = sp.as_ref().and_then(|v| v.get("appId")).and_then(Value::as_str) {
+                app_ids.insert(p.clone(), app.to_owned());
+                let display_name = sp
+                    .as_ref()
+                    .and_then(|v| v.get("displayName"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned();
+                service_principals.push(EntraServicePrincipal {
+                    app_id: app.to_owned(),
+                    object_id: p,
+                    display_name,
+                });
             }
         }
+        service_principals.sort_by(|a, b| a.app_id.cmp(&b.app_id));
         for (principal, resource, permission, role_id, id, resource_id) in raw_grants {
             if let Some(app_id) = app_ids.get(&principal) {
                 grants.push(PermissionGrant {
@@ -198,7 +230,7 @@ impl GraphClient {
             ))
         });
         grants.dedup();
-        Ok(grants)
+        Ok(MailboxAccess { grants, service_principals })
     }
 
     /// The Entra service principal (enterprise application) of `app_id`;

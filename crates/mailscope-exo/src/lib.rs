@@ -50,7 +50,7 @@ pub use credentials::{
 };
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome};
-pub use graph::GraphClient;
+pub use graph::{GraphClient, MailboxAccess};
 pub use identity::TenantIdentity;
 pub use rbac::RbacCheck;
 pub use retry::RetryPolicy;

@@ -50,7 +50,7 @@ pub struct ExpectedAccess {
 }
 
 /// The file's lists as the policies mailscope would make of them.
-fn desired_world(desired: &DesiredState) -> World {
+pub(crate) fn desired_world(desired: &DesiredState) -> World {
     let mut world = World::default();
     for app in &desired.apps {
         for (list, right) in

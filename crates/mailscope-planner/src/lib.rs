@@ -24,10 +24,12 @@
 //! [`render`], the combined access decision under [`access`]).
 
 pub mod access;
+mod audit;
 mod build;
 mod error;
 mod expected;
 pub mod export;
+mod exposure;
 mod guard;
 mod live;
 mod plan;
@@ -36,9 +38,14 @@ pub mod render;
 mod saved;
 mod world;
 
+pub use audit::{
+    AuditApp, AuditCheck, AuditOptions, AuditPermission, AuditReport, EWS_RETIREMENT, EWS_SWITCH_OFF,
+    Exposure, POLICY_LIMIT, PermissionReach, PermissionSource, PolicyRoom, audit,
+};
 pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
 pub use error::{PlanError, PlanProblem, PlanProblems};
 pub use expected::{CheckReason, ExpectedAccess, expected_access};
+pub use exposure::{DriftExposure, drift_exposures};
 pub use guard::{ApprovalFlags, GuardRefusal, MASS_CHANGE_MIN_APPS, WideningApp, check_approvals};
 pub use live::*;
 pub use plan::*;

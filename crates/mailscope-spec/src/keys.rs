@@ -16,7 +16,8 @@ use serde_saphyr::Spanned;
 use crate::model::Position;
 
 /// Keys a desired-state file may have at its top level.
-pub(crate) const TOP_KEYS: &[&str] = &["apiVersion", "tenant", "mechanism", "entraGrants", "apps"];
+pub(crate) const TOP_KEYS: &[&str] =
+    &["apiVersion", "tenant", "mechanism", "entraGrants", "unlistedApps", "apps"];
 /// Keys an app may have.
 pub(crate) const APP_KEYS: &[&str] = &[
     "name",

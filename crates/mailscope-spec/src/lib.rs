@@ -26,7 +26,10 @@ mod write;
 
 pub use error::{Problem, SpecError};
 pub use lint::warnings;
-pub use model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, ListKind, Mechanism, Position};
+pub use model::{
+    API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, Exclusion, ListKind, Mechanism, Position,
+    UnlistedApps, UnlistedMode,
+};
 pub use validate::{is_app_name, is_guid, is_smtp_address};
 pub use write::{AppEntry, DesiredFile, WriteError, to_yaml};
 

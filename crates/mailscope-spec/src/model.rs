@@ -125,8 +125,60 @@ pub struct DesiredState {
     /// The file's default for Entra grants (each app's own is
     /// [`AppSpec::entra_grants`]).
     pub entra_grants: EntraGrants,
+    /// What to do about apps that reach mailboxes but are not listed.
+    pub unlisted_apps: UnlistedApps,
     /// The apps, in file order.
     pub apps: Vec<AppSpec>,
+}
+
+/// `unlistedApps`: what to do about apps that can reach mailboxes but are
+/// not in the file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct UnlistedApps {
+    /// The mode.
+    pub mode: UnlistedMode,
+    /// Apps left alone whatever the mode, each with its reason.
+    pub exclude: Vec<Exclusion>,
+}
+
+impl UnlistedApps {
+    /// The exclusion of an app (client id, any case), if it has one.
+    pub fn exclusion(&self, app_id: &str) -> Option<&Exclusion> {
+        self.exclude.iter().find(|e| e.app_id.eq_ignore_ascii_case(app_id))
+    }
+}
+
+/// The modes of `unlistedApps`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub enum UnlistedMode {
+    /// Say nothing about unlisted apps.
+    Ignore,
+    /// Name every unlisted app that can reach mailboxes.
+    #[default]
+    Warn,
+    /// Fence every unlisted app that can reach mailboxes (only narrowing
+    /// steps).
+    LockDown,
+}
+
+impl UnlistedMode {
+    /// The word used in the file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnlistedMode::Ignore => "ignore",
+            UnlistedMode::Warn => "warn",
+            UnlistedMode::LockDown => "lock-down",
+        }
+    }
+}
+
+/// An app `unlistedApps` leaves alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exclusion {
+    /// The client id, lower-case.
+    pub app_id: String,
+    /// Why, in the file's words.
+    pub reason: String,
 }
 
 /// One application and the mailboxes it may or may not reach.

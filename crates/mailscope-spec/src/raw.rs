@@ -40,6 +40,14 @@ pub(crate) struct RawDesiredState {
     #[serde(default)]
     #[schemars(with = "Option<RawEntraGrants>")]
     pub(crate) entra_grants: Option<Spanned<RawEntraGrants>>,
+    /// What to do about apps that can reach mailboxes but are not listed
+    /// below: `ignore`, `warn` (the default: `audit`, `plan` and `drift`
+    /// name them) or `lock-down` (fence each with an access policy on an
+    /// empty managed group). The long form adds `exclude`: apps left alone,
+    /// each with the reason.
+    #[serde(default)]
+    #[schemars(with = "Option<RawUnlistedApps>")]
+    pub(crate) unlisted_apps: Option<Spanned<RawUnlistedApps>>,
     /// The applications mailscope manages.
     #[schemars(with = "Vec<RawApp>")]
     pub(crate) apps: Spanned<Vec<RawApp>>,
@@ -65,6 +73,55 @@ pub(crate) enum RawEntraGrants {
     Keep,
     /// Delete them once the app's RBAC assignments exist.
     Remove,
+}
+
+/// What to do about unlisted apps that can reach mailboxes.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema)]
+pub(crate) enum RawUnlistedMode {
+    /// Say nothing about them.
+    #[serde(rename = "ignore")]
+    Ignore,
+    /// List them (the default).
+    #[serde(rename = "warn")]
+    Warn,
+    /// Fence each with a Restrict policy on an empty managed group.
+    #[serde(rename = "lock-down")]
+    LockDown,
+}
+
+/// `unlistedApps`: a mode, or a mode with exclusions.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawUnlistedApps {
+    /// `unlistedApps: lock-down`.
+    Mode(RawUnlistedMode),
+    /// `unlistedApps: {mode: lock-down, exclude: [...]}`.
+    Full(RawUnlistedAppsFull),
+}
+
+/// The long form of `unlistedApps`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawUnlistedAppsFull {
+    /// `ignore`, `warn` (the default) or `lock-down`.
+    #[serde(default)]
+    pub(crate) mode: Option<RawUnlistedMode>,
+    /// Apps to leave alone whatever the mode.
+    #[serde(default)]
+    pub(crate) exclude: Vec<RawExclusion>,
+}
+
+/// An app `unlistedApps` leaves alone, and why.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct RawExclusion {
+    /// The application (client) id.
+    #[schemars(regex(
+        pattern = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
+    pub(crate) app_id: String,
+    /// Why it may reach mailboxes without being listed (for reviewers).
+    pub(crate) reason: String,
 }
 
 /// One application. It needs `allow`, `deny`, or both (deny beats allow).

@@ -6,8 +6,11 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::error::{Problem, SpecError};
 use crate::keys::KeyScan;
-use crate::model::{API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, ListKind, Mechanism, Position};
-use crate::raw::{RawApp, RawDesiredState, RawEntraGrants, RawMechanism};
+use crate::model::{
+    API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, Exclusion, ListKind, Mechanism, Position,
+    UnlistedApps, UnlistedMode,
+};
+use crate::raw::{RawApp, RawDesiredState, RawEntraGrants, RawMechanism, RawUnlistedApps, RawUnlistedMode};
 
 /// Longest app name; with the `mailscope-` prefix and `-allow` suffix a
 /// derived group name stays within Exchange's 64-character `Name` limit.
@@ -168,6 +171,7 @@ impl Validator {
         });
         let mechanism = raw.mechanism.map_or(Mechanism::ApplicationAccessPolicy, |m| mechanism_of(m.value));
         let entra_grants = raw.entra_grants.map_or(EntraGrants::Keep, |g| entra_grants_of(g.value));
+        let unlisted_apps = raw.unlisted_apps.map(|u| self.unlisted_apps(u)).unwrap_or_default();
 
         let mut names: HashMap<String, Position> = HashMap::new();
         let mut app_ids: HashMap<String, (Position, String)> = HashMap::new();
@@ -216,7 +220,14 @@ impl Validator {
         self.adopted_derived_names(&apps);
 
         if self.problems.is_empty() {
-            Ok(DesiredState { origin: origin.to_owned(), tenant, mechanism, entra_grants, apps })
+            Ok(DesiredState {
+                origin: origin.to_owned(),
+                tenant,
+                mechanism,
+                entra_grants,
+                unlisted_apps,
+                apps,
+            })
         } else {
             self.problems.sort_by_key(|p| p.at);
             Err(SpecError { origin: origin.to_owned(), problems: self.problems })
@@ -252,6 +263,36 @@ impl Validator {
                 }
             }
         }
+    }
+
+    /// `unlistedApps`, with every exclusion's id and reason checked (the
+    /// untagged long form carries one position for the whole key).
+    fn unlisted_apps(&mut self, raw: Spanned<RawUnlistedApps>) -> UnlistedApps {
+        let pos = at(&raw);
+        let (mode, exclude) = match raw.value {
+            RawUnlistedApps::Mode(m) => (unlisted_mode_of(m), Vec::new()),
+            RawUnlistedApps::Full(f) => (f.mode.map_or(UnlistedMode::Warn, unlisted_mode_of), f.exclude),
+        };
+        let mut out = UnlistedApps { mode, exclude: Vec::with_capacity(exclude.len()) };
+        for e in exclude {
+            let app_id = e.app_id.trim().to_ascii_lowercase();
+            if !is_guid(&app_id) {
+                self.report(
+                    pos,
+                    format!("unlistedApps: excluded appId \"{}\" is not a GUID", e.app_id),
+                    "give the Application (client) ID of the app to leave alone",
+                );
+            }
+            if e.reason.trim().is_empty() {
+                self.report(
+                    pos,
+                    format!("unlistedApps: the exclusion of {app_id} has no reason"),
+                    "say why this app may reach mailboxes without being listed",
+                );
+            }
+            out.exclude.push(Exclusion { app_id, reason: e.reason.trim().to_owned() });
+        }
+        out
     }
 
     fn app(&mut self, app: RawApp, file_mechanism: Mechanism, file_entra_grants: EntraGrants) -> AppSpec {
@@ -536,6 +577,14 @@ fn mechanism_of(raw: RawMechanism) -> Mechanism {
     match raw {
         RawMechanism::ApplicationAccessPolicy => Mechanism::ApplicationAccessPolicy,
         RawMechanism::Rbac => Mechanism::Rbac,
+    }
+}
+
+fn unlisted_mode_of(raw: RawUnlistedMode) -> UnlistedMode {
+    match raw {
+        RawUnlistedMode::Ignore => UnlistedMode::Ignore,
+        RawUnlistedMode::Warn => UnlistedMode::Warn,
+        RawUnlistedMode::LockDown => UnlistedMode::LockDown,
     }
 }
 

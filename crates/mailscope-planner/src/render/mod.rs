@@ -10,16 +10,18 @@
 //! are untrusted: every renderer passes them through `printable`, so that
 //! none can start a line of its own or send a terminal escape sequence.
 
+mod audit;
 mod header;
 mod markdown;
 mod sarif;
 mod text;
 
+pub use audit::{audit_json, audit_markdown, audit_text};
 pub use markdown::{
     COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
     markdown_parts_with, markdown_with,
 };
-pub use sarif::sarif;
+pub use sarif::{sarif, sarif_with_exposures};
 pub use text::{TextOptions, text, text_with};
 
 use crate::live::AccessRight;

@@ -19,6 +19,7 @@
 use serde_json::{Value, json};
 
 use super::printable;
+use crate::exposure::DriftExposure;
 use crate::plan::{AccessSummary, AppChange, Plan};
 
 struct Rule {
@@ -124,6 +125,26 @@ fn result(rule: &str, level: &str, message: &str, file: &str, line: u64, key: &s
 ///
 /// Never: the log is plain JSON data.
 pub fn sarif(plan: &Plan, file: &str, tenant: &str) -> String {
+    sarif_log(plan, file, tenant, None)
+}
+
+/// [`sarif`] with drift severity decided by exposure
+/// ([`crate::drift_exposures`]): an app's drift is an `error` naming the
+/// mailboxes it reaches against the file, and a `warning` when it reaches
+/// nothing it should not (an allowed mailbox missing, a marker, …).
+pub fn sarif_with_exposures(plan: &Plan, file: &str, tenant: &str, exposures: &[DriftExposure]) -> String {
+    sarif_log(plan, file, tenant, Some(exposures))
+}
+
+fn exposure_text(e: &DriftExposure) -> String {
+    let mut parts: Vec<String> = e.mailboxes.clone();
+    if e.every_other_mailbox {
+        parts.push("every mailbox the file does not name".to_owned());
+    }
+    format!("; exposure: it reaches {} against the file", parts.join(", "))
+}
+
+fn sarif_log(plan: &Plan, file: &str, tenant: &str, exposures: Option<&[DriftExposure]>) -> String {
     let file = uri(file);
     let mut results = Vec::new();
     for app in &plan.apps {
@@ -159,17 +180,24 @@ pub fn sarif(plan: &Plan, file: &str, tenant: &str) -> String {
             AppChange::Create | AppChange::Update => {
                 let steps = plan.steps_of(&app.app_id).count();
                 let narrows_back = !app.widens();
+                let exposure =
+                    exposures.map(|all| all.iter().find(|e| e.app_id.eq_ignore_ascii_case(&app.app_id)));
+                let error = match exposure {
+                    Some(found) => found.is_some(),
+                    None => narrows_back,
+                };
                 results.push(result(
                     "drift",
-                    if narrows_back { "error" } else { "warning" },
+                    if error { "error" } else { "warning" },
                     &format!(
                         "app {} differs from the file in {tenant}: it reaches {} now, the file gives {} \
-                         ({steps} change{} to correct{})",
+                         ({steps} change{} to correct{}){}",
                         app.name,
                         app.before,
                         app.after,
                         if steps == 1 { "" } else { "s" },
-                        if narrows_back { "" } else { "; correcting widens access" }
+                        if narrows_back { "" } else { "; correcting widens access" },
+                        exposure.flatten().map(exposure_text).unwrap_or_default()
                     ),
                     &file,
                     line,

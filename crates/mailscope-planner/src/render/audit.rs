@@ -1,0 +1,195 @@
+//! Renderers of an [`AuditReport`]: text for a terminal, markdown for an
+//! issue or PR comment, pretty JSON (`docs/usage.md`, "audit").
+//!
+//! Names and scope names come from the tenant: every one passes through
+//! [`printable`].
+
+use std::fmt::Write as _;
+
+use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure, PermissionSource};
+use crate::render::printable;
+
+/// Pretty JSON of the report, with a trailing newline.
+///
+/// # Panics
+///
+/// Never: a report is plain data.
+pub fn audit_json(report: &AuditReport) -> String {
+    let mut out = serde_json::to_string_pretty(report).expect("an audit report always serialises");
+    out.push('\n');
+    out
+}
+
+/// The report as text: a verdict line, each app with its permissions, then
+/// the checks.
+pub fn audit_text(report: &AuditReport) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{}", verdict(report));
+    for app in &report.apps {
+        out.push('\n');
+        let _ = writeln!(out, "{}", app_head(app));
+        for p in &app.permissions {
+            let _ = writeln!(out, "  - {}", permission_line(p));
+        }
+        for a in &app.advice {
+            let _ = writeln!(out, "  → {a}");
+        }
+    }
+    if !report.checks.is_empty() {
+        out.push_str("\nChecks:\n");
+        for c in &report.checks {
+            let _ = writeln!(out, "  ! {}", check_line(c));
+        }
+    }
+    let room = report.policy_room;
+    let _ =
+        writeln!(out, "\nApplication access policies: {} of {} ({} left).", room.used, room.limit, room.left);
+    out
+}
+
+/// The report as markdown (hidden first line `<!-- mailscope-audit -->`).
+pub fn audit_markdown(report: &AuditReport) -> String {
+    let mut out = String::from("<!-- mailscope-audit -->\n");
+    let _ = writeln!(out, "### mailscope audit: {}\n", verdict(report));
+    if !report.apps.is_empty() {
+        out.push_str("| App | App id | Reach | Permissions | File |\n|---|---|---|---|---|\n");
+        for app in &report.apps {
+            let perms: Vec<String> = app.permissions.iter().map(permission_line).collect();
+            let _ = writeln!(
+                out,
+                "| {} | `{}` | {} | {} | {} |",
+                cell(&app.name),
+                cell(&app.app_id),
+                exposure_word(app.exposure),
+                cell(&perms.join("; ")),
+                match app.listed {
+                    Some(true) => "listed",
+                    Some(false) => "**unlisted**",
+                    None => "—",
+                }
+            );
+        }
+    }
+    if !report.checks.is_empty() {
+        out.push_str("\n**Checks**\n\n");
+        for c in &report.checks {
+            let _ = writeln!(out, "- {}", cell(&check_line(c)));
+        }
+    }
+    let room = report.policy_room;
+    let _ =
+        writeln!(out, "\nApplication access policies: {} of {} ({} left).", room.used, room.limit, room.left);
+    out
+}
+
+fn cell(s: &str) -> String {
+    printable(s).replace('|', "\\|")
+}
+
+fn verdict(report: &AuditReport) -> String {
+    let open =
+        report.apps.iter().filter(|a| a.exposure == Exposure::Unrestricted && a.excluded.is_none()).count();
+    let n = report.apps.len();
+    let apps = |n: usize| if n == 1 { "app" } else { "apps" };
+    if open == 0 {
+        format!("{n} {} can reach mailboxes; none without restriction.", apps(n))
+    } else {
+        format!("{n} {} can reach mailboxes; {open} without restriction.", apps(n))
+    }
+}
+
+fn exposure_word(e: Exposure) -> &'static str {
+    match e {
+        Exposure::Unrestricted => "UNRESTRICTED",
+        Exposure::AllBut => "all but a deny-list",
+        Exposure::Scoped => "scoped",
+    }
+}
+
+fn app_head(app: &AuditApp) -> String {
+    let name = if app.name.is_empty() { "(no name)".to_owned() } else { printable(&app.name) };
+    let mut tags = vec![exposure_word(app.exposure)];
+    match app.listed {
+        Some(true) => tags.push("listed"),
+        Some(false) => tags.push("unlisted"),
+        None => {}
+    }
+    if app.managed {
+        tags.push("managed");
+    }
+    if app.excluded.is_some() {
+        tags.push("excluded");
+    }
+    format!("{name} ({}) [{}]", printable(&app.app_id), tags.join(", "))
+}
+
+fn permission_line(p: &AuditPermission) -> String {
+    let source = match &p.source {
+        PermissionSource::Graph => "Graph grant".to_owned(),
+        PermissionSource::ExchangeOnline => "Exchange Online grant".to_owned(),
+        PermissionSource::Rbac { assignment, role } => {
+            format!("RBAC {} ({})", printable(role), printable(assignment))
+        }
+    };
+    let via = p.reach.via.iter().map(|v| printable(v)).collect::<Vec<_>>().join(", ");
+    let reach = match (p.reach.exposure, p.reach.mailboxes) {
+        (Exposure::Unrestricted, _) if p.fenced_by_policy => "every mailbox (no access policy)".to_owned(),
+        (Exposure::Unrestricted, _) if matches!(p.source, PermissionSource::Rbac { .. }) => {
+            "every mailbox (organization-wide assignment)".to_owned()
+        }
+        (Exposure::Unrestricted, _) => "every mailbox (access policies cannot fence it)".to_owned(),
+        (Exposure::AllBut, Some(n)) => format!("every mailbox but {n} (deny: {via})"),
+        (Exposure::AllBut, None) => format!("every mailbox but a deny-list ({via})"),
+        (Exposure::Scoped, Some(n)) => {
+            format!("{n} mailbox{} via {via}", if n == 1 { "" } else { "es" })
+        }
+        (Exposure::Scoped, None) => format!("the mailboxes of {via}"),
+    };
+    let ews = if p.ews { " [EWS]" } else { "" };
+    format!("{}: {reach} — {source}{ews}", printable(&p.permission))
+}
+
+fn check_line(c: &AuditCheck) -> String {
+    match c {
+        AuditCheck::NoMailboxPermission { app, app_id, object_id_of } => match object_id_of {
+            Some(client) => format!(
+                "{} ({}) holds no mailbox permission: {} is a service principal's object id; its client id is {}",
+                printable(app),
+                printable(app_id),
+                printable(app_id),
+                printable(client)
+            ),
+            None => format!(
+                "{} ({}) holds no mailbox permission: is the app id right?",
+                printable(app),
+                printable(app_id)
+            ),
+        },
+        AuditCheck::DeletedScope { policy, app_id, scope_name } => format!(
+            "policy {} of {} points at {}, which no longer exists: the app reaches no mailbox through it; \
+             remove the policy or recreate the group",
+            printable(policy),
+            printable(app_id),
+            printable(scope_name)
+        ),
+        AuditCheck::NestedGroup { group, member } => format!(
+            "scope group {} holds the group {}: nested members are not reliably honoured; add mailboxes directly",
+            printable(group),
+            printable(member)
+        ),
+        AuditCheck::Ews { app_id, name } => format!(
+            "{} ({}) relies on EWS (full_access_as_app): switched off for apps on {} and retired on {}",
+            printable(name),
+            printable(app_id),
+            crate::audit::EWS_SWITCH_OFF,
+            crate::audit::EWS_RETIREMENT
+        ),
+        AuditCheck::RbacNotRead => {
+            "RBAC for Applications role assignments were not read: RBAC reach is not shown".to_owned()
+        }
+        AuditCheck::GrantsNotRead => {
+            "Entra grants were not read (Application.Read.All missing?): no app's permissions are known"
+                .to_owned()
+        }
+    }
+}
