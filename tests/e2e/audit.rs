@@ -18,7 +18,8 @@ fn audit_shows_the_unlisted_unrestricted_app_of_the_demo_and_exits_2() {
     let tenant = format!("sim:{}", s.path("demo.json").display());
     let r = run(&["audit", FILE, "--tenant", &tenant]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.starts_with("9 apps can reach mailboxes; 5 without restriction."), "{}", r.stdout);
+    // newsletter-rbac reaches mailboxes through RBAC only: counted, scoped.
+    assert!(r.stdout.starts_with("10 apps can reach mailboxes; 5 without restriction."), "{}", r.stdout);
     assert!(
         r.stdout.contains(&format!("digest-sender ({DIGEST_SENDER}) [UNRESTRICTED, unlisted]")),
         "{}",

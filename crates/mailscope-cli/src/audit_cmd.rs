@@ -51,15 +51,19 @@ pub(crate) struct AuditArgs {
 
 pub(crate) async fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     let desired = args.file.as_deref().map(load_desired).transpose()?.map(|(d, _)| d);
-    let live = if let Some(path) = &args.snapshot {
-        load_snapshot(path)?
+    // A tenant read always reads the RBAC objects (`Get-ServicePrincipal`
+    // first); a saved snapshot may predate them.
+    let (live, rbac_read) = if let Some(path) = &args.snapshot {
+        let live = load_snapshot(path)?;
+        let read = rbac_was_read(&live);
+        (live, read)
     } else {
         let conn = target::connect(&args.target, desired.as_ref()).await?;
         let live = read_tenant(&conn, desired.as_ref()).await;
         conn.close().await;
-        live?
+        (live?, true)
     };
-    let options = AuditOptions { rbac_read: rbac_was_read(&live) };
+    let options = AuditOptions { rbac_read };
     let report = mailscope_planner::audit(&live, desired.as_ref(), options);
     let text = match args.format {
         AuditFormat::Text => mailscope_planner::render::audit_text(&report),
@@ -70,9 +74,9 @@ pub(crate) async fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
     Ok(if report.any_unrestricted() { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// RBAC objects are in the snapshot only when the client read them; a
-/// tenant without any reads the same as an unread one, so the audit says
-/// "not read" rather than claim there are none.
+/// RBAC objects are in a saved snapshot only when the client that wrote it
+/// read them; one without any reads the same as an unread one, so the audit
+/// says "not read" rather than claim there are none.
 fn rbac_was_read(live: &LiveSnapshot) -> bool {
     !live.exchange_service_principals.is_empty() || !live.role_assignments.is_empty()
 }
@@ -94,7 +98,7 @@ pub(crate) async fn read_tenant(
     let (exo, graph) = (conn.session.exo(), conn.session.graph());
     let (live, access) = tokio::join!(exo.read_snapshot(&request), graph.list_mailbox_access());
     let mut live = live.with_context(|| format!("cannot read the live state of {}", conn.label))?;
-    live.tenant = Some(conn.session.tenant().to_owned());
+    live.tenant = Some(conn.tenant_id.clone());
     match access {
         Ok(access) => {
             live.grants = access.grants;
