@@ -3,8 +3,10 @@
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
 mod conventions;
+mod corpus;
 mod flow;
 mod gitops;
 mod harness;
 mod offline;
+mod reliability;
 mod tenant;
