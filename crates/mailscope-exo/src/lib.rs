@@ -45,7 +45,7 @@ pub use credentials::{
     AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
 };
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
-pub use exo::{AccessCheck, ExoClient, Outcome};
+pub use exo::{AccessCheck, ExoClient, Outcome, fuzz_invoke_page};
 pub use graph::GraphClient;
 pub use identity::TenantIdentity;
 pub use retry::RetryPolicy;
