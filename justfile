@@ -37,3 +37,19 @@ demo:
 # or split it with `--shard 0/8`. Needs `cargo install --locked cargo-mutants`.
 mutants *ARGS:
     cargo mutants --workspace {{ARGS}}
+
+# Each cargo-fuzz target for SECS seconds, seeded from tests/corpus
+# (docs/reliability.md). libFuzzer needs nightly compiler flags:
+# RUSTC_BOOTSTRAP=1 lets the stable toolchain accept them. Install once:
+# `cargo install --locked cargo-fuzz@0.13.2`. New inputs go to fuzz/corpus,
+# findings to fuzz/artifacts (both ignored by git).
+fuzz SECS="60":
+    #!/usr/bin/env bash
+    set -euo pipefail
+    cd fuzz
+    for pair in spec_parse:desired snapshot_read:snapshots saved_plan_read:plans invoke_page:invoke; do
+        target="${pair%%:*}"
+        mkdir -p "corpus/$target"
+        RUSTC_BOOTSTRAP=1 CARGO_INCREMENTAL=0 cargo fuzz run --sanitizer none "$target" \
+            "corpus/$target" "../tests/corpus/${pair#*:}" -- -max_total_time={{SECS}} -max_len=65536
+    done

@@ -4,10 +4,12 @@
 
 mod audit;
 mod conventions;
+mod corpus;
 mod drift_severity;
 mod flow;
 mod gitops;
 mod harness;
 mod offline;
 mod rbac;
+mod reliability;
 mod tenant;

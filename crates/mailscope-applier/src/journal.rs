@@ -59,7 +59,13 @@ impl JournalWriter {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir)?;
         }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        // Owner-only on unix: the journal names apps, mailboxes and the
+        // tenant, which other local users have no business reading.
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(path)?;
         let sink = Box::new(file.try_clone()?);
         Ok(Self { sink, file: Some(file), header_fields: Map::new() })
     }
@@ -155,6 +161,17 @@ mod tests {
         let lines: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!((lines[0]["tenant_id"].as_str(), lines[0]["x"].as_i64()), (Some("t-1"), Some(1)));
         assert_eq!(lines[1].get("tenant_id"), None);
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_journal_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("mailscope-journal-{}/j.jsonl", uuid::Uuid::new_v4()));
+        JournalWriter::open(&path).unwrap().write_event("a", "header", json!({})).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "journal mode {mode:o}");
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 

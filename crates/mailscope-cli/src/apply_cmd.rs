@@ -89,10 +89,26 @@ pub(crate) fn guard(plan: &Plan, allow_widening: bool, allow_mass_change: bool) 
 /// Reads a saved plan, or `None` when the file is not one.
 fn read_saved(path: &Path) -> anyhow::Result<Option<SavedPlan>> {
     let text = output::read_text(path)?;
-    if !text.trim_start().starts_with('{') {
+    if !claims_saved_plan(&text) {
         return Ok(None);
     }
     SavedPlan::from_json(&text, env!("CARGO_PKG_VERSION")).map(Some).map_err(|err| saved_refusal(err, path))
+}
+
+/// Whether `text` says it is a saved plan: a JSON object with the saved
+/// plan's `saved_plan_version` field. "Parses as JSON" is not enough: YAML
+/// is a superset of JSON, so a desired file may be written in JSON style
+/// and must be planned, not refused as a broken plan. A file that is not
+/// valid JSON but names the field (a truncated plan) is still read as a
+/// plan, so that its refusal says what is wrong with it.
+fn claims_saved_plan(text: &str) -> bool {
+    if !text.trim_start().starts_with('{') {
+        return false;
+    }
+    match serde_json::from_str::<serde_json::Value>(text) {
+        Ok(value) => value.get("saved_plan_version").is_some(),
+        Err(_) => text.contains("\"saved_plan_version\""),
+    }
 }
 
 /// Words a saved plan's refusal for this command: the file concerned and

@@ -37,13 +37,12 @@ impl Events {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
             }
-            Box::new(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(path)
-                    .with_context(|| format!("cannot open the event log {target}"))?,
-            )
+            let mut options = std::fs::OpenOptions::new();
+            options.create(true).append(true);
+            // Owner-only on unix: the log names apps, mailboxes and drift.
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            Box::new(options.open(path).with_context(|| format!("cannot open the event log {target}"))?)
         };
         Ok(Self { out })
     }
@@ -215,6 +214,20 @@ mod tests {
     use super::{event_line, payload};
     use mailscope_reconcile::{Event, Notification, Outcome, Stage};
     use std::time::Duration;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_event_log_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mailscope-events-{}", std::process::id()));
+        let path = dir.join("events.jsonl");
+        let mut events = super::Events::open(path.to_str().unwrap()).unwrap();
+        events.emit("test", serde_json::json!({}));
+        drop(events);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "event log mode {mode:o}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn a_reread_of_an_unchanged_file_is_not_logged() {

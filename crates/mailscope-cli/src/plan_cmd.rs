@@ -108,7 +108,37 @@ pub(crate) fn save(
         plan,
     )
     .with_apps(apps);
-    output::write_atomic(path, &saved.to_json())
+    write_private(path, &saved.to_json())
+}
+
+/// Writes `bytes` to `path` atomically (temporary file, `fsync`, rename),
+/// the file readable by its owner only on unix: a saved plan holds the
+/// tenant's live state (apps, mailboxes, scopes), which other local users
+/// have no business reading. The mode is set when the temporary file is
+/// created, so there is no moment when it is readable by others.
+fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create directory {}", dir.display()))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tmp{}", std::process::id()));
+    // A leftover temporary file would keep its old mode: the mode applies
+    // only to a file this call creates.
+    let _ = std::fs::remove_file(&tmp);
+    let write = || -> std::io::Result<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        anyhow::Error::new(e).context(format!("cannot write {}", path.display()))
+    })
 }
 
 /// Writes the parts of a markdown comment to `dir/plan-N.md`, removing
@@ -183,4 +213,24 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
         output::stdout(&render(&plan, args.format))?;
     }
     Ok(if args.detailed_exitcode && !plan.is_empty() { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+#[cfg(test)]
+mod tests {
+    #[cfg(unix)]
+    #[test]
+    fn a_saved_plan_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("mailscope-plan-mode-{}", std::process::id()));
+        let path = dir.join("plan.json");
+        std::fs::create_dir_all(&dir).unwrap();
+        // Even over an existing world-readable file.
+        std::fs::write(&path, b"old").unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        super::write_private(&path, b"{}").unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "plan mode {mode:o}");
+        assert_eq!(std::fs::read(&path).unwrap(), b"{}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -61,6 +61,12 @@ pub(crate) struct ServeArgs {
     /// Address to listen on; port 0 picks a free port.
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8765")]
     listen: SocketAddr,
+    /// Accept a `--listen` address other than loopback. The emulator hands
+    /// out tokens to anyone who knows a seeded secret and its `/_sim/*`
+    /// routes change the tenant unauthenticated: off this machine it is
+    /// for a trusted network only.
+    #[arg(long)]
+    allow_non_loopback: bool,
     /// Behaviour and fault knobs as JSON (the `SimConfig` of docs/sim.md).
     #[arg(long, value_name = "CONFIG.json")]
     config: Option<PathBuf>,
@@ -161,7 +167,18 @@ async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// Refuses a non-loopback listen address unless asked for explicitly.
+fn check_listen(listen: SocketAddr, allow_non_loopback: bool) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        listen.ip().is_loopback() || allow_non_loopback,
+        "--listen {listen} is not a loopback address: the emulator's control routes are unauthenticated; \
+         pass --allow-non-loopback to serve it on a trusted network anyway"
+    );
+    Ok(())
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    check_listen(args.listen, args.allow_non_loopback)?;
     let mut config = match &args.config {
         Some(path) => serde_json::from_str::<SimConfig>(&crate::output::read_text(path)?)
             .with_context(|| format!("{} is not an emulator config (see docs/sim.md)", path.display()))?,
@@ -204,4 +221,21 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     server.shutdown().await;
     stopped.context("the emulator stopped")?;
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_listen;
+
+    #[test]
+    fn a_non_loopback_listen_address_needs_the_flag() {
+        for ok in ["127.0.0.1:0", "[::1]:8765", "127.5.6.7:1"] {
+            check_listen(ok.parse().unwrap(), false).unwrap();
+        }
+        for bad in ["0.0.0.0:8765", "[::]:0", "192.168.1.2:80"] {
+            let err = check_listen(bad.parse().unwrap(), false).unwrap_err().to_string();
+            assert!(err.contains("--allow-non-loopback") && err.contains(bad), "{err}");
+            check_listen(bad.parse().unwrap(), true).unwrap();
+        }
+    }
 }

@@ -570,6 +570,19 @@ pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
     })
 }
 
+/// Runs an `InvokeCommand` success body through the page parser and the
+/// object parsers, for the fuzz targets in `fuzz/` (the parsers are private;
+/// this is the one door to them from outside). Not part of the API.
+#[doc(hidden)]
+pub fn fuzz_invoke_page(body: &[u8]) {
+    let raw = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: body.to_vec() };
+    if let Ok((values, _next)) = parse_envelope("Get-Fuzz", &raw) {
+        for v in &values {
+            let _ = (parse_policy(v), parse_group(v), parse_recipient(v));
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

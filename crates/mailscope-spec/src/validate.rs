@@ -57,7 +57,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<DesiredState, SpecError>
     for u in unknown {
         validator.report(
             u.at,
-            format!("unknown field `{}`; expected one of {}", u.key, u.expected.join(", ")),
+            format!("unknown field `{}`; expected one of {}", u.key.escape_debug(), u.expected.join(", ")),
             "remove the field or fix its spelling; policies/schema.json lists the fields",
         );
     }
@@ -67,8 +67,7 @@ pub(crate) fn parse(text: &str, origin: &str) -> Result<DesiredState, SpecError>
             let at = e.location().map(position).unwrap_or_default();
             let (message, help) = describe_yaml_error(&e);
             validator.problems.push(Problem { at, message, help: help.map(str::to_owned) });
-            validator.problems.sort_by_key(|p| p.at);
-            Err(SpecError { origin: origin.to_owned(), problems: validator.problems })
+            Err(SpecError { origin: origin.to_owned(), problems: in_order_capped(validator.problems) })
         }
     }
 }
@@ -154,7 +153,7 @@ impl Validator {
         if raw.api_version.value != API_VERSION {
             self.report(
                 at(&raw.api_version),
-                format!("unsupported apiVersion \"{}\"", raw.api_version.value),
+                format!("unsupported apiVersion {}", quoted(&raw.api_version.value)),
                 &format!("this build of mailscope reads `apiVersion: {API_VERSION}`"),
             );
         }
@@ -163,7 +162,7 @@ impl Validator {
             if !is_guid(&value) && !is_domain(&value) {
                 self.report(
                     at(&t),
-                    format!("tenant \"{}\" is neither a GUID nor a domain", t.value),
+                    format!("tenant {} is neither a GUID nor a domain", quoted(&t.value)),
                     "give the tenant id (a GUID) or its initial domain, e.g. contoso.onmicrosoft.com",
                 );
             }
@@ -229,8 +228,7 @@ impl Validator {
                 apps,
             })
         } else {
-            self.problems.sort_by_key(|p| p.at);
-            Err(SpecError { origin: origin.to_owned(), problems: self.problems })
+            Err(SpecError { origin: origin.to_owned(), problems: in_order_capped(self.problems) })
         }
     }
 
@@ -297,21 +295,24 @@ impl Validator {
 
     fn app(&mut self, app: RawApp, file_mechanism: Mechanism, file_entra_grants: EntraGrants) -> AppSpec {
         let app_at = at(&app.name);
-        let name = app.name.value.clone();
+        let mut name = app.name.value.clone();
         if !is_app_name(&name) {
             self.report(
                 app_at,
-                format!("app name \"{name}\" is not valid"),
+                format!("app name {} is not valid", quoted(&name)),
                 &format!(
                     "use 1 to {MAX_NAME} lowercase letters, digits and '-', starting and ending with a letter or digit"
                 ),
             );
+            // Later messages name the app too: never with raw controls or
+            // bidirectional overrides in them (the file is refused anyway).
+            name = name.escape_debug().to_string();
         }
         let app_id = app.app_id.value.trim().to_ascii_lowercase();
         if !is_guid(&app_id) {
             self.report(
                 at(&app.app_id),
-                format!("appId \"{}\" of app \"{name}\" is not a GUID", app.app_id.value),
+                format!("appId {} of app \"{name}\" is not a GUID", quoted(&app.app_id.value)),
                 "copy the Application (client) ID from the app registration's overview page in Entra ID",
             );
         }
@@ -498,7 +499,7 @@ impl Validator {
             if !is_smtp_address(&address) {
                 self.report(
                     item_at,
-                    format!("\"{}\" in `{key}` of app \"{app}\" is not an email address", item.value),
+                    format!("{} in `{key}` of app \"{app}\" is not an email address", quoted(&item.value)),
                     "write the mailbox's primary SMTP address, e.g. billing@contoso.com",
                 );
                 continue;
@@ -530,6 +531,27 @@ const MAX_DESCRIPTION: usize = 200;
 
 /// A value for a message: quoted and with control and invisible characters
 /// shown as escapes, so the message itself cannot be forged by the value.
+/// Most problems reported for one file: a generated file with thousands of
+/// the same mistake would otherwise print one line (and a help) for each.
+pub(crate) const MAX_PROBLEMS: usize = 20;
+
+/// The problems in file order, at most [`MAX_PROBLEMS`] of them and then
+/// one that says how many more there are.
+fn in_order_capped(mut problems: Vec<Problem>) -> Vec<Problem> {
+    problems.sort_by_key(|p| p.at);
+    if problems.len() > MAX_PROBLEMS {
+        let more = problems.len() - MAX_PROBLEMS;
+        let at = problems[MAX_PROBLEMS].at;
+        problems.truncate(MAX_PROBLEMS);
+        problems.push(Problem {
+            at,
+            message: format!("{more} more problems from here on are not shown"),
+            help: Some("fix the ones above and validate again".to_owned()),
+        });
+    }
+    problems
+}
+
 fn quoted(value: &str) -> String {
     format!("{value:?}")
 }

@@ -454,3 +454,26 @@ fn policy_apps_refuse_rbac_only_keys() {
         "{msg}"
     );
 }
+
+#[test]
+fn values_in_messages_are_escaped_never_raw_controls() {
+    let (_, msg) = one_problem(&app("    allow: [\"bill\\eing\\u202e@contoso.com\"]\n"));
+    assert!(msg.starts_with(r#""bill\u{1b}ing\u{202e}@contoso.com" in `allow`"#), "{msg}");
+    let all = problems(
+        "apiVersion: mailscope/v1\napps:\n  - name: \"a\\0b\"\n    appId: nope\n    allow: [a@contoso.com]\n",
+    );
+    assert!(all.iter().all(|(_, m)| !m.chars().any(char::is_control)), "{all:?}");
+}
+
+#[test]
+fn a_file_with_thousands_of_problems_reports_twenty_and_a_count() {
+    use std::fmt::Write as _;
+    let mut text = String::from("apiVersion: mailscope/v1\napps:\n");
+    for i in 0..500 {
+        writeln!(text, "  - name: a{i}\n    appId: nope\n    allow: [a@contoso.com]").unwrap();
+    }
+    let all = problems(&text);
+    assert_eq!(all.len(), 21, "{all:?}");
+    assert_eq!(all[20].1, "480 more problems from here on are not shown");
+    assert_eq!(all[20].0, "64:12", "at the 21st problem: the appId of app a20");
+}

@@ -136,3 +136,16 @@ async fn the_state_file_is_owner_only() {
     s.ok("New-DistributionGroup", json!({"Name": "mode-check", "Type": "Security"})).await;
     assert_eq!(mode(&state), 0o600, "after a rewrite");
 }
+
+#[tokio::test]
+async fn the_state_dump_serves_no_client_secret_in_clear() {
+    let s = start().await;
+    let r = s.http.get(format!("{}/_sim/state", s.base)).send().await.unwrap();
+    assert_eq!(r.status(), reqwest::StatusCode::OK);
+    let text = r.text().await.unwrap();
+    assert!(!text.contains(OPERATOR_SECRET), "operator secret served in clear");
+    assert!(!text.contains(&secret_of(INVOICE_MAILER)), "an app secret served in clear");
+    assert!(text.contains("<redacted>"), "secrets are shown as redacted");
+    // The emulator still verifies the real secret.
+    assert!(!s.token(OPERATOR, EXO_SCOPE).await.is_empty());
+}
