@@ -21,6 +21,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use mailscope_exo::{AccessCheck, ExoErrorKind, RbacCheck};
+use mailscope_planner::access::AccessModel;
 use mailscope_planner::{ExpectedAccess, LiveSnapshot};
 use mailscope_spec::{AppSpec, DesiredState, EntraGrants, Mechanism};
 use tokio::task::JoinSet;
@@ -94,20 +95,17 @@ fn rbac_actual(app: &AppSpec, rows: &[RbacCheck]) -> Actual {
     Actual::Rbac { in_scope, of: perms.len() }
 }
 
-/// The Entra line of one RBAC app: `(text, mismatch)`.
-fn entra_line(app: &AppSpec, live: &LiveSnapshot) -> (String, bool) {
+/// The Entra line of one RBAC app: `(text, mismatch)`. Which grants count
+/// is the planner's decision ([`mailscope_planner::access::AccessModel`]): a
+/// tenant-wide grant nothing fences; one the app's legacy access policy
+/// still fences (mid-migration) is not a mismatch.
+fn entra_line(app: &AppSpec, live: &LiveSnapshot, model: &AccessModel) -> (String, bool) {
     if !live.grants_read {
         return ("unknown: the Entra grants could not be read".to_owned(), false);
     }
-    let held: Vec<&str> = live
-        .grants
-        .iter()
-        .filter(|g| g.app_id.eq_ignore_ascii_case(&app.app_id))
-        .filter(|g| app.permissions.iter().any(|p| p.address.eq_ignore_ascii_case(&g.permission)))
-        .map(|g| g.permission.as_str())
-        .collect();
-    if held.is_empty() {
-        return ("ok: no tenant-wide Entra grant of its RBAC permissions".to_owned(), false);
+    let open = model.unfenced_entra_grants(&app.app_id);
+    if open.is_empty() {
+        return ("ok: no tenant-wide Entra grant reaches past its RBAC scope".to_owned(), false);
     }
     let fix = match app.entra_grants {
         EntraGrants::Keep => format!("fix: set `entraGrants: remove` for {} and apply", app.name),
@@ -116,7 +114,7 @@ fn entra_line(app: &AppSpec, live: &LiveSnapshot) -> (String, bool) {
     (
         format!(
             "MISMATCH additive trap: a tenant-wide Entra grant of {} reaches every mailbox, whatever the RBAC scope; {fix}",
-            held.join(", ")
+            open.join(", ")
         ),
         true,
     )
@@ -201,8 +199,9 @@ async fn verify(
     let mut count = checks.len();
     if !rbac_apps.is_empty() {
         out.push_str("\nENTRA GRANTS (RBAC apps)\n");
+        let model = AccessModel::from_live(&live);
         for app in rbac_apps {
-            let (verdict, mismatch) = entra_line(app, &live);
+            let (verdict, mismatch) = entra_line(app, &live, &model);
             count += 1;
             mismatches += usize::from(mismatch);
             let _ = writeln!(out, "{:width$}  {verdict}", app.name);

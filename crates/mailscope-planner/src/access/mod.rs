@@ -88,6 +88,25 @@ impl AccessModel {
     }
 }
 
+impl AccessModel {
+    /// The app's Entra-granted permissions (Entra's values) that reach every
+    /// mailbox no access policy names: granted tenant-wide and not fenced
+    /// (no Restrict policy, or a permission policies do not cover). For an
+    /// RBAC app these are the additive trap; a grant its legacy policy still
+    /// fences is not listed. The same decision the planner's `additive-trap`
+    /// finding uses.
+    pub fn unfenced_entra_grants(&self, app_id: &str) -> Vec<String> {
+        let app = key(app_id);
+        permissions_in(&self.world, &app)
+            .into_iter()
+            .filter(|p| {
+                let v = decide_in(&self.world, &app, p, OTHER_MAILBOX);
+                v.entra.grant != EntraGrant::None && v.entra.allowed
+            })
+            .collect()
+    }
+}
+
 /// [`AccessModel::decide`] for a single question; build an [`AccessModel`]
 /// to ask several.
 pub fn decide(live: &LiveSnapshot, app_id: &str, permission: &str, mailbox: &str) -> Verdict {

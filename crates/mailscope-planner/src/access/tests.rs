@@ -235,6 +235,20 @@ fn the_additive_trap_a_tenant_wide_grant_defeats_the_rbac_scope() {
 }
 
 #[test]
+fn unfenced_entra_grants_are_the_trap_and_a_fenced_one_is_not() {
+    let mut live = snapshot();
+    assign(&mut live, "Application Mail.Send", Some(&dn("allowed")));
+    grant(&mut live, GRAPH_APP_ID, "Mail.Send");
+    assert_eq!(AccessModel::from_live(&live).unfenced_entra_grants(APP), ["Mail.Send"]);
+    // Mid-migration: the legacy Restrict policy still fences the grant.
+    policy(&mut live, "id-allowed", AccessRight::RestrictAccess);
+    assert!(AccessModel::from_live(&live).unfenced_entra_grants(APP).is_empty());
+    // A permission no policy covers is never fenced.
+    grant(&mut live, GRAPH_APP_ID, "MailboxItem.Read.All");
+    assert_eq!(AccessModel::from_live(&live).unfenced_entra_grants(APP), ["MailboxItem.Read.All"]);
+}
+
+#[test]
 fn an_unfenced_permission_ignores_the_policies() {
     let mut live = snapshot();
     grant(&mut live, GRAPH_APP_ID, "MailboxItem.Read.All");
