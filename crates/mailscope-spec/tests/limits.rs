@@ -145,3 +145,28 @@ fn a_domain_needs_non_empty_labels_of_at_most_63_letters_digits_or_hyphens() {
         assert!(!is_smtp_address(&bad), "{bad} should be refused");
     }
 }
+
+#[test]
+fn syntax_errors_carry_our_position_and_no_position_words_of_the_parser() {
+    let cases = [
+        "apiVersion: mailscope/v1\napps:\n\t- name: a\n",
+        "apiVersion: \"mailscope/v1\napps: []\n",
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n   appId: x\n",
+        "apiVersion: mailscope/v1\napiVersion: mailscope/v1\napps: []\n",
+        "apiVersion: mailscope/v1\napps:\n  - name: a\n    allow: *nowhere\n",
+        "apiVersion: mailscope/v1\napps: [\n",
+        "apiVersion: mailscope/v1\napps:\n  - {name: a, appId: b\n",
+        "apiVersion: mailscope/v1\napps: []\n---\napps: []\n",
+    ];
+    for text in cases {
+        let err = parse(text, "t.yaml").unwrap_err();
+        for p in &err.problems {
+            let m = &p.message;
+            assert!(!m.is_empty(), "{text:?}");
+            assert!(!m.starts_with("line "), "{text:?}: {m}");
+            assert!(!m.starts_with(|c: char| c.is_ascii_digit() || c == ':'), "{text:?}: {m}");
+            assert!(!m.contains(" at line ") && !m.contains("column"), "{text:?}: {m}");
+            assert!(p.at.line > 0, "{text:?}: a syntax error is located: {m}");
+        }
+    }
+}
