@@ -124,7 +124,7 @@ fn describe_yaml_error(e: &serde_saphyr::Error) -> (String, Option<&'static str>
         Some("each key may appear once per mapping; remove or merge the repeated one")
     } else if message.contains("has no value") {
         Some("give the key a value, or remove the key")
-    } else if message.contains("unsupported tag") || message.contains("tag") {
+    } else if message.contains("tag") {
         Some("remove the `!tag`: this format has no tags; write the plain value")
     } else if message.contains("expected a single text value") {
         Some("write one value here, e.g. `name: mailer`")
