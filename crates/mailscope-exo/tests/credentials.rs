@@ -6,6 +6,8 @@ mod common;
 
 use std::time::Duration;
 
+use base64::Engine as _;
+
 use mailscope_exo::{AuthError, ClientCredentials, Cloud, ExoErrorKind, Session};
 use mailscope_sim::SimConfig;
 use mailscope_testkit::contoso::{IDENTITY_HEADER, MI_SYSTEM, MI_USER, OPERATOR, TENANT_ID};
@@ -128,7 +130,6 @@ async fn managed_identity_through_imds_system_and_user_assigned() {
         // The token is the identity's own.
         let token = s.tokens().token(&s.endpoints().exo_scope).await.unwrap();
         let payload = token.expose().split('.').nth(1).unwrap();
-        use base64::Engine as _;
         let claims: serde_json::Value = serde_json::from_slice(
             &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
         )
