@@ -163,7 +163,8 @@ pub enum CredentialError {
         /// The value found.
         value: String,
     },
-    /// A token service URL (GitHub Actions, managed identity) is unusable.
+    /// A token service setting (the GitHub Actions or managed identity URL,
+    /// the identity header) is unusable.
     #[error("{variable}: {reason}")]
     BadUrl {
         /// The variable to fix.

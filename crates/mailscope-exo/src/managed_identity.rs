@@ -29,7 +29,7 @@ use reqwest::Url;
 use serde::Deserialize;
 
 use crate::body::{BodyError, MAX_TOKEN_RESPONSE_BYTES, read_capped, redirect_message};
-use crate::credentials::{CredentialError, ENV_IDENTITY_ENDPOINT, ENV_IMDS_URL};
+use crate::credentials::{CredentialError, ENV_IDENTITY_ENDPOINT, ENV_IDENTITY_HEADER, ENV_IMDS_URL};
 use crate::secret::{Secret, scrub};
 use crate::token::{AuthError, MAX_TOKEN_LIFETIME};
 
@@ -76,6 +76,14 @@ pub(crate) fn service_url(
             }
         }
         _ => Err(bad("the scheme must be https (or http to loopback)")),
+    }
+}
+
+/// `IDENTITY_HEADER` cannot be sent as a header (control characters).
+fn bad_header() -> CredentialError {
+    CredentialError::BadUrl {
+        variable: ENV_IDENTITY_HEADER,
+        reason: "not a valid HTTP header value".to_owned(),
     }
 }
 
@@ -130,6 +138,9 @@ impl ManagedIdentity {
     /// The App Service / Container Apps endpoint (`IDENTITY_ENDPOINT`, `IDENTITY_HEADER`).
     pub fn app_service(endpoint: &str, header: Secret) -> Result<Self, CredentialError> {
         let url = service_url(ENV_IDENTITY_ENDPOINT, endpoint, false)?;
+        if reqwest::header::HeaderValue::from_str(header.expose()).is_err() {
+            return Err(bad_header());
+        }
         Ok(Self { endpoint: Endpoint::AppService { url, header }, client_id: None })
     }
 
@@ -181,9 +192,17 @@ impl ManagedIdentity {
             }
         }
         let shown_url = shown(&url);
+        // Marked sensitive, like `Authorization`, so the HTTP stack never prints it.
+        let mut value =
+            reqwest::header::HeaderValue::from_str(header.1).map_err(|_| AuthError::InvalidResponse {
+                url: shown_url.clone(),
+                status: 0,
+                reason: "IDENTITY_HEADER is not a valid header value".to_owned(),
+            })?;
+        value.set_sensitive(true);
         let resp = http
             .get(url)
-            .header(header.0, header.1)
+            .header(header.0, value)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
