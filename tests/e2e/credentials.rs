@@ -104,6 +104,26 @@ fn managed_identity_through_imds_and_the_app_service_endpoint() {
         assert!(r.stdout.contains("Plan: 17 to add, 2 to change, 4 to destroy."), "{}", r.stdout);
         assert!(!r.stderr.contains(IDENTITY_HEADER));
     }
+    // A proxy in the environment must not carry the identity request: the
+    // same emulator also listens on 127.0.0.2 for IMDS, and only 127.0.0.1
+    // (Exchange, Graph) is exempt from a proxy that does not exist.
+    let imds = host.rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.2:0").await.expect("bind 127.0.0.2");
+        mailscope_sim::serve(host.emulator.sim().clone(), listener).await
+    });
+    let dead_proxy = "http://127.0.0.1:9".to_owned();
+    let env = [
+        ("MAILSCOPE_USE_MANAGED_IDENTITY", "true".to_owned()),
+        ("MAILSCOPE_IMDS_URL", imds.base_url()),
+        ("HTTP_PROXY", dead_proxy.clone()),
+        ("http_proxy", dead_proxy),
+        ("NO_PROXY", "127.0.0.1".to_owned()),
+        ("no_proxy", "127.0.0.1".to_owned()),
+    ];
+    assert!(imds.base_url().starts_with("http://127.0.0.2:"), "{}", imds.base_url());
+    let r = host.run(&["plan", FILE, "--detailed-exitcode"], &env);
+    assert_eq!(r.code, 2, "the IMDS request went through the proxy: {}", r.stderr);
+
     // IMDS is plain http on 169.254.169.254 only: another http host is refused before anything is sent.
     let r = host.run(
         &["plan", FILE],

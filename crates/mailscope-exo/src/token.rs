@@ -306,6 +306,22 @@ impl TokenSource {
         retry: RetryPolicy,
         deadline: Duration,
     ) -> Self {
+        // A managed identity endpoint is on this host (IMDS's link-local
+        // address, or loopback): an HTTP(S)_PROXY must not carry the request
+        // (and the identity header) elsewhere, as azure-identity also
+        // ensures. Its own client has no proxy; if one cannot be built, the
+        // session's is used.
+        let http = if matches!(credentials.credential, Credential::ManagedIdentity(_)) {
+            reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(deadline)
+                .user_agent(concat!("mailscope/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or(http)
+        } else {
+            http
+        };
         Self {
             http,
             token_url: endpoints.token_url(&credentials.tenant),
