@@ -9,8 +9,10 @@
 //! file (created from a seed when missing) and logs in with the seed's
 //! operator app: nothing to configure, nothing leaves 127.0.0.1.
 //! `--tenant <GUID|domain>` (or `tenant:` in the desired file, or
-//! `AZURE_TENANT_ID`) talks to Exchange Online with credentials from the
-//! `AZURE_*` variables. Every name given must name the tenant reached
+//! `AZURE_TENANT_ID`) talks to Exchange Online with the credential the
+//! environment names (`mailscope_exo::ClientCredentials::from_lookup`: the
+//! `AZURE_*` variables, GitHub Actions OIDC or a managed identity; the
+//! precedence is documented there and in docs/auth.md). Every name given must name the tenant reached
 //! ([`crate::tenant_names`]); the connection carries its tenant id.
 
 use std::path::{Path, PathBuf};
@@ -121,7 +123,8 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         bail!(
             "no tenant chosen: pass `--tenant sim:.mailscope/demo.json` to try the embedded emulator, \
              or `--tenant <tenant id or domain>` (or `tenant:` in the file, or AZURE_TENANT_ID) with \
-             AZURE_CLIENT_ID and a credential in the environment (see docs/auth.md)"
+             a credential in the environment: AZURE_CLIENT_ID with a secret, certificate or federated \
+             token, GitHub Actions OIDC, or a managed identity (see docs/auth.md)"
         );
     };
     if let Some((a, b)) = tenant_names::guid_conflict(&names) {

@@ -167,7 +167,7 @@ pub(crate) fn validate_base_url(setting: &str, value: &str) -> Result<String, En
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
-fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     let Some(host) = url.host_str() else {
         return false;
     };

@@ -1,22 +1,34 @@
-//! Client credentials of the app registration mailscope runs as.
+//! Client credentials of the identity mailscope runs as.
 //!
-//! Read from the environment the way the Azure SDKs and `az` read them:
-//! `AZURE_TENANT_ID`, `AZURE_CLIENT_ID`, and exactly one of
-//! `AZURE_CLIENT_SECRET`, `AZURE_CLIENT_CERTIFICATE_PATH` or
-//! `AZURE_FEDERATED_TOKEN_FILE`. Every error names the variable to fix.
+//! Read from the environment the way the Azure SDKs, `az` and Terraform's
+//! azurerm provider read them. `AZURE_TENANT_ID` names the tenant; the
+//! credential is chosen in this order (docs/auth.md, "Credentials"):
+//!
+//! 1. An explicit credential, exactly one of: `AZURE_CLIENT_SECRET`,
+//!    `AZURE_CLIENT_CERTIFICATE_PATH` (PEM, or PKCS#12 with
+//!    `AZURE_CLIENT_CERTIFICATE_PASSWORD`), `AZURE_FEDERATED_TOKEN_FILE`,
+//!    or `MAILSCOPE_USE_MANAGED_IDENTITY=true`. Two of them are an error,
+//!    not a guess.
+//! 2. GitHub Actions OIDC, when the runner exposes
+//!    `ACTIONS_ID_TOKEN_REQUEST_URL` and `ACTIONS_ID_TOKEN_REQUEST_TOKEN`
+//!    (a job with `permissions: id-token: write`).
+//! 3. The App Service / Container Apps managed identity, when
+//!    `IDENTITY_ENDPOINT` and `IDENTITY_HEADER` are set.
+//!
+//! Explicit settings win over what the platform injects, as in
+//! azure-identity's `DefaultAzureCredential` (environment and workload
+//! identity before managed identity) and azurerm (certificate, secret, OIDC,
+//! then managed identity). The VM metadata endpoint (IMDS) cannot be seen
+//! from the environment, so it is used only when asked for, like azurerm's
+//! `use_msi`. `AZURE_CLIENT_ID` is required except for a system-assigned
+//! managed identity; with a managed identity it selects a user-assigned one.
+//! Every error names the variable to fix.
 
-use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
-use serde::Serialize;
-use sha1::Digest as _;
-
+use crate::certificate::{AssertionAlgorithm, CertificateCredential, load_certificate};
+use crate::github_oidc::GitHubOidc;
+use crate::managed_identity::ManagedIdentity;
 use crate::secret::Secret;
 
 /// `AZURE_TENANT_ID`.
@@ -26,15 +38,28 @@ pub(crate) const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 /// `AZURE_CLIENT_SECRET`.
 pub(crate) const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 /// `AZURE_CLIENT_CERTIFICATE_PATH`: a PEM file holding the certificate and its
-/// unencrypted private key.
+/// unencrypted private key, or a PKCS#12 file (`.pfx`/`.p12`).
 pub(crate) const ENV_CLIENT_CERTIFICATE_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
-/// `AZURE_CLIENT_CERTIFICATE_PASSWORD`: not supported (encrypted keys).
+/// `AZURE_CLIENT_CERTIFICATE_PASSWORD`: the PKCS#12 file's password.
 pub(crate) const ENV_CLIENT_CERTIFICATE_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
 /// `AZURE_FEDERATED_TOKEN_FILE`: a file holding an OIDC token (workload
-/// identity, GitHub Actions), re-read on every token refresh.
+/// identity), re-read on every token refresh.
 pub(crate) const ENV_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
 /// `MAILSCOPE_CERTIFICATE_ALG`: `PS256` (default) or `RS256`.
 pub(crate) const ENV_CERTIFICATE_ALG: &str = "MAILSCOPE_CERTIFICATE_ALG";
+/// `ACTIONS_ID_TOKEN_REQUEST_URL`: set by the GitHub Actions runner.
+pub(crate) const ENV_ACTIONS_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// `ACTIONS_ID_TOKEN_REQUEST_TOKEN`: set by the GitHub Actions runner.
+pub(crate) const ENV_ACTIONS_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// `IDENTITY_ENDPOINT`: App Service / Container Apps managed identity.
+pub(crate) const ENV_IDENTITY_ENDPOINT: &str = "IDENTITY_ENDPOINT";
+/// `IDENTITY_HEADER`: the secret sent to `IDENTITY_ENDPOINT`.
+pub(crate) const ENV_IDENTITY_HEADER: &str = "IDENTITY_HEADER";
+/// `MAILSCOPE_USE_MANAGED_IDENTITY`: `true` to use the managed identity
+/// (IMDS unless `IDENTITY_ENDPOINT` is set).
+pub(crate) const ENV_USE_MANAGED_IDENTITY: &str = "MAILSCOPE_USE_MANAGED_IDENTITY";
+/// `MAILSCOPE_IMDS_URL`: the instance metadata service's base URL (tests).
+pub(crate) const ENV_IMDS_URL: &str = "MAILSCOPE_IMDS_URL";
 
 /// A credential configuration problem, naming what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -49,8 +74,9 @@ pub enum CredentialError {
     },
     /// None of the credential variables is set.
     #[error(
-        "no client credential configured: set one of AZURE_CLIENT_SECRET, \
-         AZURE_CLIENT_CERTIFICATE_PATH or AZURE_FEDERATED_TOKEN_FILE"
+        "no credential configured: set one of AZURE_CLIENT_SECRET, AZURE_CLIENT_CERTIFICATE_PATH or \
+         AZURE_FEDERATED_TOKEN_FILE, run in GitHub Actions with `permissions: id-token: write`, or set \
+         MAILSCOPE_USE_MANAGED_IDENTITY=true on an Azure host with a managed identity (see docs/auth.md)"
     )]
     NoCredential,
     /// More than one credential variable is set.
@@ -94,7 +120,7 @@ pub enum CredentialError {
         /// The file.
         path: PathBuf,
     },
-    /// The certificate file is not a usable PEM certificate + RSA key.
+    /// The certificate file is not a usable PEM or PKCS#12 certificate + RSA key.
     #[error("{variable}: {} is not a usable certificate: {reason}", .path.display())]
     BadPem {
         /// The variable to fix.
@@ -104,10 +130,23 @@ pub enum CredentialError {
         /// What is wrong (never key material).
         reason: String,
     },
-    /// A password-protected certificate was configured.
+    /// The PKCS#12 file does not open with the password given.
     #[error(
-        "{variable} is set, but encrypted private keys are not supported; export the \
-         certificate as PEM with an unencrypted key (openssl pkcs12 -in cert.pfx -nodes) and unset {variable}"
+        "{variable}: {} does not open with AZURE_CLIENT_CERTIFICATE_PASSWORD (wrong password, \
+         or the password is missing)",
+        .path.display()
+    )]
+    WrongPassword {
+        /// The variable naming the file.
+        variable: String,
+        /// The file.
+        path: PathBuf,
+    },
+    /// A password was given for a PEM certificate.
+    #[error(
+        "{variable} is set, but the certificate is PEM and encrypted PEM keys are not supported; \
+         point AZURE_CLIENT_CERTIFICATE_PATH at the .pfx/.p12 file instead, or export the key \
+         unencrypted (openssl pkcs12 -in cert.pfx -nodes) and unset {variable}"
     )]
     PasswordNotSupported {
         /// The variable to unset.
@@ -116,155 +155,24 @@ pub enum CredentialError {
     /// `MAILSCOPE_CERTIFICATE_ALG` has an unknown value.
     #[error("{ENV_CERTIFICATE_ALG} must be PS256 or RS256, got {0:?}")]
     UnknownAlgorithm(String),
-}
-
-/// Signature scheme of the certificate client assertion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum AssertionAlgorithm {
-    /// `alg: PS256` with header `x5t#S256` (SHA-256 thumbprint); what the
-    /// current Entra documentation specifies. The default.
-    #[default]
-    Ps256,
-    /// `alg: RS256` with header `x5t` (SHA-1 thumbprint); the older form,
-    /// still accepted by Entra.
-    Rs256,
-}
-
-/// A certificate credential: signing key and thumbprints.
-#[derive(Clone)]
-pub struct CertificateCredential {
-    key: EncodingKey,
-    x5t: String,
-    x5t_s256: String,
-    algorithm: AssertionAlgorithm,
-}
-
-impl fmt::Debug for CertificateCredential {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CertificateCredential")
-            .field("key", &"[redacted]")
-            .field("x5t#S256", &self.x5t_s256)
-            .field("algorithm", &self.algorithm)
-            .finish_non_exhaustive()
-    }
-}
-
-impl CertificateCredential {
-    /// Parses a PEM holding a certificate and its unencrypted RSA private key
-    /// (PKCS#1 or PKCS#8). `variable` names the setting, for errors.
-    pub fn from_pem(pem: &[u8], variable: &str, path: &Path) -> Result<Self, CredentialError> {
-        let bad = |reason: &str| CredentialError::BadPem {
-            variable: variable.to_owned(),
-            path: path.to_owned(),
-            reason: reason.to_owned(),
-        };
-        let text = String::from_utf8_lossy(pem);
-        if text.contains("ENCRYPTED PRIVATE KEY") {
-            return Err(bad("the private key is encrypted; export it unencrypted (openssl pkcs12 -nodes)"));
-        }
-        let cert = CertificateDer::pem_slice_iter(pem)
-            .next()
-            .ok_or_else(|| bad("no CERTIFICATE block found"))?
-            .map_err(|e| bad(&format!("malformed CERTIFICATE block ({e})")))?;
-        let key = PrivateKeyDer::from_pem_slice(pem)
-            .map_err(|_| bad("no unencrypted private key block (RSA PRIVATE KEY or PRIVATE KEY) found"))?;
-        let key = match &key {
-            PrivateKeyDer::Pkcs1(k) => EncodingKey::from_rsa_der(k.secret_pkcs1_der()),
-            PrivateKeyDer::Pkcs8(k) => {
-                let pem = to_pem("PRIVATE KEY", k.secret_pkcs8_der());
-                EncodingKey::from_rsa_pem(pem.as_bytes())
-                    .map_err(|_| bad("the private key is not an RSA key"))?
-            }
-            _ => return Err(bad("the private key is not an RSA key (Entra needs RSA)")),
-        };
-        let der = cert.as_ref();
-        let cred = Self {
-            key,
-            x5t: URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(der)),
-            x5t_s256: URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der)),
-            algorithm: AssertionAlgorithm::default(),
-        };
-        // Sign once now, so that a broken key fails at configuration time and
-        // names the variable, rather than at the first token request.
-        cred.sign("probe", "probe")
-            .map_err(|_| bad("the private key cannot sign (is it a valid RSA key?)"))?;
-        Ok(cred)
-    }
-
-    /// Selects the assertion algorithm.
-    #[must_use]
-    pub fn with_algorithm(mut self, algorithm: AssertionAlgorithm) -> Self {
-        self.algorithm = algorithm;
-        self
-    }
-
-    /// The assertion algorithm in use.
-    pub fn algorithm(&self) -> AssertionAlgorithm {
-        self.algorithm
-    }
-
-    /// Base64url SHA-256 thumbprint of the certificate (`x5t#S256`).
-    pub fn thumbprint_sha256(&self) -> &str {
-        &self.x5t_s256
-    }
-
-    /// Base64url SHA-1 thumbprint of the certificate (`x5t`).
-    pub fn thumbprint_sha1(&self) -> &str {
-        &self.x5t
-    }
-
-    /// Builds a signed client assertion for `audience` (the token endpoint).
-    pub(crate) fn sign(&self, client_id: &str, audience: &str) -> Result<Secret, String> {
-        #[derive(Serialize)]
-        struct Claims<'a> {
-            aud: &'a str,
-            iss: &'a str,
-            sub: &'a str,
-            jti: String,
-            nbf: u64,
-            iat: u64,
-            exp: u64,
-        }
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-        let mut header = match self.algorithm {
-            AssertionAlgorithm::Ps256 => {
-                let mut h = Header::new(Algorithm::PS256);
-                h.x5t_s256 = Some(self.x5t_s256.clone());
-                h
-            }
-            AssertionAlgorithm::Rs256 => {
-                let mut h = Header::new(Algorithm::RS256);
-                h.x5t = Some(self.x5t.clone());
-                h
-            }
-        };
-        header.typ = Some("JWT".to_owned());
-        let claims = Claims {
-            aud: audience,
-            iss: client_id,
-            sub: client_id,
-            jti: uuid::Uuid::new_v4().to_string(),
-            // Entra tolerates small clock skew; back-dating nbf by a minute
-            // keeps a runner whose clock is slightly ahead from being refused.
-            nbf: now.saturating_sub(60),
-            iat: now,
-            exp: now + 600,
-        };
-        jsonwebtoken::encode(&header, &claims, &self.key).map(Secret::from).map_err(|e| e.to_string())
-    }
-}
-
-fn to_pem(tag: &str, der: &[u8]) -> String {
-    let b64 = STANDARD.encode(der);
-    let mut out = format!("-----BEGIN {tag}-----\n");
-    for chunk in b64.as_bytes().chunks(64) {
-        out.push_str(&String::from_utf8_lossy(chunk));
-        out.push('\n');
-    }
-    out.push_str("-----END ");
-    out.push_str(tag);
-    out.push_str("-----\n");
-    out
+    /// A yes/no variable holds something else.
+    #[error("{variable} must be true or false, got {value:?}")]
+    NotABool {
+        /// The variable to fix.
+        variable: &'static str,
+        /// The value found.
+        value: String,
+    },
+    /// A token service setting (the GitHub Actions or managed identity URL,
+    /// the identity header) is unusable.
+    #[error("{variable}: {reason}")]
+    BadUrl {
+        /// The variable to fix.
+        variable: &'static str,
+        /// What is wrong (the URL itself is not repeated: it may carry a
+        /// run-specific path).
+        reason: String,
+    },
 }
 
 /// The secret part of the client credentials.
@@ -277,6 +185,12 @@ pub enum Credential {
     /// A federated OIDC token in a file (`client_assertion`), re-read on every
     /// refresh because workload-identity and CI runners rotate it.
     FederatedTokenFile(PathBuf),
+    /// A GitHub Actions ID token, requested afresh from the runner for every
+    /// access token (`client_assertion`).
+    GitHubOidc(GitHubOidc),
+    /// An Azure managed identity: tokens come from the host's identity
+    /// endpoint, not from Entra's token endpoint.
+    ManagedIdentity(ManagedIdentity),
 }
 
 impl Credential {
@@ -286,16 +200,19 @@ impl Credential {
             Credential::Secret(_) => "client_secret",
             Credential::Certificate(_) => "certificate",
             Credential::FederatedTokenFile(_) => "federated_token_file",
+            Credential::GitHubOidc(_) => "github_oidc",
+            Credential::ManagedIdentity(_) => "managed_identity",
         }
     }
 }
 
-/// Tenant, client id and credential of the app registration.
+/// Tenant, client id and credential of the identity mailscope runs as.
 #[derive(Debug, Clone)]
 pub struct ClientCredentials {
     /// Tenant GUID or initial domain.
     pub tenant: String,
-    /// The application (client) id.
+    /// The application (client) id; empty for a system-assigned managed
+    /// identity (the host's identity endpoint knows it).
     pub client_id: String,
     /// The credential.
     pub credential: Credential,
@@ -331,7 +248,7 @@ impl ClientCredentials {
         client_id: impl Into<String>,
         path: impl AsRef<Path>,
     ) -> Result<Self, CredentialError> {
-        let cert = load_certificate("certificate path", path.as_ref())?;
+        let cert = load_certificate("certificate path", path.as_ref(), None)?;
         Self::new(tenant, client_id, Credential::Certificate(cert))
     }
 
@@ -344,6 +261,26 @@ impl ClientCredentials {
         let path = path.into();
         read_token_file("federated token file", &path)?;
         Self::new(tenant, client_id, Credential::FederatedTokenFile(path))
+    }
+
+    /// Credentials of a managed identity: system-assigned when `client_id`
+    /// is `None`, else the user-assigned identity with that client id.
+    pub fn with_managed_identity(
+        tenant: impl Into<String>,
+        client_id: Option<String>,
+        identity: ManagedIdentity,
+    ) -> Result<Self, CredentialError> {
+        let tenant = tenant.into();
+        validate_tenant("tenant", &tenant)?;
+        if let Some(id) = &client_id {
+            validate_guid("client id", id)?;
+        }
+        let identity = identity.with_client_id(client_id.clone());
+        Ok(Self {
+            tenant,
+            client_id: client_id.unwrap_or_default(),
+            credential: Credential::ManagedIdentity(identity),
+        })
     }
 
     /// Reads the `AZURE_*` variables of the process environment.
@@ -361,31 +298,51 @@ impl ClientCredentials {
         })?;
         let tenant = tenant.trim().to_owned();
         validate_tenant(ENV_TENANT_ID, &tenant)?;
-        let client_id = get(ENV_CLIENT_ID).ok_or(CredentialError::Missing {
-            variable: ENV_CLIENT_ID,
-            what: "application (client) id of the app registration",
-        })?;
-        let client_id = client_id.trim().to_owned();
-        validate_guid(ENV_CLIENT_ID, &client_id)?;
+        let client_id = get(ENV_CLIENT_ID).map(|c| c.trim().to_owned());
+        if let Some(id) = &client_id {
+            validate_guid(ENV_CLIENT_ID, id)?;
+        }
+        let require_client_id = || {
+            client_id.clone().ok_or(CredentialError::Missing {
+                variable: ENV_CLIENT_ID,
+                what: "application (client) id of the app registration",
+            })
+        };
+        let use_mi = match get(ENV_USE_MANAGED_IDENTITY) {
+            None => false,
+            Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => return Err(CredentialError::NotABool { variable: ENV_USE_MANAGED_IDENTITY, value: v }),
+            },
+        };
 
-        let set: Vec<&'static str> =
-            [ENV_CLIENT_SECRET, ENV_CLIENT_CERTIFICATE_PATH, ENV_FEDERATED_TOKEN_FILE]
-                .into_iter()
-                .filter(|v| get(v).is_some())
-                .collect();
-        let credential = match set.as_slice() {
-            [] => return Err(CredentialError::NoCredential),
+        // 1. Explicit credentials: exactly one.
+        let explicit: Vec<&'static str> = [
+            ENV_CLIENT_SECRET,
+            ENV_CLIENT_CERTIFICATE_PATH,
+            ENV_FEDERATED_TOKEN_FILE,
+            ENV_USE_MANAGED_IDENTITY,
+        ]
+        .into_iter()
+        .filter(|v| if *v == ENV_USE_MANAGED_IDENTITY { use_mi } else { get(v).is_some() })
+        .collect();
+        let credential = match explicit.as_slice() {
+            [] => None,
             [one] if *one == ENV_CLIENT_SECRET => {
-                Credential::Secret(Secret::new(get(ENV_CLIENT_SECRET).unwrap_or_default()))
+                Some(Credential::Secret(Secret::new(get(ENV_CLIENT_SECRET).unwrap_or_default())))
             }
             [one] if *one == ENV_CLIENT_CERTIFICATE_PATH => {
-                if get(ENV_CLIENT_CERTIFICATE_PASSWORD).is_some() {
-                    return Err(CredentialError::PasswordNotSupported {
-                        variable: ENV_CLIENT_CERTIFICATE_PASSWORD,
-                    });
-                }
                 let path = PathBuf::from(get(ENV_CLIENT_CERTIFICATE_PATH).unwrap_or_default());
-                let mut cert = load_certificate(ENV_CLIENT_CERTIFICATE_PATH, &path)?;
+                // A password may legitimately be empty, so it is read raw.
+                let password = lookup(ENV_CLIENT_CERTIFICATE_PASSWORD)
+                    .filter(|p| !p.is_empty())
+                    .map(|p| (ENV_CLIENT_CERTIFICATE_PASSWORD, Secret::new(p)));
+                let mut cert = load_certificate(
+                    ENV_CLIENT_CERTIFICATE_PATH,
+                    &path,
+                    password.as_ref().map(|(v, p)| (*v, p)),
+                )?;
                 if let Some(alg) = get(ENV_CERTIFICATE_ALG) {
                     cert = cert.with_algorithm(match alg.trim().to_ascii_uppercase().as_str() {
                         "PS256" => AssertionAlgorithm::Ps256,
@@ -393,30 +350,53 @@ impl ClientCredentials {
                         _ => return Err(CredentialError::UnknownAlgorithm(alg)),
                     });
                 }
-                Credential::Certificate(cert)
+                Some(Credential::Certificate(cert))
             }
-            [_] => {
+            [one] if *one == ENV_FEDERATED_TOKEN_FILE => {
                 let path = PathBuf::from(get(ENV_FEDERATED_TOKEN_FILE).unwrap_or_default());
                 read_token_file(ENV_FEDERATED_TOKEN_FILE, &path)?;
-                Credential::FederatedTokenFile(path)
+                Some(Credential::FederatedTokenFile(path))
             }
-            _ => return Err(CredentialError::Conflicting { variables: set }),
+            [_] => {
+                let identity = match (get(ENV_IDENTITY_ENDPOINT), get(ENV_IDENTITY_HEADER)) {
+                    (Some(url), Some(header)) => ManagedIdentity::app_service(&url, Secret::new(header))?,
+                    _ => ManagedIdentity::imds(get(ENV_IMDS_URL).as_deref())?,
+                };
+                Some(Credential::ManagedIdentity(identity))
+            }
+            _ => return Err(CredentialError::Conflicting { variables: explicit }),
+        };
+        // 2. and 3.: what the platform provides.
+        let credential = match credential {
+            Some(c) => c,
+            None => match (
+                get(ENV_ACTIONS_URL),
+                get(ENV_ACTIONS_TOKEN),
+                get(ENV_IDENTITY_ENDPOINT),
+                get(ENV_IDENTITY_HEADER),
+            ) {
+                (Some(url), Some(token), _, _) => {
+                    Credential::GitHubOidc(GitHubOidc::new(&url, Secret::new(token))?)
+                }
+                (_, _, Some(url), Some(header)) => {
+                    Credential::ManagedIdentity(ManagedIdentity::app_service(&url, Secret::new(header))?)
+                }
+                _ => {
+                    // Without a client id that is the first thing to fix.
+                    require_client_id()?;
+                    return Err(CredentialError::NoCredential);
+                }
+            },
+        };
+        let client_id = match credential {
+            Credential::ManagedIdentity(identity) => {
+                let credential = Credential::ManagedIdentity(identity.with_client_id(client_id.clone()));
+                return Ok(Self { tenant, client_id: client_id.unwrap_or_default(), credential });
+            }
+            _ => require_client_id()?,
         };
         Ok(Self { tenant, client_id, credential })
     }
-}
-
-/// Loads a certificate credential from a PEM file.
-pub(crate) fn load_certificate(
-    variable: &str,
-    path: &Path,
-) -> Result<CertificateCredential, CredentialError> {
-    let pem = std::fs::read(path).map_err(|source| CredentialError::UnreadableFile {
-        variable: variable.to_owned(),
-        path: path.to_owned(),
-        source,
-    })?;
-    CertificateCredential::from_pem(&pem, variable, path)
 }
 
 /// Reads a federated token file; errors name `variable`.
@@ -458,146 +438,4 @@ fn validate_tenant(variable: &str, value: &str) -> Result<(), CredentialError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    const TENANT: &str = "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c";
-    const CLIENT: &str = "11111111-2222-4333-8444-555555555555";
-
-    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        move |name| map.get(name).cloned()
-    }
-
-    #[test]
-    fn secret_from_env() {
-        let c = ClientCredentials::from_lookup(lookup(&[
-            (ENV_TENANT_ID, TENANT),
-            (ENV_CLIENT_ID, CLIENT),
-            (ENV_CLIENT_SECRET, "s3cr3t-value"),
-        ]))
-        .unwrap();
-        assert_eq!(c.credential.kind(), "client_secret");
-        assert!(!format!("{c:?}").contains("s3cr3t-value"));
-    }
-
-    #[test]
-    fn misconfigurations_name_the_variable() {
-        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
-            (vec![], ENV_TENANT_ID),
-            (vec![(ENV_TENANT_ID, TENANT)], ENV_CLIENT_ID),
-            (vec![(ENV_TENANT_ID, TENANT), (ENV_CLIENT_ID, "not-a-guid")], ENV_CLIENT_ID),
-            (vec![(ENV_TENANT_ID, "bad tenant/"), (ENV_CLIENT_ID, CLIENT)], ENV_TENANT_ID),
-            (vec![(ENV_TENANT_ID, TENANT), (ENV_CLIENT_ID, CLIENT)], ENV_CLIENT_SECRET),
-            (
-                vec![
-                    (ENV_TENANT_ID, TENANT),
-                    (ENV_CLIENT_ID, CLIENT),
-                    (ENV_CLIENT_SECRET, "x"),
-                    (ENV_FEDERATED_TOKEN_FILE, "/nope"),
-                ],
-                ENV_FEDERATED_TOKEN_FILE,
-            ),
-            (
-                vec![
-                    (ENV_TENANT_ID, TENANT),
-                    (ENV_CLIENT_ID, CLIENT),
-                    (ENV_FEDERATED_TOKEN_FILE, "/definitely/not/here"),
-                ],
-                ENV_FEDERATED_TOKEN_FILE,
-            ),
-            (
-                vec![
-                    (ENV_TENANT_ID, TENANT),
-                    (ENV_CLIENT_ID, CLIENT),
-                    (ENV_CLIENT_CERTIFICATE_PATH, "/definitely/not/here.pem"),
-                ],
-                ENV_CLIENT_CERTIFICATE_PATH,
-            ),
-            (
-                vec![
-                    (ENV_TENANT_ID, TENANT),
-                    (ENV_CLIENT_ID, CLIENT),
-                    (ENV_CLIENT_CERTIFICATE_PATH, "/definitely/not/here.pem"),
-                    (ENV_CLIENT_CERTIFICATE_PASSWORD, "pw"),
-                ],
-                ENV_CLIENT_CERTIFICATE_PASSWORD,
-            ),
-        ];
-        for (vars, variable) in cases {
-            let err = ClientCredentials::from_lookup(lookup(&vars)).unwrap_err();
-            assert!(err.to_string().contains(variable), "{vars:?}: {err} should name {variable}");
-        }
-    }
-
-    #[test]
-    fn bad_pem_names_the_variable() {
-        let dir = std::env::temp_dir().join(format!("mailscope-exo-pem-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join("bad.pem");
-        std::fs::write(&p, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
-        let err = ClientCredentials::from_lookup(lookup(&[
-            (ENV_TENANT_ID, "contoso.onmicrosoft.com"),
-            (ENV_CLIENT_ID, CLIENT),
-            (ENV_CLIENT_CERTIFICATE_PATH, p.to_str().unwrap()),
-        ]))
-        .unwrap_err();
-        assert!(matches!(err, CredentialError::BadPem { .. }), "{err}");
-        assert!(err.to_string().contains(ENV_CLIENT_CERTIFICATE_PATH));
-        let empty = dir.join("empty.jwt");
-        std::fs::write(&empty, "\n").unwrap();
-        let err = ClientCredentials::from_lookup(lookup(&[
-            (ENV_TENANT_ID, TENANT),
-            (ENV_CLIENT_ID, CLIENT),
-            (ENV_FEDERATED_TOKEN_FILE, empty.to_str().unwrap()),
-        ]))
-        .unwrap_err();
-        assert!(matches!(err, CredentialError::EmptyFile { .. }), "{err}");
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn certificate_assertion_headers_and_claims() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../mailscope-sim/testdata");
-        let (Ok(cert), Ok(key)) = (
-            std::fs::read_to_string(dir.join("operator.cert.pem")),
-            std::fs::read_to_string(dir.join("operator.key.pem")),
-        ) else {
-            return; // The emulator's test keys are not there (partial checkout).
-        };
-        let pem = format!("{cert}{key}");
-        let c = CertificateCredential::from_pem(pem.as_bytes(), "X", Path::new("x.pem")).unwrap();
-        let decode = |jwt: &str, part: usize| -> serde_json::Value {
-            let seg = jwt.split('.').nth(part).unwrap();
-            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(seg).unwrap()).unwrap()
-        };
-        let jwt = c.sign(CLIENT, "https://login.example/t/oauth2/v2.0/token").unwrap();
-        let h = decode(jwt.expose(), 0);
-        assert_eq!(h["alg"], "PS256");
-        assert_eq!(h["typ"], "JWT");
-        assert_eq!(h["x5t#S256"], c.thumbprint_sha256());
-        assert!(h.get("x5t").is_none());
-        let claims = decode(jwt.expose(), 1);
-        assert_eq!(claims["aud"], "https://login.example/t/oauth2/v2.0/token");
-        assert_eq!(claims["iss"], CLIENT);
-        assert_eq!(claims["sub"], CLIENT);
-        assert!(claims["exp"].as_u64().unwrap() > claims["nbf"].as_u64().unwrap());
-        let rs = c.clone().with_algorithm(AssertionAlgorithm::Rs256).sign(CLIENT, "a").unwrap();
-        let h = decode(rs.expose(), 0);
-        assert_eq!(h["alg"], "RS256");
-        assert_eq!(h["x5t"], c.thumbprint_sha1());
-        assert!(!format!("{c:?}").contains("PRIVATE"));
-        // Key only, or certificate only: a clear error.
-        for partial in [cert.as_str(), key.as_str()] {
-            let e = CertificateCredential::from_pem(
-                partial.as_bytes(),
-                "AZURE_CLIENT_CERTIFICATE_PATH",
-                Path::new("p"),
-            )
-            .unwrap_err();
-            assert!(e.to_string().contains("AZURE_CLIENT_CERTIFICATE_PATH"), "{e}");
-        }
-    }
-}
+mod tests;

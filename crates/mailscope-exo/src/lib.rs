@@ -1,8 +1,10 @@
 //! mailscope-exo: the only part of mailscope that talks to a real tenant.
 //!
 //! - [`ClientCredentials`] reads `AZURE_TENANT_ID`, `AZURE_CLIENT_ID` and one
-//!   of `AZURE_CLIENT_SECRET` / `AZURE_CLIENT_CERTIFICATE_PATH` /
-//!   `AZURE_FEDERATED_TOKEN_FILE`, like the Azure SDKs.
+//!   of `AZURE_CLIENT_SECRET` / `AZURE_CLIENT_CERTIFICATE_PATH` (PEM or
+//!   PKCS#12) / `AZURE_FEDERATED_TOKEN_FILE`, or uses GitHub Actions OIDC
+//!   ([`GitHubOidc`]) or an Azure managed identity ([`ManagedIdentity`]),
+//!   like the Azure SDKs and Terraform's azurerm provider.
 //! - [`Cloud`] and [`Endpoints`] know the login, Exchange and Graph hosts of
 //!   each national cloud; [`EndpointOverrides`] redirects them (the emulator).
 //! - [`Session`] holds the HTTP client, the [`TokenSource`], its own
@@ -31,12 +33,15 @@
 // The modules are private: the crate's API is what is re-exported here, so
 // a helper that is public only for a sibling module cannot leak into it.
 mod body;
+mod certificate;
 mod cloud;
 mod credentials;
 mod error;
 mod exo;
+mod github_oidc;
 mod graph;
 mod identity;
+mod managed_identity;
 mod rbac;
 mod retry;
 mod secret;
@@ -44,14 +49,15 @@ mod session;
 mod snapshot;
 mod token;
 
+pub use certificate::{AssertionAlgorithm, CertificateCredential};
 pub use cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
-pub use credentials::{
-    AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
-};
+pub use credentials::{ClientCredentials, Credential, CredentialError};
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
 pub use exo::{AccessCheck, ExoClient, Outcome, fuzz_invoke_page};
+pub use github_oidc::GitHubOidc;
 pub use graph::{GraphClient, MailboxAccess};
 pub use identity::TenantIdentity;
+pub use managed_identity::ManagedIdentity;
 pub use rbac::RbacCheck;
 pub use retry::RetryPolicy;
 pub use secret::Secret;

@@ -1,6 +1,8 @@
 //! Access tokens from the Entra ID token endpoint (client credentials grant).
 //!
-//! One hand-written form POST covers the three credential kinds. Tokens are
+//! One hand-written form POST covers the app credentials (secret, certificate,
+//! federated token file, GitHub Actions ID token); a managed identity asks
+//! its host's endpoint instead (`managed_identity`). Tokens are
 //! cached in memory per scope and refreshed [`REFRESH_SKEW`] before they
 //! expire; concurrent callers that find the cache stale wait for one refresh
 //! instead of each sending their own request.
@@ -108,6 +110,27 @@ pub enum AuthError {
         /// What is wrong.
         reason: String,
     },
+    /// The GitHub Actions runner did not hand out an ID token.
+    #[error("cannot get a GitHub Actions ID token from {url} (HTTP {status}): {reason}")]
+    IdToken {
+        /// The runner's ID token URL, without its query.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// What went wrong (never a token).
+        reason: String,
+    },
+    /// The managed identity endpoint refused the token request.
+    #[error("the managed identity endpoint {url} refused the token request (HTTP {status}): {description}{}",
+        mi_hint(*.status, .description))]
+    ManagedIdentity {
+        /// The endpoint, without its query.
+        url: String,
+        /// HTTP status.
+        status: u16,
+        /// The endpoint's error text, first line.
+        description: String,
+    },
     /// The credential could not be used (e.g. the federated token file vanished).
     #[error(transparent)]
     Credential(#[from] CredentialError),
@@ -149,6 +172,14 @@ impl AuthError {
                 AuthError::InvalidResponse { url: url.clone(), status: *status, reason: reason.clone() }
             }
             AuthError::Signing(s) => AuthError::Signing(s.clone()),
+            AuthError::IdToken { url, status, reason } => {
+                AuthError::IdToken { url: url.clone(), status: *status, reason: reason.clone() }
+            }
+            AuthError::ManagedIdentity { url, status, description } => AuthError::ManagedIdentity {
+                url: url.clone(),
+                status: *status,
+                description: description.clone(),
+            },
             AuthError::Timeout { url, after } => AuthError::Timeout { url: url.clone(), after: *after },
             AuthError::Shared(s) => AuthError::Shared(s.clone()),
             AuthError::Transport { .. } | AuthError::Credential(_) => {
@@ -189,6 +220,20 @@ fn hint(code: Option<&str>) -> &'static str {
         }
         Some("AADSTS7000112") => " (hint: the application is disabled)",
         _ => "",
+    }
+}
+
+fn mi_hint(status: u16, description: &str) -> &'static str {
+    let d = description.to_ascii_lowercase();
+    if status == 400
+        && (d.contains("identity not found") || d.contains("no managed identity") || d.contains("msi"))
+    {
+        " (hint: no managed identity is assigned to this host, or AZURE_CLIENT_ID names a user-assigned \
+         identity that is not assigned to it)"
+    } else if status == 401 || status == 403 {
+        " (hint: IDENTITY_HEADER is stale or wrong; it is set by the platform, do not set it by hand)"
+    } else {
+        ""
     }
 }
 
@@ -261,6 +306,22 @@ impl TokenSource {
         retry: RetryPolicy,
         deadline: Duration,
     ) -> Self {
+        // A managed identity endpoint is on this host (IMDS's link-local
+        // address, or loopback): an HTTP(S)_PROXY must not carry the request
+        // (and the identity header) elsewhere, as azure-identity also
+        // ensures. Its own client has no proxy; if one cannot be built, the
+        // session's is used.
+        let http = if matches!(credentials.credential, Credential::ManagedIdentity(_)) {
+            reqwest::Client::builder()
+                .no_proxy()
+                .redirect(reqwest::redirect::Policy::none())
+                .timeout(deadline)
+                .user_agent(concat!("mailscope/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .unwrap_or(http)
+        } else {
+            http
+        };
         Self {
             http,
             token_url: endpoints.token_url(&credentials.tenant),
@@ -356,8 +417,15 @@ impl TokenSource {
                 Err(AuthError::Transport { source, .. }) => {
                     (source.is_connect() || source.is_timeout() || source.is_request(), None)
                 }
-                Err(AuthError::InvalidResponse { status, .. } | AuthError::Entra { status, .. }) => {
-                    (*status == 429 || *status >= 500, None)
+                Err(
+                    AuthError::InvalidResponse { status, .. }
+                    | AuthError::Entra { status, .. }
+                    | AuthError::IdToken { status, .. },
+                ) => (*status == 429 || *status >= 500, None),
+                // IMDS answers 410 while it is being updated, and 404 while
+                // the identity is still being assigned: both pass.
+                Err(AuthError::ManagedIdentity { status, .. }) => {
+                    (matches!(*status, 404 | 410 | 429) || *status >= 500, None)
                 }
                 Err(_) => (false, None),
             };
@@ -375,6 +443,13 @@ impl TokenSource {
 
     async fn request_once(&self, scope: &str) -> Result<AccessToken, AuthError> {
         let c = &self.credentials;
+        if let Credential::ManagedIdentity(identity) = &c.credential {
+            self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            // Managed identity endpoints take the resource, not a scope.
+            let resource = scope.strip_suffix("/.default").unwrap_or(scope);
+            let (secret, lifetime) = identity.request(&self.http, resource).await?;
+            return Ok(fresh_token(secret, lifetime));
+        }
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "client_credentials".to_owned()),
             ("client_id", c.client_id.clone()),
@@ -399,6 +474,15 @@ impl TokenSource {
                 form.push(("client_assertion", jwt.expose().to_owned()));
                 jwt
             }
+            Credential::GitHubOidc(github) => {
+                // A fresh ID token for every access token: GitHub's expire
+                // within minutes, long before a long apply ends.
+                let jwt = github.id_token(&self.http).await?;
+                form.push(("client_assertion_type", ASSERTION_TYPE.to_owned()));
+                form.push(("client_assertion", jwt.expose().to_owned()));
+                jwt
+            }
+            Credential::ManagedIdentity(_) => unreachable!("answered above"),
         };
         self.requests.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let resp = self
@@ -454,13 +538,7 @@ impl TokenSource {
             .unwrap_or(3600);
             // Untrusted: a huge value would overflow `Instant + Duration`.
             let lifetime = Duration::from_secs(expires_in).min(MAX_TOKEN_LIFETIME);
-            // Short-lived tokens (emulator, some federated flows) would be
-            // stale at once with the full skew; refresh those at half-life.
-            let skew = if lifetime > REFRESH_SKEW * 2 { REFRESH_SKEW } else { lifetime / 2 };
-            return Ok(AccessToken {
-                secret: Secret::new(token),
-                refresh_at: Instant::now() + lifetime.saturating_sub(skew),
-            });
+            return Ok(fresh_token(Secret::new(token), lifetime));
         }
         match serde_json::from_slice::<EntraError>(&bytes) {
             Ok(e) if !e.error.is_empty() || !e.error_description.is_empty() => {
@@ -485,6 +563,15 @@ impl TokenSource {
             }),
         }
     }
+}
+
+/// A token that lives `lifetime` from now (already clamped), refreshed
+/// [`REFRESH_SKEW`] before it ends.
+fn fresh_token(secret: Secret, lifetime: Duration) -> AccessToken {
+    // Short-lived tokens (emulator, some federated flows) would be
+    // stale at once with the full skew; refresh those at half-life.
+    let skew = if lifetime > REFRESH_SKEW * 2 { REFRESH_SKEW } else { lifetime / 2 };
+    AccessToken { secret, refresh_at: Instant::now() + lifetime.saturating_sub(skew) }
 }
 
 #[cfg(test)]

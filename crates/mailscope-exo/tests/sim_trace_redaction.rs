@@ -54,6 +54,64 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
     );
     fed.exo().get_policies().await.unwrap();
 
+    // GitHub Actions OIDC: neither the runner's request token nor its ID
+    // tokens appear, on success or on a refused request token.
+    let actions = mailscope_testkit::github_actions::FakeActions::start(GITHUB_SUBJECT, 60).await;
+    let gh = |token: &str| {
+        let (url, token, tenant, client) =
+            (actions.request_url().to_owned(), token.to_owned(), sim.tenant.clone(), sim.client_id.clone());
+        ClientCredentials::from_lookup(move |n| match n {
+            "AZURE_TENANT_ID" => Some(tenant.clone()),
+            "AZURE_CLIENT_ID" => Some(client.clone()),
+            "ACTIONS_ID_TOKEN_REQUEST_URL" => Some(url.clone()),
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN" => Some(token.clone()),
+            _ => None,
+        })
+        .unwrap()
+    };
+    sim.session_with(gh(mailscope_testkit::github_actions::REQUEST_TOKEN))
+        .exo()
+        .get_policies()
+        .await
+        .unwrap();
+    let e = sim.session_with(gh("stale-runner-token-456")).exo().get_policies().await.unwrap_err();
+    tracing::error!(error = %e, debug = ?e, "expected ID token failure");
+
+    // Managed identity (App Service style): the identity header never appears.
+    let host =
+        mailscope_testkit::Emulator::serve(mailscope_testkit::contoso::with_managed_identities()).await;
+    let mi = |header: &str| {
+        let (url, header) = (format!("{}/msi/token", host.base_url()), header.to_owned());
+        ClientCredentials::from_lookup(move |n| match n {
+            "AZURE_TENANT_ID" => Some(mailscope_testkit::contoso::TENANT_ID.to_owned()),
+            "IDENTITY_ENDPOINT" => Some(url.clone()),
+            "IDENTITY_HEADER" => Some(header.clone()),
+            _ => None,
+        })
+        .unwrap()
+    };
+    let mi_session = mailscope_exo::Session::new(
+        mi(mailscope_testkit::contoso::IDENTITY_HEADER),
+        mailscope_exo::Cloud::Public,
+        &host.overrides(),
+        common::fast_config(),
+    )
+    .unwrap();
+    mi_session.exo().get_policies().await.unwrap();
+    tracing::debug!(session = ?mi_session, "debug formatting of a managed identity session");
+    let e = mailscope_exo::Session::new(
+        mi("wrong-identity-header-789"),
+        mailscope_exo::Cloud::Public,
+        &host.overrides(),
+        common::fast_config(),
+    )
+    .unwrap()
+    .exo()
+    .get_policies()
+    .await
+    .unwrap_err();
+    tracing::error!(error = %e, debug = ?e, "expected managed identity failure");
+
     // A wrong secret: the error is logged, the secret is not.
     let bad = sim.session_with(
         ClientCredentials::with_secret(&sim.tenant, &sim.client_id, "wrong-secret-xyz-987").unwrap(),
@@ -71,6 +129,10 @@ async fn trace_output_contains_no_secret_assertion_or_token() {
         ("exchange token", exo_token.expose()),
         ("graph token", graph_token.expose()),
         ("certificate token", cert_token.expose()),
+        ("runner request token", mailscope_testkit::github_actions::REQUEST_TOKEN),
+        ("stale runner request token", "stale-runner-token-456"),
+        ("identity header", mailscope_testkit::contoso::IDENTITY_HEADER),
+        ("wrong identity header", "wrong-identity-header-789"),
         ("any JWT", "eyJ"),
         ("bearer header", "Bearer "),
         ("assertion field", "client_assertion="),

@@ -49,7 +49,7 @@ pub use decision::{InvalidPolicyMode, NestedGroups, Verdict};
 pub use exposure::{Exposure, OTHER_MAILBOX};
 pub use faults::{FailKind, FailNth, FailWhen, FaultConfig};
 pub use http::AAP_DENIAL;
-pub use model::{AccessRight, App, Policy, Recipient, RecipientKind, Tenant};
+pub use model::{AccessRight, App, ManagedIdentityKind, Policy, Recipient, RecipientKind, Tenant};
 pub use opath::{Filter, FilterError, Op, parse as parse_filter};
 pub use seed::SeedError;
 pub use server::{ServeOptions, ServerHandle, serve, serve_tls, start};

@@ -239,6 +239,18 @@ pub struct FederatedCredential {
     pub public_key_pem: String,
 }
 
+/// Which kind of managed identity a service principal is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ManagedIdentityKind {
+    /// The emulated host's own identity: what IMDS and the App Service
+    /// endpoint hand out when no `client_id` is asked for. At most one.
+    SystemAssigned,
+    /// A user-assigned identity attached to the host, asked for by its
+    /// client id.
+    UserAssigned,
+}
+
 /// An Entra application (its registration and its service principal in one).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -261,6 +273,11 @@ pub struct App {
     pub certificates: Vec<CertificateCredential>,
     /// Federated identity credentials.
     pub federated_credentials: Vec<FederatedCredential>,
+    /// Set when this service principal is a managed identity of the emulated
+    /// host: its tokens come from the managed identity endpoints, not from
+    /// a secret or a certificate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_identity: Option<ManagedIdentityKind>,
     /// Grant creation time (Unix seconds) for `appRoleAssignedTo.createdDateTime`.
     pub created: u64,
 }
@@ -359,6 +376,11 @@ pub struct Tenant {
     pub role_assignments: Vec<RoleAssignment>,
     /// `client_id` of the operator app (the one `operator_credentials` hands out).
     pub operator_app_id: Option<String>,
+    /// The `X-IDENTITY-HEADER` value the App Service-style managed identity
+    /// endpoint requires (the emulated host's `IDENTITY_HEADER`); without
+    /// one that endpoint refuses every request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity_header: Option<String>,
 }
 
 impl Tenant {

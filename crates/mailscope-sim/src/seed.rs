@@ -19,8 +19,8 @@ use mailscope_permissions::Resource;
 
 use crate::catalog::{self, DIRECTORY_ROLES};
 use crate::model::{
-    AccessRight, App, CertificateCredential, FederatedCredential, ManagementScope, Policy, Recipient,
-    RecipientKind, RoleAssignment, ServicePrincipalPointer, Tenant,
+    AccessRight, App, CertificateCredential, FederatedCredential, ManagedIdentityKind, ManagementScope,
+    Policy, Recipient, RecipientKind, RoleAssignment, ServicePrincipalPointer, Tenant,
 };
 use crate::opath;
 
@@ -68,6 +68,9 @@ struct SeedFile {
     role_assignments: Vec<SeedRoleAssignment>,
     #[serde(default)]
     operator_app: Option<String>,
+    /// `IDENTITY_HEADER` of the emulated App Service / Container Apps host.
+    #[serde(default)]
+    identity_header: Option<String>,
 }
 
 /// An Exchange pointer to a seeded app's service principal.
@@ -200,6 +203,9 @@ struct SeedApp {
     certificates: Vec<PemSource>,
     #[serde(default)]
     federated_credentials: Vec<SeedFederated>,
+    /// `systemAssigned` or `userAssigned`: a managed identity of the emulated host.
+    #[serde(default)]
+    managed_identity: Option<ManagedIdentityKind>,
 }
 
 /// PEM given inline or as a path relative to the seed file.
@@ -312,6 +318,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
         management_scopes: Vec::new(),
         role_assignments: Vec::new(),
         operator_app_id: None,
+        identity_header: None,
     };
 
     for r in &seed.recipients {
@@ -500,9 +507,19 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
             client_secrets: a.client_secrets.clone(),
             certificates,
             federated_credentials,
+            managed_identity: a.managed_identity,
             created,
         });
     }
+    let system_assigned = tenant
+        .apps
+        .iter()
+        .filter(|a| a.managed_identity == Some(ManagedIdentityKind::SystemAssigned))
+        .count();
+    if system_assigned > 1 {
+        return Err(invalid("more than one app is the host's systemAssigned managed identity"));
+    }
+    tenant.identity_header.clone_from(&seed.identity_header);
     seed_rbac(seed, &mut tenant, created)?;
     if let Some(op) = &seed.operator_app {
         let app = tenant

@@ -41,3 +41,43 @@ pub fn secret_of(app_id: &str) -> String {
     };
     format!("sim-{name}-secret-test-only")
 }
+
+/// The system-assigned managed identity of the emulated Azure host, in
+/// [`with_managed_identities`]: the operator's rights, no secret.
+pub const MI_SYSTEM: &str = "5a7e0c1d-2b3f-4c6d-8e9f-0a1b2c3d4e01";
+/// A user-assigned managed identity attached to the host (same rights).
+pub const MI_USER: &str = "5a7e0c1d-2b3f-4c6d-8e9f-0a1b2c3d4e02";
+/// The emulated host's `IDENTITY_HEADER` (App Service / Container Apps).
+pub const IDENTITY_HEADER: &str = "sim-identity-header-test-only";
+
+/// The Contoso seed text plus [`MI_SYSTEM`], [`MI_USER`] and
+/// [`IDENTITY_HEADER`]; load it with `policies/` as the base directory.
+///
+/// # Panics
+/// When the Contoso seed cannot be read or has no `apps:` list.
+pub fn seed_with_managed_identities() -> String {
+    let text = std::fs::read_to_string(seed_path()).expect("read the Contoso seed");
+    let identities = format!(
+        "apps:\n  # Managed identities of the emulated Azure host.\n\
+         \x20 - {{ appId: {MI_SYSTEM}, displayName: mailscope-host, managedIdentity: systemAssigned, \
+         exchangePermissions: [Exchange.ManageAsApp], graphPermissions: [Application.Read.All], \
+         directoryRoles: [Exchange Administrator] }}\n\
+         \x20 - {{ appId: {MI_USER}, displayName: mailscope-uami, managedIdentity: userAssigned, \
+         exchangePermissions: [Exchange.ManageAsApp], graphPermissions: [Application.Read.All], \
+         directoryRoles: [Exchange Administrator] }}\n"
+    );
+    assert!(text.contains("\napps:\n"), "the Contoso seed has an apps: list");
+    let out = text.replacen("\napps:\n", &format!("\n{identities}"), 1);
+    format!("{out}\nidentityHeader: {IDENTITY_HEADER}\n")
+}
+
+/// The Contoso emulator with the managed identities of
+/// [`seed_with_managed_identities`].
+///
+/// # Panics
+/// When the seed does not load.
+pub fn with_managed_identities() -> mailscope_sim::Sim {
+    let base = seed_path().parent().map(std::path::Path::to_path_buf).unwrap_or_default();
+    mailscope_sim::Sim::from_seed_str(&seed_with_managed_identities(), base)
+        .expect("Contoso + managed identities")
+}

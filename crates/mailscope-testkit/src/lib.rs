@@ -20,6 +20,7 @@
 //! ```
 
 pub mod contoso;
+pub mod github_actions;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

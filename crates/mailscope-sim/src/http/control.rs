@@ -87,12 +87,15 @@ async fn exposure(State(s): S) -> Response {
 /// What a client secret reads as in `GET /_sim/state`.
 const REDACTED: &str = "<redacted>";
 
-/// The tenant without its client secrets: the dump is for looking at the
+/// The tenant without its client secrets and identity header: the dump is for looking at the
 /// tenant's model, and a secret in it would be one unauthenticated GET away
 /// from anyone who can reach the port. (The token-signing key is not part
 /// of the tenant and never served.)
 async fn state(State(s): S) -> Response {
     let mut tenant = (*s.tenant()).clone();
+    if let Some(header) = &mut tenant.identity_header {
+        REDACTED.clone_into(header);
+    }
     for app in &mut tenant.apps {
         for secret in &mut app.client_secrets {
             REDACTED.clone_into(secret);

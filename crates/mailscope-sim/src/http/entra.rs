@@ -176,6 +176,21 @@ fn issue(
         ));
     };
 
+    mint(shared, &tenant, app, audience, resource, appidacr)
+}
+
+/// An access token for `app` on `audience` (`resource` is its app id), in
+/// the Entra token response shape; `appidacr` is `1` (secret) or `2`
+/// (certificate, assertion, managed identity). Shared by the token endpoint
+/// and the managed identity endpoints.
+pub(super) fn mint(
+    shared: &Shared,
+    tenant: &Tenant,
+    app: &App,
+    audience: &str,
+    resource: &str,
+    appidacr: &str,
+) -> Result<serde_json::Value, EntraError> {
     let roles: Vec<String> = if resource == GRAPH_APP_ID {
         app.graph_permissions.clone()
     } else {
@@ -224,7 +239,7 @@ fn issue(
 }
 
 /// Maps a `scope` to (token audience, resource app id).
-fn audience_for_scope(scope: &str) -> Option<(&'static str, &'static str)> {
+pub(super) fn audience_for_scope(scope: &str) -> Option<(&'static str, &'static str)> {
     let mut found = None;
     for s in scope.split_whitespace() {
         let s = s.to_ascii_lowercase();

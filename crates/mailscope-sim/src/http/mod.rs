@@ -6,6 +6,7 @@ mod admin_api;
 mod control;
 mod entra;
 mod graph;
+mod managed_identity;
 mod oidc;
 
 use std::sync::Arc;
@@ -77,7 +78,8 @@ pub(crate) fn origin(scheme: Scheme, headers: &HeaderMap, uri: &Uri) -> Option<S
     Some(format!("{}://{host}", scheme.as_str()))
 }
 
-/// All endpoints on one origin: token and discovery, `InvokeCommand`, Graph and `/_sim` control.
+/// All endpoints on one origin: token and discovery, the managed identity
+/// endpoints, `InvokeCommand`, Graph and `/_sim` control.
 pub(crate) fn router(shared: Arc<Shared>, scheme: Scheme) -> Router {
     Router::new()
         .route("/{tenant}/oauth2/v2.0/token", post(entra::token_endpoint))
@@ -86,6 +88,8 @@ pub(crate) fn router(shared: Arc<Shared>, scheme: Scheme) -> Router {
         .route("/{tenant}/discovery/v2.0/keys", get(oidc::keys))
         .route("/{tenant}/discovery/keys", get(oidc::keys))
         .route("/{tenant}/discovery/instance", get(oidc::instance_discovery))
+        .route("/metadata/identity/oauth2/token", get(managed_identity::imds))
+        .route("/msi/token", get(managed_identity::app_service))
         .route("/adminapi/{version}/{tenant}/InvokeCommand", post(admin_api::invoke_command))
         .route("/v1.0/users/{user}/sendMail", post(graph::send_mail))
         .route("/v1.0/{*rest}", get(graph::get).delete(graph::delete))

@@ -9,6 +9,7 @@ mod exo_cmdlets;
 mod exposure;
 mod faults;
 mod graph;
+mod managed_identity;
 mod paging;
 mod persistence;
 mod rbac_cmdlets;
