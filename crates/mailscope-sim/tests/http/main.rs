@@ -11,6 +11,7 @@ mod faults;
 mod graph;
 mod paging;
 mod persistence;
+mod proxies;
 mod rbac_cmdlets;
 mod rbac_decision;
 mod rbac_seed;
