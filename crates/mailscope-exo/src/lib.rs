@@ -49,7 +49,10 @@ pub use credentials::{
     AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
 };
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
-pub use exo::{AccessCheck, ExoClient, Outcome, ResolvedAddress, fuzz_invoke_page};
+pub use exo::{
+    AccessCheck, ExoClient, Invocation, MAX_WARNING_CHARS, MAX_WARNINGS, Outcome, ResolvedAddress,
+    fuzz_invoke_page,
+};
 pub use graph::{GraphClient, MailboxAccess};
 pub use identity::TenantIdentity;
 pub use rbac::RbacCheck;

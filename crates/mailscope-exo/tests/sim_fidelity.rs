@@ -2,11 +2,17 @@
 //! (docs/exchange.md, "Proxy addresses" and "Paging"), against the emulator
 //! over loopback.
 
+#[allow(dead_code)] // `Capture::install` is for the binaries that own the global subscriber.
+mod capture;
 mod common;
 
-use mailscope_exo::SnapshotRequest;
-use mailscope_planner::{Action, PlanOptions, plan};
+use std::collections::BTreeSet;
 
+use mailscope_exo::{ExoErrorKind, SnapshotRequest};
+use mailscope_planner::{Action, PlanOptions, plan};
+use serde_json::{Value, json};
+
+use capture::Capture;
 use common::start;
 
 const INVOICE_APP: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
@@ -82,4 +88,86 @@ async fn a_proxy_address_in_an_allow_list_is_planned_as_the_primary_and_converge
     let again = plan(&desired, &live, &PlanOptions::default()).unwrap();
     assert!(member_steps(&again).is_empty(), "perpetual diff: {:?}", member_steps(&again));
     assert!(again.findings.iter().any(|f| f.code == "proxy-address"), "the plan keeps saying so");
+}
+
+/// Names of `Get-Recipient` rows, checking there are no repeats.
+fn names(values: &[Value]) -> BTreeSet<String> {
+    let names: BTreeSet<String> = values.iter().map(|v| v["Name"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(names.len(), values.len(), "a row came twice");
+    names
+}
+
+#[tokio::test]
+async fn an_expired_next_link_mid_read_restarts_the_read_once() {
+    let sim = start().await;
+    let exo = sim.session().exo();
+    let all = names(&exo.invoke("Get-Recipient", json!({})).await.unwrap());
+    assert_eq!(all.len(), 20);
+
+    // Pages of 5; the first continuation answers as expired, then links work.
+    sim.faults(json!({"pageSize": 5, "expirePageLinks": 1})).await;
+    sim.reset_stats().await;
+    let out = exo.invoke_read("Get-Recipient", json!({})).await.unwrap();
+    assert_eq!(names(&out.values), all, "the pages before the expiry are not kept twice");
+    // 2 requests (page 1, the expired link), then the 4 pages again.
+    assert_eq!(sim.cmdlet_counts().await["Get-Recipient"], 6);
+
+    // Expired again after the restart: a typed error that says what happened.
+    sim.faults(json!({"pageSize": 5, "expirePageLinks": 2})).await;
+    let e = exo.invoke("Get-Recipient", json!({})).await.unwrap_err();
+    assert_eq!(e.kind, ExoErrorKind::PageLinkExpired);
+    assert_eq!(e.status, Some(400));
+    let text = e.to_string();
+    assert!(text.contains("Expired or Invalid pagination request"), "{text}");
+    assert!(text.contains("again after reading from the first page once more"), "{text}");
+
+    // Through the snapshot read too: its listings restart the same way.
+    sim.faults(json!({"pageSize": 2, "expirePageLinks": 1})).await;
+    let snap = exo.read_snapshot(&request()).await.unwrap();
+    assert_eq!(snap.policies.len(), 4);
+}
+
+#[tokio::test]
+async fn every_page_carries_the_anchor_of_the_first() {
+    let sim = start().await;
+    sim.config(json!({"fidelity": {"pageLinkSameAnchor": true}})).await;
+    sim.faults(json!({"pageSize": 3})).await;
+    let exo = sim.session().exo();
+    sim.reset_stats().await;
+    let values = exo.invoke("Get-Recipient", json!({})).await.expect("links bound to the anchor");
+    assert_eq!(names(&values).len(), 20);
+    assert_eq!(sim.cmdlet_counts().await["Get-Recipient"], 7, "7 pages, none refused");
+}
+
+#[tokio::test]
+async fn warnings_of_truncated_pages_are_kept_and_logged() {
+    let sim = start().await;
+    sim.config(json!({"fidelity": {"truncationWarnings": true}})).await;
+    sim.faults(json!({"pageSize": 5})).await;
+    let exo = sim.session().exo();
+
+    let capture = Capture::default();
+    let writer = capture.clone();
+    let guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::WARN)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let out = exo.invoke_read("Get-Recipient", json!({})).await.unwrap();
+    drop(guard);
+
+    assert_eq!(names(&out.values).len(), 20);
+    // Three truncated pages warned the same text: kept once.
+    assert_eq!(out.warnings.len(), 1, "{:?}", out.warnings);
+    assert!(out.warnings[0].contains("There are more results available"), "{:?}", out.warnings);
+    let log = capture.text();
+    assert_eq!(log.matches("Exchange returned a warning").count(), 3, "{log}");
+    assert!(log.contains(" WARN "), "{log}");
+    assert!(log.contains("There are more results available"), "{log}");
+
+    // Without the knob: no warnings.
+    sim.config(json!({})).await;
+    assert!(exo.invoke_read("Get-Recipient", json!({})).await.unwrap().warnings.is_empty());
 }
