@@ -475,11 +475,18 @@ mod tests {
     fn an_expired_page_link_is_recognised_wherever_its_text_stands() {
         let text = "Expired or Invalid pagination request. Default Expiry time is 00:30:00";
         let in_details = body(&format!("|Microsoft.Exchange.Admin.OData.Core.ODataServiceException|{text}"));
+        // As a module user captured it (docs/exchange.md, "Paging").
+        let live = serde_json::json!({"error": {"code": "BadRequest", "message": "Invalid Operation",
+            "innererror": {"message": "Invalid Operation", "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                "internalexception": {"message": text, "type": "System.Exception", "stacktrace": ""}}}})
+        .to_string();
         let in_message = serde_json::json!({"error": {"code": "BadRequest", "message": text}}).to_string();
         let generic_plus_other_detail = serde_json::json!({"error": {"code": "BadRequest", "message": text,
             "details": [{"message": "|X.Y|something else"}]}})
         .to_string();
-        for b in [in_details, in_message.into_bytes(), generic_plus_other_detail.into_bytes()] {
+        for b in
+            [live.into_bytes(), in_details, in_message.into_bytes(), generic_plus_other_detail.into_bytes()]
+        {
             let e = exo_error_from_response("Get-Recipient", 400, None, None, &b);
             assert_eq!(e.kind, ExoErrorKind::PageLinkExpired, "{}", String::from_utf8_lossy(&b));
         }

@@ -142,7 +142,7 @@ impl ExoClient {
                 Err((mut e, pages_read)) => {
                     if e.kind == ExoErrorKind::PageLinkExpired && pages_read > 0 {
                         e.message = format!(
-                            "{}: the next-page link expired after {pages_read} page(s){}; Exchange keeps such links about 30 minutes, so a read this slow cannot finish (try a larger page size or a less busy time)",
+                            "{}: Exchange refused the next-page link after {pages_read} page(s){}; links are documented to live 30 minutes, but live reports show them refused at once when the request reaches another backend server (docs/exchange.md, \"Paging\")",
                             e.message,
                             if restarted {
                                 ", again after reading from the first page once more"

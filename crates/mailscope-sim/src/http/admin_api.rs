@@ -141,22 +141,21 @@ fn anchor_tag(headers: &HeaderMap) -> String {
     }
 }
 
-/// 400 in the admin API's error shape with [`EXPIRED_LINK`]: the text in
-/// `error.message` and in `details[0]`, since the live report quoted only
-/// the text, not where it stood.
+/// 400 with [`EXPIRED_LINK`] in the shape a module user captured live
+/// (docs/exchange.md, "Paging"): `Invalid Operation`, no `details`, the
+/// text in `innererror.internalexception` of type `System.Exception`.
 fn expired_link() -> Response {
-    let ex_type = "Microsoft.Exchange.Admin.OData.Core.ODataServiceException";
     let body = json!({"error": {
         "code": "BadRequest",
-        "message": EXPIRED_LINK,
-        "details": [{"code": "Client", "target": "", "message": format!("|{ex_type}|{EXPIRED_LINK}")}],
-        "innererror": {"message": EXPIRED_LINK, "type": ex_type, "stacktrace": ""}
-    },
-    "adminapi.warnings@odata.type": "#Collection(String)",
-    "@adminapi.warnings": []});
-    let mut r = (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
-    r.headers_mut().insert("x-ExceptionType", HeaderValue::from_static("ODataServiceException"));
-    r
+        "message": "Invalid Operation",
+        "innererror": {
+            "message": "Invalid Operation",
+            "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+            "stacktrace": "   at Microsoft.Exchange.AdminApi.CommandInvocation.CommandInvocation.InvokeCommand(QueryContext queryContext, CmdletInvokeInputType cmdletInvokeInputType)",
+            "internalexception": {"message": EXPIRED_LINK, "type": "System.Exception", "stacktrace": ""}
+        }
+    }});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
 }
 
 /// The warning a truncated page carries when `fidelity.truncationWarnings`

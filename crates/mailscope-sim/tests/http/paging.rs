@@ -120,8 +120,10 @@ fn next_link(v: &Value) -> String {
 fn assert_expired(status: StatusCode, v: &Value) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{v}");
     let text = "Expired or Invalid pagination request. Default Expiry time is 00:30:00";
-    assert_eq!(v["error"]["message"], text, "{v}");
-    assert!(v["error"]["details"][0]["message"].as_str().unwrap().ends_with(text), "{v}");
+    assert_eq!(v["error"]["message"], "Invalid Operation", "{v}");
+    assert_eq!(v["error"]["innererror"]["internalexception"]["message"], text, "{v}");
+    assert_eq!(v["error"]["innererror"]["internalexception"]["type"], "System.Exception", "{v}");
+    assert!(v["error"].get("details").is_none(), "{v}");
 }
 
 const ANCHOR: &str =
