@@ -28,6 +28,7 @@ mod replay;
 mod target;
 
 pub use naming::{derived_group_name, marker, parse_marker};
+pub use proxies::primary_addresses;
 // Naming rules for the rest of the crate (what to read from a tenant must
 // agree with what the planner will look for).
 #[allow(unused_imports)]
@@ -69,7 +70,7 @@ struct Owner {
 
 /// Plans the changes that bring `live` to `desired`.
 pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let (desired, proxy_findings) = proxies::to_primary(desired, live);
+    let (desired, proxy_findings) = proxies::primary_addresses(desired, live);
     let desired = desired.as_ref();
     let live_world = World::from_live(live);
     let mut target = target::build(desired, live, &live_world, options)?;

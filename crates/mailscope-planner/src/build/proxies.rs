@@ -23,8 +23,10 @@ pub(crate) const PROXY_FINDING: &str = "proxy-address";
 
 /// `desired` with every secondary address replaced by its recipient's
 /// primary (an entry that then repeats one of its list is dropped), and one
-/// [`PROXY_FINDING`] per rewritten entry. Borrowed when nothing changes.
-pub(super) fn to_primary<'a>(
+/// `proxy-address` finding per rewritten entry. Borrowed when nothing
+/// changes. `plan()` does this first; anything else that compares the
+/// file's addresses with the tenant's (what `verify` expects) must too.
+pub fn primary_addresses<'a>(
     desired: &'a DesiredState,
     live: &LiveSnapshot,
 ) -> (Cow<'a, DesiredState>, Vec<Finding>) {
@@ -138,7 +140,7 @@ mod tests {
     #[test]
     fn nothing_to_map_borrows_and_says_nothing() {
         let d = desired(&["support@contoso.com", "ceo@contoso.com"], None);
-        let (out, findings) = to_primary(&d, &live());
+        let (out, findings) = primary_addresses(&d, &live());
         assert!(matches!(out, Cow::Borrowed(_)));
         assert!(findings.is_empty());
     }
@@ -146,7 +148,7 @@ mod tests {
     #[test]
     fn a_secondary_address_is_planned_as_the_primary_with_a_located_finding() {
         let d = desired(&["servicedesk@contoso.com", "ceo@contoso.com"], Some(&["helpdesk@contoso.com"]));
-        let (out, findings) = to_primary(&d, &live());
+        let (out, findings) = primary_addresses(&d, &live());
         assert_eq!(addresses(&out, ListKind::Allow), ["support@contoso.com", "ceo@contoso.com"]);
         assert_eq!(addresses(&out, ListKind::Deny), ["support@contoso.com"]);
         // Positions are kept for the rewritten entry.
@@ -164,22 +166,36 @@ mod tests {
     #[test]
     fn an_entry_that_repeats_its_list_once_mapped_is_dropped() {
         let d = desired(&["servicedesk@contoso.com", "support@contoso.com", "helpdesk@contoso.com"], None);
-        let (out, findings) = to_primary(&d, &live());
+        let (out, findings) = primary_addresses(&d, &live());
         assert_eq!(addresses(&out, ListKind::Allow), ["support@contoso.com"]);
         assert_eq!(findings.len(), 2);
         assert!(findings.iter().all(|f| f.message.contains("already in the list")), "{findings:?}");
         // Two secondaries of one mailbox: the first stands for it.
         let d = desired(&["servicedesk@contoso.com", "helpdesk@contoso.com"], None);
-        let (out, findings) = to_primary(&d, &live());
+        let (out, findings) = primary_addresses(&d, &live());
         assert_eq!(addresses(&out, ListKind::Allow), ["support@contoso.com"]);
         assert!(findings[0].message.contains("planned as support@contoso.com"));
         assert!(findings[1].message.contains("already in the list"));
     }
 
     #[test]
+    fn verify_expects_the_mailbox_a_secondary_address_names() {
+        let d = desired(&["servicedesk@contoso.com"], None);
+        let known: Vec<String> = live().recipients.iter().map(|r| r.address.clone()).collect();
+        let (d, _) = primary_addresses(&d, &live());
+        let checks = crate::expected_access(&d, &known, 10);
+        let rows: Vec<(&str, bool)> = checks.iter().map(|c| (c.mailbox.as_str(), c.allowed)).collect();
+        // support@ is the allowed mailbox, not an unlisted one expected denied.
+        assert_eq!(
+            rows,
+            [("support@contoso.com", true), ("ceo@contoso.com", false), ("cfo@contoso.com", false)]
+        );
+    }
+
+    #[test]
     fn a_proxy_that_is_another_recipients_primary_is_not_followed() {
         let d = desired(&["ceo@contoso.com"], None);
-        let (out, findings) = to_primary(&d, &live());
+        let (out, findings) = primary_addresses(&d, &live());
         assert_eq!(addresses(&out, ListKind::Allow), ["ceo@contoso.com"]);
         assert!(findings.is_empty());
     }
