@@ -1,19 +1,16 @@
 //! The Exchange Online admin API (`InvokeCommand`) client. The retry rule
 //! per cmdlet is documented on [`ExoClient`], where the API docs show it.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use mailscope_planner::{AccessRight, LiveGroup, LivePolicy, Recipient};
 
-use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, exo_error_from_response};
+use crate::paging::Invocation;
 use crate::session::{Raw, Replay, Session};
 
 /// Routing hint for organization-level cmdlets of an app-only caller.
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
-
-/// Addresses per `Get-Recipient` filter.
-pub(crate) const RECIPIENT_BATCH: usize = 100;
 
 /// The filter that finds mailscope's groups in one call.
 pub(crate) const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
@@ -27,22 +24,6 @@ pub enum Outcome {
     /// already gone), e.g. because a previous attempt's reply was lost.
     AlreadySo,
 }
-
-/// What a read cmdlet returned over all its pages.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Invocation {
-    /// The output objects, annotation keys (those containing `@`) removed.
-    pub values: Vec<Value>,
-    /// The distinct `@adminapi.warnings` texts of the pages, in order (at
-    /// most [`MAX_WARNINGS`], each at most [`MAX_WARNING_CHARS`] characters:
-    /// the text comes from the server).
-    pub warnings: Vec<String>,
-}
-
-/// Distinct warnings one read keeps.
-pub const MAX_WARNINGS: usize = 100;
-/// Characters kept of one warning.
-pub const MAX_WARNING_CHARS: usize = 2000;
 
 /// Result of `Test-ApplicationAccessPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +54,8 @@ pub enum AccessCheck {
 #[derive(Debug, Clone)]
 pub struct ExoClient {
     session: Session,
-    url: String,
+    /// The `InvokeCommand` URL of the session's tenant (the first page's).
+    pub(crate) url: String,
 }
 
 impl ExoClient {
@@ -111,88 +93,7 @@ impl ExoClient {
         self.invoke_full(cmdlet, params, replay).await.map(|o| o.values)
     }
 
-    /// Every page of one cmdlet. A next link that answers as expired
-    /// (docs/exchange.md, "Paging") restarts a repeatable read once from the
-    /// first page, since the pages read so far may be stale too; a second
-    /// expiry fails with [`ExoErrorKind::PageLinkExpired`].
-    async fn invoke_full(&self, cmdlet: &str, params: Value, replay: Replay) -> Result<Invocation, ExoError> {
-        let params = if params.is_null() { json!({}) } else { params };
-        let body = serde_json::to_vec(&json!({
-            "CmdletInput": {"CmdletName": cmdlet, "Parameters": params}
-        }))
-        .map_err(|e| ExoError::new(ExoErrorKind::Other, cmdlet, e.to_string()))?;
-        let client_request_id = uuid::Uuid::new_v4().to_string();
-        let mut restarted = false;
-        loop {
-            match self.read_pages(cmdlet, &body, replay, &client_request_id).await {
-                Ok(out) => return Ok(out),
-                Err((e, pages_read))
-                    if e.kind == ExoErrorKind::PageLinkExpired
-                        && pages_read > 0
-                        && replay == Replay::Safe
-                        && !restarted =>
-                {
-                    tracing::warn!(
-                        op = cmdlet,
-                        pages_read,
-                        "an @odata.nextLink expired mid-read; reading again from the first page"
-                    );
-                    restarted = true;
-                }
-                Err((mut e, pages_read)) => {
-                    if e.kind == ExoErrorKind::PageLinkExpired && pages_read > 0 {
-                        e.message = format!(
-                            "{}: Exchange refused the next-page link after {pages_read} page(s){}; links are documented to live 30 minutes, but live reports show them refused at once when the request reaches another backend server (docs/exchange.md, \"Paging\")",
-                            e.message,
-                            if restarted {
-                                ", again after reading from the first page once more"
-                            } else {
-                                ""
-                            }
-                        );
-                    }
-                    return Err(e);
-                }
-            }
-        }
-    }
-
-    /// One pass over the pages; on failure also says how many pages had
-    /// been read (0: the first request failed).
-    async fn read_pages(
-        &self,
-        cmdlet: &str,
-        body: &[u8],
-        replay: Replay,
-        client_request_id: &str,
-    ) -> Result<Invocation, (ExoError, usize)> {
-        let mut url = self.url.clone();
-        let mut out = Invocation::default();
-        let mut pages = Pages::new(&self.url);
-        let mut read = 0;
-        loop {
-            let raw =
-                self.post(cmdlet, &url, body, replay, client_request_id).await.map_err(|e| (e, read))?;
-            let page = parse_envelope(cmdlet, &raw).map_err(|e| (e, read))?;
-            read += 1;
-            for w in &page.warnings {
-                tracing::warn!(op = cmdlet, warning = ?w, "Exchange returned a warning");
-            }
-            out.values.extend(page.values);
-            for w in page.warnings {
-                if out.warnings.len() < MAX_WARNINGS && !out.warnings.contains(&w) {
-                    out.warnings.push(w);
-                }
-            }
-            match page.next {
-                Some(next) => url = pages.follow(cmdlet, next).map_err(|e| (e, read))?,
-                None => break,
-            }
-        }
-        Ok(out)
-    }
-
-    async fn post(
+    pub(crate) async fn post(
         &self,
         cmdlet: &str,
         url: &str,
@@ -472,89 +373,6 @@ impl ExoClient {
         let v = self.invoke("Get-DistributionGroupMember", json!({"Identity": group})).await?;
         Ok(v.iter().filter_map(parse_recipient).collect())
     }
-
-    /// Resolves addresses to existing recipients, 100 per `Get-Recipient`
-    /// call: for each address found, the recipient it belongs to, also when
-    /// it is a secondary (proxy) address of a recipient with another primary
-    /// (see [`ResolvedAddress`]). Unknown addresses are simply absent.
-    pub async fn resolve_recipients(&self, addresses: &[String]) -> Result<Vec<ResolvedAddress>, ExoError> {
-        let mut unique: Vec<String> = addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
-        unique.sort();
-        unique.dedup();
-        unique.retain(|a| !a.is_empty());
-        let mut set = tokio::task::JoinSet::new();
-        for (i, chunk) in unique.chunks(RECIPIENT_BATCH).enumerate() {
-            let filter = recipient_filter(chunk);
-            let me = self.clone();
-            let asked = chunk.to_vec();
-            set.spawn(async move {
-                let v = me.invoke("Get-Recipient", json!({"Filter": filter})).await;
-                (i, v.map(|rows| match_asked(&asked, &rows)))
-            });
-        }
-        let mut batches = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            let (i, v) =
-                joined.map_err(|e| ExoError::new(ExoErrorKind::Other, "Get-Recipient", e.to_string()))?;
-            batches.push((i, v?));
-        }
-        batches.sort_by_key(|(i, _)| *i);
-        Ok(batches.into_iter().flat_map(|(_, v)| v).collect())
-    }
-}
-
-/// One address [`ExoClient::resolve_recipients`] found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ResolvedAddress {
-    /// The address asked about (trimmed, lower-cased).
-    pub asked: String,
-    /// The recipient it belongs to. When `asked` is one of its secondary
-    /// addresses, `recipient.address` is the primary and
-    /// `recipient.proxy_addresses` holds `asked`.
-    pub recipient: Recipient,
-}
-
-/// Pairs each asked address with the `Get-Recipient` row that owns it: the
-/// row whose primary it is, else the row whose `EmailAddresses` hold it
-/// (case-insensitive, `smtp:` prefix stripped), since the filter also
-/// searches proxy addresses and a row's primary may differ from what was
-/// asked. Rows nobody asked about are ignored.
-pub(crate) fn match_asked(asked: &[String], rows: &[Value]) -> Vec<ResolvedAddress> {
-    let parsed: Vec<(Recipient, Vec<String>)> = rows
-        .iter()
-        .filter_map(|o| {
-            let r = parse_recipient(o)?;
-            let proxies = smtp_proxies(o);
-            Some((r, proxies))
-        })
-        .collect();
-    let mut out = Vec::new();
-    for a in asked {
-        let a = a.trim().to_ascii_lowercase();
-        if let Some((r, _)) = parsed.iter().find(|(r, _)| r.address.eq_ignore_ascii_case(&a)) {
-            out.push(ResolvedAddress { asked: a, recipient: r.clone() });
-        } else if let Some((r, _)) = parsed.iter().find(|(_, p)| p.contains(&a)) {
-            let mut recipient = r.clone();
-            recipient.proxy_addresses = vec![a.clone()];
-            out.push(ResolvedAddress { asked: a, recipient });
-        }
-    }
-    out
-}
-
-/// The SMTP addresses in a row's `EmailAddresses`, lower-cased and without
-/// their `SMTP:`/`smtp:` prefix; other address types (`X500:`, `SIP:`) are
-/// left out.
-fn smtp_proxies(o: &Value) -> Vec<String> {
-    o.get("EmailAddresses")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter_map(|e| e.split_once(':'))
-        .filter(|(scheme, a)| scheme.eq_ignore_ascii_case("smtp") && !a.trim().is_empty())
-        .map(|(_, a)| a.trim().to_ascii_lowercase())
-        .collect()
 }
 
 pub(crate) fn outcome(
@@ -569,20 +387,6 @@ pub(crate) fn outcome(
         }
         Err(e) => Err(e),
     }
-}
-
-/// `(PrimarySmtpAddress -eq 'a') -or (PrimarySmtpAddress -eq 'b')`, with
-/// single quotes doubled (OPATH string escaping). A filter on
-/// `PrimarySmtpAddress` also searches `EmailAddresses` (Learn, "Filterable
-/// properties for the -Filter parameter", with bare addresses in its
-/// example), so a secondary address finds its recipient too; the page shows
-/// no bare-address example for `EmailAddresses` itself, hence this property.
-pub(crate) fn recipient_filter(addresses: &[String]) -> String {
-    addresses
-        .iter()
-        .map(|a| format!("(PrimarySmtpAddress -eq '{}')", a.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(" -or ")
 }
 
 fn access_right_name(right: AccessRight) -> &'static str {
@@ -614,72 +418,6 @@ fn token_tenant_id(token: &str) -> Option<String> {
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
     let tid = uuid::Uuid::try_parse(claims.get("tid")?.as_str()?).ok()?;
     Some(tid.hyphenated().to_string())
-}
-
-fn strip_annotations(v: Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            Value::Object(m.into_iter().filter(|(k, _)| !k.contains('@')).collect::<Map<String, Value>>())
-        }
-        other => other,
-    }
-}
-
-/// One success body, taken apart.
-#[derive(Debug, Default)]
-struct Page {
-    values: Vec<Value>,
-    next: Option<String>,
-    warnings: Vec<String>,
-}
-
-/// Splits a success body into output objects, the next-page link and the
-/// `@adminapi.warnings` (string entries, cut to [`MAX_WARNING_CHARS`]).
-fn parse_envelope(cmdlet: &str, raw: &Raw) -> Result<Page, ExoError> {
-    if raw.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Page::default());
-    }
-    let v: Value = serde_json::from_slice(&raw.body).map_err(|_| {
-        let mut e = ExoError::new(ExoErrorKind::Server, cmdlet, "the success body is not JSON");
-        e.status = Some(raw.status);
-        e
-    })?;
-    if let Some(errors) = v.get("@adminapi.errors").and_then(Value::as_array)
-        && let Some(first) = errors.first()
-    {
-        let text = first
-            .as_str()
-            .map(str::to_owned)
-            .or_else(|| first.get("message").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| first.to_string());
-        let mut parts = text.splitn(3, '|');
-        let (ty, msg) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(_), Some(ty), Some(msg)) => (Some(ty.to_owned()), msg.to_owned()),
-            _ => (None, text.clone()),
-        };
-        let kind = crate::error::classify_text(ty.as_deref(), &msg).unwrap_or(ExoErrorKind::Other);
-        let mut e = ExoError::new(kind, cmdlet, msg);
-        e.status = Some(raw.status);
-        e.exception_type = ty;
-        return Err(e);
-    }
-    let values = match v.get("value") {
-        Some(Value::Array(a)) => a.iter().cloned().map(strip_annotations).collect(),
-        Some(Value::Object(_)) => vec![strip_annotations(v["value"].clone())],
-        _ => Vec::new(),
-    };
-    let next = v.get("@odata.nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-    let warnings = v
-        .get("@adminapi.warnings")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .filter(|w| !w.trim().is_empty())
-        .take(MAX_WARNINGS)
-        .map(|w| w.chars().take(MAX_WARNING_CHARS).collect())
-        .collect();
-    Ok(Page { values, next, warnings })
 }
 
 pub(crate) fn text(o: &Value, key: &str) -> Option<String> {
@@ -743,7 +481,7 @@ pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
 #[doc(hidden)]
 pub fn fuzz_invoke_page(body: &[u8]) {
     let raw = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: body.to_vec() };
-    if let Ok(page) = parse_envelope("Get-Fuzz", &raw) {
+    if let Ok(page) = crate::paging::parse_envelope("Get-Fuzz", &raw) {
         for v in &page.values {
             let _ = (parse_policy(v), parse_group(v), parse_recipient(v));
         }
@@ -777,54 +515,6 @@ mod tests {
     }
 
     #[test]
-    fn asked_addresses_map_to_the_row_that_owns_them() {
-        let rows = [
-            json!({"PrimarySmtpAddress": "Support@contoso.com", "RecipientTypeDetails": "SharedMailbox",
-                   "ExternalDirectoryObjectId": "id-support",
-                   "EmailAddresses": ["SMTP:Support@contoso.com", "smtp:ServiceDesk@contoso.com", "X500:/o=x"]}),
-            json!({"PrimarySmtpAddress": "ceo@contoso.com", "RecipientTypeDetails": "UserMailbox",
-                   "EmailAddresses": ["SMTP:ceo@contoso.com"]}),
-            json!({"PrimarySmtpAddress": "unasked@contoso.com", "EmailAddresses": []}),
-        ];
-        let asked: Vec<String> = [
-            "servicedesk@contoso.com",
-            " CEO@contoso.com",
-            "support@contoso.com",
-            "/o=x",
-            "gone@contoso.com",
-        ]
-        .map(str::to_owned)
-        .to_vec();
-        let found = match_asked(&asked, &rows);
-        let summary: Vec<(&str, &str, Vec<&str>)> = found
-            .iter()
-            .map(|f| {
-                (
-                    f.asked.as_str(),
-                    f.recipient.address.as_str(),
-                    f.recipient.proxy_addresses.iter().map(String::as_str).collect(),
-                )
-            })
-            .collect();
-        assert_eq!(
-            summary,
-            [
-                ("servicedesk@contoso.com", "Support@contoso.com", vec!["servicedesk@contoso.com"]),
-                ("ceo@contoso.com", "ceo@contoso.com", vec![]),
-                ("support@contoso.com", "Support@contoso.com", vec![]),
-            ]
-        );
-        assert_eq!(found[0].recipient.id.as_deref(), Some("id-support"));
-        assert_eq!(found[0].recipient.kind, "SharedMailbox");
-    }
-
-    #[test]
-    fn filter_escapes_quotes() {
-        let f = recipient_filter(&["a@x.com".into(), "o'brien@x.com".into()]);
-        assert_eq!(f, "(PrimarySmtpAddress -eq 'a@x.com') -or (PrimarySmtpAddress -eq 'o''brien@x.com')");
-    }
-
-    #[test]
     fn parses_policy_objects() {
         let o = json!({
             "ScopeName": "MyGroup", "ScopeIdentity": "MyGroup20210509",
@@ -837,44 +527,5 @@ mod tests {
         assert_eq!(p.scope_id, "3c976d04-866b-40ce-8825-5fb08d71d9bd");
         assert_eq!(p.access_right, AccessRight::DenyAccess);
         assert_eq!(p.scope_name, "MyGroup");
-    }
-
-    #[test]
-    fn envelope_strips_annotations_and_reads_next_link() {
-        let raw = Raw {
-            status: 200,
-            headers: reqwest::header::HeaderMap::new(),
-            body: br##"{"@odata.context":"x","value":[{"Name":"a","EmailAddresses@odata.type":"#Collection(String)","EmailAddresses":[]}],"@odata.nextLink":"https://h/next"}"##.to_vec(),
-        };
-        let page = parse_envelope("Get-X", &raw).unwrap();
-        assert_eq!(page.values, vec![json!({"Name":"a","EmailAddresses":[]})]);
-        assert_eq!(page.next.as_deref(), Some("https://h/next"));
-        assert!(page.warnings.is_empty());
-        let empty = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: Vec::new() };
-        assert!(parse_envelope("Set-X", &empty).unwrap().values.is_empty());
-    }
-
-    #[test]
-    fn envelope_keeps_warnings_bounded() {
-        let long = "w".repeat(MAX_WARNING_CHARS + 50);
-        let body =
-            json!({"@adminapi.warnings": ["There are more results available.", "", 7, long], "value": []});
-        let raw = Raw {
-            status: 200,
-            headers: reqwest::header::HeaderMap::new(),
-            body: body.to_string().into_bytes(),
-        };
-        let page = parse_envelope("Get-X", &raw).unwrap();
-        assert_eq!(page.warnings.len(), 2);
-        assert_eq!(page.warnings[0], "There are more results available.");
-        assert_eq!(page.warnings[1].chars().count(), MAX_WARNING_CHARS);
-        let many: Vec<String> = (0..MAX_WARNINGS + 5).map(|i| format!("w{i}")).collect();
-        let body = json!({"@adminapi.warnings": many, "value": []});
-        let raw = Raw {
-            status: 200,
-            headers: reqwest::header::HeaderMap::new(),
-            body: body.to_string().into_bytes(),
-        };
-        assert_eq!(parse_envelope("Get-X", &raw).unwrap().warnings.len(), MAX_WARNINGS);
     }
 }

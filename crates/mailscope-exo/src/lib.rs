@@ -37,7 +37,9 @@ mod error;
 mod exo;
 mod graph;
 mod identity;
+mod paging;
 mod rbac;
+mod recipients;
 mod retry;
 mod secret;
 mod session;
@@ -49,13 +51,12 @@ pub use credentials::{
     AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
 };
 pub use error::{ExoError, ExoErrorDetails, ExoErrorKind};
-pub use exo::{
-    AccessCheck, ExoClient, Invocation, MAX_WARNING_CHARS, MAX_WARNINGS, Outcome, ResolvedAddress,
-    fuzz_invoke_page,
-};
+pub use exo::{AccessCheck, ExoClient, Outcome, fuzz_invoke_page};
 pub use graph::{GraphClient, MailboxAccess};
 pub use identity::TenantIdentity;
+pub use paging::{Invocation, MAX_WARNING_CHARS, MAX_WARNINGS};
 pub use rbac::RbacCheck;
+pub use recipients::ResolvedAddress;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
 pub use session::{CallStats, Session, SessionConfig, SessionError};

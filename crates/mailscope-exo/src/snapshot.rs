@@ -14,7 +14,7 @@
 //! 4. `Get-DistributionGroupMember` — one per group (concurrently); members
 //!    double as known recipients;
 //! 5. `Get-Recipient` with an `-or` filter — the remaining addresses,
-//!    [`crate::exo::RECIPIENT_BATCH`] per call.
+//!    [`crate::recipients::RECIPIENT_BATCH`] per call.
 //!
 //! RBAC for Applications, concurrently with 3–5:
 //!
