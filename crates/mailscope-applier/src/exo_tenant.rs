@@ -60,9 +60,10 @@ impl From<ExoError> for TenantError {
                 TenantErrorKind::Denied
             }
             ExoErrorKind::InvalidParameter => TenantErrorKind::Invalid,
-            ExoErrorKind::Throttled | ExoErrorKind::Transport | ExoErrorKind::Server => {
-                TenantErrorKind::Transient
-            }
+            ExoErrorKind::Throttled
+            | ExoErrorKind::Transport
+            | ExoErrorKind::Server
+            | ExoErrorKind::PageLinkExpired => TenantErrorKind::Transient,
             ExoErrorKind::Other => TenantErrorKind::Other,
         };
         // `ExoError`'s Display holds the cmdlet, kind, status and the

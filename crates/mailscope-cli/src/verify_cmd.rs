@@ -139,6 +139,10 @@ async fn verify(
     let mut known: Vec<String> = live.recipients.iter().map(|r| r.address.to_lowercase()).collect();
     known.sort();
     known.dedup();
+    // Entries written with a secondary address are checked as the mailbox
+    // they name, as the plan treats them.
+    let (desired, _) = mailscope_planner::primary_addresses(desired, &live);
+    let desired = desired.as_ref();
     let checks = mailscope_planner::expected_access(desired, &known, sample);
     let app_of = |c: &ExpectedAccess| desired.apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(&c.app_id));
     let mut tasks = JoinSet::new();

@@ -38,6 +38,10 @@ pub enum ExoErrorKind {
     Transport,
     /// HTTP 5xx after all retries, or an unreadable success body.
     Server,
+    /// An `@odata.nextLink` answered "Expired or Invalid pagination request"
+    /// (links live about 30 minutes) again after the read was restarted
+    /// once from its first page.
+    PageLinkExpired,
     /// Anything else; see the message.
     Other,
 }
@@ -57,6 +61,7 @@ impl fmt::Display for ExoErrorKind {
             ExoErrorKind::Token => "no access token",
             ExoErrorKind::Transport => "transport error",
             ExoErrorKind::Server => "server error",
+            ExoErrorKind::PageLinkExpired => "paging link expired",
             ExoErrorKind::Other => "error",
         })
     }
@@ -255,6 +260,9 @@ pub(crate) fn classify_text(exception_type: Option<&str>, message: &str) -> Opti
     if has("MemberNotFoundException") || text.contains("isn't a member") || text.contains("is not a member") {
         return Some(ExoErrorKind::NotMember);
     }
+    if text.contains("invalid pagination request") {
+        return Some(ExoErrorKind::PageLinkExpired);
+    }
     if text.contains("exceeded the limit") {
         return Some(ExoErrorKind::PolicyLimit);
     }
@@ -303,7 +311,11 @@ pub(crate) fn exo_error_from_response(
     if e.exception_type.is_none() {
         e.exception_type = header_exception_type.and_then(non_empty);
     }
-    let by_text = detail.as_ref().and_then(|_| classify_text(e.exception_type.as_deref(), &e.message));
+    let by_text = detail.as_ref().and_then(|d| {
+        classify_text(e.exception_type.as_deref(), &e.message)
+            // The expired-link text may stand in `error.message` only.
+            .or_else(|| classify_text(None, &d.generic).filter(|k| *k == ExoErrorKind::PageLinkExpired))
+    });
     e.kind = match status {
         401 => ExoErrorKind::Unauthorized,
         403 => ExoErrorKind::Forbidden,
@@ -457,6 +469,27 @@ mod tests {
         );
         assert!(e.is_transient_server_error());
         assert_eq!(e.exception_name(), Some("DCOverloadedException"));
+    }
+
+    #[test]
+    fn an_expired_page_link_is_recognised_wherever_its_text_stands() {
+        let text = "Expired or Invalid pagination request. Default Expiry time is 00:30:00";
+        let in_details = body(&format!("|Microsoft.Exchange.Admin.OData.Core.ODataServiceException|{text}"));
+        // As a module user captured it (docs/exchange.md, "Paging").
+        let live = serde_json::json!({"error": {"code": "BadRequest", "message": "Invalid Operation",
+            "innererror": {"message": "Invalid Operation", "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+                "internalexception": {"message": text, "type": "System.Exception", "stacktrace": ""}}}})
+        .to_string();
+        let in_message = serde_json::json!({"error": {"code": "BadRequest", "message": text}}).to_string();
+        let generic_plus_other_detail = serde_json::json!({"error": {"code": "BadRequest", "message": text,
+            "details": [{"message": "|X.Y|something else"}]}})
+        .to_string();
+        for b in
+            [live.into_bytes(), in_details, in_message.into_bytes(), generic_plus_other_detail.into_bytes()]
+        {
+            let e = exo_error_from_response("Get-Recipient", 400, None, None, &b);
+            assert_eq!(e.kind, ExoErrorKind::PageLinkExpired, "{}", String::from_utf8_lossy(&b));
+        }
     }
 
     #[test]

@@ -1,19 +1,16 @@
 //! The Exchange Online admin API (`InvokeCommand`) client. The retry rule
 //! per cmdlet is documented on [`ExoClient`], where the API docs show it.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use mailscope_planner::{AccessRight, LiveGroup, LivePolicy, Recipient};
 
-use crate::body::Pages;
 use crate::error::{ExoError, ExoErrorKind, exo_error_from_response};
+use crate::paging::Invocation;
 use crate::session::{Raw, Replay, Session};
 
 /// Routing hint for organization-level cmdlets of an app-only caller.
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
-
-/// Addresses per `Get-Recipient` filter.
-pub(crate) const RECIPIENT_BATCH: usize = 100;
 
 /// The filter that finds mailscope's groups in one call.
 pub(crate) const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
@@ -57,7 +54,8 @@ pub enum AccessCheck {
 #[derive(Debug, Clone)]
 pub struct ExoClient {
     session: Session,
-    url: String,
+    /// The `InvokeCommand` URL of the session's tenant (the first page's).
+    pub(crate) url: String,
 }
 
 impl ExoClient {
@@ -79,34 +77,23 @@ impl ExoClient {
         self.invoke_with(cmdlet, params, Replay::Safe).await
     }
 
+    /// Runs a read cmdlet and returns its output objects (every page) with
+    /// the `@adminapi.warnings` the pages carried, e.g. a note that a page
+    /// was truncated. Warnings are also logged at `warn`.
+    pub async fn invoke_read(&self, cmdlet: &str, params: Value) -> Result<Invocation, ExoError> {
+        self.invoke_full(cmdlet, params, Replay::Safe).await
+    }
+
     pub(crate) async fn invoke_with(
         &self,
         cmdlet: &str,
         params: Value,
         replay: Replay,
     ) -> Result<Vec<Value>, ExoError> {
-        let params = if params.is_null() { json!({}) } else { params };
-        let body = serde_json::to_vec(&json!({
-            "CmdletInput": {"CmdletName": cmdlet, "Parameters": params}
-        }))
-        .map_err(|e| ExoError::new(ExoErrorKind::Other, cmdlet, e.to_string()))?;
-        let client_request_id = uuid::Uuid::new_v4().to_string();
-        let mut url = self.url.clone();
-        let mut out = Vec::new();
-        let mut pages = Pages::new(&self.url);
-        loop {
-            let raw = self.post(cmdlet, &url, &body, replay, &client_request_id).await?;
-            let (values, next) = parse_envelope(cmdlet, &raw)?;
-            out.extend(values);
-            match next {
-                Some(next) => url = pages.follow(cmdlet, next)?,
-                None => break,
-            }
-        }
-        Ok(out)
+        self.invoke_full(cmdlet, params, replay).await.map(|o| o.values)
     }
 
-    async fn post(
+    pub(crate) async fn post(
         &self,
         cmdlet: &str,
         url: &str,
@@ -386,32 +373,6 @@ impl ExoClient {
         let v = self.invoke("Get-DistributionGroupMember", json!({"Identity": group})).await?;
         Ok(v.iter().filter_map(parse_recipient).collect())
     }
-
-    /// Resolves addresses to existing recipients, 100 per
-    /// `Get-Recipient` call. Unknown addresses are simply absent.
-    pub async fn resolve_recipients(&self, addresses: &[String]) -> Result<Vec<Recipient>, ExoError> {
-        let mut unique: Vec<String> = addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
-        unique.sort();
-        unique.dedup();
-        unique.retain(|a| !a.is_empty());
-        let mut set = tokio::task::JoinSet::new();
-        for (i, chunk) in unique.chunks(RECIPIENT_BATCH).enumerate() {
-            let filter = recipient_filter(chunk);
-            let me = self.clone();
-            set.spawn(async move {
-                let v = me.invoke("Get-Recipient", json!({"Filter": filter})).await;
-                (i, v)
-            });
-        }
-        let mut batches = Vec::new();
-        while let Some(joined) = set.join_next().await {
-            let (i, v) =
-                joined.map_err(|e| ExoError::new(ExoErrorKind::Other, "Get-Recipient", e.to_string()))?;
-            batches.push((i, v?));
-        }
-        batches.sort_by_key(|(i, _)| *i);
-        Ok(batches.iter().flat_map(|(_, v)| v.iter().filter_map(parse_recipient)).collect())
-    }
 }
 
 pub(crate) fn outcome(
@@ -426,16 +387,6 @@ pub(crate) fn outcome(
         }
         Err(e) => Err(e),
     }
-}
-
-/// `(PrimarySmtpAddress -eq 'a') -or (PrimarySmtpAddress -eq 'b')`, with
-/// single quotes doubled (OPATH string escaping).
-pub(crate) fn recipient_filter(addresses: &[String]) -> String {
-    addresses
-        .iter()
-        .map(|a| format!("(PrimarySmtpAddress -eq '{}')", a.replace('\'', "''")))
-        .collect::<Vec<_>>()
-        .join(" -or ")
 }
 
 fn access_right_name(right: AccessRight) -> &'static str {
@@ -467,53 +418,6 @@ fn token_tenant_id(token: &str) -> Option<String> {
     let claims: Value = serde_json::from_slice(&bytes).ok()?;
     let tid = uuid::Uuid::try_parse(claims.get("tid")?.as_str()?).ok()?;
     Some(tid.hyphenated().to_string())
-}
-
-fn strip_annotations(v: Value) -> Value {
-    match v {
-        Value::Object(m) => {
-            Value::Object(m.into_iter().filter(|(k, _)| !k.contains('@')).collect::<Map<String, Value>>())
-        }
-        other => other,
-    }
-}
-
-/// Splits a success body into output objects and the next-page link.
-fn parse_envelope(cmdlet: &str, raw: &Raw) -> Result<(Vec<Value>, Option<String>), ExoError> {
-    if raw.body.iter().all(u8::is_ascii_whitespace) {
-        return Ok((Vec::new(), None));
-    }
-    let v: Value = serde_json::from_slice(&raw.body).map_err(|_| {
-        let mut e = ExoError::new(ExoErrorKind::Server, cmdlet, "the success body is not JSON");
-        e.status = Some(raw.status);
-        e
-    })?;
-    if let Some(errors) = v.get("@adminapi.errors").and_then(Value::as_array)
-        && let Some(first) = errors.first()
-    {
-        let text = first
-            .as_str()
-            .map(str::to_owned)
-            .or_else(|| first.get("message").and_then(Value::as_str).map(str::to_owned))
-            .unwrap_or_else(|| first.to_string());
-        let mut parts = text.splitn(3, '|');
-        let (ty, msg) = match (parts.next(), parts.next(), parts.next()) {
-            (Some(_), Some(ty), Some(msg)) => (Some(ty.to_owned()), msg.to_owned()),
-            _ => (None, text.clone()),
-        };
-        let kind = crate::error::classify_text(ty.as_deref(), &msg).unwrap_or(ExoErrorKind::Other);
-        let mut e = ExoError::new(kind, cmdlet, msg);
-        e.status = Some(raw.status);
-        e.exception_type = ty;
-        return Err(e);
-    }
-    let values = match v.get("value") {
-        Some(Value::Array(a)) => a.iter().cloned().map(strip_annotations).collect(),
-        Some(Value::Object(_)) => vec![strip_annotations(v["value"].clone())],
-        _ => Vec::new(),
-    };
-    let next = v.get("@odata.nextLink").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_owned);
-    Ok((values, next))
 }
 
 pub(crate) fn text(o: &Value, key: &str) -> Option<String> {
@@ -567,6 +471,7 @@ pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
         address: text(o, "PrimarySmtpAddress")?,
         kind: text(o, "RecipientTypeDetails").or_else(|| text(o, "RecipientType")).unwrap_or_default(),
         id: text(o, "ExternalDirectoryObjectId"),
+        proxy_addresses: Vec::new(),
     })
 }
 
@@ -576,8 +481,8 @@ pub(crate) fn parse_recipient(o: &Value) -> Option<Recipient> {
 #[doc(hidden)]
 pub fn fuzz_invoke_page(body: &[u8]) {
     let raw = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: body.to_vec() };
-    if let Ok((values, _next)) = parse_envelope("Get-Fuzz", &raw) {
-        for v in &values {
+    if let Ok(page) = crate::paging::parse_envelope("Get-Fuzz", &raw) {
+        for v in &page.values {
             let _ = (parse_policy(v), parse_group(v), parse_recipient(v));
         }
     }
@@ -610,12 +515,6 @@ mod tests {
     }
 
     #[test]
-    fn filter_escapes_quotes() {
-        let f = recipient_filter(&["a@x.com".into(), "o'brien@x.com".into()]);
-        assert_eq!(f, "(PrimarySmtpAddress -eq 'a@x.com') -or (PrimarySmtpAddress -eq 'o''brien@x.com')");
-    }
-
-    #[test]
     fn parses_policy_objects() {
         let o = json!({
             "ScopeName": "MyGroup", "ScopeIdentity": "MyGroup20210509",
@@ -628,19 +527,5 @@ mod tests {
         assert_eq!(p.scope_id, "3c976d04-866b-40ce-8825-5fb08d71d9bd");
         assert_eq!(p.access_right, AccessRight::DenyAccess);
         assert_eq!(p.scope_name, "MyGroup");
-    }
-
-    #[test]
-    fn envelope_strips_annotations_and_reads_next_link() {
-        let raw = Raw {
-            status: 200,
-            headers: reqwest::header::HeaderMap::new(),
-            body: br##"{"@odata.context":"x","value":[{"Name":"a","EmailAddresses@odata.type":"#Collection(String)","EmailAddresses":[]}],"@odata.nextLink":"https://h/next"}"##.to_vec(),
-        };
-        let (v, next) = parse_envelope("Get-X", &raw).unwrap();
-        assert_eq!(v, vec![json!({"Name":"a","EmailAddresses":[]})]);
-        assert_eq!(next.as_deref(), Some("https://h/next"));
-        let empty = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: Vec::new() };
-        assert!(parse_envelope("Set-X", &empty).unwrap().0.is_empty());
     }
 }

@@ -14,7 +14,7 @@
 //! 4. `Get-DistributionGroupMember` — one per group (concurrently); members
 //!    double as known recipients;
 //! 5. `Get-Recipient` with an `-or` filter — the remaining addresses,
-//!    [`crate::exo::RECIPIENT_BATCH`] per call.
+//!    [`crate::recipients::RECIPIENT_BATCH`] per call.
 //!
 //! RBAC for Applications, concurrently with 3–5:
 //!
@@ -156,8 +156,8 @@ impl ExoClient {
             .into_iter()
             .collect();
         if !missing.is_empty() {
-            for r in self.resolve_recipients(&missing).await? {
-                recipients.entry(r.address.to_ascii_lowercase()).or_insert(r);
+            for found in self.resolve_recipients(&missing).await? {
+                add_resolved(&mut recipients, found.recipient);
             }
         }
 
@@ -310,6 +310,53 @@ impl ExoClient {
     }
 }
 
+/// Adds a recipient `resolve_recipients` found, keyed by its primary
+/// address; a recipient already known (a group member, or found by another
+/// of its addresses) gains the secondary address that found it, so the
+/// planner can map that address back to the primary.
+fn add_resolved(recipients: &mut BTreeMap<String, Recipient>, found: Recipient) {
+    let entry = recipients
+        .entry(found.address.to_ascii_lowercase())
+        .or_insert_with(|| Recipient { proxy_addresses: Vec::new(), ..found.clone() });
+    for p in found.proxy_addresses {
+        if !entry.proxy_addresses.contains(&p) {
+            entry.proxy_addresses.push(p);
+        }
+    }
+    entry.proxy_addresses.sort();
+}
+
 fn join_error(e: &tokio::task::JoinError) -> ExoError {
     ExoError::new(ExoErrorKind::Other, "read_snapshot", e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(address: &str, proxies: &[&str]) -> Recipient {
+        Recipient {
+            address: address.to_owned(),
+            kind: "SharedMailbox".into(),
+            id: Some("id".into()),
+            proxy_addresses: proxies.iter().map(|p| (*p).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn resolved_secondaries_gather_on_the_primary() {
+        let mut known = BTreeMap::new();
+        // A group member, known by its primary only.
+        known.insert("support@contoso.com".to_owned(), r("support@contoso.com", &[]));
+        add_resolved(&mut known, r("Support@contoso.com", &["servicedesk@contoso.com"]));
+        add_resolved(&mut known, r("Support@contoso.com", &["helpdesk@contoso.com"]));
+        add_resolved(&mut known, r("Support@contoso.com", &["servicedesk@contoso.com"]));
+        add_resolved(&mut known, r("ceo@contoso.com", &[]));
+        assert_eq!(known.len(), 2);
+        assert_eq!(
+            known["support@contoso.com"].proxy_addresses,
+            ["helpdesk@contoso.com", "servicedesk@contoso.com"]
+        );
+        assert!(known["ceo@contoso.com"].proxy_addresses.is_empty());
+    }
 }

@@ -254,7 +254,9 @@ async fn write_cycle_and_test_policy() {
         .await
         .unwrap();
     assert_eq!(found.len(), 1);
-    assert_eq!(found[0].address.to_ascii_lowercase(), "ceo@contoso.com");
+    assert_eq!(found[0].asked, "ceo@contoso.com");
+    assert_eq!(found[0].recipient.address.to_ascii_lowercase(), "ceo@contoso.com");
+    assert!(found[0].recipient.proxy_addresses.is_empty());
 }
 
 #[tokio::test]

@@ -38,6 +38,7 @@ fn inputs() -> (mailscope_spec::DesiredState, LiveSnapshot) {
                 address: format!("user{i}@contoso.com"),
                 kind: "UserMailbox".into(),
                 id: None,
+                proxy_addresses: Vec::new(),
             })
             .collect(),
         ..LiveSnapshot::default()

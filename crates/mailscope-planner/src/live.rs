@@ -193,6 +193,13 @@ pub struct Recipient {
     /// mailbox references it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<String>,
+    /// Secondary SMTP addresses of this recipient (`EmailAddresses` entries
+    /// other than the primary, without their `smtp:` prefix) that the read
+    /// resolved to it: the ones the desired file names, not the full list.
+    /// Exchange finds a recipient by any of its addresses, so an entry written
+    /// with one of these is planned against [`Recipient::address`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub proxy_addresses: Vec<String>,
 }
 
 /// An application permission granted to an app in Entra ID.

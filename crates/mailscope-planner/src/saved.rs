@@ -285,6 +285,8 @@ pub fn normalize(live: &LiveSnapshot) -> LiveSnapshot {
     });
     for r in &mut n.recipients {
         r.address = key(&r.address);
+        r.proxy_addresses =
+            r.proxy_addresses.iter().map(|a| key(a)).collect::<BTreeSet<_>>().into_iter().collect();
     }
     n.recipients.sort_by(|a, b| a.address.cmp(&b.address));
     n.recipients.dedup_by(|a, b| a.address == b.address);
@@ -384,7 +386,12 @@ mod tests {
             format_version: 1,
             recipients: addresses
                 .iter()
-                .map(|a| Recipient { address: (*a).to_owned(), kind: "UserMailbox".into(), id: None })
+                .map(|a| Recipient {
+                    address: (*a).to_owned(),
+                    kind: "UserMailbox".into(),
+                    id: None,
+                    proxy_addresses: Vec::new(),
+                })
                 .collect(),
             ..LiveSnapshot::default()
         }

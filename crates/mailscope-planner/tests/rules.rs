@@ -261,3 +261,28 @@ fn inside_a_wave_a_group_is_marked_and_emptied_before_it_is_filled() {
     );
     converges(&apps, live, &p);
 }
+
+/// An allow entry written with a secondary (proxy) address is planned
+/// against the mailbox's primary address, says so, and converges: the group
+/// lists the member under its primary, which is what the next plan compares.
+#[test]
+fn a_secondary_address_is_planned_as_the_primary_and_converges() {
+    let mut live = snapshot(3);
+    live.recipients[1].proxy_addresses = vec!["alias@contoso.com".into()];
+    let apps = app("mailer", 0, "    allow:\n      - m0@contoso.com\n      - Alias@contoso.com\n");
+    let p = plan_ok(&apps, &live);
+    let added: Vec<&str> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::AddMember { member, .. } => Some(member.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(added, [m(0), m(1)]);
+    let f = finding(&p, "proxy-address");
+    assert_eq!(f.app.as_deref(), Some("mailer"));
+    assert!(f.message.starts_with("t.yaml:7:9: alias@contoso.com in `allow`"), "{}", f.message);
+    assert!(f.message.contains(&format!("planned as {}", m(1))), "{}", f.message);
+    converges(&apps, live, &p);
+}

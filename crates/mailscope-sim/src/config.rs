@@ -36,8 +36,34 @@ pub struct SimConfig {
     /// client must not depend on them.
     #[serde(alias = "rate_limit_headers")]
     pub rate_limit_headers: bool,
+    /// Paging behaviour seen on live tenants (docs/exchange.md, "Paging").
+    pub fidelity: Fidelity,
     /// Fault injection.
     pub faults: FaultConfig,
+}
+
+/// How `@odata.nextLink`s behave: live reports show links that expire and
+/// truncated pages that carry a warning (docs/exchange.md, "Paging").
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct Fidelity {
+    /// A nextLink older than this answers 400 "Expired or Invalid pagination
+    /// request. Default Expiry time is 00:30:00". Default 1800 (the 30
+    /// minutes the message names).
+    pub page_link_expiry_seconds: u64,
+    /// A nextLink works only with the `X-AnchorMailbox` of the request that
+    /// issued it (the skiptoken names a backend server the anchor routed
+    /// to); otherwise it answers as expired. Off by default.
+    pub page_link_same_anchor: bool,
+    /// A page followed by a nextLink carries an `@adminapi.warnings` entry,
+    /// as some live pages do. Off by default.
+    pub truncation_warnings: bool,
+}
+
+impl Default for Fidelity {
+    fn default() -> Self {
+        Self { page_link_expiry_seconds: 1800, page_link_same_anchor: false, truncation_warnings: false }
+    }
 }
 
 impl Default for SimConfig {
@@ -50,6 +76,7 @@ impl Default for SimConfig {
             cmdlet_error_status: 400,
             require_anchor_mailbox: false,
             rate_limit_headers: false,
+            fidelity: Fidelity::default(),
             faults: FaultConfig::default(),
         }
     }

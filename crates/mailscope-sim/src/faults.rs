@@ -32,6 +32,9 @@ pub struct FaultConfig {
     pub page_size: Option<usize>,
     /// Fails one upcoming mutating `InvokeCommand`.
     pub fail_nth_mutation: Option<FailNth>,
+    /// The next this many `@odata.nextLink` continuations answer as expired
+    /// links do (docs/exchange.md, "Paging"), however young they are.
+    pub expire_page_links: u32,
     /// Seed of the random stream behind the rates.
     pub seed: u64,
 }
@@ -48,6 +51,7 @@ impl Default for FaultConfig {
             claims_challenge_rate: 0.0,
             page_size: None,
             fail_nth_mutation: None,
+            expire_page_links: 0,
             seed: 0,
         }
     }
@@ -155,6 +159,17 @@ impl Faults {
     /// Forced page size, if any.
     pub(crate) fn page_size(&self) -> Option<usize> {
         self.lock().config.page_size
+    }
+
+    /// Called once per valid nextLink continuation: whether an armed
+    /// `expire_page_links` takes it (counting down).
+    pub(crate) fn take_page_link_expiry(&self) -> bool {
+        let mut s = self.lock();
+        if s.config.expire_page_links == 0 {
+            return false;
+        }
+        s.config.expire_page_links -= 1;
+        true
     }
 
     /// Draws the rate-based faults for one API call.

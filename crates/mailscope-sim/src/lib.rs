@@ -44,7 +44,7 @@ mod server;
 mod tls;
 
 pub use catalog::{EXCHANGE_APP_ID, EXCHANGE_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE};
-pub use config::SimConfig;
+pub use config::{Fidelity, SimConfig};
 pub use decision::{InvalidPolicyMode, NestedGroups, Verdict};
 pub use exposure::{Exposure, OTHER_MAILBOX};
 pub use faults::{FailKind, FailNth, FailWhen, FaultConfig};

@@ -342,7 +342,17 @@ pub(crate) fn recipient_property<'a>(
         "Name" => one(&r.name),
         "Alias" => one(&r.alias),
         "DisplayName" => one(&r.display_name),
-        "PrimarySmtpAddress" => one(&r.primary_smtp_address),
+        // Learn, "Filterable properties for the -Filter parameter": a filter
+        // on PrimarySmtpAddress also searches the EmailAddresses values.
+        "PrimarySmtpAddress" => {
+            let mut v = one(&r.primary_smtp_address);
+            v.extend(r.email_addresses.iter().filter_map(|e| {
+                e.split_once(':')
+                    .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("smtp"))
+                    .map(|(_, a)| Cow::Borrowed(a))
+            }));
+            v
+        }
         "EmailAddresses" => r.email_addresses.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
         "RecipientType" => vec![Cow::Borrowed(r.kind.recipient_type())],
         "RecipientTypeDetails" => vec![Cow::Borrowed(r.kind.details())],
@@ -601,6 +611,28 @@ mod tests {
             let f = format!("(MemberOfGroup -eq '{a}') -or (MemberOfGroup -eq '{d}')");
             assert_eq!(select(&t, &f), ["alice@contoso.com", "reports@contoso.com", "scans@contoso.com"]);
             assert_eq!(select(&t, &format!("-not (MemberOfGroup -eq '{a}')")).len(), 13);
+        }
+
+        #[test]
+        fn primary_smtp_address_also_searches_proxy_addresses() {
+            let t = tenant();
+            // Learn: a PrimarySmtpAddress filter also searches EmailAddresses.
+            assert_eq!(
+                select(&t, "PrimarySmtpAddress -eq 'ServiceDesk@contoso.com'"),
+                ["support@contoso.com"]
+            );
+            assert_eq!(select(&t, "PrimarySmtpAddress -like 'servicedesk@*'"), ["support@contoso.com"]);
+            assert_eq!(
+                select(&t, "PrimarySmtpAddress -eq 'support@contoso.onmicrosoft.com'"),
+                ["support@contoso.com"]
+            );
+            assert_eq!(
+                select(&t, "EmailAddresses -eq 'smtp:servicedesk@contoso.com'"),
+                ["support@contoso.com"]
+            );
+            assert!(select(&t, "PrimarySmtpAddress -eq 'nobody@contoso.com'").is_empty());
+            // -ne excludes the recipient when any address matches.
+            assert_eq!(select(&t, "PrimarySmtpAddress -ne 'servicedesk@contoso.com'").len(), 14);
         }
 
         #[test]

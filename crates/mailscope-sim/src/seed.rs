@@ -5,7 +5,7 @@
 //! and the object's address/name (SHA-256), so two loads of the same seed give
 //! the same tenant and snapshot tests stay stable.
 //!
-//! Slightly over 600 lines: the file format and every load-time check of
+//! Over 600 lines (about 690): the file format and every load-time check of
 //! every object kind (directory, policies, apps, RBAC objects) stay in one
 //! place, so the format has one reader.
 
@@ -137,6 +137,8 @@ struct SeedRecipient {
     sid: Option<String>,
     #[serde(default)]
     proxy_addresses: Vec<String>,
+    #[serde(default)]
+    email_addresses: Option<Vec<String>>,
     #[serde(default)]
     department: Option<String>,
 }
@@ -332,12 +334,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
             Some(id) => check_guid("recipient id", id)?,
             None => derived_guid(&tenant_id, "recipient", &r.address),
         };
-        let mut email_addresses = vec![format!("SMTP:{}", r.address)];
-        let onms = format!("{alias}@{}", tenant.initial_domain);
-        if !onms.eq_ignore_ascii_case(&r.address) {
-            email_addresses.push(format!("smtp:{onms}"));
-        }
-        email_addresses.extend(r.proxy_addresses.iter().map(|p| format!("smtp:{p}")));
+        let email_addresses = recipient_email_addresses(r, &alias, &tenant.initial_domain)?;
         let sid = r.sid.clone().unwrap_or_else(|| tenant.next_sid());
         add_recipient(
             &mut tenant,
@@ -608,15 +605,76 @@ fn seed_rbac(seed: &SeedFile, tenant: &mut Tenant, created: u64) -> Result<(), S
     Ok(())
 }
 
+/// A seeded recipient's `EmailAddresses`: the seed's own list when it gives
+/// `emailAddresses` (exactly one `SMTP:` entry, the primary `address`), or
+/// else `SMTP:<address>`, `smtp:<alias>@<initial domain>` (Exchange Online
+/// gives every recipient one) and the bare `proxyAddresses` as `smtp:`.
+fn recipient_email_addresses(
+    r: &SeedRecipient,
+    alias: &str,
+    initial_domain: &str,
+) -> Result<Vec<String>, SeedError> {
+    let Some(given) = &r.email_addresses else {
+        let mut out = vec![format!("SMTP:{}", r.address)];
+        let onms = format!("{alias}@{initial_domain}");
+        if !onms.eq_ignore_ascii_case(&r.address) {
+            out.push(format!("smtp:{onms}"));
+        }
+        out.extend(r.proxy_addresses.iter().map(|p| format!("smtp:{p}")));
+        return Ok(out);
+    };
+    let bad = |why: &str| invalid(format!("recipient `{}`: emailAddresses {why}", r.address));
+    if !r.proxy_addresses.is_empty() {
+        return Err(bad("and proxyAddresses cannot both be given"));
+    }
+    let mut primaries = 0;
+    for e in given {
+        let (scheme, address) =
+            e.split_once(':').ok_or_else(|| bad(&format!("entry `{e}` has no prefix")))?;
+        if !scheme.eq_ignore_ascii_case("smtp") {
+            continue; // X500:, SIP: and the like are kept as written.
+        }
+        if !address.contains('@') {
+            return Err(bad(&format!("entry `{e}` is not an address")));
+        }
+        if scheme == "SMTP" {
+            primaries += 1;
+            if !address.eq_ignore_ascii_case(&r.address) {
+                return Err(bad(&format!("entry `{e}` is primary but the address is `{}`", r.address)));
+            }
+        }
+    }
+    if primaries != 1 {
+        return Err(bad("need exactly one `SMTP:` entry (the primary address)"));
+    }
+    Ok(given.clone())
+}
+
+/// Every SMTP address a recipient owns: its primary and its `smtp:` proxies.
+fn smtp_addresses(r: &Recipient) -> impl Iterator<Item = &str> {
+    std::iter::once(r.primary_smtp_address.as_str()).chain(
+        r.email_addresses.iter().filter_map(|e| {
+            e.split_once(':').filter(|(s, _)| s.eq_ignore_ascii_case("smtp")).map(|(_, a)| a)
+        }),
+    )
+}
+
 fn add_recipient(tenant: &mut Tenant, r: Recipient) -> Result<(), SeedError> {
     for other in &tenant.recipients {
         if other.name.eq_ignore_ascii_case(&r.name)
             || other.alias.eq_ignore_ascii_case(&r.alias)
-            || other.has_smtp(&r.primary_smtp_address)
             || other.external_directory_object_id == r.external_directory_object_id
         {
             return Err(invalid(format!(
-                "recipient `{}` clashes with `{}` (name, alias, address or id)",
+                "recipient `{}` clashes with `{}` (name, alias or id)",
+                r.primary_smtp_address, other.primary_smtp_address
+            )));
+        }
+        // Exchange refuses a proxy address another recipient already has
+        // ("is already being used"), so no address may resolve to two recipients.
+        if let Some(a) = smtp_addresses(&r).find(|a| other.has_smtp(a)) {
+            return Err(invalid(format!(
+                "address `{a}` of recipient `{}` is already an address of `{}`",
                 r.primary_smtp_address, other.primary_smtp_address
             )));
         }

@@ -34,6 +34,7 @@ fn snapshot() -> LiveSnapshot {
                 address: (*a).to_owned(),
                 kind: "UserMailbox".into(),
                 id: Some(format!("id-{a}")),
+                proxy_addresses: Vec::new(),
             })
             .collect(),
         grants_read: true,

@@ -1,6 +1,9 @@
 //! `plan()`: desired state + live snapshot → ordered, classified steps.
 //!
-//! The planner works in three passes, one module each:
+//! First, [`proxies`] rewrites entries written with a secondary (proxy)
+//! address to the recipient's primary address, with a finding each.
+//!
+//! The planner then works in three passes, one module each:
 //! 1. [`target`]: build the *target* world, i.e. the live world with the
 //!    managed objects changed to what the file asks (unmanaged objects are
 //!    copied as they are; [`ownership`] says which are managed and reports
@@ -19,11 +22,13 @@ mod apps;
 mod diff;
 mod naming;
 mod ownership;
+mod proxies;
 mod rbac;
 mod replay;
 mod target;
 
 pub use naming::{derived_group_name, marker, parse_marker};
+pub use proxies::primary_addresses;
 // Naming rules for the rest of the crate (what to read from a tenant must
 // agree with what the planner will look for).
 #[allow(unused_imports)]
@@ -65,8 +70,11 @@ struct Owner {
 
 /// Plans the changes that bring `live` to `desired`.
 pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let (desired, proxy_findings) = proxies::primary_addresses(desired, live);
+    let desired = desired.as_ref();
     let live_world = World::from_live(live);
-    let target = target::build(desired, live, &live_world, options)?;
+    let mut target = target::build(desired, live, &live_world, options)?;
+    target.findings.splice(0..0, proxy_findings);
     let mut steps = diff::ordered_steps(desired, &live_world, &target.world, &target.owners);
     replay::classify_and_check(&live_world, &target.world, &mut steps)?;
     let rbac = replay::rbac_apps(&live_world, &target.world);

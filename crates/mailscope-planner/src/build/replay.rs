@@ -262,6 +262,7 @@ mod tests {
                     address: format!("{m}@contoso.com"),
                     kind: "UserMailbox".into(),
                     id: None,
+                    proxy_addresses: Vec::new(),
                 })
                 .collect(),
             ..LiveSnapshot::default()

@@ -25,7 +25,12 @@ pub fn snapshot(mailboxes: usize) -> LiveSnapshot {
     LiveSnapshot {
         format_version: 1,
         recipients: (0..mailboxes)
-            .map(|i| Recipient { address: mailbox(i), kind: "UserMailbox".into(), id: None })
+            .map(|i| Recipient {
+                address: mailbox(i),
+                kind: "UserMailbox".into(),
+                id: None,
+                proxy_addresses: Vec::new(),
+            })
             .collect(),
         ..LiveSnapshot::default()
     }

@@ -90,7 +90,77 @@ struct Paging {
     size: usize,
     select: Option<Vec<String>>,
     honoured_prefer: Option<usize>,
+    /// [`anchor_tag`] of this request, written into the next link.
+    anchor: String,
 }
+
+/// The text a live tenant answered to a replayed or old nextLink
+/// (docs/exchange.md, "Paging").
+pub(crate) const EXPIRED_LINK: &str =
+    "Expired or Invalid pagination request. Default Expiry time is 00:30:00";
+
+/// The `$skiptoken` of a next link: `<offset>-<request fingerprint>-<issued,
+/// Unix ms>-<anchor tag>`. Opaque to clients; real ones name a backend server.
+struct SkipToken<'a> {
+    offset: usize,
+    fingerprint: &'a str,
+    issued_ms: u64,
+    anchor: &'a str,
+}
+
+impl<'a> SkipToken<'a> {
+    fn parse(v: &'a str) -> Option<Self> {
+        let mut parts = v.splitn(4, '-');
+        Some(Self {
+            offset: parts.next()?.parse().ok()?,
+            fingerprint: parts.next()?,
+            issued_ms: parts.next()?.parse().ok()?,
+            anchor: parts.next()?,
+        })
+    }
+}
+
+fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// A short, case-insensitive tag of the request's `X-AnchorMailbox` (`none`
+/// without one): what "the link only works with the same anchor" compares.
+fn anchor_tag(headers: &HeaderMap) -> String {
+    match headers.get("x-anchormailbox").and_then(|v| v.to_str().ok()) {
+        None => "none".to_owned(),
+        Some(a) => {
+            let d = Sha256::digest(a.trim().to_ascii_lowercase().as_bytes());
+            d[..4].iter().fold(String::new(), |mut s, b| {
+                let _ = write!(s, "{b:02x}");
+                s
+            })
+        }
+    }
+}
+
+/// 400 with [`EXPIRED_LINK`] in the shape a module user captured live
+/// (docs/exchange.md, "Paging"): `Invalid Operation`, no `details`, the
+/// text in `innererror.internalexception` of type `System.Exception`.
+fn expired_link() -> Response {
+    let body = json!({"error": {
+        "code": "BadRequest",
+        "message": "Invalid Operation",
+        "innererror": {
+            "message": "Invalid Operation",
+            "type": "Microsoft.Exchange.Admin.OData.Core.ODataServiceException",
+            "stacktrace": "   at Microsoft.Exchange.AdminApi.CommandInvocation.CommandInvocation.InvokeCommand(QueryContext queryContext, CmdletInvokeInputType cmdletInvokeInputType)",
+            "internalexception": {"message": EXPIRED_LINK, "type": "System.Exception", "stacktrace": ""}
+        }
+    }});
+    (StatusCode::BAD_REQUEST, axum::Json(body)).into_response()
+}
+
+/// The warning a truncated page carries when `fidelity.truncationWarnings`
+/// is on: the classic shell's wording (the admin API's own is not public).
+pub(crate) const TRUNCATION_WARNING: &str = "There are more results available than are currently displayed. To view them, increase the value for the ResultSize parameter.";
 
 fn query_params(query: Option<&str>) -> Vec<(String, String)> {
     query
@@ -220,7 +290,13 @@ pub(crate) async fn invoke_command(
     // Paging inputs.
     let qp = query_params(query.as_deref());
     let fp = fingerprint(spec.name, raw_params);
-    let mut paging = Paging { offset: 0, size: MAX_PAGE, select: None, honoured_prefer: None };
+    let mut paging = Paging {
+        offset: 0,
+        size: MAX_PAGE,
+        select: None,
+        honoured_prefer: None,
+        anchor: anchor_tag(&headers),
+    };
     if let Some(n) = prefer_page_size(&headers) {
         paging.size = n;
         paging.honoured_prefer = Some(n);
@@ -236,8 +312,18 @@ pub(crate) async fn invoke_command(
     }
     for (k, v) in &qp {
         if k.eq_ignore_ascii_case("$skiptoken") {
-            match v.split_once('-').and_then(|(o, f)| Some((o.parse::<usize>().ok()?, f))) {
-                Some((o, f)) if f == fp => paging.offset = o,
+            match SkipToken::parse(v) {
+                Some(t) if t.fingerprint == fp => {
+                    let fidelity = &shared.config().fidelity;
+                    let age_ms = unix_now_ms().saturating_sub(t.issued_ms);
+                    if age_ms > fidelity.page_link_expiry_seconds.saturating_mul(1000)
+                        || (fidelity.page_link_same_anchor && t.anchor != paging.anchor)
+                        || shared.faults.take_page_link_expiry()
+                    {
+                        return expired_link();
+                    }
+                    paging.offset = t.offset;
+                }
                 _ => {
                     return invalid_operation(
                         "The skip token is invalid or does not belong to this request.",
@@ -378,14 +464,20 @@ fn success(
     let mut body = Map::new();
     body.insert("@odata.context".into(), json!(context_url(headers, tenant_name)));
     body.insert("adminapi.warnings@odata.type".into(), json!("#Collection(String)"));
-    body.insert("@adminapi.warnings".into(), json!([]));
+    let truncated = end < total;
+    let warnings: Vec<&str> = if truncated && shared.config().fidelity.truncation_warnings {
+        vec![TRUNCATION_WARNING]
+    } else {
+        Vec::new()
+    };
+    body.insert("@adminapi.warnings".into(), json!(warnings));
     body.insert("value".into(), Value::Array(page));
-    if end < total {
+    if truncated {
         let mut url = format!("{}/adminapi/beta/{tenant_name}/InvokeCommand?", origin(headers));
         for (k, v) in qp.iter().filter(|(k, _)| !k.eq_ignore_ascii_case("$skiptoken")) {
             let _ = write!(url, "{k}={v}&");
         }
-        let _ = write!(url, "$skiptoken={end}-{fp}");
+        let _ = write!(url, "$skiptoken={end}-{fp}-{}-{}", unix_now_ms(), paging.anchor);
         body.insert("@odata.nextLink".into(), json!(url));
     }
     let (remaining, reset) = shared.rate_limit(app_id);

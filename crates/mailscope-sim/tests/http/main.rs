@@ -12,6 +12,7 @@ mod graph;
 mod managed_identity;
 mod paging;
 mod persistence;
+mod proxies;
 mod rbac_cmdlets;
 mod rbac_decision;
 mod rbac_seed;
