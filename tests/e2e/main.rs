@@ -5,6 +5,7 @@
 mod audit;
 mod conventions;
 mod corpus;
+mod demo;
 mod drift_severity;
 mod flow;
 mod gitops;
