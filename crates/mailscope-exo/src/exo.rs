@@ -278,7 +278,8 @@ impl ExoClient {
     }
 
     /// Creates a managed mail-enabled security group and marks it (two calls:
-    /// `New-DistributionGroup` cannot set `CustomAttribute15`).
+    /// `New-DistributionGroup` cannot set `CustomAttribute15`). The marking
+    /// call also hides the group from address lists ([`Self::mark_new_group`]).
     pub async fn new_group(
         &self,
         name: &str,
@@ -326,8 +327,28 @@ impl ExoClient {
             }
         };
         let identity = if created.id.is_empty() { name } else { created.id.as_str() };
-        self.set_group_marker(identity, marker).await?;
+        self.mark_new_group(identity, marker).await?;
         Ok(LiveGroup { marker: Some(marker.to_owned()), ..created })
+    }
+
+    /// Marks a group mailscope created and hides it from address lists, in
+    /// one `Set-DistributionGroup` call. A group mailscope creates exists only
+    /// to scope a policy: its name is an app's and its members are who that
+    /// app may (or may not) read, which is nobody's business in the address
+    /// book. Groups adopted with `group:` keep their visibility
+    /// ([`Self::set_group_marker`]): they are someone else's.
+    pub async fn mark_new_group(&self, identity: &str, marker: &str) -> Result<(), ExoError> {
+        self.invoke(
+            "Set-DistributionGroup",
+            json!({
+                "Identity": identity,
+                "CustomAttribute15": marker,
+                "HiddenFromAddressListsEnabled": true,
+                "BypassSecurityGroupManagerCheck": true,
+            }),
+        )
+        .await
+        .map(drop)
     }
 
     /// Sets `CustomAttribute15` (the ownership marker) of a group.

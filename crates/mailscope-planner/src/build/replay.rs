@@ -277,8 +277,11 @@ mod tests {
         let descriptions: Vec<&str> = replayed.policies.values().map(|p| p.description.as_str()).collect();
         assert_eq!(
             descriptions,
-            vec![marker(APP, ListKind::Deny), marker(APP, ListKind::Allow)],
-            "Blocked, then Readers"
+            vec![
+                format!("{} | by hand too", marker(APP, ListKind::Deny)),
+                format!("{} | by hand", marker(APP, ListKind::Allow))
+            ],
+            "Blocked, then Readers, each keeping its human description beside the marker"
         );
     }
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailscope_spec::{AppSpec, DesiredState, ListKind, Mechanism};
 
 use super::naming::{
-    carries_other_right, derived_group_name, is_half_created, lockdown_group_name, marker, owns_policy,
-    parse_marker, right_of, unused_name,
+    carries_other_right, derived_group_name, human_description, is_half_created, lockdown_group_name, marker,
+    owns_policy, parse_marker, policy_description, right_of, unused_name,
 };
 use super::ownership::{self, Managed};
 use super::rbac;
@@ -207,14 +207,21 @@ fn plan_list(
         gk.clone(),
         GroupState {
             name: existing.map_or_else(|| name.clone(), |g| g.name.clone()),
-            marker: Some(mark.clone()),
+            marker: Some(mark),
             members: entries.iter().map(|e| e.address.clone()).collect(),
         },
     );
     let policy =
         PolicyKey { app_id: app.app_id.clone(), scope: Scope::Group(gk.clone()), right: right_of(list) };
-    let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
-    target.insert_policy(policy, PolicyState { identity, description: mark });
+    let existing = live.policies.get(&policy);
+    let identity = existing.map(|p| p.identity.clone()).unwrap_or_default();
+    // The file's description; without one, the human text the live policy
+    // carries (a hand-made policy's own words survive its adoption, and the
+    // next plan keeps them instead of stripping them again).
+    let human =
+        app.description.as_deref().or_else(|| existing.and_then(|p| human_description(&p.description)));
+    let description = policy_description(&app.app_id, list, human);
+    target.insert_policy(policy, PolicyState { identity, description });
     drop_managed(&app.app_id, list, Some(&gk), live, managed, target);
 }
 
@@ -261,15 +268,16 @@ fn lock_down(app_id: &str, live: &World, managed: &Managed, target: &mut World) 
     });
     let name = live.groups.get(&gk).map_or_else(|| gk.clone(), |g| g.name.clone());
     let mark = marker(app_id, ListKind::Allow);
-    target
-        .groups
-        .insert(gk.clone(), GroupState { name, marker: Some(mark.clone()), members: BTreeSet::new() });
+    target.groups.insert(gk.clone(), GroupState { name, marker: Some(mark), members: BTreeSet::new() });
     let policy = PolicyKey {
         app_id: app_id.to_owned(),
         scope: Scope::Group(gk.clone()),
         right: AccessRight::RestrictAccess,
     };
-    let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
-    target.insert_policy(policy, PolicyState { identity, description: mark });
+    let existing = live.policies.get(&policy);
+    let identity = existing.map(|p| p.identity.clone()).unwrap_or_default();
+    let human = existing.and_then(|p| human_description(&p.description));
+    let description = policy_description(app_id, ListKind::Allow, human);
+    target.insert_policy(policy, PolicyState { identity, description });
     drop_managed(app_id, ListKind::Allow, Some(&gk), live, managed, target);
 }
