@@ -14,4 +14,5 @@ mod hygiene;
 mod offline;
 mod rbac;
 mod reliability;
+mod roles;
 mod tenant;
