@@ -15,4 +15,5 @@ mod offline;
 mod rbac;
 mod reliability;
 mod roles;
+mod shipped;
 mod tenant;
