@@ -42,7 +42,9 @@ pub use audit::{
     AuditApp, AuditCheck, AuditOptions, AuditPermission, AuditReport, EWS_RETIREMENT, EWS_SWITCH_OFF,
     Exposure, POLICY_LIMIT, PermissionReach, PermissionSource, PolicyRoom, audit,
 };
-pub use build::{PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan};
+pub use build::{
+    PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan, prefixed_group_name,
+};
 pub use error::{PlanError, PlanProblem, PlanProblems};
 pub use expected::{CheckReason, ExpectedAccess, expected_access};
 pub use exposure::{DriftExposure, drift_exposures};

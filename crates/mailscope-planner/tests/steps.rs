@@ -398,3 +398,33 @@ fn an_app_outside_the_file_sharing_an_adopted_group_is_shown_and_its_gain_counts
     let p = plan_ok(&apps, &live);
     assert!(p.apps.iter().all(|a| a.app_id != APP_IDS[1]), "{:?}", p.apps);
 }
+
+/// A file's `groupPrefix` names the groups mailscope creates and the
+/// lock-down group of an app that leaves the file; the plan converges and a
+/// second plan under the same prefix finds the groups again by their marker.
+#[test]
+fn a_custom_group_prefix_names_created_groups_and_round_trips() {
+    let header = "apiVersion: mailscope/v1\ngroupPrefix: app-access\napps:\n";
+    let parse = |apps: &str| mailscope_spec::parse(&format!("{header}{apps}"), "t.yaml").unwrap();
+    let apps = app("mailer", 0, "    allow: [m1@contoso.com]\n");
+    let mut live = snapshot(3);
+    let p = plan(&parse(&apps), &live, &PlanOptions::default()).unwrap();
+    let created: Vec<String> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::CreateGroup { group, .. } => Some(group.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created, ["app-access-mailer-allow"]);
+    for s in &p.steps {
+        apply(&mut live, &s.action);
+    }
+    assert!(plan(&parse(&apps), &live, &PlanOptions::default()).unwrap().is_empty(), "converged");
+
+    // The app leaves the file: the removed app keeps its name from the group.
+    let other = app("other", 1, "    allow: [m2@contoso.com]\n");
+    let gone = plan(&parse(&other), &live, &PlanOptions::default()).unwrap();
+    assert!(gone.apps.iter().any(|a| a.name == "mailer" && a.app_id == APP_IDS[0]), "{:?}", gone.apps);
+}

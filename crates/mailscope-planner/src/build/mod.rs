@@ -23,7 +23,7 @@ mod rbac;
 mod replay;
 mod target;
 
-pub use naming::{derived_group_name, marker, parse_marker};
+pub use naming::{derived_group_name, marker, parse_marker, prefixed_group_name};
 // Naming rules for the rest of the crate (what to read from a tenant must
 // agree with what the planner will look for).
 #[allow(unused_imports)]

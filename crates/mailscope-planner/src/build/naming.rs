@@ -74,15 +74,23 @@ pub(crate) fn owns_policy(k: &PolicyKey, p: &PolicyState) -> bool {
             .is_some_and(|(app, list)| app == k.app_id && right_of(list) == k.right)
 }
 
-/// The name mailscope gives the group of one list of one app.
+/// The name mailscope gives the group of one list of one app under the
+/// default prefix (`mailscope-<app>-<list>`); [`prefixed_group_name`] for a
+/// file's own `groupPrefix`.
 pub fn derived_group_name(app_name: &str, list: ListKind) -> String {
-    format!("mailscope-{app_name}-{list}")
+    prefixed_group_name(mailscope_spec::DEFAULT_GROUP_PREFIX, app_name, list)
+}
+
+/// The name mailscope gives the group of one list of one app:
+/// `<prefix>-<app>-<list>`, the prefix being the file's `groupPrefix`.
+pub fn prefixed_group_name(prefix: &str, app_name: &str, list: ListKind) -> String {
+    format!("{prefix}-{app_name}-{list}")
 }
 
 /// The name of the empty allow group that locks down an app which left the
 /// file and has no usable managed allow group (before [`unused_name`]).
-pub(crate) fn lockdown_group_name(app_id: &str) -> String {
-    format!("mailscope-lockdown-{app_id}")
+pub(crate) fn lockdown_group_name(prefix: &str, app_id: &str) -> String {
+    format!("{prefix}-lockdown-{app_id}")
 }
 
 /// The crash-adoption rule: a group that exists under a derived name without
@@ -125,11 +133,13 @@ pub(crate) fn carries_other_right(live: &World, app_id: &str, gk: &str, list: Li
 }
 
 /// The file name of an app that left the file, read back from one of its
-/// derived group names (`mailscope-<name>-<list>`); `None` when none of its
-/// groups has one (then callers fall back to the client id).
-pub(crate) fn name_from_group(group_name: &str, list: ListKind) -> Option<&str> {
-    group_name
-        .strip_prefix("mailscope-")
+/// derived group names (`<prefix>-<name>-<list>`, any case of the prefix);
+/// `None` when none of its groups has one (then callers fall back to the
+/// client id).
+pub(crate) fn name_from_group<'a>(prefix: &str, group_name: &'a str, list: ListKind) -> Option<&'a str> {
+    let head = group_name.get(..prefix.len()).filter(|h| h.eq_ignore_ascii_case(prefix))?;
+    group_name[head.len()..]
+        .strip_prefix('-')
         .and_then(|n| n.strip_suffix(&format!("-{list}")))
         .filter(|n| !n.starts_with("lockdown-"))
 }
@@ -292,9 +302,15 @@ mod tests {
     fn derived_names_read_back_except_lockdown_groups() {
         let name = derived_group_name("billing", ListKind::Allow);
         assert_eq!(name, "mailscope-billing-allow");
-        assert_eq!(name_from_group(&name, ListKind::Allow), Some("billing"));
-        assert_eq!(name_from_group(&name, ListKind::Deny), None);
-        assert_eq!(name_from_group(&format!("{}-allow", lockdown_group_name(APP)), ListKind::Allow), None);
+        assert_eq!(name_from_group("mailscope", &name, ListKind::Allow), Some("billing"));
+        assert_eq!(name_from_group("mailscope", &name, ListKind::Deny), None);
+        let lockdown = format!("{}-allow", lockdown_group_name("mailscope", APP));
+        assert_eq!(name_from_group("mailscope", &lockdown, ListKind::Allow), None);
+        // A file's own prefix, read back whatever case Exchange returns.
+        let custom = prefixed_group_name("App-Access", "billing", ListKind::Deny);
+        assert_eq!(custom, "App-Access-billing-deny");
+        assert_eq!(name_from_group("app-access", &custom, ListKind::Deny), Some("billing"));
+        assert_eq!(name_from_group("mailscope", &custom, ListKind::Deny), None);
         assert_eq!(alias_for("Crm Readers (EU)"), "Crm-Readers--EU");
     }
 

@@ -51,10 +51,10 @@ pub(super) fn removed_apps(
 
 /// The name an app that left the file goes by: the one its derived group
 /// names carry, else its client id.
-pub(super) fn removed_app_name(app_id: &str, managed: &Managed, live: &World) -> String {
+pub(super) fn removed_app_name(prefix: &str, app_id: &str, managed: &Managed, live: &World) -> String {
     for list in [ListKind::Allow, ListKind::Deny] {
         for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
-            if let Some(n) = name_from_group(&live.groups[g].name, list) {
+            if let Some(n) = name_from_group(prefix, &live.groups[g].name, list) {
                 return n.to_owned();
             }
         }
