@@ -160,7 +160,12 @@ fn adopting_a_group_marks_it_adopts_its_policy_and_fixes_members() {
             (Effect::Neutral, Action::MarkGroup { group: "Legacy-Scanners".into(), marker: mark.clone() }),
             (
                 Effect::Neutral,
-                Action::SetPolicyDescription { identity, group: "Legacy-Scanners".into(), description: mark }
+                // The hand-made policy's own words stay beside the marker.
+                Action::SetPolicyDescription {
+                    identity,
+                    group: "Legacy-Scanners".into(),
+                    description: format!("{mark} | made by hand")
+                }
             ),
             (Effect::Narrowing, Action::RemoveMember { group: "Legacy-Scanners".into(), member: m(1) }),
         ]
