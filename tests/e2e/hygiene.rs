@@ -96,3 +96,33 @@ fn created_groups_are_hidden_and_descriptions_are_updated_in_place() {
     let again = s.run(&["plan", file, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "converged: {}{}", again.stdout, again.stderr);
 }
+
+/// A file's own `groupPrefix` and `markerAttribute`: the created group is
+/// named with the prefix, its marker is in the chosen attribute (and not in
+/// `CustomAttribute15`), it is hidden, and the next plan finds it again
+/// through the same attribute: nothing left to do.
+#[test]
+fn a_custom_prefix_and_marker_attribute_round_trip() {
+    const CRM_SYNC: &str = "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d";
+    let s = Served::start("hygiene-custom");
+    let file = s.scratch.write(
+        "custom.yaml",
+        &format!(
+            "apiVersion: mailscope/v1\ntenant: contoso.onmicrosoft.com\ngroupPrefix: acc\nmarkerAttribute: CustomAttribute3\napps:\n  \
+             - name: crm-sync\n    appId: {CRM_SYNC}\n    deny: [ceo@contoso.com]\n"
+        ),
+    );
+    let file = file.to_str().unwrap();
+    let apply = s.run(&["apply", file, "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}{}", apply.stdout, apply.stderr);
+
+    let tenant = s.emulator.sim().tenant();
+    let group = tenant.recipients.iter().find(|r| r.name == "acc-crm-sync-deny").expect("the prefixed group");
+    assert_eq!(group.custom_attribute(3), format!("mailscope/v1 app={CRM_SYNC} list=deny"));
+    assert_eq!(group.custom_attribute(15), "", "the default attribute stays untouched");
+    assert!(group.hidden_from_address_lists_enabled);
+    assert!(!tenant.recipients.iter().any(|r| r.name == "mailscope-crm-sync-deny"));
+
+    let again = s.run(&["plan", file, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "the group is found again by its marker: {}{}", again.stdout, again.stderr);
+}

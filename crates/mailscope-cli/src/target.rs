@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use mailscope_exo::{
-    ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest, TenantIdentity,
+    ClientCredentials, Cloud, EndpointOverrides, ExoClient, Session, SessionConfig, SnapshotRequest,
+    TenantIdentity,
 };
 use mailscope_planner::LiveSnapshot;
 use mailscope_sim::{ServerHandle, Sim};
@@ -268,11 +269,16 @@ fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
     }
 }
 
+/// The Exchange client for a desired file: group markers in the file's
+/// `markerAttribute` (`CustomAttribute15` by default), for reads and writes
+/// alike, so that a plan and its apply look at the same attribute.
+pub(crate) fn exo_for(conn: &Connection, desired: &DesiredState) -> ExoClient {
+    conn.session.exo().with_marker_attribute(desired.marker_attribute)
+}
+
 /// Reads the live state the planner needs.
 pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyhow::Result<LiveSnapshot> {
-    let mut live = conn
-        .session
-        .exo()
+    let mut live = exo_for(conn, desired)
         .read_snapshot(&snapshot_request(desired))
         .await
         .with_context(|| format!("cannot read the live state of {}", conn.label))?;
