@@ -45,7 +45,7 @@ pub(crate) fn human_description(description: &str) -> Option<&str> {
 }
 
 /// Reads a marker back; `None` for anything mailscope did not write. Text
-/// after [`DESCRIPTION_SEPARATOR`] is the human description, not the marker.
+/// after the separator (` | `) is the human description, not the marker.
 pub fn parse_marker(text: &str) -> Option<(String, ListKind)> {
     let text = text.split_once(DESCRIPTION_SEPARATOR).map_or(text, |(mark, _)| mark);
     let rest = text.trim().strip_prefix(MARKER_PREFIX)?.trim();
