@@ -433,3 +433,31 @@ fn a_custom_group_prefix_names_created_groups_and_round_trips() {
     let gone = plan(&parse(&other), &live, &PlanOptions::default()).unwrap();
     assert!(gone.apps.iter().any(|a| a.name == "mailer" && a.app_id == APP_IDS[0]), "{:?}", gone.apps);
 }
+
+/// Issue 14, defect 9: a policy is mailscope's only when its marker names
+/// the policy's own app **and** the list of its right. A Deny policy of the
+/// app marked `list=allow` on the app's managed allow group is therefore not
+/// managed as the allow policy; the group cannot carry both rights, so a
+/// fresh group takes the allow list, and the mis-marked policy goes with the
+/// old group only after the new policy exists. The plan converges.
+#[test]
+fn a_policy_marked_for_the_other_list_is_replaced_safely() {
+    let apps = app("mailer", 0, "    allow: [m0@contoso.com]\n");
+    let mut live = snapshot(3);
+    let mark = marker(APP_IDS[0], ListKind::Allow);
+    group(&mut live, "mailscope-mailer-allow", Some(mark.clone()), &[m(0)]);
+    policy(&mut live, APP_IDS[0], "mailscope-mailer-allow", AccessRight::DenyAccess, &mark);
+    let p = plan_ok(&apps, &live);
+    let pos = |pred: &dyn Fn(&Action) -> bool| p.steps.iter().position(|s| pred(&s.action));
+    let create =
+        pos(&|a| matches!(a, Action::CreatePolicy { group, .. } if group == "mailscope-mailer-allow-2"));
+    let remove = pos(&|a| matches!(a, Action::RemovePolicy { access_right: AccessRight::DenyAccess, .. }));
+    let drop_group =
+        pos(&|a| matches!(a, Action::RemoveGroup { group } if group == "mailscope-mailer-allow"));
+    let (Some(create), Some(remove), Some(drop_group)) = (create, remove, drop_group) else {
+        panic!("expected a replacement: {:?}", actions(&p));
+    };
+    assert!(create < remove && remove < drop_group, "{:?}", actions(&p));
+    assert!(!p.findings.iter().any(|f| f.code == "unmanaged-policy"), "{:?}", p.findings);
+    converges(&apps, live, &p);
+}

@@ -74,6 +74,16 @@ pub(crate) fn owns_policy(k: &PolicyKey, p: &PolicyState) -> bool {
             .is_some_and(|(app, list)| app == k.app_id && right_of(list) == k.right)
 }
 
+/// Whether a policy carries a marker naming its own app, whatever list the
+/// marker says. Not ownership ([`owns_policy`]): used only for a policy on a
+/// managed group of that app that goes away. Such a policy with the other
+/// list's marker (a Deny policy marked `list=allow`) is what a hand edit or
+/// an older bug leaves; it goes with its group, after the app's replacement
+/// group and policy exist, instead of keeping the group alive forever.
+pub(crate) fn marked_for_own_app(k: &PolicyKey, p: &PolicyState) -> bool {
+    k.app_id != "*" && parse_marker(&p.description).is_some_and(|(app, _)| app == k.app_id)
+}
+
 /// The name mailscope gives the group of one list of one app under the
 /// default prefix (`mailscope-<app>-<list>`); [`prefixed_group_name`] for a
 /// file's own `groupPrefix`.

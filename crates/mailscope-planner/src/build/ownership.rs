@@ -103,7 +103,12 @@ pub(super) fn report_unmanaged(
     let scope_names: BTreeMap<&str, &str> =
         snapshot.policies.iter().map(|p| (p.identity.as_str(), p.scope_name.as_str())).collect();
     for (k, p) in &live.policies {
-        if owns_policy(k, p) || target.policies.get(k).is_some_and(|t| t.description != p.description) {
+        // Ours, being adopted, or going away with a managed group: nothing
+        // to report.
+        if owns_policy(k, p)
+            || !target.policies.contains_key(k)
+            || target.policies.get(k).is_some_and(|t| t.description != p.description)
+        {
             continue;
         }
         let scope = match &k.scope {

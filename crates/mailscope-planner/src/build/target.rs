@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailscope_spec::{AppSpec, DesiredState, ListKind, Mechanism};
 
 use super::naming::{
-    carries_other_right, human_description, is_half_created, lockdown_group_name, marker, owns_policy,
-    parse_marker, policy_description, prefixed_group_name, right_of, unused_name,
+    carries_other_right, human_description, is_half_created, lockdown_group_name, marked_for_own_app, marker,
+    owns_policy, parse_marker, policy_description, prefixed_group_name, right_of, unused_name,
 };
 use super::ownership::{self, Managed};
 use super::rbac;
@@ -246,9 +246,13 @@ fn drop_managed(
     for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
         if Some(g.as_str()) != keep {
             target.groups.remove(g);
-            // Managed policies on a group that goes, whatever their right.
-            let on_group: Vec<PolicyKey> =
-                live.policies_on(g).filter(|k| owns_policy(k, &live.policies[*k])).cloned().collect();
+            // Managed policies on a group that goes, whatever their right,
+            // and this app's policies whose marker names the other list.
+            let on_group: Vec<PolicyKey> = live
+                .policies_on(g)
+                .filter(|k| owns_policy(k, &live.policies[*k]) || marked_for_own_app(k, &live.policies[*k]))
+                .cloned()
+                .collect();
             for k in on_group {
                 target.remove_policy(&k);
             }
