@@ -82,4 +82,30 @@ grep -q "lists no checksum" "$work/out" || { cat "$work/out" >&2; fail "no missi
 if run_install missing "$work/dest-missing" > "$work/out" 2>&1; then fail "a missing release installed something"; fi
 [ ! -e "$work/dest-missing/mailscope" ] || fail "installed from nowhere"
 
-echo "test-install: ok (good installs; tampered, unlisted and missing refused, nothing installed)"
+# 5. action.yml's step, run as a Linux x64 runner would (its `run:` block,
+# the last block of the file): installs through the same script, puts the
+# directory on PATH and names the binary in its output.
+sed -n '/^      run: |$/,$p' action.yml | sed '1d; s/^        //' > "$work/action-step.sh"
+[ -s "$work/action-step.sh" ] || fail "no run block found in action.yml"
+mkdir -p "$work/runner"
+: > "$work/github-path"
+: > "$work/github-output"
+if ! VERSION=v9.9.9 BASE_URL="$url/good" ACTION_REPOSITORY=OWNER/mailscope SERVER_URL=https://github.com \
+  RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TEMP="$work/runner" GITHUB_ACTION_PATH=$PWD \
+  GITHUB_PATH="$work/github-path" GITHUB_OUTPUT="$work/github-output" \
+  bash -e "$work/action-step.sh" > "$work/out" 2>&1; then
+  cat "$work/out" >&2
+  fail "the action's step failed on a good release"
+fi
+grep -qx "$work/runner/mailscope-9.9.9" "$work/github-path" || fail "the action did not extend PATH"
+grep -qx "path=$work/runner/mailscope-9.9.9/mailscope" "$work/github-output" || fail "no path output"
+[ "$("$work/runner/mailscope-9.9.9/mailscope")" = "fake mailscope 9.9.9" ] || fail "the action installed something else"
+if VERSION=9.9.9 BASE_URL="$url/bad" ACTION_REPOSITORY=OWNER/mailscope SERVER_URL=https://github.com \
+  RUNNER_OS=Linux RUNNER_ARCH=X64 RUNNER_TEMP="$work/runner-bad" GITHUB_ACTION_PATH=$PWD \
+  GITHUB_PATH="$work/github-path" GITHUB_OUTPUT="$work/github-output" \
+  bash -e "$work/action-step.sh" > "$work/out" 2>&1; then
+  fail "the action installed a tampered archive"
+fi
+[ ! -e "$work/runner-bad/mailscope-9.9.9/mailscope" ] || fail "the action left a tampered binary"
+
+echo "test-install: ok (good installs; tampered, unlisted and missing refused, nothing installed; action.yml's step too)"
