@@ -52,7 +52,8 @@ pub(crate) struct SendMailArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Tenant seed (YAML or JSON), used when the state file does not exist.
+    /// Tenant seed (YAML or JSON), used when the state file does not exist
+    /// (default: the Contoso demo seed built into the binary).
     #[arg(long, value_name = "SEED.yaml")]
     seed: Option<PathBuf>,
     /// State file, written atomically after every change.

@@ -36,7 +36,8 @@ pub(crate) struct TenantArgs {
     /// `tenant:` in the file, then `AZURE_TENANT_ID`).
     #[arg(long, value_name = "TENANT")]
     pub(crate) tenant: Option<String>,
-    /// Seed of a new emulator state file (with `--tenant sim:PATH`).
+    /// Seed of a new emulator state file (with `--tenant sim:PATH`;
+    /// default: the Contoso demo seed built into the binary).
     #[arg(long, value_name = "SEED.yaml")]
     pub(crate) seed: Option<PathBuf>,
     /// National cloud: public, gcc-high, dod or china.
