@@ -104,7 +104,7 @@ fn plan_apply_plan_verify_on_the_embedded_emulator() {
     let tenant = format!("sim:{}", s.path("demo.json").display());
     let r = run(&["plan", FILE, "--tenant", &tenant, "--detailed-exitcode"]);
     assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("Plan: 17 to add, 2 to change, 4 to destroy."), "{}", r.stdout);
+    assert!(r.stdout.contains("Plan: 17 to add, 3 to change, 4 to destroy."), "{}", r.stdout);
 
     let journal = s.path("journal.jsonl");
     let r = run(&[
@@ -118,8 +118,8 @@ fn plan_apply_plan_verify_on_the_embedded_emulator() {
         journal.to_str().unwrap(),
     ]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
-    assert!(r.stderr.contains("Apply complete: 23 done, 0 already so"), "{}", r.stderr);
-    assert!(r.stderr.contains("[ 23/23] done"), "a line per step off a terminal: {}", r.stderr);
+    assert!(r.stderr.contains("Apply complete: 24 done, 0 already so"), "{}", r.stderr);
+    assert!(r.stderr.contains("[ 24/24] done"), "a line per step off a terminal: {}", r.stderr);
 
     let r = run(&["plan", FILE, "--tenant", &tenant, "--detailed-exitcode"]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
@@ -138,7 +138,7 @@ fn plan_apply_plan_verify_on_the_embedded_emulator() {
     assert_eq!(lines.first().unwrap()["event"], "header");
     assert_eq!(lines.first().unwrap()["tenant_id"], "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c");
     assert_eq!(lines.last().unwrap()["event"], "footer");
-    assert_eq!(lines.iter().filter(|l| l["outcome"] == "done").count(), 23);
+    assert_eq!(lines.iter().filter(|l| l["outcome"] == "done").count(), 24);
 }
 
 #[test]
@@ -254,7 +254,7 @@ fn a_fault_at_each_mutating_call_then_a_rerun_converges_without_exposure() {
         .filter(|(name, _)| !name.starts_with("Get-") && !name.starts_with("Test-"))
         .map(|(_, n)| n.as_u64().unwrap())
         .sum();
-    assert!(mutating >= 23, "{stats}");
+    assert!(mutating >= 24, "{stats}");
     drop(clean);
 
     let kinds = [("reset", "before"), ("500", "before"), ("reset", "after")];
@@ -372,8 +372,8 @@ fn on_a_terminal_apply_asks_and_only_yes_applies() {
 
     let r = run_in_pty(&args, "yes\n");
     assert_eq!(r.code, 0, "{}", r.stdout);
-    assert!(r.stdout.contains("23/23"), "a progress bar on a terminal: {}", r.stdout);
-    assert!(r.stdout.contains("Apply complete: 23 done"), "{}", r.stdout);
+    assert!(r.stdout.contains("24/24"), "a progress bar on a terminal: {}", r.stdout);
+    assert!(r.stdout.contains("Apply complete: 24 done"), "{}", r.stdout);
     assert_eq!(run(&["plan", FILE, "--tenant", &state, "--detailed-exitcode"]).code, 0);
 }
 

@@ -291,7 +291,7 @@ fn reconcile_serves_metrics_notifies_and_stops_on_sigterm() {
     assert!(metrics.contains("text/plain; version=0.0.4"), "{metrics}");
     for line in [
         "# TYPE mailscope_drift_objects gauge",
-        "mailscope_drift_objects 23",
+        "mailscope_drift_objects 24",
         "mailscope_drift_apps 7",
         "mailscope_desired_valid 1",
         "mailscope_runs_total{result=\"drift\"} ",
@@ -414,7 +414,7 @@ fn sigterm_mid_correction_leaves_a_journal_and_the_next_run_converges() {
     let mut running = Running::start(command(&["--every", "1h"]));
     let correcting = running.event("correcting");
     let total = correcting["steps"].as_u64().unwrap();
-    assert_eq!(total, 23);
+    assert_eq!(total, 24);
     std::thread::sleep(Duration::from_millis(500));
     let (code, seen) = running.terminate();
     assert_eq!(code, 0, "{seen:#?}");

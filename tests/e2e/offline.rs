@@ -43,7 +43,7 @@ fn plan_from_a_snapshot_prints_the_plan_and_its_summary() {
     let r = run(&["plan", "policies/contoso.yaml", "--snapshot", "policies/contoso.snapshot.json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("+ policy DenyAccess on \"mailscope-crm-sync-deny\""), "{}", r.stdout);
-    assert!(r.stdout.ends_with("Plan: 17 to add, 2 to change, 4 to destroy.\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("Plan: 17 to add, 3 to change, 4 to destroy.\n"), "{}", r.stdout);
     assert!(!r.stdout.contains('\x1b'), "NO_COLOR and a pipe mean no colour");
 }
 
@@ -127,7 +127,7 @@ fn json_plan_and_saved_plan_hold_the_steps_and_no_secret() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(plan["format_version"], 1);
-    assert_eq!(plan["steps"].as_array().unwrap().len(), 23);
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 24);
     assert_eq!(plan["summary"]["widening"], 1);
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(saved["plan"], plan);
@@ -163,7 +163,7 @@ fn markdown_plan_starts_with_the_comment_marker_and_summary() {
         Some("<!-- mailscope-plan file=policies/contoso.yaml tenant=contoso.onmicrosoft.com -->"),
         "the marker names the file and the tenant, so two files keep two comments"
     );
-    assert_eq!(lines.next(), Some("### mailscope plan: 17 to add, 2 to change, 4 to destroy."));
+    assert_eq!(lines.next(), Some("### mailscope plan: 17 to add, 3 to change, 4 to destroy."));
     assert_eq!(lines.next(), Some(""));
     assert_eq!(lines.next(), Some("file `policies/contoso.yaml` · tenant `contoso.onmicrosoft.com`"));
 }

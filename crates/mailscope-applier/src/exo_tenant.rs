@@ -106,7 +106,7 @@ impl Tenant for ExoTenant {
             Some(m) if m == marker => Ok(StepOutcome::AlreadyDone),
             None | Some("") => {
                 let identity = if existing.id.is_empty() { group } else { existing.id.as_str() };
-                self.client.set_group_marker(identity, marker).await?;
+                self.client.mark_new_group(identity, marker).await?;
                 Ok(StepOutcome::AlreadyDone)
             }
             Some(other) => Err(TenantError::new(

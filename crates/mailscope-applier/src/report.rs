@@ -198,7 +198,9 @@ pub fn describe(action: &Action) -> String {
         Action::CreatePolicy { group, access_right, .. } => {
             format!("create {access_right:?} policy on \"{group}\"")
         }
-        Action::SetPolicyDescription { group, .. } => format!("mark the policy on \"{group}\" as managed"),
+        Action::SetPolicyDescription { group, .. } => {
+            format!("set the description (marker and app description) of the policy on \"{group}\"")
+        }
         Action::RemovePolicy { scope, access_right, .. } => {
             format!("remove {access_right:?} policy on \"{scope}\"")
         }

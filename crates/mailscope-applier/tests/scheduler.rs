@@ -370,22 +370,22 @@ async fn an_empty_plan_is_complete_and_journaled() {
 async fn the_report_lists_what_was_done_and_what_was_not() {
     let plan = contoso_plan();
     let fake = FakeTenant::from_snapshot(&contoso_snapshot());
-    let target = op_key(&plan.steps[2].action);
+    let target = op_key(&plan.steps[3].action);
     fake.fail_when(move |k| (k == target).then_some(FailMode::Before));
     let report = apply(&plan, &fake, options(1)).await;
     let text = report.to_string();
-    assert!(text.starts_with("Apply stopped at step 2: 2 done, 0 already in place, 1 failed,"), "{text}");
+    assert!(text.starts_with("Apply stopped at step 3: 3 done, 0 already in place, 1 failed,"), "{text}");
     let failed = text.find("Failed:").unwrap();
     let done = text.find("Done:").unwrap();
     let not_started = text.find("Not started:").unwrap();
     assert!(failed < done && done < not_started, "{text}");
-    assert!(text.contains("#2   ticket-bridge: create group \"mailscope-ticket-bridge-allow\""), "{text}");
+    assert!(text.contains("#3   ticket-bridge: create group \"mailscope-ticket-bridge-allow\""), "{text}");
     assert!(text.contains("error: injected failure"), "{text}");
     // The JSON form is what `--format json` can print.
     let json = serde_json::to_value(&report).unwrap();
     assert_eq!(json["stopped"]["reason"], "step_failed");
-    assert_eq!(json["steps"][2]["status"], "failed");
-    assert_eq!(json["steps"][3]["status"], "not_started");
+    assert_eq!(json["steps"][3]["status"], "failed");
+    assert_eq!(json["steps"][4]["status"], "not_started");
 }
 
 #[test]

@@ -206,7 +206,8 @@ async fn apply_with(
         progress: Some(Box::new(progress)),
         cancel,
     };
-    let report = mailscope_applier::apply(&plan, &ExoTenant::new(conn.session.exo()), options).await;
+    let report =
+        mailscope_applier::apply(&plan, &ExoTenant::new(target::exo_for(conn, desired)), options).await;
     signals.abort();
     Ok(finish(&report, &args.journal))
 }

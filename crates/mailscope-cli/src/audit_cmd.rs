@@ -95,7 +95,8 @@ pub(crate) async fn read_tenant(
         request.group_names = reads.group_names;
         request.addresses = reads.addresses;
     }
-    let (exo, graph) = (conn.session.exo(), conn.session.graph());
+    let exo = desired.map_or_else(|| conn.session.exo(), |d| crate::target::exo_for(conn, d));
+    let graph = conn.session.graph();
     let (live, access) = tokio::join!(exo.read_snapshot(&request), graph.list_mailbox_access());
     let mut live = live.with_context(|| format!("cannot read the live state of {}", conn.label))?;
     live.tenant = Some(conn.tenant_id.clone());

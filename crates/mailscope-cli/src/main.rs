@@ -21,6 +21,7 @@ mod apply_cmd;
 mod audit_cmd;
 mod ci_env;
 mod completions_cmd;
+mod demo_seed;
 mod drift_cmd;
 mod explain_cmd;
 mod export_cmd;

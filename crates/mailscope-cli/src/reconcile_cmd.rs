@@ -127,7 +127,7 @@ impl Source for CliSource<'_> {
         let conn = target::connect(&self.args.target, Some(desired))
             .await
             .map_err(|e| SourceError::new(format!("{e:#}")))?;
-        let tenant = ExoTenant::new(conn.session.exo());
+        let tenant = ExoTenant::new(target::exo_for(&conn, desired));
         Ok(CliSession { conn, tenant, metrics: self.metrics.clone() })
     }
 }

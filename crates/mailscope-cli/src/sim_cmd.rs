@@ -52,7 +52,8 @@ pub(crate) struct SendMailArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Tenant seed (YAML or JSON), used when the state file does not exist.
+    /// Tenant seed (YAML or JSON), used when the state file does not exist
+    /// (default: the Contoso demo seed built into the binary).
     #[arg(long, value_name = "SEED.yaml")]
     seed: Option<PathBuf>,
     /// State file, written atomically after every change.
@@ -204,15 +205,20 @@ async fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     if let Some(v) = args.propagation_delay_ms {
         config.propagation_delay_ms = v;
     }
-    let seed = args.seed.clone().or_else(|| {
-        let default = PathBuf::from(crate::target::DEFAULT_SEED);
-        (args.state.as_ref().is_none_or(|s| !s.exists()) && default.exists()).then_some(default)
-    });
+    // Without --seed and without an existing state: the embedded demo seed,
+    // written out until the emulator has loaded it.
+    let demo = if crate::demo_seed::needed(args.seed.as_deref(), args.state.as_deref()) {
+        Some(crate::demo_seed::MaterializedSeed::write()?)
+    } else {
+        None
+    };
+    let seed = args.seed.clone().or_else(|| demo.as_ref().map(crate::demo_seed::MaterializedSeed::seed_file));
     let tls_dir = args.state.as_deref().filter(|_| args.tls).map(mailscope_sim::tls_dir_for_state);
     let server =
         mailscope_sim::start(&ServeOptions { listen: args.listen, seed, state: args.state, config, tls_dir })
             .await
             .context("the emulator stopped")?;
+    drop(demo);
     println!("mailscope sim listening on {}", server.base_url());
     if let Some(ca) = server.ca_file() {
         println!("trust the emulator's CA: {}", ca.display());

@@ -6,8 +6,9 @@
 //! [`mailscope_planner::reads_for`]).
 //!
 //! `--tenant sim:PATH` starts the emulator inside this process on a state
-//! file (created from a seed when missing) and logs in with the seed's
-//! operator app: nothing to configure, nothing leaves 127.0.0.1.
+//! file (created from a seed when missing: `--seed`, else the Contoso demo
+//! seed compiled into the binary, [`crate::demo_seed`]) and logs in with the
+//! seed's operator app: nothing to configure, nothing leaves 127.0.0.1.
 //! `--tenant <GUID|domain>` (or `tenant:` in the desired file, or
 //! `AZURE_TENANT_ID`) talks to Exchange Online with the credential the
 //! environment names (`mailscope_exo::ClientCredentials::from_lookup`: the
@@ -20,16 +21,14 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use clap::Args;
 use mailscope_exo::{
-    ClientCredentials, Cloud, EndpointOverrides, Session, SessionConfig, SnapshotRequest, TenantIdentity,
+    ClientCredentials, Cloud, EndpointOverrides, ExoClient, Session, SessionConfig, SnapshotRequest,
+    TenantIdentity,
 };
 use mailscope_planner::LiveSnapshot;
 use mailscope_sim::{ServerHandle, Sim};
 use mailscope_spec::{DesiredState, EntraGrants, Mechanism};
 
 use crate::tenant_names::{self, Origin, TenantName};
-
-/// Where the emulator's seed is looked for when none is given.
-pub(crate) const DEFAULT_SEED: &str = "policies/contoso.tenant.yaml";
 
 /// Options that pick and reach the tenant.
 #[derive(Debug, Args, Clone)]
@@ -39,7 +38,8 @@ pub(crate) struct TenantArgs {
     /// `tenant:` in the file, then `AZURE_TENANT_ID`).
     #[arg(long, value_name = "TENANT")]
     pub(crate) tenant: Option<String>,
-    /// Seed of a new emulator state file (with `--tenant sim:PATH`).
+    /// Seed of a new emulator state file (with `--tenant sim:PATH`;
+    /// default: the Contoso demo seed built into the binary).
     #[arg(long, value_name = "SEED.yaml")]
     pub(crate) seed: Option<PathBuf>,
     /// National cloud: public, gcc-high, dod or china.
@@ -188,24 +188,21 @@ pub(crate) async fn start_sim(
     seed: Option<&Path>,
     tls: bool,
 ) -> anyhow::Result<(Sim, ServerHandle)> {
-    let seed = match seed {
-        Some(seed) => Some(seed.to_path_buf()),
-        None if state.exists() => None,
-        None => {
-            let default = PathBuf::from(DEFAULT_SEED);
-            anyhow::ensure!(
-                default.exists(),
-                "{} does not exist yet and there is no {DEFAULT_SEED} here to seed it: pass --seed SEED.yaml",
-                state.display()
-            );
-            Some(default)
-        }
+    // The embedded demo seed, written out only while the emulator loads it.
+    let demo = if crate::demo_seed::needed(seed, Some(state)) {
+        Some(crate::demo_seed::MaterializedSeed::write()?)
+    } else {
+        None
     };
+    let seed = seed
+        .map(Path::to_path_buf)
+        .or_else(|| demo.as_ref().map(crate::demo_seed::MaterializedSeed::seed_file));
     if let Some(dir) = state.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let sim = Sim::open(state, seed.as_deref())
         .with_context(|| format!("cannot open the emulator state {}", state.display()))?;
+    drop(demo);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot bind 127.0.0.1 for the emulator")?;
@@ -276,11 +273,16 @@ fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
     }
 }
 
+/// The Exchange client for a desired file: group markers in the file's
+/// `markerAttribute` (`CustomAttribute15` by default), for reads and writes
+/// alike, so that a plan and its apply look at the same attribute.
+pub(crate) fn exo_for(conn: &Connection, desired: &DesiredState) -> ExoClient {
+    conn.session.exo().with_marker_attribute(desired.marker_attribute)
+}
+
 /// Reads the live state the planner needs.
 pub(crate) async fn read_live(conn: &Connection, desired: &DesiredState) -> anyhow::Result<LiveSnapshot> {
-    let mut live = conn
-        .session
-        .exo()
+    let mut live = exo_for(conn, desired)
         .read_snapshot(&snapshot_request(desired))
         .await
         .with_context(|| format!("cannot read the live state of {}", conn.label))?;
@@ -295,7 +297,7 @@ mod tests {
     fn args(state: &Path, sim_tls: bool) -> TenantArgs {
         TenantArgs {
             tenant: Some(format!("sim:{}", state.display())),
-            seed: Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(DEFAULT_SEED)),
+            seed: None,
             environment: "public".into(),
             login_url: None,
             exo_url: None,

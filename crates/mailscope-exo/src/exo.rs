@@ -12,8 +12,15 @@ use crate::session::{Raw, Replay, Session};
 /// Routing hint for organization-level cmdlets of an app-only caller.
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
-/// The filter that finds mailscope's groups in one call.
-pub(crate) const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";
+/// The marker attribute when none is chosen: `CustomAttribute15`
+/// (`markerAttribute` in the desired file picks another).
+pub(crate) const DEFAULT_MARKER_ATTRIBUTE: u8 = 15;
+
+/// The filter that finds mailscope's groups in one call: its marker in
+/// `CustomAttribute<n>`.
+pub(crate) fn managed_group_filter(attribute: u8) -> String {
+    format!("CustomAttribute{attribute} -like 'mailscope/v1*'")
+}
 
 /// Result of a write whose target state may already hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,13 +63,34 @@ pub struct ExoClient {
     session: Session,
     /// The `InvokeCommand` URL of the session's tenant (the first page's).
     pub(crate) url: String,
+    /// N of the `CustomAttributeN` holding group markers (1..=15).
+    marker_attribute: u8,
 }
 
 impl ExoClient {
-    /// A client on `session`.
+    /// A client on `session`, reading and writing group markers in
+    /// `CustomAttribute15`.
     pub fn new(session: Session) -> Self {
         let url = session.endpoints().invoke_command_url(session.tenant());
-        Self { session, url }
+        Self { session, url, marker_attribute: DEFAULT_MARKER_ATTRIBUTE }
+    }
+
+    /// The same client with group markers in `CustomAttribute<n>` (the
+    /// desired file's `markerAttribute`, for tenants whose
+    /// `CustomAttribute15` already serves something else). The managed-group
+    /// filter, every group read and every marker write use it. A number
+    /// outside 1..=15 (the spec refuses one) keeps the current attribute.
+    #[must_use]
+    pub fn with_marker_attribute(mut self, n: u8) -> Self {
+        if (1..=15).contains(&n) {
+            self.marker_attribute = n;
+        }
+        self
+    }
+
+    /// `CustomAttribute<n>`: the property and parameter name of the marker.
+    fn marker_key(&self) -> String {
+        format!("CustomAttribute{}", self.marker_attribute)
     }
 
     /// The session (stats, tokens).
@@ -247,25 +275,27 @@ impl ExoClient {
             .invoke(
                 "Get-DistributionGroup",
                 json!({
-                    "Filter": MANAGED_GROUP_FILTER,
+                    "Filter": managed_group_filter(self.marker_attribute),
                     "RecipientTypeDetails": ["MailUniversalSecurityGroup"],
                 }),
             )
             .await?;
-        Ok(v.iter().filter_map(parse_group).collect())
+        let key = self.marker_key();
+        Ok(v.iter().filter_map(|o| parse_group(o, &key)).collect())
     }
 
     /// One group by any identity (name, alias, address, id); `None` if absent.
     pub async fn get_group(&self, identity: &str) -> Result<Option<LiveGroup>, ExoError> {
         match self.invoke("Get-DistributionGroup", json!({"Identity": identity})).await {
-            Ok(v) => Ok(v.iter().find_map(parse_group)),
+            Ok(v) => Ok(v.iter().find_map(|o| parse_group(o, &self.marker_key()))),
             Err(e) if e.kind == ExoErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Creates a managed mail-enabled security group and marks it (two calls:
-    /// `New-DistributionGroup` cannot set `CustomAttribute15`).
+    /// `New-DistributionGroup` cannot set `CustomAttribute15`). The marking
+    /// call also hides the group from address lists ([`Self::mark_new_group`]).
     pub async fn new_group(
         &self,
         name: &str,
@@ -290,7 +320,7 @@ impl ExoClient {
         let created = loop {
             tries += 1;
             match self.invoke_with(CMDLET, params.clone(), Replay::Unsafe).await {
-                Ok(v) => match v.iter().find_map(parse_group) {
+                Ok(v) => match v.iter().find_map(|o| parse_group(o, &self.marker_key())) {
                     Some(g) => break g,
                     None => match self.get_group(name).await? {
                         Some(g) => break g,
@@ -313,17 +343,38 @@ impl ExoClient {
             }
         };
         let identity = if created.id.is_empty() { name } else { created.id.as_str() };
-        self.set_group_marker(identity, marker).await?;
+        self.mark_new_group(identity, marker).await?;
         Ok(LiveGroup { marker: Some(marker.to_owned()), ..created })
     }
 
-    /// Sets `CustomAttribute15` (the ownership marker) of a group.
+    /// Marks a group mailscope created and hides it from address lists, in
+    /// one `Set-DistributionGroup` call. A group mailscope creates exists only
+    /// to scope a policy: its name is an app's and its members are who that
+    /// app may (or may not) read, which is nobody's business in the address
+    /// book. Groups adopted with `group:` keep their visibility
+    /// ([`Self::set_group_marker`]): they are someone else's.
+    pub async fn mark_new_group(&self, identity: &str, marker: &str) -> Result<(), ExoError> {
+        self.invoke(
+            "Set-DistributionGroup",
+            json!({
+                "Identity": identity,
+                (self.marker_key()): marker,
+                "HiddenFromAddressListsEnabled": true,
+                "BypassSecurityGroupManagerCheck": true,
+            }),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Sets the marker attribute (`CustomAttribute15` unless
+    /// [`Self::with_marker_attribute`] says otherwise) of a group.
     pub async fn set_group_marker(&self, identity: &str, marker: &str) -> Result<(), ExoError> {
         self.invoke(
             "Set-DistributionGroup",
             json!({
                 "Identity": identity,
-                "CustomAttribute15": marker,
+                (self.marker_key()): marker,
                 "BypassSecurityGroupManagerCheck": true,
             }),
         )
@@ -453,13 +504,14 @@ pub(crate) fn parse_policy(o: &Value) -> Option<LivePolicy> {
     })
 }
 
-/// Parses a `DistributionGroup` object (members left empty).
-pub(crate) fn parse_group(o: &Value) -> Option<LiveGroup> {
+/// Parses a `DistributionGroup` object (members left empty); the marker is
+/// read from `marker_key` (`CustomAttribute<n>`).
+pub(crate) fn parse_group(o: &Value, marker_key: &str) -> Option<LiveGroup> {
     Some(LiveGroup {
         id: text(o, "ExternalDirectoryObjectId").or_else(|| text(o, "Guid")).unwrap_or_default(),
         name: text(o, "Name")?,
         primary_smtp_address: text(o, "PrimarySmtpAddress").unwrap_or_default(),
-        marker: text(o, "CustomAttribute15"),
+        marker: text(o, marker_key),
         distinguished_name: text(o, "DistinguishedName"),
         members: Vec::new(),
     })
@@ -483,7 +535,7 @@ pub fn fuzz_invoke_page(body: &[u8]) {
     let raw = Raw { status: 200, headers: reqwest::header::HeaderMap::new(), body: body.to_vec() };
     if let Ok(page) = crate::paging::parse_envelope("Get-Fuzz", &raw) {
         for v in &page.values {
-            let _ = (parse_policy(v), parse_group(v), parse_recipient(v));
+            let _ = (parse_policy(v), parse_group(v, "CustomAttribute15"), parse_recipient(v));
         }
     }
 }

@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use mailscope_spec::{AppEntry, DesiredFile, ListKind, Mechanism};
 
-use crate::build::{derived_group_name, parse_marker, right_of};
+use crate::build::{derived_group_name, human_description, parse_marker, right_of};
 use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot};
 use crate::plan::ScopeFilter;
 
@@ -72,7 +72,9 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
                 name = format!("{name}-{}", short_id(app_id));
                 used_names.insert(name.clone());
             }
-            let mut entry = AppEntry { name, app_id: app_id.clone(), ..AppEntry::default() };
+            let description =
+                restrict.iter().chain(deny.iter()).find_map(|p| exported_description(&p.description));
+            let mut entry = AppEntry { name, app_id: app_id.clone(), description, ..AppEntry::default() };
             for (list, g) in orphans.get(app_id).into_iter().flatten() {
                 entry.notes.push(format!(
                     "group \"{}\" is mailscope's but has no {list} policy: planning this file adds it back",
@@ -120,6 +122,15 @@ pub fn export(live: &LiveSnapshot, tenant: &str, apps: &[String]) -> DesiredFile
     }
 }
 
+/// The human part of a policy's description (a hand-made policy's text, or
+/// what follows mailscope's marker), when the file format can hold it: at
+/// most 200 characters and nothing invisible. Tenant text is untrusted; one
+/// that does not fit is left out rather than bent.
+fn exported_description(description: &str) -> Option<String> {
+    let text = human_description(description)?;
+    (text.chars().count() <= 200 && !text.chars().any(char::is_control)).then(|| text.to_owned())
+}
+
 fn slot(right: AccessRight) -> usize {
     usize::from(right == AccessRight::DenyAccess)
 }
@@ -129,9 +140,36 @@ fn short_id(app_id: &str) -> String {
     app_id.chars().filter(char::is_ascii_alphanumeric).take(8).collect::<String>().to_lowercase()
 }
 
-/// A name from a managed group (`mailscope-<name>-<list>`), else from the
-/// client id (`app-3f2a1d7e`).
+/// An app name (`is_app_name`: lower-case letters, digits and `-`, at most
+/// 48) made from an Entra display name: `CRM Sync (EU)` -> `crm-sync-eu`.
+/// `None` when nothing usable is left (a name of symbols only, or another
+/// script: the caller falls back).
+fn name_from_display(display: &str) -> Option<String> {
+    let mut name = String::new();
+    for c in display.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            name.push(c);
+        } else if !name.is_empty() && !name.ends_with('-') {
+            name.push('-');
+        }
+    }
+    let name: String = name.chars().take(48).collect();
+    let name = name.trim_matches('-').to_owned();
+    mailscope_spec::is_app_name(&name).then_some(name)
+}
+
+/// The app's name: its Entra display name (when the snapshot has the
+/// service principal), else the name in a managed group
+/// (`mailscope-<name>-<list>`), else one from the client id (`app-3f2a1d7e`).
 fn name_of(live: &LiveSnapshot, app_id: &str) -> String {
+    let from_entra = live
+        .service_principals
+        .iter()
+        .find(|sp| sp.app_id.eq_ignore_ascii_case(app_id))
+        .and_then(|sp| name_from_display(&sp.display_name));
+    if let Some(name) = from_entra {
+        return name;
+    }
     let from_marker = live.groups.iter().find_map(|g| {
         let (owner, list) = g.marker.as_deref().and_then(parse_marker)?;
         let suffix = format!("-{list}");

@@ -43,7 +43,8 @@ pub use audit::{
     Exposure, POLICY_LIMIT, PermissionReach, PermissionSource, PolicyRoom, audit,
 };
 pub use build::{
-    PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan, primary_addresses,
+    PlanOptions, RemovedApps, derived_group_name, marker, parse_marker, plan, prefixed_group_name,
+    primary_addresses,
 };
 pub use error::{PlanError, PlanProblem, PlanProblems};
 pub use expected::{CheckReason, ExpectedAccess, expected_access};

@@ -36,10 +36,10 @@ pub fn reads_for(desired: &DesiredState) -> Reads {
         reads.app_ids.push(app.app_id.clone());
         for list in [ListKind::Allow, ListKind::Deny] {
             let Some(entries) = app.list(list) else { continue };
-            reads.group_names.push(
-                app.adopted_group(list)
-                    .map_or_else(|| crate::build::derived_group_name(&app.name, list), str::to_owned),
-            );
+            reads.group_names.push(app.adopted_group(list).map_or_else(
+                || crate::build::prefixed_group_name(&desired.group_prefix, &app.name, list),
+                str::to_owned,
+            ));
             reads.addresses.extend(entries.iter().map(|e| e.address.clone()));
         }
     }

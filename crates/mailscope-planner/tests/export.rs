@@ -142,3 +142,42 @@ fn rbac_apps_are_exported_with_their_permissions_and_scope_groups() {
     let all = export(&live, "contoso.onmicrosoft.com", &[]);
     assert_eq!(all.apps.iter().filter(|a| a.mechanism.is_some()).count(), 1);
 }
+
+/// Apps are named after their Entra display name when the snapshot has it,
+/// and keep the human description of their policies; the exported file
+/// plans only the adoption, which keeps that description beside the marker.
+#[test]
+fn apps_are_named_after_entra_and_keep_their_descriptions() {
+    let mut live = common::snapshot(4);
+    let [a, b, ..] = common::APP_IDS;
+    common::group(&mut live, "CRM Readers", None, &[common::mailbox(0)]);
+    common::policy(&mut live, a, "CRM Readers", AccessRight::RestrictAccess, "CRM sync, ticket 4711");
+    common::group(
+        &mut live,
+        "mailscope-billing-allow",
+        Some(marker(b, ListKind::Allow)),
+        &[common::mailbox(1)],
+    );
+    let described = format!("{} | Sends invoices", marker(b, ListKind::Allow));
+    common::policy(&mut live, b, "mailscope-billing-allow", AccessRight::RestrictAccess, &described);
+    live.service_principals.push(mailscope_planner::EntraServicePrincipal {
+        app_id: a.to_owned(),
+        object_id: "00000000-0000-4000-8000-0000000000ff".to_owned(),
+        display_name: "CRM Sync (EU)".to_owned(),
+    });
+
+    let (text, p) = round_trip(&live, &[]);
+    assert!(text.contains("  - name: crm-sync-eu\n"), "named after Entra: {text}");
+    assert!(text.contains("    description: CRM sync, ticket 4711\n"), "{text}");
+    assert!(text.contains("  - name: billing\n    appId: "), "no Entra name: the group's: {text}");
+    assert!(text.contains("    description: Sends invoices\n"), "{text}");
+    let descriptions: Vec<&str> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::SetPolicyDescription { description, .. } => Some(description.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(descriptions, [format!("{} | CRM sync, ticket 4711", marker(a, ListKind::Allow))]);
+}

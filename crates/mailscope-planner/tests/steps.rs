@@ -160,7 +160,12 @@ fn adopting_a_group_marks_it_adopts_its_policy_and_fixes_members() {
             (Effect::Neutral, Action::MarkGroup { group: "Legacy-Scanners".into(), marker: mark.clone() }),
             (
                 Effect::Neutral,
-                Action::SetPolicyDescription { identity, group: "Legacy-Scanners".into(), description: mark }
+                // The hand-made policy's own words stay beside the marker.
+                Action::SetPolicyDescription {
+                    identity,
+                    group: "Legacy-Scanners".into(),
+                    description: format!("{mark} | made by hand")
+                }
             ),
             (Effect::Narrowing, Action::RemoveMember { group: "Legacy-Scanners".into(), member: m(1) }),
         ]
@@ -397,4 +402,62 @@ fn an_app_outside_the_file_sharing_an_adopted_group_is_shown_and_its_gain_counts
     let apps = app("mailer", 0, "    group: Shared\n    allow: [m0@contoso.com]\n");
     let p = plan_ok(&apps, &live);
     assert!(p.apps.iter().all(|a| a.app_id != APP_IDS[1]), "{:?}", p.apps);
+}
+
+/// A file's `groupPrefix` names the groups mailscope creates and the
+/// lock-down group of an app that leaves the file; the plan converges and a
+/// second plan under the same prefix finds the groups again by their marker.
+#[test]
+fn a_custom_group_prefix_names_created_groups_and_round_trips() {
+    let header = "apiVersion: mailscope/v1\ngroupPrefix: app-access\napps:\n";
+    let parse = |apps: &str| mailscope_spec::parse(&format!("{header}{apps}"), "t.yaml").unwrap();
+    let apps = app("mailer", 0, "    allow: [m1@contoso.com]\n");
+    let mut live = snapshot(3);
+    let p = plan(&parse(&apps), &live, &PlanOptions::default()).unwrap();
+    let created: Vec<String> = p
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::CreateGroup { group, .. } => Some(group.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(created, ["app-access-mailer-allow"]);
+    for s in &p.steps {
+        apply(&mut live, &s.action);
+    }
+    assert!(plan(&parse(&apps), &live, &PlanOptions::default()).unwrap().is_empty(), "converged");
+
+    // The app leaves the file: the removed app keeps its name from the group.
+    let other = app("other", 1, "    allow: [m2@contoso.com]\n");
+    let gone = plan(&parse(&other), &live, &PlanOptions::default()).unwrap();
+    assert!(gone.apps.iter().any(|a| a.name == "mailer" && a.app_id == APP_IDS[0]), "{:?}", gone.apps);
+}
+
+/// Issue 14, defect 9: a policy is mailscope's only when its marker names
+/// the policy's own app **and** the list of its right. A Deny policy of the
+/// app marked `list=allow` on the app's managed allow group is therefore not
+/// managed as the allow policy; the group cannot carry both rights, so a
+/// fresh group takes the allow list, and the mis-marked policy goes with the
+/// old group only after the new policy exists. The plan converges.
+#[test]
+fn a_policy_marked_for_the_other_list_is_replaced_safely() {
+    let apps = app("mailer", 0, "    allow: [m0@contoso.com]\n");
+    let mut live = snapshot(3);
+    let mark = marker(APP_IDS[0], ListKind::Allow);
+    group(&mut live, "mailscope-mailer-allow", Some(mark.clone()), &[m(0)]);
+    policy(&mut live, APP_IDS[0], "mailscope-mailer-allow", AccessRight::DenyAccess, &mark);
+    let p = plan_ok(&apps, &live);
+    let pos = |pred: &dyn Fn(&Action) -> bool| p.steps.iter().position(|s| pred(&s.action));
+    let create =
+        pos(&|a| matches!(a, Action::CreatePolicy { group, .. } if group == "mailscope-mailer-allow-2"));
+    let remove = pos(&|a| matches!(a, Action::RemovePolicy { access_right: AccessRight::DenyAccess, .. }));
+    let drop_group =
+        pos(&|a| matches!(a, Action::RemoveGroup { group } if group == "mailscope-mailer-allow"));
+    let (Some(create), Some(remove), Some(drop_group)) = (create, remove, drop_group) else {
+        panic!("expected a replacement: {:?}", actions(&p));
+    };
+    assert!(create < remove && remove < drop_group, "{:?}", actions(&p));
+    assert!(!p.findings.iter().any(|f| f.code == "unmanaged-policy"), "{:?}", p.findings);
+    converges(&apps, live, &p);
 }

@@ -16,8 +16,16 @@ use serde_saphyr::Spanned;
 use crate::model::Position;
 
 /// Keys a desired-state file may have at its top level.
-pub(crate) const TOP_KEYS: &[&str] =
-    &["apiVersion", "tenant", "mechanism", "entraGrants", "unlistedApps", "apps"];
+pub(crate) const TOP_KEYS: &[&str] = &[
+    "apiVersion",
+    "tenant",
+    "mechanism",
+    "entraGrants",
+    "unlistedApps",
+    "groupPrefix",
+    "markerAttribute",
+    "apps",
+];
 /// Keys an app may have.
 pub(crate) const APP_KEYS: &[&str] = &[
     "name",

@@ -27,8 +27,8 @@ mod write;
 pub use error::{Problem, SpecError};
 pub use lint::warnings;
 pub use model::{
-    API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, Exclusion, ListKind, Mechanism, Position,
-    UnlistedApps, UnlistedMode,
+    API_VERSION, AppSpec, DEFAULT_GROUP_PREFIX, DEFAULT_MARKER_ATTRIBUTE, DesiredState, EntraGrants, Entry,
+    Exclusion, ListKind, Mechanism, Position, UnlistedApps, UnlistedMode,
 };
 pub use validate::{is_app_name, is_guid, is_smtp_address};
 pub use write::{AppEntry, DesiredFile, WriteError, to_yaml};

@@ -5,6 +5,13 @@ use std::fmt;
 /// The only `apiVersion` this build reads.
 pub const API_VERSION: &str = "mailscope/v1";
 
+/// The group name prefix when the file sets no `groupPrefix`.
+pub const DEFAULT_GROUP_PREFIX: &str = "mailscope";
+
+/// The marker's `CustomAttributeN` when the file sets no `markerAttribute`:
+/// the last one, which tenants use least.
+pub const DEFAULT_MARKER_ATTRIBUTE: u8 = 15;
+
 /// A 1-based line and column in the desired-state file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Position {
@@ -127,6 +134,13 @@ pub struct DesiredState {
     pub entra_grants: EntraGrants,
     /// What to do about apps that reach mailboxes but are not listed.
     pub unlisted_apps: UnlistedApps,
+    /// `groupPrefix`: the first part of the names of the groups mailscope
+    /// creates ([`DEFAULT_GROUP_PREFIX`] unless the file says).
+    pub group_prefix: String,
+    /// `markerAttribute`: the number N of the group attribute
+    /// `CustomAttributeN` that holds the ownership marker, 1 to 15
+    /// ([`DEFAULT_MARKER_ATTRIBUTE`] unless the file says).
+    pub marker_attribute: u8,
     /// The apps, in file order.
     pub apps: Vec<AppSpec>,
 }

@@ -48,6 +48,20 @@ pub(crate) struct RawDesiredState {
     #[serde(default)]
     #[schemars(with = "Option<RawUnlistedApps>")]
     pub(crate) unlisted_apps: Option<Spanned<RawUnlistedApps>>,
+    /// Prefix of the names of the groups mailscope creates
+    /// (`<prefix>-<app>-allow`, `<prefix>-<app>-deny`); default `mailscope`.
+    /// 1 to 16 letters, digits or `-`, starting with a letter. Changing it
+    /// later does not rename existing groups: they stay the apps' groups
+    /// through their markers.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[A-Za-z][A-Za-z0-9-]{0,15}$"))]
+    pub(crate) group_prefix: Option<Spanned<String>>,
+    /// The custom attribute of a group that holds mailscope's ownership
+    /// marker: `CustomAttribute1` to `CustomAttribute15` (default
+    /// `CustomAttribute15`). Pick one no other tool of the tenant uses.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^CustomAttribute([1-9]|1[0-5])$"))]
+    pub(crate) marker_attribute: Option<Spanned<String>>,
     /// The applications mailscope manages.
     #[schemars(with = "Vec<RawApp>")]
     pub(crate) apps: Spanned<Vec<RawApp>>,

@@ -7,8 +7,8 @@ use serde_saphyr::{Location, Spanned};
 use crate::error::{Problem, SpecError};
 use crate::keys::KeyScan;
 use crate::model::{
-    API_VERSION, AppSpec, DesiredState, EntraGrants, Entry, Exclusion, ListKind, Mechanism, Position,
-    UnlistedApps, UnlistedMode,
+    API_VERSION, AppSpec, DEFAULT_GROUP_PREFIX, DEFAULT_MARKER_ATTRIBUTE, DesiredState, EntraGrants, Entry,
+    Exclusion, ListKind, Mechanism, Position, UnlistedApps, UnlistedMode,
 };
 use crate::raw::{RawApp, RawDesiredState, RawEntraGrants, RawMechanism, RawUnlistedApps, RawUnlistedMode};
 
@@ -171,6 +171,29 @@ impl Validator {
         let mechanism = raw.mechanism.map_or(Mechanism::ApplicationAccessPolicy, |m| mechanism_of(m.value));
         let entra_grants = raw.entra_grants.map_or(EntraGrants::Keep, |g| entra_grants_of(g.value));
         let unlisted_apps = raw.unlisted_apps.map(|u| self.unlisted_apps(u)).unwrap_or_default();
+        let group_prefix = raw.group_prefix.map_or_else(
+            || DEFAULT_GROUP_PREFIX.to_owned(),
+            |p| {
+                if !is_group_prefix(&p.value) {
+                    self.report(
+                        at(&p),
+                        format!("groupPrefix {} is not a valid prefix", quoted(&p.value)),
+                        "1 to 16 letters, digits or `-`, starting with a letter, e.g. `mailscope` or `app-access`",
+                    );
+                }
+                p.value.clone()
+            },
+        );
+        let marker_attribute = raw.marker_attribute.map_or(DEFAULT_MARKER_ATTRIBUTE, |a| {
+            marker_attribute_number(&a.value).unwrap_or_else(|| {
+                self.report(
+                    at(&a),
+                    format!("markerAttribute {} is not a custom attribute", quoted(&a.value)),
+                    "one of CustomAttribute1 to CustomAttribute15",
+                );
+                DEFAULT_MARKER_ATTRIBUTE
+            })
+        });
 
         let mut names: HashMap<String, Position> = HashMap::new();
         let mut app_ids: HashMap<String, (Position, String)> = HashMap::new();
@@ -216,7 +239,7 @@ impl Validator {
             apps.push(spec);
         }
 
-        self.adopted_derived_names(&apps);
+        self.adopted_derived_names(&apps, &group_prefix);
 
         if self.problems.is_empty() {
             Ok(DesiredState {
@@ -225,6 +248,8 @@ impl Validator {
                 mechanism,
                 entra_grants,
                 unlisted_apps,
+                group_prefix,
+                marker_attribute,
                 apps,
             })
         } else {
@@ -235,12 +260,13 @@ impl Validator {
     /// An adopted group must not be a group mailscope derives for a list of
     /// its own: adopting `mailscope-<app>-deny` as an allow group would fill
     /// one group from two lists, and the two policies would fight over it.
-    fn adopted_derived_names(&mut self, apps: &[AppSpec]) {
+    fn adopted_derived_names(&mut self, apps: &[AppSpec], prefix: &str) {
+        let prefix = prefix.to_ascii_lowercase();
         let derived: HashMap<String, (&str, ListKind)> = apps
             .iter()
             .flat_map(|a| {
                 [ListKind::Allow, ListKind::Deny]
-                    .map(|list| (format!("mailscope-{}-{list}", a.name), (a.name.as_str(), list)))
+                    .map(|list| (format!("{prefix}-{}-{list}", a.name), (a.name.as_str(), list)))
             })
             .collect();
         for app in apps {
@@ -583,6 +609,24 @@ fn check_group_name(value: &str) -> Result<(), &'static str> {
     } else {
         Ok(())
     }
+}
+
+/// `groupPrefix`: 1 to 16 ASCII letters, digits or `-`, starting with a
+/// letter, so that a derived name stays a valid group name and alias.
+fn is_group_prefix(value: &str) -> bool {
+    (1..=16).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_alphabetic())
+        && value.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+/// `CustomAttribute1`..`CustomAttribute15` (any case) to 1..=15.
+fn marker_attribute_number(value: &str) -> Option<u8> {
+    let head = value.get(..15).filter(|h| h.eq_ignore_ascii_case("CustomAttribute"))?;
+    let digits = &value[head.len()..];
+    if digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse::<u8>().ok().filter(|n| (1..=15).contains(n))
 }
 
 fn check_description(value: &str) -> Result<(), &'static str> {

@@ -477,3 +477,40 @@ fn a_file_with_thousands_of_problems_reports_twenty_and_a_count() {
     assert_eq!(all[20].1, "480 more problems from here on are not shown");
     assert_eq!(all[20].0, "64:12", "at the 21st problem: the appId of app a20");
 }
+
+#[test]
+fn group_prefix_and_marker_attribute_default_and_are_validated() {
+    let plain = parse(&app("    allow: [a@contoso.com]\n"), "t.yaml").unwrap();
+    assert_eq!(plain.group_prefix, mailscope_spec::DEFAULT_GROUP_PREFIX);
+    assert_eq!(plain.marker_attribute, mailscope_spec::DEFAULT_MARKER_ATTRIBUTE);
+
+    let text = format!(
+        "apiVersion: mailscope/v1\ngroupPrefix: app-access\nmarkerAttribute: CustomAttribute7\napps:\n  - name: mailer\n    appId: {GUID_A}\n    allow: [a@contoso.com]\n"
+    );
+    let custom = parse(&text, "t.yaml").unwrap();
+    assert_eq!(custom.group_prefix, "app-access");
+    assert_eq!(custom.marker_attribute, 7);
+
+    for (prefix, attribute) in
+        [("-bad", "CustomAttribute15"), ("ok", "CustomAttribute16"), ("ok", "CustomAttribute07")]
+    {
+        let text = format!(
+            "apiVersion: mailscope/v1\ngroupPrefix: \"{prefix}\"\nmarkerAttribute: {attribute}\napps:\n  - name: mailer\n    appId: {GUID_A}\n    allow: [a@contoso.com]\n"
+        );
+        let (at, message) = one_problem(&text);
+        if prefix == "-bad" {
+            assert_eq!(
+                (at.as_str(), message.as_str()),
+                ("2:14", "groupPrefix \"-bad\" is not a valid prefix")
+            );
+        } else {
+            assert_eq!(at, "3:18");
+            assert_eq!(message, format!("markerAttribute \"{attribute}\" is not a custom attribute"));
+        }
+    }
+    // The derived names of the file's own prefix cannot be adopted by another list.
+    let text = format!(
+        "apiVersion: mailscope/v1\ngroupPrefix: acc\napps:\n  - name: mailer\n    appId: {GUID_A}\n    group: acc-mailer-deny\n    allow: [a@contoso.com]\n"
+    );
+    assert!(one_problem(&text).1.contains("is the group mailscope derives for the deny list"));
+}

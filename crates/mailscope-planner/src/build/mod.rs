@@ -27,12 +27,14 @@ mod rbac;
 mod replay;
 mod target;
 
-pub use naming::{derived_group_name, marker, parse_marker};
+pub use naming::{derived_group_name, marker, parse_marker, prefixed_group_name};
 pub use proxies::primary_addresses;
 // Naming rules for the rest of the crate (what to read from a tenant must
 // agree with what the planner will look for).
 #[allow(unused_imports)]
-pub(crate) use naming::{is_half_created, lockdown_group_name, name_from_group, right_of, unused_name};
+pub(crate) use naming::{
+    human_description, is_half_created, lockdown_group_name, name_from_group, right_of, unused_name,
+};
 
 use mailscope_spec::DesiredState;
 

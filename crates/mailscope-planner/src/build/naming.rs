@@ -15,8 +15,39 @@ pub fn marker(app_id: &str, list: ListKind) -> String {
     format!("{MARKER_PREFIX} app={} list={list}", key(app_id))
 }
 
-/// Reads a marker back; `None` for anything mailscope did not write.
+/// Separates the marker from the app's human description in a policy's
+/// `Description`: `mailscope/v1 app=… list=allow | Sends invoices`. The
+/// marker never contains it, so the first occurrence ends the marker.
+pub(crate) const DESCRIPTION_SEPARATOR: &str = " | ";
+
+/// The `Description` mailscope gives the policy of one list of one app: the
+/// marker, then the human text (the file's `description`, or the one a
+/// hand-made policy had when it was adopted), so reviewers in the Exchange
+/// admin center still read what the policy is for.
+pub(crate) fn policy_description(app_id: &str, list: ListKind, human: Option<&str>) -> String {
+    let mark = marker(app_id, list);
+    match human.map(str::trim).filter(|h| !h.is_empty()) {
+        Some(h) => format!("{mark}{DESCRIPTION_SEPARATOR}{h}"),
+        None => mark,
+    }
+}
+
+/// The human part of a live policy's `Description`: after the marker for a
+/// description mailscope wrote, the whole text for any other (a hand-made
+/// policy's own words, kept when it is adopted); `None` when there is none.
+pub(crate) fn human_description(description: &str) -> Option<&str> {
+    let text = if parse_marker(description).is_some() {
+        description.split_once(DESCRIPTION_SEPARATOR).map_or("", |(_, human)| human)
+    } else {
+        description
+    };
+    Some(text.trim()).filter(|t| !t.is_empty())
+}
+
+/// Reads a marker back; `None` for anything mailscope did not write. Text
+/// after the separator (` | `) is the human description, not the marker.
 pub fn parse_marker(text: &str) -> Option<(String, ListKind)> {
+    let text = text.split_once(DESCRIPTION_SEPARATOR).map_or(text, |(mark, _)| mark);
     let rest = text.trim().strip_prefix(MARKER_PREFIX)?.trim();
     let mut app = None;
     let mut list = None;
@@ -32,24 +63,44 @@ pub fn parse_marker(text: &str) -> Option<(String, ListKind)> {
 }
 
 /// Whether mailscope owns a policy: its description is a marker that names
-/// the policy's own app. A marker copied onto another app's policy is not
-/// ownership, and a policy for every app (`AppId` `*`) is never mailscope's,
-/// whatever it says. A marker whose list disagrees with the policy's right
-/// (a deny marker on a Restrict policy) is still mailscope's: it names this
-/// app, and leaving it would keep a wrong policy on a managed group.
+/// the policy's own app **and** the list of the policy's right (`allow` on a
+/// Restrict policy, `deny` on a Deny policy). A marker copied onto another
+/// app's policy, or onto a policy of the other right, is not ownership, and
+/// a policy for every app (`AppId` `*`) is never mailscope's, whatever it
+/// says.
 pub(crate) fn owns_policy(k: &PolicyKey, p: &PolicyState) -> bool {
+    k.app_id != "*"
+        && parse_marker(&p.description)
+            .is_some_and(|(app, list)| app == k.app_id && right_of(list) == k.right)
+}
+
+/// Whether a policy carries a marker naming its own app, whatever list the
+/// marker says. Not ownership ([`owns_policy`]): used only for a policy on a
+/// managed group of that app that goes away. Such a policy with the other
+/// list's marker (a Deny policy marked `list=allow`) is what a hand edit or
+/// an older bug leaves; it goes with its group, after the app's replacement
+/// group and policy exist, instead of keeping the group alive forever.
+pub(crate) fn marked_for_own_app(k: &PolicyKey, p: &PolicyState) -> bool {
     k.app_id != "*" && parse_marker(&p.description).is_some_and(|(app, _)| app == k.app_id)
 }
 
-/// The name mailscope gives the group of one list of one app.
+/// The name mailscope gives the group of one list of one app under the
+/// default prefix (`mailscope-<app>-<list>`); [`prefixed_group_name`] for a
+/// file's own `groupPrefix`.
 pub fn derived_group_name(app_name: &str, list: ListKind) -> String {
-    format!("mailscope-{app_name}-{list}")
+    prefixed_group_name(mailscope_spec::DEFAULT_GROUP_PREFIX, app_name, list)
+}
+
+/// The name mailscope gives the group of one list of one app:
+/// `<prefix>-<app>-<list>`, the prefix being the file's `groupPrefix`.
+pub fn prefixed_group_name(prefix: &str, app_name: &str, list: ListKind) -> String {
+    format!("{prefix}-{app_name}-{list}")
 }
 
 /// The name of the empty allow group that locks down an app which left the
 /// file and has no usable managed allow group (before [`unused_name`]).
-pub(crate) fn lockdown_group_name(app_id: &str) -> String {
-    format!("mailscope-lockdown-{app_id}")
+pub(crate) fn lockdown_group_name(prefix: &str, app_id: &str) -> String {
+    format!("{prefix}-lockdown-{app_id}")
 }
 
 /// The crash-adoption rule: a group that exists under a derived name without
@@ -92,11 +143,13 @@ pub(crate) fn carries_other_right(live: &World, app_id: &str, gk: &str, list: Li
 }
 
 /// The file name of an app that left the file, read back from one of its
-/// derived group names (`mailscope-<name>-<list>`); `None` when none of its
-/// groups has one (then callers fall back to the client id).
-pub(crate) fn name_from_group(group_name: &str, list: ListKind) -> Option<&str> {
-    group_name
-        .strip_prefix("mailscope-")
+/// derived group names (`<prefix>-<name>-<list>`, any case of the prefix);
+/// `None` when none of its groups has one (then callers fall back to the
+/// client id).
+pub(crate) fn name_from_group<'a>(prefix: &str, group_name: &'a str, list: ListKind) -> Option<&'a str> {
+    let head = group_name.get(..prefix.len()).filter(|h| h.eq_ignore_ascii_case(prefix))?;
+    group_name[head.len()..]
+        .strip_prefix('-')
         .and_then(|n| n.strip_suffix(&format!("-{list}")))
         .filter(|n| !n.starts_with("lockdown-"))
 }
@@ -195,11 +248,29 @@ mod tests {
         assert!(owns_policy(&k(APP, allow), &p(marker(APP, ListKind::Allow))));
         // Another app's marker, or free text: not ours.
         assert!(!owns_policy(&k(APP, allow), &p(marker(other, ListKind::Allow))));
-        assert!(owns_policy(&k(APP, allow), &p(marker(APP, ListKind::Deny))), "a wrong right is ours to fix");
+        assert!(!owns_policy(&k(APP, allow), &p(marker(APP, ListKind::Deny))), "a marker of the other list");
+        assert!(owns_policy(&k(APP, AccessRight::DenyAccess), &p(marker(APP, ListKind::Deny))));
+        // The human description after the marker does not change ownership.
+        assert!(owns_policy(&k(APP, allow), &p(policy_description(APP, ListKind::Allow, Some("Invoices")))));
         assert!(!owns_policy(&k(APP, allow), &p("mailscope/v1 by hand".into())));
         // A policy for every app is never managed, even with a marker.
         assert!(!owns_policy(&k("*", allow), &p("mailscope/v1 app=* list=allow".into())));
         assert!(!owns_policy(&k("*", allow), &p(marker(APP, ListKind::Allow))));
+    }
+
+    #[test]
+    fn a_policy_description_carries_the_marker_then_the_human_text() {
+        let d = policy_description(APP, ListKind::Allow, Some("  Sends invoices | monthly "));
+        assert_eq!(d, format!("mailscope/v1 app={APP} list=allow | Sends invoices | monthly"));
+        assert_eq!(parse_marker(&d), Some((APP.to_owned(), ListKind::Allow)));
+        assert_eq!(human_description(&d), Some("Sends invoices | monthly"));
+        assert_eq!(policy_description(APP, ListKind::Deny, Some(" ")), marker(APP, ListKind::Deny));
+        assert_eq!(human_description(&marker(APP, ListKind::Deny)), None);
+        // A hand-made policy's description is all human text.
+        assert_eq!(human_description("CRM sync, ticket 4711"), Some("CRM sync, ticket 4711"));
+        assert_eq!(human_description(""), None);
+        // Only the marker's own form counts: not a marker with junk before the separator.
+        assert_eq!(parse_marker(&format!("{} x=1 | text", marker(APP, ListKind::Allow))), None);
     }
 
     #[test]
@@ -241,9 +312,15 @@ mod tests {
     fn derived_names_read_back_except_lockdown_groups() {
         let name = derived_group_name("billing", ListKind::Allow);
         assert_eq!(name, "mailscope-billing-allow");
-        assert_eq!(name_from_group(&name, ListKind::Allow), Some("billing"));
-        assert_eq!(name_from_group(&name, ListKind::Deny), None);
-        assert_eq!(name_from_group(&format!("{}-allow", lockdown_group_name(APP)), ListKind::Allow), None);
+        assert_eq!(name_from_group("mailscope", &name, ListKind::Allow), Some("billing"));
+        assert_eq!(name_from_group("mailscope", &name, ListKind::Deny), None);
+        let lockdown = format!("{}-allow", lockdown_group_name("mailscope", APP));
+        assert_eq!(name_from_group("mailscope", &lockdown, ListKind::Allow), None);
+        // A file's own prefix, read back whatever case Exchange returns.
+        let custom = prefixed_group_name("App-Access", "billing", ListKind::Deny);
+        assert_eq!(custom, "App-Access-billing-deny");
+        assert_eq!(name_from_group("app-access", &custom, ListKind::Deny), Some("billing"));
+        assert_eq!(name_from_group("mailscope", &custom, ListKind::Deny), None);
         assert_eq!(alias_for("Crm Readers (EU)"), "Crm-Readers--EU");
     }
 

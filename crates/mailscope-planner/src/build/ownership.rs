@@ -51,10 +51,10 @@ pub(super) fn removed_apps(
 
 /// The name an app that left the file goes by: the one its derived group
 /// names carry, else its client id.
-pub(super) fn removed_app_name(app_id: &str, managed: &Managed, live: &World) -> String {
+pub(super) fn removed_app_name(prefix: &str, app_id: &str, managed: &Managed, live: &World) -> String {
     for list in [ListKind::Allow, ListKind::Deny] {
         for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
-            if let Some(n) = name_from_group(&live.groups[g].name, list) {
+            if let Some(n) = name_from_group(prefix, &live.groups[g].name, list) {
                 return n.to_owned();
             }
         }
@@ -103,7 +103,12 @@ pub(super) fn report_unmanaged(
     let scope_names: BTreeMap<&str, &str> =
         snapshot.policies.iter().map(|p| (p.identity.as_str(), p.scope_name.as_str())).collect();
     for (k, p) in &live.policies {
-        if owns_policy(k, p) || target.policies.get(k).is_some_and(|t| t.description != p.description) {
+        // Ours, being adopted, or going away with a managed group: nothing
+        // to report.
+        if owns_policy(k, p)
+            || !target.policies.contains_key(k)
+            || target.policies.get(k).is_some_and(|t| t.description != p.description)
+        {
             continue;
         }
         let scope = match &k.scope {

@@ -278,8 +278,85 @@ mod tests {
         let descriptions: Vec<&str> = replayed.policies.values().map(|p| p.description.as_str()).collect();
         assert_eq!(
             descriptions,
-            vec![marker(APP, ListKind::Deny), marker(APP, ListKind::Allow)],
-            "Blocked, then Readers"
+            vec![
+                format!("{} | by hand too", marker(APP, ListKind::Deny)),
+                format!("{} | by hand", marker(APP, ListKind::Allow))
+            ],
+            "Blocked, then Readers, each keeping its human description beside the marker"
         );
+    }
+}
+
+#[cfg(test)]
+mod description_tests {
+    use mailscope_spec::ListKind;
+
+    use super::super::naming::marker;
+    use super::super::{PlanOptions, diff, target};
+    use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot, Recipient};
+    use crate::plan::Action;
+    use crate::world::World;
+
+    const APP: &str = "00000000-0000-4000-8000-00000000000b";
+
+    fn steps_for(file_description: &str, live_description: &str) -> Vec<Action> {
+        let desired = mailscope_spec::parse(
+            &format!(
+                "apiVersion: mailscope/v1\napps:\n  - name: billing\n    appId: {APP}\n    \
+                 description: {file_description}\n    allow: [a@contoso.com]\n"
+            ),
+            "t.yaml",
+        )
+        .unwrap();
+        let live = LiveSnapshot {
+            format_version: 1,
+            groups: vec![LiveGroup {
+                id: "g1".into(),
+                name: "mailscope-billing-allow".into(),
+                primary_smtp_address: "mailscope-billing-allow@contoso.com".into(),
+                marker: Some(marker(APP, ListKind::Allow)),
+                distinguished_name: None,
+                members: vec!["a@contoso.com".into()],
+            }],
+            policies: vec![LivePolicy {
+                identity: format!("tenant\\{APP}:S-1-5-21-1;g1"),
+                app_id: APP.to_owned(),
+                scope_id: "g1".into(),
+                scope_name: "mailscope-billing-allow".into(),
+                access_right: AccessRight::RestrictAccess,
+                description: live_description.to_owned(),
+            }],
+            recipients: vec![Recipient {
+                address: "a@contoso.com".into(),
+                kind: "UserMailbox".into(),
+                id: None,
+                proxy_addresses: Vec::new(),
+            }],
+            ..LiveSnapshot::default()
+        };
+        let world = World::from_live(&live);
+        let target = target::build(&desired, &live, &world, &PlanOptions::default()).unwrap();
+        diff::ordered_steps(&desired, &world, &target.world, &target.owners)
+            .into_iter()
+            .map(|s| s.action)
+            .collect()
+    }
+
+    /// A new description in the file is one in-place write on the existing
+    /// policy: nothing is removed or recreated, and an unchanged one costs no
+    /// step at all.
+    #[test]
+    fn a_changed_description_is_set_in_place_and_no_policy_is_removed() {
+        let mark = marker(APP, ListKind::Allow);
+        let steps = steps_for("New words", &format!("{mark} | Old words"));
+        assert_eq!(
+            steps,
+            vec![Action::SetPolicyDescription {
+                identity: format!("tenant\\{APP}:S-1-5-21-1;g1"),
+                group: "mailscope-billing-allow".into(),
+                description: format!("{mark} | New words"),
+            }]
+        );
+        assert!(steps_for("Same words", &format!("{mark} | Same words")).is_empty());
     }
 }

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use mailscope_spec::{AppSpec, DesiredState, ListKind, Mechanism};
 
 use super::naming::{
-    carries_other_right, derived_group_name, is_half_created, lockdown_group_name, marker, owns_policy,
-    parse_marker, right_of, unused_name,
+    carries_other_right, human_description, is_half_created, lockdown_group_name, marked_for_own_app, marker,
+    owns_policy, parse_marker, policy_description, prefixed_group_name, right_of, unused_name,
 };
 use super::ownership::{self, Managed};
 use super::rbac;
@@ -51,7 +51,7 @@ pub(super) fn build(
         desired_ids.insert(app.app_id.clone());
         owners.insert(app.app_id.clone(), Owner { name: app.name.clone(), app_id: app.app_id.clone() });
         for list in [ListKind::Allow, ListKind::Deny] {
-            plan_list(app, list, live, &managed, &mut target, &mut problems);
+            plan_list(&desired.group_prefix, app, list, live, &managed, &mut target, &mut problems);
         }
         if app.mechanism == Mechanism::Rbac {
             if !rbac::needs_policies(app, snapshot, live) {
@@ -75,12 +75,12 @@ pub(super) fn build(
     let mut removed = ownership::removed_apps(live, &managed, &desired_ids);
     removed.extend(rbac::rbac_owners(live).into_iter().filter(|a| !desired_ids.contains(a)));
     for app_id in &removed {
-        let name = ownership::removed_app_name(app_id, &managed, live);
+        let name = ownership::removed_app_name(&desired.group_prefix, app_id, &managed, live);
         owners.insert(app_id.clone(), Owner { name, app_id: app_id.clone() });
         // Removing role assignments only narrows, whatever the option says.
         rbac::drop_rbac(app_id, &mut target);
         match options.removed_apps {
-            RemovedApps::LockDown => lock_down(app_id, live, &managed, &mut target),
+            RemovedApps::LockDown => lock_down(&desired.group_prefix, app_id, live, &managed, &mut target),
             RemovedApps::Remove => {
                 for list in [ListKind::Allow, ListKind::Deny] {
                     drop_managed(app_id, list, None, live, &managed, &mut target);
@@ -124,6 +124,7 @@ fn check_mailboxes(desired: &DesiredState, live: &LiveSnapshot, problems: &mut V
 
 /// Sets the target of one list of one desired app.
 fn plan_list(
+    prefix: &str,
     app: &AppSpec,
     list: ListKind,
     live: &World,
@@ -137,7 +138,7 @@ fn plan_list(
         return;
     };
     let explicit = app.adopted_group(list).map(str::to_owned);
-    let derived = derived_group_name(&app.name, list);
+    let derived = prefixed_group_name(prefix, &app.name, list);
     let name = explicit.clone().unwrap_or_else(|| {
         // Keep a managed group the app already has (e.g. after a rename of
         // the app); otherwise the derived name. One that carries the other
@@ -207,14 +208,21 @@ fn plan_list(
         gk.clone(),
         GroupState {
             name: existing.map_or_else(|| name.clone(), |g| g.name.clone()),
-            marker: Some(mark.clone()),
+            marker: Some(mark),
             members: entries.iter().map(|e| e.address.clone()).collect(),
         },
     );
     let policy =
         PolicyKey { app_id: app.app_id.clone(), scope: Scope::Group(gk.clone()), right: right_of(list) };
-    let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
-    target.insert_policy(policy, PolicyState { identity, description: mark });
+    let existing = live.policies.get(&policy);
+    let identity = existing.map(|p| p.identity.clone()).unwrap_or_default();
+    // The file's description; without one, the human text the live policy
+    // carries (a hand-made policy's own words survive its adoption, and the
+    // next plan keeps them instead of stripping them again).
+    let human =
+        app.description.as_deref().or_else(|| existing.and_then(|p| human_description(&p.description)));
+    let description = policy_description(&app.app_id, list, human);
+    target.insert_policy(policy, PolicyState { identity, description });
     drop_managed(&app.app_id, list, Some(&gk), live, managed, target);
 }
 
@@ -238,9 +246,13 @@ fn drop_managed(
     for g in managed.get(&(app_id.to_owned(), list)).into_iter().flatten() {
         if Some(g.as_str()) != keep {
             target.groups.remove(g);
-            // Managed policies on a group that goes, whatever their right.
-            let on_group: Vec<PolicyKey> =
-                live.policies_on(g).filter(|k| owns_policy(k, &live.policies[*k])).cloned().collect();
+            // Managed policies on a group that goes, whatever their right,
+            // and this app's policies whose marker names the other list.
+            let on_group: Vec<PolicyKey> = live
+                .policies_on(g)
+                .filter(|k| owns_policy(k, &live.policies[*k]) || marked_for_own_app(k, &live.policies[*k]))
+                .cloned()
+                .collect();
             for k in on_group {
                 target.remove_policy(&k);
             }
@@ -249,27 +261,28 @@ fn drop_managed(
 }
 
 /// Empties (or creates empty) the allow group of an app that left the file.
-fn lock_down(app_id: &str, live: &World, managed: &Managed, target: &mut World) {
+fn lock_down(prefix: &str, app_id: &str, live: &World, managed: &Managed, target: &mut World) {
     let owned = managed.get(&(app_id.to_owned(), ListKind::Allow)).cloned().unwrap_or_default();
     // A managed allow group that carries a Deny policy of this app cannot
     // also carry its Restrict policy (see `plan_list`): lock down with a
     // fresh group then.
     let usable = owned.into_iter().find(|gk| !carries_other_right(live, app_id, gk, ListKind::Allow));
     let gk = usable.unwrap_or_else(|| {
-        let base = lockdown_group_name(app_id);
+        let base = lockdown_group_name(prefix, app_id);
         if live.groups.contains_key(&base) { key(&unused_name(live, &base)) } else { base }
     });
     let name = live.groups.get(&gk).map_or_else(|| gk.clone(), |g| g.name.clone());
     let mark = marker(app_id, ListKind::Allow);
-    target
-        .groups
-        .insert(gk.clone(), GroupState { name, marker: Some(mark.clone()), members: BTreeSet::new() });
+    target.groups.insert(gk.clone(), GroupState { name, marker: Some(mark), members: BTreeSet::new() });
     let policy = PolicyKey {
         app_id: app_id.to_owned(),
         scope: Scope::Group(gk.clone()),
         right: AccessRight::RestrictAccess,
     };
-    let identity = live.policies.get(&policy).map(|p| p.identity.clone()).unwrap_or_default();
-    target.insert_policy(policy, PolicyState { identity, description: mark });
+    let existing = live.policies.get(&policy);
+    let identity = existing.map(|p| p.identity.clone()).unwrap_or_default();
+    let human = existing.and_then(|p| human_description(&p.description));
+    let description = policy_description(app_id, ListKind::Allow, human);
+    target.insert_policy(policy, PolicyState { identity, description });
     drop_managed(app_id, ListKind::Allow, Some(&gk), live, managed, target);
 }

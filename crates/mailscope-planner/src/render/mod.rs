@@ -210,7 +210,9 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
                     Action::SetPolicyDescription { group, .. } => lines.push(Line {
                         indent: 0,
                         sign: Sign::Change,
-                        text: format!("policy on \"{group}\" (adopted: description set to the mailscope marker)"),
+                        text: format!(
+                            "policy on \"{group}\" (description set in place: the mailscope marker and the app's description)"
+                        ),
                         widening: false,
                     }),
                     _ => {}
