@@ -19,6 +19,7 @@ use mailscope_spec::DesiredState;
 use serde::Serialize;
 
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
+use crate::render::printable;
 use crate::world::{OTHER_MAILBOX, World, key};
 
 /// Exchange Online's documented ceiling of application access policies per
@@ -195,6 +196,41 @@ pub enum AuditCheck {
     RbacNotRead,
     /// Entra grants were not read: no app's permissions are known.
     GrantsNotRead,
+}
+
+impl AuditPermission {
+    /// One line a person reads: the permission, how far it reaches and
+    /// through what, and where it comes from. Tenant names pass through
+    /// [`printable`]. `audit` and the plan's `unlisted-app` findings share it,
+    /// so both describe an app's reach in the same words.
+    pub(crate) fn line(&self) -> String {
+        let p = self;
+        let source = match &p.source {
+            PermissionSource::Graph => "Graph grant".to_owned(),
+            PermissionSource::ExchangeOnline => "Exchange Online grant".to_owned(),
+            PermissionSource::Rbac { assignment, role } => {
+                format!("RBAC {} ({})", printable(role), printable(assignment))
+            }
+        };
+        let via = p.reach.via.iter().map(|v| printable(v)).collect::<Vec<_>>().join(", ");
+        let reach = match (p.reach.exposure, p.reach.mailboxes) {
+            (Exposure::Unrestricted, _) if p.fenced_by_policy => {
+                "every mailbox (no access policy)".to_owned()
+            }
+            (Exposure::Unrestricted, _) if matches!(p.source, PermissionSource::Rbac { .. }) => {
+                "every mailbox (organization-wide assignment)".to_owned()
+            }
+            (Exposure::Unrestricted, _) => "every mailbox (access policies cannot fence it)".to_owned(),
+            (Exposure::AllBut, Some(n)) => format!("every mailbox but {n} (deny: {via})"),
+            (Exposure::AllBut, None) => format!("every mailbox but a deny-list ({via})"),
+            (Exposure::Scoped, Some(n)) => {
+                format!("{n} mailbox{} via {via}", if n == 1 { "" } else { "es" })
+            }
+            (Exposure::Scoped, None) => format!("the mailboxes of {via}"),
+        };
+        let ews = if p.ews { " [EWS]" } else { "" };
+        format!("{}: {reach} — {source}{ews}", printable(&p.permission))
+    }
 }
 
 /// The tenant's policy count against [`POLICY_LIMIT`].

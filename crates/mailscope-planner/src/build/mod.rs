@@ -11,6 +11,8 @@
 //!    and to check the safe-order rule; a violation is a planner bug and
 //!    fails the plan rather than risk an unrestricted window.
 //!
+//! [`unlisted`] (part of pass 1) names the apps outside the file that can
+//! reach mailboxes and, with `unlistedApps: lock-down`, fences them.
 //! Then [`apps`] summarises each app's reach before and after. [`naming`]
 //! holds the names and markers mailscope gives its objects, which other
 //! parts of the crate need too.
@@ -22,6 +24,7 @@ mod ownership;
 mod rbac;
 mod replay;
 mod target;
+mod unlisted;
 
 pub use naming::{derived_group_name, marker, parse_marker};
 // Naming rules for the rest of the crate (what to read from a tenant must

@@ -91,13 +91,16 @@ pub(super) fn keep_groups_in_use(
 }
 
 /// Findings about the policies mailscope does not manage: on apps of the
-/// file, of apps outside it, and pointing at scopes that are gone.
+/// file, of apps outside it, and pointing at scopes that are gone. Apps in
+/// `described` (the unlisted pass names them with their whole reach, or the
+/// file excludes them) get no per-policy finding.
 pub(super) fn report_unmanaged(
     snapshot: &LiveSnapshot,
     live: &World,
     target: &World,
     owners: &BTreeMap<String, Owner>,
     desired_ids: &BTreeSet<String>,
+    described: &BTreeSet<String>,
     findings: &mut Vec<Finding>,
 ) {
     let scope_names: BTreeMap<&str, &str> =
@@ -137,7 +140,7 @@ pub(super) fn report_unmanaged(
                     "app \"{name}\" also has a {right} policy on {scope} that mailscope does not manage: {effect}; adopt its group with `group:` or remove it by hand"
                 ),
             });
-        } else if !owners.contains_key(&k.app_id) {
+        } else if !owners.contains_key(&k.app_id) && !described.contains(&k.app_id) {
             findings.push(Finding {
                 code: "unlisted-app".into(),
                 app: None,
