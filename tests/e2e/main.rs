@@ -9,6 +9,7 @@ mod drift_severity;
 mod flow;
 mod gitops;
 mod harness;
+mod lockdown;
 mod offline;
 mod rbac;
 mod reliability;

@@ -30,9 +30,10 @@
 //!    Entra object id), concurrently; none in the steady state;
 //! 9. for a full read (`all_policy_groups`), the groups the scopes name by
 //!    `DistinguishedName` that 2–3 did not read, with their members;
-//! 10. the Entra grants ([`crate::GraphClient::list_mailbox_grants`]) when
-//!     the request asks for them; without Graph permission to read them the
-//!     snapshot says so (`grants_read` false) instead of failing.
+//! 10. the Entra grants ([`crate::GraphClient::list_mailbox_access`]) when
+//!     the request asks for them, with their holders' service principals
+//!     (display names for unlisted apps); without Graph permission to read
+//!     them the snapshot says so (`grants_read` false) instead of failing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -265,8 +266,8 @@ impl ExoClient {
             if !req.grants {
                 return Ok(None);
             }
-            match graph.list_mailbox_grants().await {
-                Ok(g) => Ok(Some(g)),
+            match graph.list_mailbox_access().await {
+                Ok(a) => Ok(Some(a)),
                 Err(e) if matches!(e.kind, ExoErrorKind::Forbidden | ExoErrorKind::Unauthorized) => {
                     tracing::warn!(error = %e, "cannot read the Entra grants; planning as if every app held them");
                     Ok(None)
@@ -274,9 +275,21 @@ impl ExoClient {
                 Err(e) => Err(e),
             }
         };
-        let (exchange, entra, grants) = tokio::join!(exchange, entra, grants);
+        let (exchange, entra, access) = tokio::join!(exchange, entra, grants);
         let (management_scopes, role_assignments) = exchange?;
-        Ok(RbacReads { service_principals: entra?, management_scopes, role_assignments, grants: grants? })
+        let mut service_principals = entra?;
+        let grants = access?.map(|a| {
+            // The grant holders' principals come with the grants at no extra
+            // call: their display names name unlisted apps in the plan.
+            for sp in a.service_principals {
+                if !service_principals.iter().any(|s| s.app_id.eq_ignore_ascii_case(&sp.app_id)) {
+                    service_principals.push(sp);
+                }
+            }
+            a.grants
+        });
+        service_principals.sort_by_key(|s| s.app_id.to_ascii_lowercase());
+        Ok(RbacReads { service_principals, management_scopes, role_assignments, grants })
     }
 }
 
