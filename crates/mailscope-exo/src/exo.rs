@@ -557,6 +557,7 @@ pub(crate) fn parse_group(o: &Value) -> Option<LiveGroup> {
         primary_smtp_address: text(o, "PrimarySmtpAddress").unwrap_or_default(),
         marker: text(o, "CustomAttribute15"),
         distinguished_name: text(o, "DistinguishedName"),
+        kind: text(o, "RecipientTypeDetails"),
         members: Vec::new(),
     })
 }

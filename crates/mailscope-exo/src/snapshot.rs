@@ -14,7 +14,9 @@
 //! 4. `Get-DistributionGroupMember` — one per group (concurrently); members
 //!    double as known recipients;
 //! 5. `Get-Recipient` with an `-or` filter — the remaining addresses,
-//!    [`crate::exo::RECIPIENT_BATCH`] per call.
+//!    [`crate::exo::RECIPIENT_BATCH`] per call; and `Get-Recipient
+//!    -Identity` for each relevant policy scope that is no group (a policy
+//!    scoped to a single mailbox), concurrently.
 //!
 //! RBAC for Applications, concurrently with 3–5:
 //!
@@ -130,6 +132,17 @@ impl ExoClient {
             }
         }
         self.fetch_groups(again, &mut groups).await?;
+        // A scope that is no group may be a single mailbox (Exchange allows
+        // one as a policy scope): read it as a recipient, so the policy is a
+        // one-mailbox scope rather than one whose group was deleted.
+        let lone: Vec<String> = scope_ids
+            .iter()
+            .filter(|(id, _)| !have_id(&groups, id))
+            .map(|(id, _)| (*id).to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let lone_recipients = self.fetch_recipients_by_id(lone).await?;
 
         // Members, concurrently.
         let mut set = tokio::task::JoinSet::new();
@@ -139,6 +152,9 @@ impl ExoClient {
             set.spawn(async move { (i, me.get_members(&identity).await) });
         }
         let mut recipients: BTreeMap<String, Recipient> = BTreeMap::new();
+        for r in lone_recipients {
+            recipients.entry(r.address.to_ascii_lowercase()).or_insert(r);
+        }
         while let Some(j) = set.join_next().await {
             let (i, members) = j.map_err(|e| join_error(&e))?;
             let members = members?;
@@ -320,6 +336,28 @@ impl ExoClient {
             }
         }
         Ok(())
+    }
+}
+
+impl ExoClient {
+    /// Reads `ids` as recipients (`Get-Recipient -Identity`), concurrently;
+    /// ids that name nothing (a deleted scope) are absent.
+    async fn fetch_recipients_by_id(&self, ids: Vec<String>) -> Result<Vec<Recipient>, ExoError> {
+        let mut set = tokio::task::JoinSet::new();
+        for id in ids {
+            let me = self.clone();
+            set.spawn(async move { me.invoke("Get-Recipient", serde_json::json!({ "Identity": id })).await });
+        }
+        let mut found = Vec::new();
+        while let Some(j) = set.join_next().await {
+            match j.map_err(|e| join_error(&e))? {
+                Ok(v) => found.extend(v.iter().filter_map(crate::exo::parse_recipient)),
+                Err(e) if e.kind == ExoErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        found.sort_by_key(|r| r.address.to_ascii_lowercase());
+        Ok(found)
     }
 }
 

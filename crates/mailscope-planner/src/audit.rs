@@ -184,6 +184,16 @@ pub enum AuditCheck {
         /// The nested member.
         member: String,
     },
+    /// A policy's scope group is not a mail-enabled security group (a
+    /// distribution list, a Microsoft 365 group, …): Exchange accepts only
+    /// those (and single mailboxes) as policy scopes.
+    #[serde(rename_all = "camelCase")]
+    NotSecurityGroup {
+        /// The scope group.
+        group: String,
+        /// Its `RecipientTypeDetails`.
+        recipient_type: String,
+    },
     /// An app relies on EWS (`full_access_as_app`).
     #[serde(rename_all = "camelCase")]
     Ews {
@@ -454,7 +464,9 @@ fn advice(permissions: &[AuditPermission], listed: Option<bool>) -> Vec<String> 
                 "run `mailscope plan` and `apply`: the file fences it, the tenant does not yet".to_owned()
             }
             Some(false) => {
-                "list it in the file with the mailboxes it needs, or exclude it under `unlistedApps` with a reason".to_owned()
+                "list it in the file with the mailboxes it needs, exclude it under `unlistedApps` with a reason, \
+                 or set `unlistedApps: lock-down` to fence it"
+                    .to_owned()
             }
             None => "fence it: list it in a desired file with the mailboxes it needs".to_owned(),
         });
@@ -501,7 +513,15 @@ fn file_checks(live: &LiveSnapshot, desired: Option<&DesiredState>, apps: &[Audi
         .collect()
 }
 
-/// Policies whose scope is gone, and scope groups holding groups.
+/// Whether a `RecipientTypeDetails` is a mail-enabled security group, the
+/// only group Exchange takes as a policy scope.
+pub(crate) fn is_security_group(kind: &str) -> bool {
+    kind.eq_ignore_ascii_case("MailUniversalSecurityGroup")
+}
+
+/// Policies whose scope is gone (a scope that is a single mailbox is not
+/// gone), scope groups that are no security group, and scope groups
+/// holding groups.
 fn scope_checks(live: &LiveSnapshot) -> Vec<AuditCheck> {
     let groups: BTreeMap<String, &str> = live.groups.iter().map(|g| (key(&g.id), g.name.as_str())).collect();
     let mailboxes: BTreeSet<String> =
@@ -516,10 +536,12 @@ fn scope_checks(live: &LiveSnapshot) -> Vec<AuditCheck> {
         .collect();
     let mut out = Vec::new();
     let mut scoped: BTreeSet<&str> = BTreeSet::new();
+    let mut policy_scopes: BTreeSet<&str> = BTreeSet::new();
     for p in &live.policies {
         let id = key(&p.scope_id);
         if let Some(name) = groups.get(&id) {
             scoped.insert(name);
+            policy_scopes.insert(name);
         } else if !mailboxes.contains(&id) {
             out.push(AuditCheck::DeletedScope {
                 policy: p.identity.clone(),
@@ -539,6 +561,12 @@ fn scope_checks(live: &LiveSnapshot) -> Vec<AuditCheck> {
         }
     }
     for g in live.groups.iter().filter(|g| scoped.contains(g.name.as_str())) {
+        // RBAC scopes take any group; policy scopes only security groups.
+        if let Some(kind) = g.kind.as_deref().filter(|k| !is_security_group(k))
+            && policy_scopes.contains(g.name.as_str())
+        {
+            out.push(AuditCheck::NotSecurityGroup { group: g.name.clone(), recipient_type: kind.to_owned() });
+        }
         for m in &g.members {
             let k = key(m);
             if group_addresses.contains(&k) || group_kinds.contains(&k) {

@@ -211,6 +211,7 @@ mod tests {
 
     fn group(id: &str, name: &str, marker: Option<String>, members: &[&str]) -> LiveGroup {
         LiveGroup {
+            kind: None,
             id: id.to_owned(),
             name: name.to_owned(),
             primary_smtp_address: format!("{name}@contoso.com"),

@@ -122,6 +122,7 @@ pub(super) fn build(
     if desired.unlisted_apps.mode == UnlistedMode::Ignore {
         findings.retain(|f| f.code != "unlisted-app");
     }
+    ownership::report_scope_groups(snapshot, &target, &owners, &desired_ids, &mut findings);
     rbac::report_unmanaged(desired, live, &mut findings);
     rbac::report_trap(desired, &target, &mut findings);
     findings.extend(unlisted::findings(desired, snapshot, &unlisted, &locked_unlisted, &removed));

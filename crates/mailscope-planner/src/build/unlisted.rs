@@ -228,6 +228,7 @@ mod tests {
 
     fn group(name: &str, id: &str, members: &[&str]) -> LiveGroup {
         LiveGroup {
+            kind: None,
             id: id.to_owned(),
             name: name.to_owned(),
             primary_smtp_address: format!("{name}@contoso.com"),

@@ -127,7 +127,7 @@ fn permission_line(p: &AuditPermission) -> String {
     p.line()
 }
 
-fn check_line(c: &AuditCheck) -> String {
+pub(super) fn check_line(c: &AuditCheck) -> String {
     match c {
         AuditCheck::NoMailboxPermission { app, app_id, object_id_of } => match object_id_of {
             Some(client) => format!(
@@ -154,6 +154,12 @@ fn check_line(c: &AuditCheck) -> String {
             "scope group {} holds the group {}: nested members are not reliably honoured; add mailboxes directly",
             printable(group),
             printable(member)
+        ),
+        AuditCheck::NotSecurityGroup { group, recipient_type: kind } => format!(
+            "scope group {} is a {} and not a mail-enabled security group: Exchange accepts only those as \
+             policy scopes; use a mail-enabled security group",
+            printable(group),
+            printable(kind)
         ),
         AuditCheck::Ews { app_id, name } => format!(
             "{} ({}) relies on EWS (full_access_as_app): switched off for apps on {} and retired on {}",

@@ -21,7 +21,7 @@ pub use markdown::{
     COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
     markdown_parts_with, markdown_with,
 };
-pub use sarif::{sarif, sarif_with_exposures};
+pub use sarif::{audit_sarif, sarif, sarif_with_exposures};
 pub use text::{TextOptions, text, text_with};
 
 use crate::live::AccessRight;
