@@ -72,6 +72,10 @@ fn lock_down_fences_every_open_unlisted_app_and_converges() {
     let locked: Vec<&str> =
         p.apps.iter().filter(|a| a.change == AppChange::LockDown).map(|a| a.app_id.as_str()).collect();
     assert_eq!(locked, vec![APP_IDS[1], APP_IDS[2]]);
+    assert!(
+        p.apps.iter().filter(|a| a.change == AppChange::LockDown).all(|a| a.unlisted && a.line.is_none())
+    );
+    assert!(p.apps.iter().filter(|a| a.change != AppChange::LockDown).all(|a| !a.unlisted));
     assert_eq!(p.steps_of(APP_IDS[3]).count(), 0, "excluded");
 
     let after = applied(&live, &p);
@@ -106,4 +110,24 @@ fn warn_and_ignore_change_nothing() {
         let named = p.findings.iter().filter(|f| f.code == "unlisted-app").count();
         assert_eq!(named, if mode == "warn" { 2 } else { 0 }, "{mode}: {:#?}", p.findings);
     }
+}
+
+#[test]
+fn plan_text_with_unlisted_apps_snapshot() {
+    let live = tenant();
+    let warn = plan(&desired("warn"), &live, &PlanOptions::default()).unwrap();
+    let lock = plan(&desired("lock-down"), &live, &PlanOptions::default()).unwrap();
+    let text = format!(
+        "--- warn ---\n{}\n--- lock-down ---\n{}",
+        mailscope_planner::render::text(&warn, false),
+        mailscope_planner::render::text(&lock, false)
+    );
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn plan_markdown_and_json_findings_with_unlisted_apps_snapshot() {
+    let p = plan(&desired("lock-down"), &tenant(), &PlanOptions::default()).unwrap();
+    insta::assert_snapshot!(mailscope_planner::render::markdown(&p));
+    insta::assert_snapshot!(serde_json::to_string_pretty(&p.findings).unwrap());
 }

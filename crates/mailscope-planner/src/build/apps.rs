@@ -123,6 +123,7 @@ impl AppsContext<'_> {
             gains,
             becomes_unrestricted,
             line: None,
+            unlisted: false,
         })
     }
 
@@ -157,6 +158,7 @@ impl AppsContext<'_> {
             gains,
             becomes_unrestricted,
             line: self.desired.apps.iter().find(|a| a.app_id == app_id).map(|a| a.at.line),
+            unlisted: self.target.locked_unlisted.contains(app_id) && !self.target.removed.contains(app_id),
         }
     }
 }

@@ -206,6 +206,18 @@ fn sarif_log(plan: &Plan, file: &str, tenant: &str, exposures: Option<&[DriftExp
         let line = app.line.unwrap_or(1);
         match app.change {
             AppChange::Unchanged => {}
+            AppChange::LockDown if app.unlisted => results.push(result(
+                "unlisted-app",
+                "warning",
+                &format!(
+                    "app {} ({}) is not in the file and reaches {} of {tenant}; the plan would lock it down \
+                     (unlistedApps: lock-down)",
+                    app.name, app.app_id, app.before
+                ),
+                &file,
+                1,
+                &app.app_id,
+            )),
             AppChange::LockDown | AppChange::Remove => results.push(result(
                 "unlisted-app",
                 "warning",
