@@ -163,20 +163,18 @@ pub(super) fn findings(
             format!("app \"{}\" ({})", u.display_name, u.app_id)
         };
         let reach: Vec<String> = u.permissions.iter().map(AuditPermission::line).collect();
+        let unfenceable = u.unfenceable();
         let what = if locked.contains(&u.app_id) {
             "the plan locks it down: a RestrictAccess policy on an empty managed group".to_owned()
-        } else if mode == UnlistedMode::LockDown && u.open_through_fenced_grant() {
-            // Cannot happen today (every such app is locked); kept so the
-            // message never claims a lock-down that is not planned.
-            "left as it is".to_owned()
+        } else if mode == UnlistedMode::LockDown && u.holds_fenced_grant() {
+            "left as it is: an access policy already scopes its Entra grants".to_owned()
         } else if mode == UnlistedMode::LockDown {
-            "left as it is: an access policy already scopes it".to_owned()
+            "left as it is: no access policy can fence its reach".to_owned()
         } else {
             "list it in the file, exclude it under `unlistedApps.exclude` with a reason, or set \
              `unlistedApps: lock-down`"
                 .to_owned()
         };
-        let unfenceable = u.unfenceable();
         let beyond = if unfenceable.is_empty() || mode != UnlistedMode::LockDown {
             String::new()
         } else {
@@ -357,7 +355,10 @@ mod tests {
         let open = found.iter().find(|m| m.contains(OPEN)).unwrap();
         assert!(open.contains("locks it down"), "{open}");
         assert!(open.contains("no access policy can fence MailboxItem.Read.All"), "{open}");
-        assert!(found.iter().any(|m| m.contains(SCOPED) && m.contains("already scopes it")), "{found:#?}");
+        assert!(
+            found.iter().any(|m| m.contains(SCOPED) && m.contains("already scopes its Entra grants")),
+            "{found:#?}"
+        );
         assert!(
             found.iter().any(|m| m.contains(RBAC_ONLY) && m.contains("no access policy can fence Mail.Send"))
         );
