@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mailscope_permissions::{AppRolePermission, Resource};
-use mailscope_spec::DesiredState;
+use mailscope_spec::{DesiredState, UnlistedMode};
 use serde::Serialize;
 
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
@@ -320,7 +320,10 @@ pub fn audit(live: &LiveSnapshot, desired: Option<&DesiredState>, options: Audit
                 .map(|e| e.reason.clone());
             let advice = match &excluded {
                 Some(reason) => vec![format!("left alone by `unlistedApps.exclude`: {reason}")],
-                None => advice(&permissions, is_listed),
+                None => {
+                    let locks = desired.is_some_and(|d| d.unlisted_apps.mode == UnlistedMode::LockDown);
+                    advice(&permissions, is_listed, locks)
+                }
             };
             AuditApp {
                 excluded,
@@ -454,14 +457,21 @@ fn member_of_group(filter: &str) -> Option<&str> {
     rest.strip_suffix('\'').filter(|dn| !dn.contains('\''))
 }
 
-fn advice(permissions: &[AuditPermission], listed: Option<bool>) -> Vec<String> {
+/// What to do about an app; `locks_unlisted`: the file says `unlistedApps:
+/// lock-down`, so `apply` fences an unlisted app's open Entra grants.
+fn advice(permissions: &[AuditPermission], listed: Option<bool>, locks_unlisted: bool) -> Vec<String> {
     let mut out = Vec::new();
     let open: Vec<&AuditPermission> =
         permissions.iter().filter(|p| p.reach.exposure == Exposure::Unrestricted).collect();
-    if open.iter().any(|p| p.fenced_by_policy) {
+    if open.iter().any(|p| p.fenced_by_policy && !matches!(p.source, PermissionSource::Rbac { .. })) {
         out.push(match listed {
             Some(true) => {
                 "run `mailscope plan` and `apply`: the file fences it, the tenant does not yet".to_owned()
+            }
+            Some(false) if locks_unlisted => {
+                "run `mailscope plan` and `apply`: the file's `unlistedApps: lock-down` fences it, the tenant \
+                 does not yet"
+                    .to_owned()
             }
             Some(false) => {
                 "list it in the file with the mailboxes it needs, exclude it under `unlistedApps` with a reason, \

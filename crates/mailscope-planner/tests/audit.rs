@@ -270,3 +270,14 @@ fn a_policy_scope_that_is_no_security_group_is_named() {
         }]
     );
 }
+
+#[test]
+fn with_lock_down_the_advice_for_an_open_unlisted_app_is_to_apply() {
+    let text = format!(
+        "apiVersion: mailscope/v1\nunlistedApps: lock-down\napps:\n  - name: billing\n    appId: {SCOPED}\n    allow: [billing@contoso.com]\n"
+    );
+    let desired = mailscope_spec::parse(&text, "x.yaml").unwrap();
+    let report = audit(&tenant(), Some(&desired), AuditOptions { rbac_read: true });
+    let open = report.apps.iter().find(|a| a.app_id == OPEN).unwrap();
+    assert!(open.advice[0].contains("`unlistedApps: lock-down` fences it"), "{:#?}", open.advice);
+}
