@@ -318,12 +318,10 @@ pub fn audit(live: &LiveSnapshot, desired: Option<&DesiredState>, options: Audit
                 .and_then(|d| d.unlisted_apps.exclusion(&app_id))
                 .filter(|_| is_listed == Some(false))
                 .map(|e| e.reason.clone());
+            let locks = desired.is_some_and(|d| d.unlisted_apps.mode == UnlistedMode::LockDown);
             let advice = match &excluded {
                 Some(reason) => vec![format!("left alone by `unlistedApps.exclude`: {reason}")],
-                None => {
-                    let locks = desired.is_some_and(|d| d.unlisted_apps.mode == UnlistedMode::LockDown);
-                    advice(&permissions, is_listed, locks)
-                }
+                None => advice(&permissions, is_listed, locks),
             };
             AuditApp {
                 excluded,
