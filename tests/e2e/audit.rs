@@ -172,3 +172,74 @@ fn explain_on_the_demo_tenant_answers_from_the_live_policies() {
     let r = run(&["explain", "invoice-mailer", "ceo@contoso.com", "--tenant", &tenant]);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+/// A hand-made policy scoped to a single mailbox (Exchange allows one) is a
+/// one-mailbox scope, read from the tenant as such, not a policy whose group
+/// was deleted; a policy on a deleted group still is one.
+#[test]
+fn a_policy_on_one_mailbox_is_a_one_mailbox_scope_not_a_deleted_group() {
+    const ASSISTANT: &str = "aaaaaaaa-0000-4000-8000-00000000d001";
+    const OPERATOR: &str = "6e1c9a52-3b7d-4f08-9c2e-5a4b3c2d1e0f";
+    let s = Scratch::new("audit-one-mailbox");
+    let seed = s.write(
+        "seed.yaml",
+        &format!(
+            "tenant:\n  id: 7a6b5c4d-3e2f-4a1b-9c8d-0e1f2a3b4c5e\n  displayName: One\n  initialDomain: one.onmicrosoft.com\n  \
+             domains: [contoso.com]\nrecipients:\n  - {{ address: ceo@contoso.com, kind: UserMailbox }}\n  \
+             - {{ address: cfo@contoso.com, kind: UserMailbox }}\npolicies:\n  - appId: {ASSISTANT}\n    \
+             scope: ceo@contoso.com\n    accessRight: RestrictAccess\n    description: CEO assistant, by hand\napps:\n  \
+             - {{ appId: {ASSISTANT}, displayName: ceo-assistant, graphPermissions: [Mail.Send], clientSecrets: [sim-a-secret-test-only] }}\n  \
+             - appId: {OPERATOR}\n    displayName: mailscope\n    exchangePermissions: [Exchange.ManageAsApp]\n    \
+             graphPermissions: [Application.Read.All]\n    directoryRoles: [Exchange Administrator]\n    \
+             clientSecrets: [sim-operator-secret-test-only]\noperatorApp: mailscope\n"
+        ),
+    );
+    let tenant = format!("sim:{}", s.path("state.json").display());
+    let r = run(&["audit", "--tenant", &tenant, "--seed", seed.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(r.code, 0, "scoped, so no unrestricted app: {}{}", r.stdout, r.stderr);
+    let report = json_of(&r.stdout);
+    assert_eq!(
+        report["checks"].as_array().unwrap().iter().filter(|c| c["kind"] == "deletedScope").count(),
+        0,
+        "{report:#}"
+    );
+    let app = report["apps"].as_array().unwrap().iter().find(|a| a["appId"] == ASSISTANT).unwrap();
+    assert_eq!(app["exposure"], "scoped");
+    assert_eq!(app["permissions"][0]["reach"]["mailboxes"], 1, "{app:#}");
+}
+
+/// A group the file adopts that is a distribution list (Exchange refuses
+/// it as a policy scope) is named by `plan`, from the group's
+/// `RecipientTypeDetails` as the tenant reports it.
+#[test]
+fn plan_names_an_adopted_scope_group_that_is_a_distribution_list() {
+    const APP: &str = "aaaaaaaa-0000-4000-8000-00000000d002";
+    const OPERATOR: &str = "6e1c9a52-3b7d-4f08-9c2e-5a4b3c2d1e0f";
+    let s = Scratch::new("plan-dl-scope");
+    let seed = s.write(
+        "seed.yaml",
+        &format!(
+            "tenant:\n  id: 7a6b5c4d-3e2f-4a1b-9c8d-0e1f2a3b4c5f\n  displayName: Dl\n  initialDomain: dl.onmicrosoft.com\n  \
+             domains: [contoso.com]\nrecipients:\n  - {{ address: ceo@contoso.com, kind: UserMailbox }}\ngroups:\n  \
+             - name: Sales-DL\n    primarySmtpAddress: sales-dl@contoso.com\n    type: Distribution\n    members: [ceo@contoso.com]\n\
+             apps:\n  - {{ appId: {APP}, displayName: crm, graphPermissions: [Mail.Send], clientSecrets: [sim-c-secret-test-only] }}\n  \
+             - appId: {OPERATOR}\n    displayName: mailscope\n    exchangePermissions: [Exchange.ManageAsApp]\n    \
+             graphPermissions: [Application.Read.All]\n    directoryRoles: [Exchange Administrator]\n    \
+             clientSecrets: [sim-operator-secret-test-only]\noperatorApp: mailscope\n"
+        ),
+    );
+    let file = s.write(
+        "desired.yaml",
+        &format!("apiVersion: mailscope/v1\napps:\n  - name: crm\n    appId: {APP}\n    group: Sales-DL\n    allow: [ceo@contoso.com]\n"),
+    );
+    let tenant = format!("sim:{}", s.path("state.json").display());
+    let r = run(&["plan", file.to_str().unwrap(), "--tenant", &tenant, "--seed", seed.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains(
+            "group \"Sales-DL\" is a MailUniversalDistributionGroup, not a mail-enabled security group"
+        ),
+        "{}",
+        r.stdout
+    );
+}

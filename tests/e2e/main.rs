@@ -12,6 +12,7 @@ mod flow;
 mod gitops;
 mod harness;
 mod hygiene;
+mod lockdown;
 mod offline;
 mod rbac;
 mod reliability;

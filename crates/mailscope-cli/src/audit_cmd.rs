@@ -31,6 +31,9 @@ pub(crate) enum AuditFormat {
     Json,
     /// An issue or PR comment (hidden marker `<!-- mailscope-audit -->`).
     Markdown,
+    /// SARIF 2.1.0 for code-scanning views: a result per finding, an app
+    /// that reaches every mailbox as an error.
+    Sarif,
 }
 
 #[derive(Debug, Args)]
@@ -69,6 +72,10 @@ pub(crate) async fn run(args: &AuditArgs) -> anyhow::Result<ExitCode> {
         AuditFormat::Text => mailscope_planner::render::audit_text(&report),
         AuditFormat::Json => mailscope_planner::render::audit_json(&report),
         AuditFormat::Markdown => mailscope_planner::render::audit_markdown(&report),
+        AuditFormat::Sarif => {
+            let file = args.file.as_deref().map(|f| f.to_string_lossy().into_owned());
+            mailscope_planner::render::audit_sarif(&report, file.as_deref().zip(desired.as_ref()))
+        }
     };
     output::stdout(&text)?;
     Ok(if report.any_unrestricted() { ExitCode::from(2) } else { ExitCode::SUCCESS })

@@ -26,7 +26,7 @@ use mailscope_exo::{
 };
 use mailscope_planner::LiveSnapshot;
 use mailscope_sim::{ServerHandle, Sim};
-use mailscope_spec::{DesiredState, EntraGrants, Mechanism};
+use mailscope_spec::{DesiredState, EntraGrants, Mechanism, UnlistedMode};
 
 use crate::tenant_names::{self, Origin, TenantName};
 
@@ -254,15 +254,17 @@ async fn connect_sim(
 /// What to read for planning a desired state: the planner's list, in the
 /// client's request type, plus the RBAC side. The RBAC objects themselves
 /// are read whenever the tenant has an Exchange pointer (one call finds
-/// out); the Entra service principals and grants only when the file has
-/// `mechanism: rbac` apps or asks to remove grants, so a file of access
-/// policies only costs one call more than before.
+/// out); the Entra service principals and grants when the file has
+/// `mechanism: rbac` apps, asks to remove grants, or does not ignore
+/// unlisted apps (`unlistedApps: warn`, the default, and `lock-down` name
+/// the apps holding mailbox permissions, which only the grants tell).
 fn snapshot_request(desired: &DesiredState) -> SnapshotRequest {
     let reads = mailscope_planner::reads_for(desired);
     let rbac_app_ids: Vec<String> =
         desired.apps.iter().filter(|a| a.mechanism == Mechanism::Rbac).map(|a| a.app_id.clone()).collect();
-    let grants =
-        !rbac_app_ids.is_empty() || desired.apps.iter().any(|a| a.entra_grants == EntraGrants::Remove);
+    let grants = !rbac_app_ids.is_empty()
+        || desired.apps.iter().any(|a| a.entra_grants == EntraGrants::Remove)
+        || desired.unlisted_apps.mode != UnlistedMode::Ignore;
     SnapshotRequest {
         app_ids: reads.app_ids,
         group_names: reads.group_names,

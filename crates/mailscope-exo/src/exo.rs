@@ -513,6 +513,7 @@ pub(crate) fn parse_group(o: &Value, marker_key: &str) -> Option<LiveGroup> {
         primary_smtp_address: text(o, "PrimarySmtpAddress").unwrap_or_default(),
         marker: text(o, marker_key),
         distinguished_name: text(o, "DistinguishedName"),
+        kind: text(o, "RecipientTypeDetails"),
         members: Vec::new(),
     })
 }

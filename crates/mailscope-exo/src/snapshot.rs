@@ -14,7 +14,9 @@
 //! 4. `Get-DistributionGroupMember` — one per group (concurrently); members
 //!    double as known recipients;
 //! 5. `Get-Recipient` with an `-or` filter — the remaining addresses,
-//!    [`crate::recipients::RECIPIENT_BATCH`] per call.
+//!    [`crate::recipients::RECIPIENT_BATCH`] per call; and `Get-Recipient
+//!    -Identity` for each relevant policy scope that is no group (a policy
+//!    scoped to a single mailbox), concurrently.
 //!
 //! RBAC for Applications, concurrently with 3–5:
 //!
@@ -30,9 +32,10 @@
 //!    Entra object id), concurrently; none in the steady state;
 //! 9. for a full read (`all_policy_groups`), the groups the scopes name by
 //!    `DistinguishedName` that 2–3 did not read, with their members;
-//! 10. the Entra grants ([`crate::GraphClient::list_mailbox_grants`]) when
-//!     the request asks for them; without Graph permission to read them the
-//!     snapshot says so (`grants_read` false) instead of failing.
+//! 10. the Entra grants ([`crate::GraphClient::list_mailbox_access`]) when
+//!     the request asks for them, with their holders' service principals
+//!     (display names for unlisted apps); without Graph permission to read
+//!     them the snapshot says so (`grants_read` false) instead of failing.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -129,6 +132,17 @@ impl ExoClient {
             }
         }
         self.fetch_groups(again, &mut groups).await?;
+        // A scope that is no group may be a single mailbox (Exchange allows
+        // one as a policy scope): read it as a recipient, so the policy is a
+        // one-mailbox scope rather than one whose group was deleted.
+        let lone: Vec<String> = scope_ids
+            .iter()
+            .filter(|(id, _)| !have_id(&groups, id))
+            .map(|(id, _)| (*id).to_owned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let lone_recipients = self.fetch_recipients_by_id(lone).await?;
 
         // Members, concurrently.
         let mut set = tokio::task::JoinSet::new();
@@ -138,6 +152,9 @@ impl ExoClient {
             set.spawn(async move { (i, me.get_members(&identity).await) });
         }
         let mut recipients: BTreeMap<String, Recipient> = BTreeMap::new();
+        for r in lone_recipients {
+            recipients.entry(r.address.to_ascii_lowercase()).or_insert(r);
+        }
         while let Some(j) = set.join_next().await {
             let (i, members) = j.map_err(|e| join_error(&e))?;
             let members = members?;
@@ -265,8 +282,8 @@ impl ExoClient {
             if !req.grants {
                 return Ok(None);
             }
-            match graph.list_mailbox_grants().await {
-                Ok(g) => Ok(Some(g)),
+            match graph.list_mailbox_access().await {
+                Ok(a) => Ok(Some(a)),
                 Err(e) if matches!(e.kind, ExoErrorKind::Forbidden | ExoErrorKind::Unauthorized) => {
                     tracing::warn!(error = %e, "cannot read the Entra grants; planning as if every app held them");
                     Ok(None)
@@ -274,9 +291,21 @@ impl ExoClient {
                 Err(e) => Err(e),
             }
         };
-        let (exchange, entra, grants) = tokio::join!(exchange, entra, grants);
+        let (exchange, entra, access) = tokio::join!(exchange, entra, grants);
         let (management_scopes, role_assignments) = exchange?;
-        Ok(RbacReads { service_principals: entra?, management_scopes, role_assignments, grants: grants? })
+        let mut service_principals = entra?;
+        let grants = access?.map(|a| {
+            // The grant holders' principals come with the grants at no extra
+            // call: their display names name unlisted apps in the plan.
+            for sp in a.service_principals {
+                if !service_principals.iter().any(|s| s.app_id.eq_ignore_ascii_case(&sp.app_id)) {
+                    service_principals.push(sp);
+                }
+            }
+            a.grants
+        });
+        service_principals.sort_by_key(|s| s.app_id.to_ascii_lowercase());
+        Ok(RbacReads { service_principals, management_scopes, role_assignments, grants })
     }
 }
 
@@ -324,6 +353,28 @@ fn add_resolved(recipients: &mut BTreeMap<String, Recipient>, found: Recipient) 
         }
     }
     entry.proxy_addresses.sort();
+}
+
+impl ExoClient {
+    /// Reads `ids` as recipients (`Get-Recipient -Identity`), concurrently;
+    /// ids that name nothing (a deleted scope) are absent.
+    async fn fetch_recipients_by_id(&self, ids: Vec<String>) -> Result<Vec<Recipient>, ExoError> {
+        let mut set = tokio::task::JoinSet::new();
+        for id in ids {
+            let me = self.clone();
+            set.spawn(async move { me.invoke("Get-Recipient", serde_json::json!({ "Identity": id })).await });
+        }
+        let mut found = Vec::new();
+        while let Some(j) = set.join_next().await {
+            match j.map_err(|e| join_error(&e))? {
+                Ok(v) => found.extend(v.iter().filter_map(crate::exo::parse_recipient)),
+                Err(e) if e.kind == ExoErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+        found.sort_by_key(|r| r.address.to_ascii_lowercase());
+        Ok(found)
+    }
 }
 
 fn join_error(e: &tokio::task::JoinError) -> ExoError {

@@ -53,6 +53,7 @@ fn inputs() -> (mailscope_spec::DesiredState, LiveSnapshot) {
         live_members.extend((0..DRIFT).map(|k| mailbox(a, PER_APP + k)));
         let mark = marker(&app_id(a), ListKind::Allow);
         live.groups.push(LiveGroup {
+            kind: None,
             id: gid.clone(),
             name: name.clone(),
             primary_smtp_address: format!("{name}@contoso.onmicrosoft.com"),

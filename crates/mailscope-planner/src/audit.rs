@@ -15,10 +15,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use mailscope_permissions::{AppRolePermission, Resource};
-use mailscope_spec::DesiredState;
+use mailscope_spec::{DesiredState, UnlistedMode};
 use serde::Serialize;
 
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
+use crate::render::printable;
 use crate::world::{OTHER_MAILBOX, World, key};
 
 /// Exchange Online's documented ceiling of application access policies per
@@ -183,6 +184,16 @@ pub enum AuditCheck {
         /// The nested member.
         member: String,
     },
+    /// A policy's scope group is not a mail-enabled security group (a
+    /// distribution list, a Microsoft 365 group, …): Exchange accepts only
+    /// those (and single mailboxes) as policy scopes.
+    #[serde(rename_all = "camelCase")]
+    NotSecurityGroup {
+        /// The scope group.
+        group: String,
+        /// Its `RecipientTypeDetails`.
+        recipient_type: String,
+    },
     /// An app relies on EWS (`full_access_as_app`).
     #[serde(rename_all = "camelCase")]
     Ews {
@@ -195,6 +206,41 @@ pub enum AuditCheck {
     RbacNotRead,
     /// Entra grants were not read: no app's permissions are known.
     GrantsNotRead,
+}
+
+impl AuditPermission {
+    /// One line a person reads: the permission, how far it reaches and
+    /// through what, and where it comes from. Tenant names pass through
+    /// [`printable`]. `audit` and the plan's `unlisted-app` findings share it,
+    /// so both describe an app's reach in the same words.
+    pub(crate) fn line(&self) -> String {
+        let p = self;
+        let source = match &p.source {
+            PermissionSource::Graph => "Graph grant".to_owned(),
+            PermissionSource::ExchangeOnline => "Exchange Online grant".to_owned(),
+            PermissionSource::Rbac { assignment, role } => {
+                format!("RBAC {} ({})", printable(role), printable(assignment))
+            }
+        };
+        let via = p.reach.via.iter().map(|v| printable(v)).collect::<Vec<_>>().join(", ");
+        let reach = match (p.reach.exposure, p.reach.mailboxes) {
+            (Exposure::Unrestricted, _) if p.fenced_by_policy => {
+                "every mailbox (no access policy)".to_owned()
+            }
+            (Exposure::Unrestricted, _) if matches!(p.source, PermissionSource::Rbac { .. }) => {
+                "every mailbox (organization-wide assignment)".to_owned()
+            }
+            (Exposure::Unrestricted, _) => "every mailbox (access policies cannot fence it)".to_owned(),
+            (Exposure::AllBut, Some(n)) => format!("every mailbox but {n} (deny: {via})"),
+            (Exposure::AllBut, None) => format!("every mailbox but a deny-list ({via})"),
+            (Exposure::Scoped, Some(n)) => {
+                format!("{n} mailbox{} via {via}", if n == 1 { "" } else { "es" })
+            }
+            (Exposure::Scoped, None) => format!("the mailboxes of {via}"),
+        };
+        let ews = if p.ews { " [EWS]" } else { "" };
+        format!("{}: {reach} — {source}{ews}", printable(&p.permission))
+    }
 }
 
 /// The tenant's policy count against [`POLICY_LIMIT`].
@@ -272,9 +318,10 @@ pub fn audit(live: &LiveSnapshot, desired: Option<&DesiredState>, options: Audit
                 .and_then(|d| d.unlisted_apps.exclusion(&app_id))
                 .filter(|_| is_listed == Some(false))
                 .map(|e| e.reason.clone());
+            let locks = desired.is_some_and(|d| d.unlisted_apps.mode == UnlistedMode::LockDown);
             let advice = match &excluded {
                 Some(reason) => vec![format!("left alone by `unlistedApps.exclude`: {reason}")],
-                None => advice(&permissions, is_listed),
+                None => advice(&permissions, is_listed, locks),
             };
             AuditApp {
                 excluded,
@@ -408,17 +455,26 @@ fn member_of_group(filter: &str) -> Option<&str> {
     rest.strip_suffix('\'').filter(|dn| !dn.contains('\''))
 }
 
-fn advice(permissions: &[AuditPermission], listed: Option<bool>) -> Vec<String> {
+/// What to do about an app; `locks_unlisted`: the file says `unlistedApps:
+/// lock-down`, so `apply` fences an unlisted app's open Entra grants.
+fn advice(permissions: &[AuditPermission], listed: Option<bool>, locks_unlisted: bool) -> Vec<String> {
     let mut out = Vec::new();
     let open: Vec<&AuditPermission> =
         permissions.iter().filter(|p| p.reach.exposure == Exposure::Unrestricted).collect();
-    if open.iter().any(|p| p.fenced_by_policy) {
+    if open.iter().any(|p| p.fenced_by_policy && !matches!(p.source, PermissionSource::Rbac { .. })) {
         out.push(match listed {
             Some(true) => {
                 "run `mailscope plan` and `apply`: the file fences it, the tenant does not yet".to_owned()
             }
+            Some(false) if locks_unlisted => {
+                "run `mailscope plan` and `apply`: the file's `unlistedApps: lock-down` fences it, the tenant \
+                 does not yet"
+                    .to_owned()
+            }
             Some(false) => {
-                "list it in the file with the mailboxes it needs, or exclude it under `unlistedApps` with a reason".to_owned()
+                "list it in the file with the mailboxes it needs, exclude it under `unlistedApps` with a reason, \
+                 or set `unlistedApps: lock-down` to fence it"
+                    .to_owned()
             }
             None => "fence it: list it in a desired file with the mailboxes it needs".to_owned(),
         });
@@ -465,7 +521,15 @@ fn file_checks(live: &LiveSnapshot, desired: Option<&DesiredState>, apps: &[Audi
         .collect()
 }
 
-/// Policies whose scope is gone, and scope groups holding groups.
+/// Whether a `RecipientTypeDetails` is a mail-enabled security group, the
+/// only group Exchange takes as a policy scope.
+pub(crate) fn is_security_group(kind: &str) -> bool {
+    kind.eq_ignore_ascii_case("MailUniversalSecurityGroup")
+}
+
+/// Policies whose scope is gone (a scope that is a single mailbox is not
+/// gone), scope groups that are no security group, and scope groups
+/// holding groups.
 fn scope_checks(live: &LiveSnapshot) -> Vec<AuditCheck> {
     let groups: BTreeMap<String, &str> = live.groups.iter().map(|g| (key(&g.id), g.name.as_str())).collect();
     let mailboxes: BTreeSet<String> =
@@ -480,10 +544,12 @@ fn scope_checks(live: &LiveSnapshot) -> Vec<AuditCheck> {
         .collect();
     let mut out = Vec::new();
     let mut scoped: BTreeSet<&str> = BTreeSet::new();
+    let mut policy_scopes: BTreeSet<&str> = BTreeSet::new();
     for p in &live.policies {
         let id = key(&p.scope_id);
         if let Some(name) = groups.get(&id) {
             scoped.insert(name);
+            policy_scopes.insert(name);
         } else if !mailboxes.contains(&id) {
             out.push(AuditCheck::DeletedScope {
                 policy: p.identity.clone(),
@@ -503,6 +569,12 @@ fn scope_checks(live: &LiveSnapshot) -> Vec<AuditCheck> {
         }
     }
     for g in live.groups.iter().filter(|g| scoped.contains(g.name.as_str())) {
+        // RBAC scopes take any group; policy scopes only security groups.
+        if let Some(kind) = g.kind.as_deref().filter(|k| !is_security_group(k))
+            && policy_scopes.contains(g.name.as_str())
+        {
+            out.push(AuditCheck::NotSecurityGroup { group: g.name.clone(), recipient_type: kind.to_owned() });
+        }
         for m in &g.members {
             let k = key(m);
             if group_addresses.contains(&k) || group_kinds.contains(&k) {

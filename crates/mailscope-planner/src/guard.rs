@@ -90,6 +90,7 @@ mod tests {
 
     fn app(name: &str, change: AppChange) -> AppPlan {
         AppPlan {
+            unlisted: false,
             name: name.to_owned(),
             app_id: format!("id-{name}"),
             change,

@@ -145,6 +145,13 @@ pub struct LiveGroup {
     /// names. Unknown in older snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distinguished_name: Option<String>,
+    /// `RecipientTypeDetails` (`MailUniversalSecurityGroup` for a
+    /// mail-enabled security group, `MailUniversalDistributionGroup` for a
+    /// distribution list, …): access policies accept only the first as a
+    /// scope, so `plan` and `audit` report any other. Unknown in older
+    /// snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     /// Primary SMTP addresses of the direct members. Nested groups are not
     /// expanded: whether access policies honour nesting is contested, so
     /// mailscope only ever manages direct members.

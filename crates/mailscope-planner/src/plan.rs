@@ -479,6 +479,11 @@ pub struct AppPlan {
     /// 1-based line of the app in the desired file, when it is in the file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line: Option<u64>,
+    /// An app the file never listed that `unlistedApps: lock-down` fences
+    /// (its `name` is its Entra display name, else its client id), as
+    /// opposed to one that left the file; omitted when false.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unlisted: bool,
 }
 
 impl AppPlan {
@@ -676,6 +681,7 @@ mod tests {
 
     fn app(app_id: &str, change: AppChange, gains: &[&str]) -> AppPlan {
         AppPlan {
+            unlisted: false,
             name: format!("name-{app_id}"),
             app_id: app_id.to_owned(),
             change,

@@ -203,3 +203,81 @@ fn an_excluded_app_is_shown_with_its_reason_and_does_not_fail_the_audit() {
     assert!(!report.any_unrestricted(), "the only unrestricted app is excluded");
     assert!(render::audit_text(&report).contains("[UNRESTRICTED, unlisted, excluded]"));
 }
+
+#[test]
+fn audit_sarif_snapshot() {
+    let report = audit(&tenant(), Some(&desired()), AuditOptions { rbac_read: true });
+    let log = render::audit_sarif(&report, Some(("policies/audit.yaml", &desired())));
+    let v: serde_json::Value = serde_json::from_str(&log).unwrap();
+    let results = v["runs"][0]["results"].as_array().unwrap();
+    let level_of = |rule: &str, app: &str| {
+        results
+            .iter()
+            .find(|r| r["ruleId"] == rule && r["message"]["text"].as_str().unwrap().contains(app))
+            .map(|r| r["level"].as_str().unwrap().to_owned())
+    };
+    assert_eq!(level_of("unscoped-app", OPEN).as_deref(), Some("error"), "an unrestricted app is an error");
+    assert_eq!(level_of("deny-list-only", DENIED).as_deref(), Some("warning"));
+    assert_eq!(level_of("unlisted-app", RBAC).as_deref(), Some("warning"), "unlisted and scoped");
+    assert_eq!(level_of("unscoped-app", SCOPED), None, "a listed, scoped app is no result");
+    assert!(results.iter().any(|r| r["ruleId"] == "no-mailbox-permission"));
+    assert!(results.iter().any(|r| r["ruleId"] == "dangling-policy"));
+    assert!(results.iter().any(|r| r["ruleId"] == "scope-group"));
+    assert!(results.iter().any(|r| r["ruleId"] == "ews"));
+    // Without a file: no location at all (nothing to point at).
+    let bare = render::audit_sarif(&report, None);
+    assert!(!bare.contains("\"locations\""), "{bare}");
+    insta::assert_snapshot!(log);
+}
+
+/// Exchange allows a single mailbox as a policy scope: such a policy is a
+/// one-mailbox scope, not one whose group was deleted.
+#[test]
+fn a_policy_scoped_to_one_mailbox_is_a_one_mailbox_scope() {
+    let mut live = tenant();
+    let value = json!({
+        "identity": format!("contoso\\{ORPHAN}:S-1;u-ceo"), "appId": ORPHAN, "scopeId": "u-ceo",
+        "scopeName": "ceo", "accessRight": "RestrictAccess", "description": "by hand",
+    });
+    live.policies = vec![serde_json::from_value(value).unwrap()];
+    live.recipients = vec![
+        serde_json::from_value(json!({ "address": "ceo@contoso.com", "kind": "UserMailbox", "id": "u-ceo" }))
+            .unwrap(),
+    ];
+    let report = audit(&live, None, AuditOptions { rbac_read: true });
+    assert!(
+        !report.checks.iter().any(|c| matches!(c, AuditCheck::DeletedScope { .. })),
+        "{:#?}",
+        report.checks
+    );
+    let app = report.apps.iter().find(|a| a.app_id == ORPHAN).unwrap();
+    assert_eq!((app.exposure, app.permissions[0].reach.mailboxes), (Exposure::Scoped, Some(1)));
+}
+
+#[test]
+fn a_policy_scope_that_is_no_security_group_is_named() {
+    let mut live = tenant();
+    live.groups[0].kind = Some("MailUniversalDistributionGroup".into());
+    live.groups[1].kind = Some("MailUniversalSecurityGroup".into());
+    let report = audit(&live, None, AuditOptions { rbac_read: true });
+    let named: Vec<&AuditCheck> =
+        report.checks.iter().filter(|c| matches!(c, AuditCheck::NotSecurityGroup { .. })).collect();
+    assert_eq!(
+        named,
+        vec![&AuditCheck::NotSecurityGroup {
+            group: "Billing-Senders".into(),
+            recipient_type: "MailUniversalDistributionGroup".into()
+        }]
+    );
+}
+
+#[test]
+fn with_lock_down_the_advice_for_an_open_unlisted_app_is_to_apply() {
+    let text = format!(
+        "apiVersion: mailscope/v1\nunlistedApps: lock-down\napps:\n  - name: billing\n    appId: {SCOPED}\n    allow: [billing@contoso.com]\n"
+    );
+    let desired = mailscope_spec::parse(&text, "x.yaml").unwrap();
+    let report = audit(&tenant(), Some(&desired), AuditOptions { rbac_read: true });
+    let open = report.apps.iter().find(|a| a.app_id == OPEN).unwrap();
+    assert!(open.advice[0].contains("`unlistedApps: lock-down` fences it"), "{:#?}", open.advice);
+}

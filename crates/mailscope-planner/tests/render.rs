@@ -268,6 +268,7 @@ fn untrusted_names_cannot_start_lines_or_send_escape_sequences() {
         effect: Effect::Widening,
     }];
     let app = AppPlan {
+        unlisted: false,
         name: hostile.to_owned(),
         app_id: "a".to_owned(),
         change: AppChange::LockDown,

@@ -66,6 +66,7 @@ fn in_sync_reports_only_findings() {
 fn untrusted_names_cannot_inject_links_placeholders_or_control_characters() {
     let hostile = "x[click](https://evil.example){0}\u{1b}[31m\nfake line\u{202e}txt\\";
     let app = AppPlan {
+        unlisted: false,
         name: hostile.to_owned(),
         app_id: "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60".to_owned(),
         change: AppChange::LockDown,

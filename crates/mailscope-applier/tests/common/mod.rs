@@ -222,6 +222,7 @@ impl FakeTenant {
                 .groups
                 .values()
                 .map(|g| LiveGroup {
+                    kind: None,
                     id: g.id.clone(),
                     name: g.name.clone(),
                     primary_smtp_address: g.address.clone(),

@@ -15,6 +15,7 @@ const OUT: &str = "out@contoso.com";
 
 fn group(name: &str, members: &[&str]) -> LiveGroup {
     LiveGroup {
+        kind: None,
         id: format!("id-{name}"),
         name: name.to_owned(),
         primary_smtp_address: format!("{name}@contoso.com"),

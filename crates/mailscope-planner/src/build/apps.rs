@@ -1,6 +1,7 @@
 //! The per-app view of a plan ([`AppPlan`]): what happens to each app of the
-//! file, to each app that left it, and to each app outside it whose access
-//! moves through a shared group, with its reach before and after.
+//! file, to each app that left it, to each unlisted app `unlistedApps:
+//! lock-down` fences, and to each app outside it whose access moves through
+//! a shared group, with its reach before and after.
 
 use std::collections::BTreeSet;
 
@@ -32,12 +33,15 @@ pub(super) struct AppsContext<'a> {
 
 impl AppsContext<'_> {
     /// Every app of the file, then every app that left it, then the
-    /// bystanders whose access moves (`AppChange::Affected`).
+    /// unlisted apps locked down, then the bystanders whose access moves
+    /// (`AppChange::Affected`).
     pub(super) fn app_plans(&self) -> Vec<AppPlan> {
         let with_steps: BTreeSet<&str> = self.steps.iter().map(|s| s.app_id.as_str()).collect();
         let removed = &self.target.removed;
         let bystanders = self.bystanders();
-        let ids = self.desired.apps.iter().map(|a| a.app_id.clone()).chain(removed.iter().cloned());
+        let locked = self.target.locked_unlisted.iter().filter(|a| !removed.contains(*a)).cloned();
+        let ids =
+            self.desired.apps.iter().map(|a| a.app_id.clone()).chain(removed.iter().cloned()).chain(locked);
         ids.chain(bystanders.iter().cloned())
             .filter_map(|app_id| {
                 if bystanders.contains(&app_id) {
@@ -60,6 +64,7 @@ impl AppsContext<'_> {
             .iter()
             .map(|a| a.app_id.as_str())
             .chain(self.target.removed.iter().map(String::as_str))
+            .chain(self.target.locked_unlisted.iter().map(String::as_str))
             .collect();
         self.live
             .policies
@@ -118,6 +123,7 @@ impl AppsContext<'_> {
             gains,
             becomes_unrestricted,
             line: None,
+            unlisted: false,
         })
     }
 
@@ -126,7 +132,11 @@ impl AppsContext<'_> {
         let (gains, becomes_unrestricted) = self.gains(app_id, &self.universe(app_id));
         let had_objects = self.target.managed.keys().any(|(a, _)| a == app_id)
             || self.live.app_policies(app_id).next().is_some();
-        let change = if self.target.removed.contains(app_id) {
+        let change = if self.target.locked_unlisted.contains(app_id) {
+            // Fenced by `unlistedApps: lock-down` (even one that left the
+            // file, whatever the removed-apps option).
+            if has_steps { AppChange::LockDown } else { AppChange::Unchanged }
+        } else if self.target.removed.contains(app_id) {
             match self.options.removed_apps {
                 _ if !has_steps => AppChange::Unchanged,
                 RemovedApps::LockDown => AppChange::LockDown,
@@ -148,6 +158,7 @@ impl AppsContext<'_> {
             gains,
             becomes_unrestricted,
             line: self.desired.apps.iter().find(|a| a.app_id == app_id).map(|a| a.at.line),
+            unlisted: self.target.locked_unlisted.contains(app_id) && !self.target.removed.contains(app_id),
         }
     }
 }

@@ -14,6 +14,8 @@
 //!    and to check the safe-order rule; a violation is a planner bug and
 //!    fails the plan rather than risk an unrestricted window.
 //!
+//! [`unlisted`] (part of pass 1) names the apps outside the file that can
+//! reach mailboxes and, with `unlistedApps: lock-down`, fences them.
 //! Then [`apps`] summarises each app's reach before and after. [`naming`]
 //! holds the names and markers mailscope gives its objects, which other
 //! parts of the crate need too.
@@ -26,6 +28,7 @@ mod proxies;
 mod rbac;
 mod replay;
 mod target;
+mod unlisted;
 
 pub use naming::{derived_group_name, marker, parse_marker, prefixed_group_name};
 pub use proxies::primary_addresses;

@@ -229,6 +229,7 @@ mod tests {
 
     fn group(name: &str, id: &str, marker: Option<String>, members: &[&str]) -> LiveGroup {
         LiveGroup {
+            kind: None,
             id: id.to_owned(),
             name: name.to_owned(),
             primary_smtp_address: format!("{name}@contoso.com"),
@@ -364,6 +365,7 @@ mod unused_name_tests {
     fn the_first_free_suffix_is_taken_even_with_few_groups() {
         let live = LiveSnapshot {
             groups: vec![LiveGroup {
+                kind: None,
                 id: "g".to_owned(),
                 name: "X-2".to_owned(),
                 primary_smtp_address: "x-2@contoso.com".to_owned(),

@@ -9,7 +9,7 @@ use super::Owner;
 use super::naming::{name_from_group, owns_policy, parse_marker};
 use crate::live::{AccessRight, LiveSnapshot, MARKER_PREFIX};
 use crate::plan::Finding;
-use crate::world::{Scope, World};
+use crate::world::{Scope, World, key};
 
 /// Managed groups (by key) per (app id, list), as their markers say.
 pub(super) type Managed = BTreeMap<(String, ListKind), Vec<String>>;
@@ -91,13 +91,16 @@ pub(super) fn keep_groups_in_use(
 }
 
 /// Findings about the policies mailscope does not manage: on apps of the
-/// file, of apps outside it, and pointing at scopes that are gone.
+/// file, of apps outside it, and pointing at scopes that are gone. Apps in
+/// `described` (the unlisted pass names them with their whole reach, or the
+/// file excludes them) get no per-policy finding.
 pub(super) fn report_unmanaged(
     snapshot: &LiveSnapshot,
     live: &World,
     target: &World,
     owners: &BTreeMap<String, Owner>,
     desired_ids: &BTreeSet<String>,
+    described: &BTreeSet<String>,
     findings: &mut Vec<Finding>,
 ) {
     let scope_names: BTreeMap<&str, &str> =
@@ -142,7 +145,7 @@ pub(super) fn report_unmanaged(
                     "app \"{name}\" also has a {right} policy on {scope} that mailscope does not manage: {effect}; adopt its group with `group:` or remove it by hand"
                 ),
             });
-        } else if !owners.contains_key(&k.app_id) {
+        } else if !owners.contains_key(&k.app_id) && !described.contains(&k.app_id) {
             findings.push(Finding {
                 code: "unlisted-app".into(),
                 app: None,
@@ -164,5 +167,127 @@ pub(super) fn report_unmanaged(
                 ),
             });
         }
+    }
+}
+
+/// Findings about the scope groups of the file's apps that Exchange may not
+/// honour as the file means: a group that is no mail-enabled security group
+/// (Exchange refuses it as a policy scope), and a group holding groups
+/// (whether policies expand nested members is contested; mailscope manages
+/// direct members only). The same checks as the audit's.
+pub(super) fn report_scope_groups(
+    snapshot: &LiveSnapshot,
+    target: &World,
+    owners: &BTreeMap<String, Owner>,
+    desired_ids: &BTreeSet<String>,
+    findings: &mut Vec<Finding>,
+) {
+    let group_like: BTreeSet<String> = snapshot
+        .groups
+        .iter()
+        .map(|g| key(&g.primary_smtp_address))
+        .chain(
+            snapshot
+                .recipients
+                .iter()
+                .filter(|r| r.kind.to_ascii_lowercase().contains("group"))
+                .map(|r| key(&r.address)),
+        )
+        .collect();
+    let mut seen = BTreeSet::new();
+    for k in target.policies.keys().filter(|k| desired_ids.contains(&k.app_id)) {
+        let Scope::Group(gk) = &k.scope else { continue };
+        let Some(g) = snapshot.groups.iter().find(|g| key(&g.name) == *gk) else { continue };
+        if !seen.insert(gk.clone()) {
+            continue;
+        }
+        let app = owners.get(&k.app_id).map(|o| o.name.clone());
+        if let Some(kind) = g.kind.as_deref().filter(|k| !crate::audit::is_security_group(k)) {
+            findings.push(Finding {
+                code: "scope-group".into(),
+                app: app.clone(),
+                message: format!(
+                    "group \"{}\" is a {kind}, not a mail-enabled security group: Exchange accepts only those as \
+                     policy scopes; use a mail-enabled security group",
+                    g.name
+                ),
+            });
+        }
+        let nested: Vec<&str> =
+            g.members.iter().filter(|m| group_like.contains(&key(m))).map(String::as_str).collect();
+        if !nested.is_empty() {
+            findings.push(Finding {
+                code: "scope-group".into(),
+                app,
+                message: format!(
+                    "group \"{}\" holds the group{} {}: whether access policies honour nested members is contested, \
+                     and mailscope manages direct members only; add the mailboxes directly",
+                    g.name,
+                    if nested.len() == 1 { "" } else { "s" },
+                    nested.join(", ")
+                ),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::live::{LiveGroup, LiveSnapshot, Recipient};
+    use crate::{PlanOptions, plan};
+
+    const APP: &str = "00000000-0000-4000-8000-00000000000a";
+
+    fn recipient(address: &str, kind: &str) -> Recipient {
+        Recipient { address: address.to_owned(), kind: kind.to_owned(), id: None, proxy_addresses: Vec::new() }
+    }
+
+    /// An adopted group Exchange would refuse as a policy scope, or one
+    /// holding a group, is reported by `plan` (as `audit` reports it).
+    #[test]
+    fn a_scope_group_that_is_a_list_or_holds_a_group_is_reported() {
+        let desired = mailscope_spec::parse(
+            &format!(
+                "apiVersion: mailscope/v1\napps:\n  - name: crm\n    appId: {APP}\n    group: Sales\n    \
+                 allow: [a@contoso.com, team@contoso.com]\n"
+            ),
+            "t.yaml",
+        )
+        .unwrap();
+        let live = LiveSnapshot {
+            format_version: 1,
+            groups: vec![LiveGroup {
+                kind: Some("MailUniversalDistributionGroup".into()),
+                id: "g1".into(),
+                name: "Sales".into(),
+                primary_smtp_address: "sales@contoso.com".into(),
+                marker: None,
+                distinguished_name: None,
+                members: vec!["a@contoso.com".into(), "team@contoso.com".into()],
+            }],
+            recipients: vec![
+                recipient("a@contoso.com", "UserMailbox"),
+                recipient("team@contoso.com", "MailUniversalSecurityGroup"),
+            ],
+            ..LiveSnapshot::default()
+        };
+        let p = plan(&desired, &live, &PlanOptions::default()).unwrap();
+        let found: Vec<&str> =
+            p.findings.iter().filter(|f| f.code == "scope-group").map(|f| f.message.as_str()).collect();
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert!(found[0].contains("is a MailUniversalDistributionGroup, not a mail-enabled security group"));
+        assert!(found[1].contains("holds the group team@contoso.com"), "{}", found[1]);
+
+        let mut fine = live.clone();
+        fine.groups[0].kind = Some("MailUniversalSecurityGroup".into());
+        fine.groups[0].members.pop();
+        fine.recipients.pop();
+        let desired = mailscope_spec::parse(
+            &format!("apiVersion: mailscope/v1\napps:\n  - name: crm\n    appId: {APP}\n    group: Sales\n    allow: [a@contoso.com]\n"),
+            "t.yaml",
+        )
+        .unwrap();
+        let p = plan(&desired, &fine, &PlanOptions::default()).unwrap();
+        assert!(!p.findings.iter().any(|f| f.code == "scope-group"), "{:#?}", p.findings);
     }
 }

@@ -211,6 +211,7 @@ mod tests {
 
     fn group(id: &str, name: &str, marker: Option<String>, members: &[&str]) -> LiveGroup {
         LiveGroup {
+            kind: None,
             id: id.to_owned(),
             name: name.to_owned(),
             primary_smtp_address: format!("{name}@contoso.com"),
@@ -316,6 +317,7 @@ mod description_tests {
                 primary_smtp_address: "mailscope-billing-allow@contoso.com".into(),
                 marker: Some(marker(APP, ListKind::Allow)),
                 distinguished_name: None,
+                kind: None,
                 members: vec!["a@contoso.com".into()],
             }],
             policies: vec![LivePolicy {

@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use mailscope_spec::{AppSpec, DesiredState, ListKind, Mechanism};
+use mailscope_spec::{AppSpec, DesiredState, ListKind, Mechanism, UnlistedMode};
 
 use super::naming::{
     carries_other_right, human_description, is_half_created, lockdown_group_name, marked_for_own_app, marker,
@@ -12,6 +12,7 @@ use super::naming::{
 };
 use super::ownership::{self, Managed};
 use super::rbac;
+use super::unlisted;
 use super::{Owner, PlanOptions, RemovedApps};
 use crate::error::{PlanError, PlanProblem};
 use crate::live::{AccessRight, LiveSnapshot};
@@ -28,6 +29,9 @@ pub(super) struct Target {
     pub(super) managed: Managed,
     /// Apps that left the file but still have managed objects.
     pub(super) removed: BTreeSet<String>,
+    /// Apps outside the file locked down by `unlistedApps: lock-down` (some
+    /// may also be in `removed`).
+    pub(super) locked_unlisted: BTreeSet<String>,
     /// Reported, never changed.
     pub(super) findings: Vec<Finding>,
 }
@@ -74,12 +78,20 @@ pub(super) fn build(
 
     let mut removed = ownership::removed_apps(live, &managed, &desired_ids);
     removed.extend(rbac::rbac_owners(live).into_iter().filter(|a| !desired_ids.contains(a)));
+    let unlisted = unlisted::find(desired, snapshot);
+    let locked_unlisted = unlisted::to_lock_down(desired, &unlisted, &removed);
     for app_id in &removed {
         let name = ownership::removed_app_name(&desired.group_prefix, app_id, &managed, live);
         owners.insert(app_id.clone(), Owner { name, app_id: app_id.clone() });
         // Removing role assignments only narrows, whatever the option says.
         rbac::drop_rbac(app_id, &mut target);
         match options.removed_apps {
+            // `unlistedApps: lock-down` keeps a mailbox-holding app fenced
+            // whatever the option: removing its fence would widen it to
+            // every mailbox.
+            _ if locked_unlisted.contains(app_id) => {
+                lock_down(&desired.group_prefix, app_id, live, &managed, &mut target);
+            }
             RemovedApps::LockDown => lock_down(&desired.group_prefix, app_id, live, &managed, &mut target),
             RemovedApps::Remove => {
                 for list in [ListKind::Allow, ListKind::Deny] {
@@ -89,16 +101,39 @@ pub(super) fn build(
         }
     }
 
+    let fenced: Vec<&unlisted::UnlistedApp> = unlisted
+        .iter()
+        .filter(|u| locked_unlisted.contains(&u.app_id) && !removed.contains(&u.app_id))
+        .collect();
+    for u in &fenced {
+        lock_down(&desired.group_prefix, &u.app_id, live, &managed, &mut target);
+    }
+
     ownership::keep_groups_in_use(live, &mut target, &owners, &mut findings);
-    ownership::report_unmanaged(snapshot, live, &target, &owners, &desired_ids, &mut findings);
+    let described: BTreeSet<String> = unlisted
+        .iter()
+        .map(|u| u.app_id.clone())
+        .chain(desired.unlisted_apps.exclude.iter().map(|e| key(&e.app_id)))
+        .collect();
+    ownership::report_unmanaged(snapshot, live, &target, &owners, &desired_ids, &described, &mut findings);
+    // Owners of the fenced apps only now: the reports above speak of them
+    // as apps outside the file, which they are.
+    for u in fenced {
+        owners.insert(u.app_id.clone(), Owner { name: u.name(), app_id: u.app_id.clone() });
+    }
+    if desired.unlisted_apps.mode == UnlistedMode::Ignore {
+        findings.retain(|f| f.code != "unlisted-app");
+    }
+    ownership::report_scope_groups(snapshot, &target, &owners, &desired_ids, &mut findings);
     rbac::report_unmanaged(desired, live, &mut findings);
     rbac::report_trap(desired, &target, &mut findings);
+    findings.extend(unlisted::findings(desired, snapshot, &unlisted, &locked_unlisted, &removed));
 
     if !problems.is_empty() {
         problems.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.message.cmp(&b.message)));
         return Err(PlanError::input(desired.origin.clone(), problems));
     }
-    Ok(Target { world: target, owners, managed, removed, findings })
+    Ok(Target { world: target, owners, managed, removed, locked_unlisted, findings })
 }
 
 /// Every address of the file must be a recipient of the tenant.
@@ -260,8 +295,11 @@ fn drop_managed(
     }
 }
 
-/// Empties (or creates empty) the allow group of an app that left the file.
-fn lock_down(prefix: &str, app_id: &str, live: &World, managed: &Managed, target: &mut World) {
+/// Empties (or creates empty) the allow group of an app that left the file,
+/// or makes one for an unlisted app `unlistedApps: lock-down` fences: a
+/// `RestrictAccess` policy on an empty managed group, so the app reaches no
+/// mailbox through its Entra grants.
+pub(super) fn lock_down(prefix: &str, app_id: &str, live: &World, managed: &Managed, target: &mut World) {
     let owned = managed.get(&(app_id.to_owned(), ListKind::Allow)).cloned().unwrap_or_default();
     // A managed allow group that carries a Deny policy of this app cannot
     // also carry its Restrict policy (see `plan_list`): lock down with a

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure, PermissionSource};
+use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure};
 use crate::render::printable;
 
 /// Pretty JSON of the report, with a trailing newline.
@@ -124,32 +124,10 @@ fn app_head(app: &AuditApp) -> String {
 }
 
 fn permission_line(p: &AuditPermission) -> String {
-    let source = match &p.source {
-        PermissionSource::Graph => "Graph grant".to_owned(),
-        PermissionSource::ExchangeOnline => "Exchange Online grant".to_owned(),
-        PermissionSource::Rbac { assignment, role } => {
-            format!("RBAC {} ({})", printable(role), printable(assignment))
-        }
-    };
-    let via = p.reach.via.iter().map(|v| printable(v)).collect::<Vec<_>>().join(", ");
-    let reach = match (p.reach.exposure, p.reach.mailboxes) {
-        (Exposure::Unrestricted, _) if p.fenced_by_policy => "every mailbox (no access policy)".to_owned(),
-        (Exposure::Unrestricted, _) if matches!(p.source, PermissionSource::Rbac { .. }) => {
-            "every mailbox (organization-wide assignment)".to_owned()
-        }
-        (Exposure::Unrestricted, _) => "every mailbox (access policies cannot fence it)".to_owned(),
-        (Exposure::AllBut, Some(n)) => format!("every mailbox but {n} (deny: {via})"),
-        (Exposure::AllBut, None) => format!("every mailbox but a deny-list ({via})"),
-        (Exposure::Scoped, Some(n)) => {
-            format!("{n} mailbox{} via {via}", if n == 1 { "" } else { "es" })
-        }
-        (Exposure::Scoped, None) => format!("the mailboxes of {via}"),
-    };
-    let ews = if p.ews { " [EWS]" } else { "" };
-    format!("{}: {reach} — {source}{ews}", printable(&p.permission))
+    p.line()
 }
 
-fn check_line(c: &AuditCheck) -> String {
+pub(super) fn check_line(c: &AuditCheck) -> String {
     match c {
         AuditCheck::NoMailboxPermission { app, app_id, object_id_of } => match object_id_of {
             Some(client) => format!(
@@ -176,6 +154,12 @@ fn check_line(c: &AuditCheck) -> String {
             "scope group {} holds the group {}: nested members are not reliably honoured; add mailboxes directly",
             printable(group),
             printable(member)
+        ),
+        AuditCheck::NotSecurityGroup { group, recipient_type: kind } => format!(
+            "scope group {} is a {} and not a mail-enabled security group: Exchange accepts only those as \
+             policy scopes; use a mail-enabled security group",
+            printable(group),
+            printable(kind)
         ),
         AuditCheck::Ews { app_id, name } => format!(
             "{} ({}) relies on EWS (full_access_as_app): switched off for apps on {} and retired on {}",

@@ -241,7 +241,12 @@ fn warnings(plan: &Plan, base: Option<&Plan>, out: &mut String) {
         .iter()
         .filter(|a| matches!(a.change, AppChange::LockDown | AppChange::Remove))
         .map(|a| {
-            if a.change == AppChange::LockDown {
+            if a.change == AppChange::LockDown && a.unlisted {
+                format!(
+                    "`{}` is not in the file (`unlistedApps: lock-down`): an empty allow group fences it (it reaches no mailbox)",
+                    a.name
+                )
+            } else if a.change == AppChange::LockDown {
                 format!("`{}` left the file: its allow group is emptied (it reaches no mailbox)", a.name)
             } else {
                 format!("`{}` left the file: its managed group and policy are removed", a.name)

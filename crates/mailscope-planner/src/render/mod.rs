@@ -21,7 +21,7 @@ pub use markdown::{
     COMMENT_LIMIT, COMMENT_MARKER, MarkdownOptions, Sections, markdown, markdown_comment, markdown_parts,
     markdown_parts_with, markdown_with,
 };
-pub use sarif::{sarif, sarif_with_exposures};
+pub use sarif::{audit_sarif, sarif, sarif_with_exposures};
 pub use text::{TextOptions, text, text_with};
 
 use crate::live::AccessRight;
@@ -95,6 +95,9 @@ impl Section<'_> {
             AppChange::Unchanged => "is unchanged",
             AppChange::Create => "will be restricted",
             AppChange::Update => "will be updated",
+            AppChange::LockDown if app.unlisted => {
+                "is not in the file and will be locked down (unlistedApps: lock-down)"
+            }
             AppChange::LockDown => "left the file and will be locked down",
             AppChange::Remove => "left the file; its managed objects will be removed",
             AppChange::Affected => "is not in the file but shares a group this plan changes",

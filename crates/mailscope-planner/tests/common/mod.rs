@@ -42,6 +42,7 @@ pub fn group(live: &mut LiveSnapshot, name: &str, marker: Option<String>, member
     let id =
         format!("00000000-0000-4000-9000-{:012}", NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     live.groups.push(LiveGroup {
+        kind: None,
         id: id.clone(),
         name: name.to_owned(),
         primary_smtp_address: format!("{name}@contoso.onmicrosoft.com"),
