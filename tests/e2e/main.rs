@@ -3,6 +3,7 @@
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
 mod audit;
+mod campaign;
 mod conventions;
 mod corpus;
 mod drift_severity;
