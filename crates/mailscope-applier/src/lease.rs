@@ -38,12 +38,15 @@
 //! apply two commits of one file, or two files sharing a group, must not
 //! interleave either, and a per-file key would let them.
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use mailscope_exo::{ExoClient, ExoErrorKind};
 
 use crate::apply::CancelToken;
+
+// `LeaseKeeper` spawns its renewal task on the caller's runtime.
 
 /// The lease group's `Name` and alias.
 pub const LEASE_GROUP: &str = "mailscope-lease";
@@ -79,6 +82,11 @@ pub struct Holder {
 }
 
 impl Holder {
+    /// This process, for a new run (a fresh run id).
+    pub fn new_run() -> Self {
+        Self::this_process(&uuid::Uuid::new_v4().to_string())
+    }
+
     /// This process, for the run `run_id`.
     pub fn this_process(run_id: &str) -> Self {
         Self { run_id: run_id.to_owned(), host: host_name(), pid: std::process::id(), machine: machine_id() }
@@ -111,9 +119,9 @@ impl LeaseRecord {
             self.holder.pid
         );
         if let Some(m) = &self.holder.machine {
-            out.push_str(&format!(" machine={}", token(m)));
+            let _ = write!(out, " machine={}", token(m));
         }
-        out.push_str(&format!(" expires={ms}"));
+        let _ = write!(out, " expires={ms}");
         out
     }
 
@@ -446,7 +454,7 @@ pub async fn acquire(
                         record.map_or((None, None), |r| (Some(r.holder), Some(r.expires)));
                     return Err(LeaseError::Held { holder, expires, waited });
                 }
-                tokio::time::sleep(options.poll.min(options.wait - waited)).await;
+                tokio::time::sleep(options.poll.min(options.wait.saturating_sub(waited))).await;
             }
         }
     }
@@ -493,6 +501,34 @@ pub async fn hold_while<T>(
         problem.get_or_insert(e);
     }
     (output, problem)
+}
+
+/// A lease kept by a task of its own: for holders whose work is not one
+/// future (the reconcile loop's session reads, plans and corrects).
+#[derive(Debug)]
+pub struct LeaseKeeper {
+    stop: CancelToken,
+    task: tokio::task::JoinHandle<Option<LeaseError>>,
+}
+
+impl LeaseKeeper {
+    /// Renews `lease` every third of its time to live until
+    /// [`LeaseKeeper::release`]; cancels `on_lost` if it is lost.
+    pub fn spawn<S: LeaseStore + Send + 'static>(lease: Lease, store: S, on_lost: CancelToken) -> Self {
+        let stop = CancelToken::new();
+        let until = stop.clone();
+        let task = tokio::spawn(async move {
+            let ((), problem) = hold_while(lease, &store, &on_lost, until.cancelled()).await;
+            problem
+        });
+        Self { stop, task }
+    }
+
+    /// Stops renewing and releases the lease; the first problem, if any.
+    pub async fn release(self) -> Option<LeaseError> {
+        self.stop.cancel();
+        self.task.await.unwrap_or(None)
+    }
 }
 
 /// The host name (Linux: the kernel's; else `HOSTNAME`/`COMPUTERNAME`).

@@ -279,7 +279,7 @@ async fn hold_while_renews_then_releases() {
     let lease = take(&store, &short, &holder("run-a", 10, None)).await.unwrap();
     let first = store.record().unwrap().expires;
     let cancel = CancelToken::new();
-    let (_, problem) = hold_while(lease, &store, &cancel, async {
+    let ((), problem) = hold_while(lease, &store, &cancel, async {
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert!(store.record().unwrap().expires > first, "renewed while working");
     })

@@ -74,8 +74,8 @@ pub use apply::{ApplyOptions, CancelToken, DEFAULT_CONCURRENCY, Progress, Progre
 pub use exo_tenant::ExoTenant;
 pub use journal::JournalWriter;
 pub use lease::{
-    DEFAULT_LEASE_TTL, Holder, LEASE_GROUP, Lease, LeaseError, LeaseObject, LeaseOptions, LeaseRecord,
-    LeaseStore, StoreError, acquire, hold_while, process_alive,
+    DEFAULT_LEASE_TTL, Holder, LEASE_GROUP, Lease, LeaseError, LeaseKeeper, LeaseObject, LeaseOptions,
+    LeaseRecord, LeaseStore, StoreError, acquire, hold_while, process_alive,
 };
 pub use report::{ApplyReport, Counts, StepResult, StepStatus, StopReason, describe};
 pub use tenant::{StepOutcome, Tenant, TenantError, TenantErrorKind};
