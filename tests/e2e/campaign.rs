@@ -81,15 +81,15 @@ impl Figures {
 }
 
 /// An emulator served in the test process, the binary reaching it through
-/// the real-tenant code path.
-struct Served {
+/// the real-tenant code path (also used by `lease`).
+pub(crate) struct Served {
     rt: tokio::runtime::Runtime,
     emulator: Option<Emulator>,
-    scratch: Scratch,
+    pub(crate) scratch: Scratch,
 }
 
 impl Served {
-    fn start(name: &str) -> Served {
+    pub(crate) fn start(name: &str) -> Served {
         let scratch = Scratch::new(name);
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
         let emulator = rt.block_on(Emulator::start(&Seed::Contoso));
@@ -100,7 +100,7 @@ impl Served {
         self.emulator.as_ref().unwrap()
     }
 
-    fn command(&self, args: &[&str]) -> std::process::Command {
+    pub(crate) fn command(&self, args: &[&str]) -> std::process::Command {
         let op = self.emulator().operator();
         let url = self.emulator().base_url();
         let mut all = args.to_vec();
@@ -115,7 +115,7 @@ impl Served {
         cmd
     }
 
-    fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub(crate) fn control(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         let url = format!("{}{path}", self.emulator().base_url());
         self.rt.block_on(async {
             let client = reqwest::Client::new();
@@ -155,7 +155,7 @@ fn binary(args: &[&str]) -> std::process::Command {
 
 /// The desired files a seed picks from: the example, and the example with
 /// one member fewer (a narrowing on top of the rest).
-fn desired_files(scratch: &Scratch) -> Vec<String> {
+pub(crate) fn desired_files(scratch: &Scratch) -> Vec<String> {
     let example = std::fs::read_to_string(root().join("policies/contoso.yaml")).unwrap();
     let narrower = example.replace("      - onboarding@contoso.com\n", "");
     assert_ne!(example, narrower, "the example still lists onboarding@contoso.com");

@@ -10,6 +10,7 @@ mod drift_severity;
 mod flow;
 mod gitops;
 mod harness;
+mod lease;
 mod offline;
 mod rbac;
 mod reliability;
