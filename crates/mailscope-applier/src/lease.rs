@@ -93,6 +93,29 @@ impl Holder {
     }
 }
 
+impl Holder {
+    /// `run=… host=… pid=… [machine=…]`, each value one token.
+    fn fields(&self) -> String {
+        let mut out = format!("run={} host={} pid={}", token(&self.run_id), token(&self.host), self.pid);
+        if let Some(m) = &self.machine {
+            let _ = write!(out, " machine={}", token(m));
+        }
+        out
+    }
+
+    /// The lease group's `DisplayName` for this holder: set by the create
+    /// itself, so a taker killed before it wrote its record is still known
+    /// (and, when its process is gone, its lease is broken at once).
+    fn display_name(&self) -> String {
+        format!("{DISPLAY_PREFIX}{}", self.fields())
+    }
+
+    /// The holder a `DisplayName` names, if it is one of ours.
+    fn from_display_name(text: &str) -> Option<Self> {
+        parse_fields(text.strip_prefix(DISPLAY_PREFIX)?).map(|(h, _)| h)
+    }
+}
+
 impl std::fmt::Display for Holder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "run {} (host {}, pid {})", self.run_id, self.host, self.pid)
@@ -112,42 +135,35 @@ impl LeaseRecord {
     /// `mailscope/v1 lease run=… host=… pid=… machine=… expires=<unix ms>`.
     fn to_text(&self) -> String {
         let ms = self.expires.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
-        let mut out = format!(
-            "{RECORD_PREFIX} run={} host={} pid={}",
-            token(&self.holder.run_id),
-            token(&self.holder.host),
-            self.holder.pid
-        );
-        if let Some(m) = &self.holder.machine {
-            let _ = write!(out, " machine={}", token(m));
-        }
-        let _ = write!(out, " expires={ms}");
-        out
+        format!("{RECORD_PREFIX} {} expires={ms}", self.holder.fields())
     }
 
     /// Reads a record; `None` for anything else (the tenant is untrusted:
     /// a hand-edited record is "unreadable", never trusted in part).
     fn parse(text: &str) -> Option<Self> {
-        let rest = text.strip_prefix(RECORD_PREFIX)?;
-        let (mut run, mut host, mut pid, mut machine, mut expires) = (None, None, None, None, None);
-        for field in rest.split_whitespace() {
-            let (key, value) = field.split_once('=')?;
-            match key {
-                "run" => run = Some(value.to_owned()),
-                "host" => host = Some(value.to_owned()),
-                "pid" => pid = Some(value.parse::<u32>().ok()?),
-                "machine" => machine = Some(value.to_owned()),
-                // Past year 9999 is no expiry a run writes: a forged
-                // "forever" lease is unreadable, not trusted.
-                "expires" => expires = Some(value.parse::<u64>().ok().filter(|ms| *ms <= LAST_EXPIRY_MS)?),
-                _ => {}
-            }
-        }
-        Some(Self {
-            holder: Holder { run_id: run?, host: host?, pid: pid?, machine },
-            expires: UNIX_EPOCH.checked_add(Duration::from_millis(expires?))?,
-        })
+        let (holder, expires) = parse_fields(text.strip_prefix(RECORD_PREFIX)?)?;
+        Some(Self { holder, expires: UNIX_EPOCH.checked_add(Duration::from_millis(expires?))? })
     }
+}
+
+/// `run=… host=… pid=… [machine=…] [expires=…]`: a holder and, if given, an
+/// expiry in Unix milliseconds. Any malformed field makes the whole `None`.
+fn parse_fields(text: &str) -> Option<(Holder, Option<u64>)> {
+    let (mut run, mut host, mut pid, mut machine, mut expires) = (None, None, None, None, None);
+    for field in text.split_whitespace() {
+        let (key, value) = field.split_once('=')?;
+        match key {
+            "run" => run = Some(value.to_owned()),
+            "host" => host = Some(value.to_owned()),
+            "pid" => pid = Some(value.parse::<u32>().ok()?),
+            "machine" => machine = Some(value.to_owned()),
+            // Past year 9999 is no expiry a run writes: a forged
+            // "forever" lease is unreadable, not trusted.
+            "expires" => expires = Some(value.parse::<u64>().ok().filter(|ms| *ms <= LAST_EXPIRY_MS)?),
+            _ => {}
+        }
+    }
+    Some((Holder { run_id: run?, host: host?, pid: pid?, machine }, expires))
 }
 
 /// A value as one record token: no whitespace, no `=`, bounded.
@@ -283,8 +299,11 @@ pub enum LeaseError {
 }
 
 fn held_message(holder: Option<&Holder>, expires: Option<SystemTime>, waited: Duration) -> String {
-    let who = holder
-        .map_or_else(|| "another run (its lease record is not readable)".to_owned(), ToString::to_string);
+    let who = match (holder, expires) {
+        (Some(h), Some(_)) => h.to_string(),
+        (Some(h), None) => format!("{h}, which has not written its lease record yet,"),
+        (None, _) => "another run (its lease record is not readable)".to_owned(),
+    };
     let until = expires.map_or_else(String::new, |e| format!(" until {}", at(e)));
     format!(
         "the tenant is locked by another apply: {who} holds the lease{until}; waited {} s (--lock-timeout)",
@@ -366,8 +385,8 @@ enum Verdict {
     Ours,
     /// Expired or its holder is gone: remove it and race again.
     Breakable(Option<Holder>),
-    /// Held: wait or fail.
-    Held(Option<LeaseRecord>),
+    /// Held (by whom, until when, as far as readable): wait or fail.
+    Held(Option<Holder>, Option<SystemTime>),
 }
 
 /// Takes the lease for `me`, waiting up to `options.wait`. `now` is the
@@ -382,7 +401,7 @@ pub async fn acquire(
 ) -> Result<Lease, LeaseError> {
     let started = Instant::now();
     let taken = |error| LeaseError::Store { action: "taken", error };
-    let display = format!("{DISPLAY_PREFIX}{}", token(&me.run_id));
+    let display = me.display_name();
     // An unreadable record: when this run first saw it.
     let mut unreadable_since: Option<Instant> = None;
     let mut broke = None;
@@ -397,29 +416,25 @@ pub async fn acquire(
             None => retry(|| store.read(&options.name)).await.map_err(taken)?,
         };
         let Some(object) = object else { continue };
-        let verdict = if object.display_name == display {
-            Verdict::Ours
-        } else {
-            match object.record.as_deref().and_then(LeaseRecord::parse) {
-                Some(r) if r.holder.run_id == me.run_id => Verdict::Ours,
-                Some(r) if r.expires <= now() => Verdict::Breakable(Some(r.holder)),
-                Some(r)
-                    if r.holder.machine.is_some()
-                        && r.holder.machine == me.machine
-                        && !alive(r.holder.pid) =>
-                {
-                    Verdict::Breakable(Some(r.holder))
-                }
-                Some(r) => Verdict::Held(Some(r)),
-                None => {
+        let dead_here = |h: &Holder| h.machine.is_some() && h.machine == me.machine && !alive(h.pid);
+        let verdict = match object.record.as_deref().and_then(LeaseRecord::parse) {
+            Some(r) if r.holder.run_id == me.run_id => Verdict::Ours,
+            Some(r) if r.expires <= now() || dead_here(&r.holder) => Verdict::Breakable(Some(r.holder)),
+            Some(r) => Verdict::Held(Some(r.holder), Some(r.expires)),
+            // No readable record: a taker between its create and its write
+            // (or killed there), known by the group's display name.
+            None => match Holder::from_display_name(&object.display_name) {
+                Some(h) if h.run_id == me.run_id => Verdict::Ours,
+                Some(h) if dead_here(&h) => Verdict::Breakable(Some(h)),
+                holder => {
                     let since = *unreadable_since.get_or_insert_with(Instant::now);
                     if since.elapsed() >= options.ttl {
-                        Verdict::Breakable(None)
+                        Verdict::Breakable(holder)
                     } else {
-                        Verdict::Held(None)
+                        Verdict::Held(holder, None)
                     }
                 }
-            }
+            },
         };
         match verdict {
             Verdict::Ours => {
@@ -447,11 +462,9 @@ pub async fn acquire(
                 unreadable_since = None;
                 broke = holder.or(broke);
             }
-            Verdict::Held(record) => {
+            Verdict::Held(holder, expires) => {
                 let waited = started.elapsed();
                 if waited >= options.wait {
-                    let (holder, expires) =
-                        record.map_or((None, None), |r| (Some(r.holder), Some(r.expires)));
                     return Err(LeaseError::Held { holder, expires, waited });
                 }
                 tokio::time::sleep(options.poll.min(options.wait.saturating_sub(waited))).await;

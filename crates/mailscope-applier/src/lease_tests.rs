@@ -212,6 +212,27 @@ async fn an_unreadable_record_holds_for_one_time_to_live_then_is_broken() {
 }
 
 #[tokio::test]
+async fn a_taker_killed_before_its_record_is_known_by_its_display_name() {
+    // Created, never written: the display name still names the holder.
+    let dead = holder("run-old", 10, Some("m1"));
+    let make = || {
+        let store = FakeStore::default();
+        *store.group.lock().unwrap() =
+            Some(LeaseObject { id: "x".into(), display_name: dead.display_name(), record: None });
+        store
+    };
+    let me = holder("run-b", 11, Some("m1"));
+    // Its process is gone on this machine: broken at once.
+    let store = make();
+    let lease = acquire(&store, &options(0), &me, &now, &none_alive).await.unwrap();
+    assert_eq!(lease.broke(), Some(&dead));
+    // Alive: held, and the refusal names it.
+    let store = make();
+    let err = acquire(&store, &options(0), &me, &now, &all_alive).await.unwrap_err();
+    assert!(err.to_string().contains("run run-old (host ci-1, pid 10), which has not written"), "{err}");
+}
+
+#[tokio::test]
 async fn a_create_whose_reply_was_lost_is_recognised_by_its_display_name() {
     let store = FakeStore::default();
     *store.lose_create_reply.lock().unwrap() = true;
@@ -302,6 +323,9 @@ fn records_round_trip_and_hostile_records_are_unreadable() {
     };
     let text = r.to_text();
     assert_eq!(text, "mailscope/v1 lease run=r_1 host=h_x pid=7 machine=b/pid:[1] expires=1800000000123");
+    assert_eq!(r.holder.display_name(), "mailscope lease run=r_1 host=h_x pid=7 machine=b/pid:[1]");
+    assert_eq!(Holder::from_display_name(&r.holder.display_name()).unwrap().pid, 7);
+    assert_eq!(Holder::from_display_name("Sales team"), None);
     let back = LeaseRecord::parse(&text).unwrap();
     assert_eq!(back.holder.pid, 7);
     assert_eq!(back.expires, r.expires);
