@@ -187,7 +187,9 @@ pub(crate) async fn start_sim(
 ) -> anyhow::Result<(Sim, ServerHandle)> {
     let seed = match seed {
         Some(seed) => Some(seed.to_path_buf()),
-        None if state.exists() => None,
+        // The state file keeps no secret in clear: the operator's
+        // credentials come from the seed, the default one when it is here.
+        None if state.exists() => Some(PathBuf::from(DEFAULT_SEED)).filter(|d| d.exists()),
         None => {
             let default = PathBuf::from(DEFAULT_SEED);
             anyhow::ensure!(
@@ -244,8 +246,10 @@ async fn connect_sim(
     tls: bool,
 ) -> anyhow::Result<Connection> {
     let (sim, server) = start_sim(state, seed, tls).await?;
-    let creds =
-        sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
+    let creds = sim.operator_credentials().context(
+        "no operator app credentials for the emulator: its state file keeps only hashes of client secrets; \
+             pass --seed SEED.yaml (the seed it was made from)",
+    )?;
     let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret, config)?;
     let tenant_id = creds.tenant_id.to_ascii_lowercase();
     Ok(Connection { session, label: format!("sim:{}", state.display()), tenant_id, server: Some(server) })
