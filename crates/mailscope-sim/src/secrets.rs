@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use sha2::{Digest, Sha256};
 
 use crate::model::Tenant;
+use crate::store::{hex, unhex};
 
 /// Marks a stored secret as `sha256:<salt hex>:<digest hex>`.
 const PREFIX: &str = "sha256:";
@@ -26,17 +27,6 @@ fn digest(salt: &[u8], secret: &str) -> [u8; 32] {
     h.update(salt);
     h.update(secret.as_bytes());
     h.finalize().into()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
 }
 
 /// Whether `offered` is the secret `stored` was hashed from. A stored value
