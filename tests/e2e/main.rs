@@ -3,6 +3,7 @@
 //! One test binary with modules (as ripgrep does) so the link step runs once.
 
 mod audit;
+mod campaign;
 mod conventions;
 mod corpus;
 mod credentials;
@@ -13,6 +14,7 @@ mod gitops;
 mod harness;
 mod hygiene;
 mod lockdown;
+mod lease;
 mod offline;
 mod rbac;
 mod reliability;

@@ -66,11 +66,16 @@
 mod apply;
 mod exo_tenant;
 pub mod journal;
+mod lease;
 mod report;
 mod tenant;
 
 pub use apply::{ApplyOptions, CancelToken, DEFAULT_CONCURRENCY, Progress, ProgressEvent, apply};
 pub use exo_tenant::ExoTenant;
 pub use journal::JournalWriter;
+pub use lease::{
+    DEFAULT_LEASE_TTL, Holder, LEASE_GROUP, Lease, LeaseError, LeaseKeeper, LeaseObject, LeaseOptions,
+    LeaseRecord, LeaseStore, StoreError, acquire, hold_while, process_alive,
+};
 pub use report::{ApplyReport, Counts, StepResult, StepStatus, StopReason, describe};
 pub use tenant::{StepOutcome, Tenant, TenantError, TenantErrorKind};

@@ -17,8 +17,10 @@ use std::sync::Mutex;
 use anyhow::{Context, bail};
 use clap::Args;
 use mailscope_applier::{
-    ApplyOptions, ApplyReport, CancelToken, ExoTenant, JournalWriter, ProgressEvent, StepStatus, describe,
+    ApplyOptions, ApplyReport, CancelToken, ExoTenant, Holder, JournalWriter, Lease, LeaseError,
+    LeaseOptions, ProgressEvent, StepStatus, describe,
 };
+use mailscope_exo::ExoClient;
 use mailscope_planner::{ApprovalFlags, GuardRefusal, Plan, SavedPlan, SavedPlanError};
 
 use crate::app_scope::AppScope;
@@ -50,11 +52,64 @@ pub(crate) struct ApplyArgs {
     #[arg(long, value_name = "FILE", default_value = ".mailscope/journal.jsonl")]
     journal: PathBuf,
     #[command(flatten)]
+    lock: LockArgs,
+    #[command(flatten)]
     planning: PlanningArgs,
     #[command(flatten)]
     scope: AppScope,
     #[command(flatten)]
     target: TenantArgs,
+}
+
+/// The tenant's apply lease (docs/reliability.md, "Apply lease"): `apply
+/// FILE` and `reconcile --correct` take it before they read what they will
+/// change; a saved plan (bound to the tenant's fingerprint) does not.
+#[derive(Debug, Args)]
+pub(crate) struct LockArgs {
+    /// How long to wait for another apply's lease on the tenant before
+    /// failing with its holder: `0s` (fail at once), `30s`, `10m`.
+    #[arg(long, value_name = "DURATION", default_value = "0s", value_parser = parse_wait)]
+    lock_timeout: std::time::Duration,
+    /// Apply without taking the tenant's lease (emergencies only: another
+    /// apply may interleave with this one).
+    #[arg(long)]
+    no_lock: bool,
+}
+
+/// `0s` or any duration `reconcile --every` takes.
+fn parse_wait(text: &str) -> Result<std::time::Duration, String> {
+    if text.trim_start_matches('0').chars().all(char::is_alphabetic) && text.starts_with('0') {
+        return Ok(std::time::Duration::ZERO);
+    }
+    crate::reconcile_cmd::parse_duration(text)
+}
+
+impl LockArgs {
+    /// Takes the lease for this run, or says loudly that it is not taken.
+    pub(crate) async fn take(&self, client: &ExoClient) -> anyhow::Result<Option<Lease>> {
+        if self.no_lock {
+            tracing::warn!("--no-lock: the tenant's apply lease is not taken");
+            eprintln!(
+                "WARNING: --no-lock: applying without the tenant's lease; another apply running now may interleave with this one"
+            );
+            return Ok(None);
+        }
+        let me = Holder::new_run();
+        let options = LeaseOptions { wait: self.lock_timeout, ..LeaseOptions::default() };
+        let lease = mailscope_applier::acquire(
+            client,
+            &options,
+            &me,
+            &std::time::SystemTime::now,
+            &mailscope_applier::process_alive,
+        )
+        .await?;
+        if let Some(old) = lease.broke() {
+            eprintln!("note: took over the expired or abandoned apply lease of {old}");
+        }
+        tracing::info!(holder = %me, "apply lease taken");
+        Ok(Some(lease))
+    }
 }
 
 /// The planner's approval guard, as a message that names this binary's
@@ -173,6 +228,72 @@ async fn apply_with(
     if let Some(saved) = saved {
         saved.check_tenant(&conn.tenant_id).map_err(|err| saved_refusal(err, &args.input))?;
     }
+    // The lease comes before the read: a run that waited for another must
+    // plan from the tenant that run left, not from what it saw before.
+    let client = target::exo_for(conn, desired);
+    let lease = match saved {
+        Some(_) => None,
+        None => args.lock.take(&client).await?,
+    };
+    let result = plan_and_confirm(args, conn, desired, saved).await;
+    let (result, lease_problem) = match (result, lease) {
+        (Ok(Run::Apply(plan, options)), Some(mut lease)) => {
+            // A long wait at the prompt may have let the lease run out and
+            // another run take it: then nothing is applied.
+            match lease.renew(&client, std::time::SystemTime::now()).await {
+                Err(LeaseError::Lost) => bail!(
+                    "the tenant's apply lease ran out while waiting for confirmation and another run took it: \
+                     nothing was changed; run again"
+                ),
+                Err(e) => tracing::warn!(error = %e, "the apply lease could not be renewed before applying"),
+                Ok(()) => {}
+            }
+            let cancel = options.cancel.clone();
+            let tenant = ExoTenant::new(client.clone());
+            let (report, problem) = mailscope_applier::hold_while(
+                lease,
+                &client,
+                &cancel,
+                mailscope_applier::apply(&plan, &tenant, options),
+            )
+            .await;
+            (Ok(finish(&report, &args.journal)), problem)
+        }
+        (Ok(Run::Apply(plan, options)), None) => {
+            let report = mailscope_applier::apply(&plan, &ExoTenant::new(client.clone()), options).await;
+            (Ok(finish(&report, &args.journal)), None)
+        }
+        (Ok(Run::Done(code)), lease) => (Ok(code), release(lease, &client).await),
+        (Err(e), lease) => (Err(e), release(lease, &client).await),
+    };
+    if let Some(problem) = lease_problem {
+        eprintln!("warning: {problem}");
+        if problem == LeaseError::Lost {
+            return Ok(ExitCode::from(1));
+        }
+    }
+    result
+}
+
+/// Releases a lease that no apply used (nothing to do, or a refusal).
+async fn release(lease: Option<Lease>, client: &ExoClient) -> Option<LeaseError> {
+    lease?.release(client).await.err()
+}
+
+/// What `plan_and_confirm` decided: the run is over, or a plan to apply.
+enum Run {
+    Done(ExitCode),
+    Apply(Plan, ApplyOptions),
+}
+
+/// Reads the tenant, plans (or checks the saved plan), shows the plan, asks
+/// the approval guard and the operator, and prepares the journal.
+async fn plan_and_confirm(
+    args: &ApplyArgs,
+    conn: &target::Connection,
+    desired: &mailscope_spec::DesiredState,
+    saved: Option<&SavedPlan>,
+) -> anyhow::Result<Run> {
     let live = target::read_live(conn, desired).await?;
     let plan = match saved {
         Some(saved) => {
@@ -182,7 +303,7 @@ async fn apply_with(
     };
     output::stdout(&render(&plan, Format::Text))?;
     if plan.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Run::Done(ExitCode::SUCCESS));
     }
     guard(&plan, args.allow_widening, args.allow_mass_change)?;
     if saved.is_none() && !args.auto_approve {
@@ -206,10 +327,10 @@ async fn apply_with(
         progress: Some(Box::new(progress)),
         cancel,
     };
-    let report =
-        mailscope_applier::apply(&plan, &ExoTenant::new(target::exo_for(conn, desired)), options).await;
-    signals.abort();
-    Ok(finish(&report, &args.journal))
+    // The signal task ends with the process; a stop after the apply has
+    // nothing left to cancel.
+    drop(signals);
+    Ok(Run::Apply(plan, options))
 }
 
 fn confirm(label: &str) -> anyhow::Result<()> {

@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::Args;
-use mailscope_applier::{CancelToken, ExoTenant};
+use mailscope_applier::{CancelToken, ExoTenant, LeaseKeeper};
 use mailscope_planner::LiveSnapshot;
 use mailscope_reconcile::{
     Desired, Event, Notification, NotifyError, Observer, Options, Outcome, Reconciler, Session, Source,
@@ -104,6 +104,10 @@ pub(crate) struct ReconcileArgs {
     /// Most calls in flight at once during a correction.
     #[arg(long, value_name = "N", default_value_t = mailscope_applier::DEFAULT_CONCURRENCY)]
     concurrency: usize,
+    /// With `--correct`, each run takes the tenant's apply lease before it
+    /// reads the tenant and keeps it to the end of the run.
+    #[command(flatten)]
+    lock: crate::apply_cmd::LockArgs,
     #[command(flatten)]
     planning: PlanningArgs,
 }
@@ -112,6 +116,9 @@ pub(crate) struct ReconcileArgs {
 struct CliSource<'a> {
     args: &'a ReconcileArgs,
     metrics: metrics::Shared,
+    /// The loop's token: a lease lost mid-run stops the loop (no new step
+    /// starts; a supervisor restarts it, and the next run re-plans).
+    cancel: CancelToken,
 }
 
 impl Source for CliSource<'_> {
@@ -127,8 +134,23 @@ impl Source for CliSource<'_> {
         let conn = target::connect(&self.args.target, Some(desired))
             .await
             .map_err(|e| SourceError::new(format!("{e:#}")))?;
-        let tenant = ExoTenant::new(target::exo_for(&conn, desired));
-        Ok(CliSession { conn, tenant, metrics: self.metrics.clone() })
+        let client = target::exo_for(&conn, desired);
+        // Only a correcting run writes; it holds the lease from before its
+        // read to its end, so its plan cannot be made stale by another apply.
+        let keeper = if self.args.correct {
+            let lease = match self.args.lock.take(&client).await {
+                Ok(lease) => lease,
+                Err(e) => {
+                    conn.close().await;
+                    return Err(SourceError::new(format!("{e:#}")));
+                }
+            };
+            lease.map(|l| LeaseKeeper::spawn(l, client.clone(), self.cancel.clone()))
+        } else {
+            None
+        };
+        let tenant = ExoTenant::new(client);
+        Ok(CliSession { conn, tenant, metrics: self.metrics.clone(), keeper })
     }
 }
 
@@ -137,6 +159,8 @@ struct CliSession {
     conn: target::Connection,
     tenant: ExoTenant,
     metrics: metrics::Shared,
+    /// The apply lease of a correcting run, released on close.
+    keeper: Option<LeaseKeeper>,
 }
 
 impl Session for CliSession {
@@ -155,6 +179,11 @@ impl Session for CliSession {
     }
 
     async fn close(self) {
+        if let Some(keeper) = self.keeper
+            && let Some(problem) = keeper.release().await
+        {
+            tracing::warn!(error = %problem, "apply lease");
+        }
         {
             let calls = self.conn.session.stats().snapshot();
             let mut m = lock(&self.metrics);
@@ -224,7 +253,7 @@ pub(crate) async fn run(args: &ReconcileArgs) -> anyhow::Result<ExitCode> {
         concurrency: args.concurrency,
         journal: Some(args.journal.clone()),
     };
-    let source = CliSource { args, metrics: metrics.clone() };
+    let source = CliSource { args, metrics: metrics.clone(), cancel: cancel.clone() };
     let observer = CliObserver { events, metrics, webhook, file: args.file.display().to_string() };
     let mut reconciler = Reconciler::new(source, observer, options, cancel);
     let finished = reconciler.run().await;

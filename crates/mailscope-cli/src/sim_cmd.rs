@@ -127,7 +127,7 @@ async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
         None => {
             Err(anyhow::anyhow!("--app {}: the emulator has no app with that name or client id", args.app))
         }
-        Some(app) => match app.client_secrets.first() {
+        Some(app) => match sim.app_secret(&app.app_id) {
             None => Err(anyhow::anyhow!(
                 "--app {}: the app has no client secret in the emulator's seed",
                 args.app
@@ -137,7 +137,7 @@ async fn send_mail(args: &SendMailArgs) -> anyhow::Result<ExitCode> {
                     &server,
                     &tenant.id,
                     &app.app_id,
-                    secret,
+                    &secret,
                     SessionConfig::default(),
                 )?;
                 let sent = session

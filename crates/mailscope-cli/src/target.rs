@@ -188,8 +188,11 @@ pub(crate) async fn start_sim(
     seed: Option<&Path>,
     tls: bool,
 ) -> anyhow::Result<(Sim, ServerHandle)> {
-    // The embedded demo seed, written out only while the emulator loads it.
-    let demo = if crate::demo_seed::needed(seed, Some(state)) {
+    // Without --seed: the embedded demo seed, written out only while the
+    // emulator loads it. It is needed even when the state file exists: the
+    // state keeps client secrets only hashed, so the operator's credentials
+    // come from the seed.
+    let demo = if seed.is_none() {
         Some(crate::demo_seed::MaterializedSeed::write()?)
     } else {
         None
@@ -244,8 +247,10 @@ async fn connect_sim(
     tls: bool,
 ) -> anyhow::Result<Connection> {
     let (sim, server) = start_sim(state, seed, tls).await?;
-    let creds =
-        sim.operator_credentials().context("the emulator's seed names no operator app for mailscope")?;
+    let creds = sim.operator_credentials().context(
+        "no operator app credentials for the emulator: its state file keeps only hashes of client secrets; \
+             pass --seed SEED.yaml (the seed it was made from)",
+    )?;
     let session = sim_session(&server, &creds.tenant_id, &creds.client_id, &creds.client_secret, config)?;
     let tenant_id = creds.tenant_id.to_ascii_lowercase();
     Ok(Connection { session, label: format!("sim:{}", state.display()), tenant_id, server: Some(server) })

@@ -17,9 +17,12 @@ const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c
 pub(crate) const DEFAULT_MARKER_ATTRIBUTE: u8 = 15;
 
 /// The filter that finds mailscope's groups in one call: its marker in
-/// `CustomAttribute<n>`.
+/// `CustomAttribute<n>`. It asks for `mailscope/v1 app=` and not just
+/// `mailscope/v1`: the apply lease's group keeps its record
+/// (`mailscope/v1 lease …`) in `CustomAttribute14`, which a file may choose
+/// as its `markerAttribute`, and the lease is no app's group.
 pub(crate) fn managed_group_filter(attribute: u8) -> String {
-    format!("CustomAttribute{attribute} -like 'mailscope/v1*'")
+    format!("CustomAttribute{attribute} -like 'mailscope/v1 app=*'")
 }
 
 /// Result of a write whose target state may already hold.

@@ -214,15 +214,21 @@ impl AuditPermission {
     /// [`printable`]. `audit` and the plan's `unlisted-app` findings share it,
     /// so both describe an app's reach in the same words.
     pub(crate) fn line(&self) -> String {
+        self.line_with(printable)
+    }
+
+    /// [`Self::line`] with `esc` applied to each tenant-supplied value
+    /// (`printable` for text, markdown escaping for the PR comment).
+    pub(crate) fn line_with(&self, esc: fn(&str) -> String) -> String {
         let p = self;
         let source = match &p.source {
             PermissionSource::Graph => "Graph grant".to_owned(),
             PermissionSource::ExchangeOnline => "Exchange Online grant".to_owned(),
             PermissionSource::Rbac { assignment, role } => {
-                format!("RBAC {} ({})", printable(role), printable(assignment))
+                format!("RBAC {} ({})", esc(role), esc(assignment))
             }
         };
-        let via = p.reach.via.iter().map(|v| printable(v)).collect::<Vec<_>>().join(", ");
+        let via = p.reach.via.iter().map(|v| esc(v)).collect::<Vec<_>>().join(", ");
         let reach = match (p.reach.exposure, p.reach.mailboxes) {
             (Exposure::Unrestricted, _) if p.fenced_by_policy => {
                 "every mailbox (no access policy)".to_owned()
@@ -239,7 +245,7 @@ impl AuditPermission {
             (Exposure::Scoped, None) => format!("the mailboxes of {via}"),
         };
         let ews = if p.ews { " [EWS]" } else { "" };
-        format!("{}: {reach} — {source}{ews}", printable(&p.permission))
+        format!("{}: {reach} — {source}{ews}", esc(&p.permission))
     }
 }
 

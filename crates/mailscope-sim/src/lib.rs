@@ -29,6 +29,7 @@ mod exposure;
 mod faults;
 mod model;
 mod opath;
+mod secrets;
 mod seed;
 mod stats;
 mod store;

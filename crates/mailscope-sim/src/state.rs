@@ -13,6 +13,7 @@ use crate::exo::{CmdletError, Params, WriteCtx};
 use crate::exposure::ExposureLog;
 use crate::faults::Faults;
 use crate::model::Tenant;
+use crate::secrets::{self, ClearSecrets};
 use crate::seed::SeedError;
 use crate::stats::Stats;
 use crate::store::{StateLock, StoreError};
@@ -76,7 +77,10 @@ pub(crate) struct Shared {
     config: RwLock<SimConfig>,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
+    /// Random per process, never written: tokens do not outlive the process.
     pub(crate) signing_key: Vec<u8>,
+    /// The seed's clear client secrets (memory only; the tenant holds hashes).
+    clear_secrets: ClearSecrets,
     state_path: Option<PathBuf>,
     /// Held for the emulator's lifetime when it has a state file.
     _state_lock: Option<Arc<StateLock>>,
@@ -147,7 +151,7 @@ impl Shared {
         let out = f(&mut WriteCtx { tenant: &mut working, params, now: clock::unix_now() })
             .map_err(WriteError::Cmdlet)?;
         if let Some(path) = &self.state_path {
-            store::save(path, &working, &self.signing_key).map_err(|e| WriteError::Persist(e.to_string()))?;
+            store::save(path, &working, NO_KEY).map_err(|e| WriteError::Persist(e.to_string()))?;
         }
         if let Some(log) = core.exposure.as_mut() {
             log.record(&working, cmdlet, knobs);
@@ -213,6 +217,9 @@ impl std::fmt::Debug for Sim {
     }
 }
 
+/// What the state file holds for the token-signing key: nothing.
+const NO_KEY: &[u8] = &[];
+
 fn random_key() -> Vec<u8> {
     let mut key = Vec::with_capacity(32);
     key.extend_from_slice(uuid::Uuid::new_v4().as_bytes());
@@ -221,7 +228,7 @@ fn random_key() -> Vec<u8> {
 }
 
 impl Sim {
-    fn build(tenant: Tenant, key: Vec<u8>, state: Option<(PathBuf, Arc<StateLock>)>) -> Self {
+    fn build(tenant: Tenant, clear_secrets: ClearSecrets, state: Option<(PathBuf, Arc<StateLock>)>) -> Self {
         let (state_path, state_lock) = state.unzip();
         let config = SimConfig::default();
         Self {
@@ -230,7 +237,8 @@ impl Sim {
                 faults: Faults::new(config.faults.clone()),
                 config: RwLock::new(config),
                 stats: Stats::default(),
-                signing_key: key,
+                signing_key: random_key(),
+                clear_secrets,
                 state_path,
                 _state_lock: state_lock,
                 rate: Mutex::new(HashMap::new()),
@@ -240,15 +248,17 @@ impl Sim {
 
     /// An in-memory tenant from a seed file (YAML, or JSON by extension). Nothing is persisted.
     pub fn from_seed_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
-        let tenant = seed::load_file(path.as_ref())?;
-        Ok(Self::build(tenant, random_key(), None))
+        let mut tenant = seed::load_file(path.as_ref())?;
+        let clear = secrets::seal(&mut tenant);
+        Ok(Self::build(tenant, clear, None))
     }
 
     /// An in-memory tenant from seed text; relative PEM paths resolve against `base_dir`.
     pub fn from_seed_str(text: &str, base_dir: impl AsRef<Path>) -> Result<Self, SimError> {
         let base = base_dir.as_ref();
-        let tenant = seed::load_str(text, false, base, Path::new("<seed>"))?;
-        Ok(Self::build(tenant, random_key(), None))
+        let mut tenant = seed::load_str(text, false, base, Path::new("<seed>"))?;
+        let clear = secrets::seal(&mut tenant);
+        Ok(Self::build(tenant, clear, None))
     }
 
     /// A persistent tenant: loads `state_path` if it exists (it wins over the seed),
@@ -264,15 +274,26 @@ impl Sim {
             return Err(SimError::NoSeed);
         }
         let lock = StateLock::acquire(&state_path)?;
+        // The seed gives the clear secrets (for the operator's logins); the
+        // state file holds only their hashes and no signing key. A state
+        // file written before that is rewritten so at once.
+        let from_seed =
+            seed_path.map(|p| seed::load_file(p).map(|mut t| secrets::seal(&mut t))).transpose()?;
         if state_path.exists() {
-            let (tenant, key) = store::load(&state_path)?;
-            return Ok(Self::build(tenant, key, Some((state_path, lock))));
+            let (mut tenant, old_key) = store::load(&state_path)?;
+            let from_state = secrets::seal(&mut tenant);
+            let had_clear = from_state.any() || !old_key.is_empty();
+            if had_clear {
+                store::save(&state_path, &tenant, NO_KEY)?;
+            }
+            let clear = from_seed.unwrap_or(from_state);
+            return Ok(Self::build(tenant, clear, Some((state_path, lock))));
         }
         let seed_path = seed_path.ok_or(SimError::NoSeed)?;
-        let tenant = seed::load_file(seed_path)?;
-        let key = random_key();
-        store::save(&state_path, &tenant, &key)?;
-        Ok(Self::build(tenant, key, Some((state_path, lock))))
+        let mut tenant = seed::load_file(seed_path)?;
+        let clear = secrets::seal(&mut tenant);
+        store::save(&state_path, &tenant, NO_KEY)?;
+        Ok(Self::build(tenant, clear, Some((state_path, lock))))
     }
 
     /// Replaces the configuration (faults included).
@@ -304,14 +325,21 @@ impl Sim {
         (*self.shared.tenant()).clone()
     }
 
-    /// The operator app's tenant id, client id and first client secret, if the seed names one.
+    /// The operator app's tenant id, client id and first client secret, if
+    /// the seed names one. The secret comes from the seed this emulator was
+    /// built or opened with: a state file keeps only hashes.
     pub fn operator_credentials(&self) -> Option<OperatorCredentials> {
         let t = self.shared.tenant();
         let app = t.app(t.operator_app_id.as_deref()?)?;
         Some(OperatorCredentials {
             tenant_id: t.id.clone(),
             client_id: app.app_id.clone(),
-            client_secret: app.client_secrets.first()?.clone(),
+            client_secret: self.app_secret(&app.app_id)?,
         })
+    }
+
+    /// The first clear client secret of `app_id`, as the seed gave it.
+    pub fn app_secret(&self, app_id: &str) -> Option<String> {
+        self.shared.clear_secrets.first(app_id).map(str::to_owned)
     }
 }

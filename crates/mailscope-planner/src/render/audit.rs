@@ -2,11 +2,13 @@
 //! issue or PR comment, pretty JSON (`docs/usage.md`, "audit").
 //!
 //! Names and scope names come from the tenant: every one passes through
-//! [`printable`].
+//! [`printable`], and in markdown through `render::escape` (a name must not
+//! restyle the report, split its table or hide rows in an HTML comment).
 
 use std::fmt::Write as _;
 
 use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure};
+use crate::render::escape::{Span, md_code, md_text};
 use crate::render::printable;
 
 /// Pretty JSON of the report, with a trailing newline.
@@ -29,7 +31,7 @@ pub fn audit_text(report: &AuditReport) -> String {
         out.push('\n');
         let _ = writeln!(out, "{}", app_head(app));
         for p in &app.permissions {
-            let _ = writeln!(out, "  - {}", permission_line(p));
+            let _ = writeln!(out, "  - {}", permission_line(p, printable));
         }
         for a in &app.advice {
             let _ = writeln!(out, "  → {a}");
@@ -38,7 +40,7 @@ pub fn audit_text(report: &AuditReport) -> String {
     if !report.checks.is_empty() {
         out.push_str("\nChecks:\n");
         for c in &report.checks {
-            let _ = writeln!(out, "  ! {}", check_line(c));
+            let _ = writeln!(out, "  ! {}", check_line(c, printable));
         }
     }
     let room = report.policy_room;
@@ -54,14 +56,14 @@ pub fn audit_markdown(report: &AuditReport) -> String {
     if !report.apps.is_empty() {
         out.push_str("| App | App id | Reach | Permissions | File |\n|---|---|---|---|---|\n");
         for app in &report.apps {
-            let perms: Vec<String> = app.permissions.iter().map(permission_line).collect();
+            let perms: Vec<String> = app.permissions.iter().map(|p| permission_line(p, md_text)).collect();
             let _ = writeln!(
                 out,
-                "| {} | `{}` | {} | {} | {} |",
-                cell(&app.name),
-                cell(&app.app_id),
+                "| {} | {} | {} | {} | {} |",
+                md_text(&app.name),
+                md_code(&app.app_id, Span::Cell),
                 exposure_word(app.exposure),
-                cell(&perms.join("; ")),
+                perms.join("; "),
                 match app.listed {
                     Some(true) => "listed",
                     Some(false) => "**unlisted**",
@@ -73,17 +75,13 @@ pub fn audit_markdown(report: &AuditReport) -> String {
     if !report.checks.is_empty() {
         out.push_str("\n**Checks**\n\n");
         for c in &report.checks {
-            let _ = writeln!(out, "- {}", cell(&check_line(c)));
+            let _ = writeln!(out, "- {}", check_line(c, md_text));
         }
     }
     let room = report.policy_room;
     let _ =
         writeln!(out, "\nApplication access policies: {} of {} ({} left).", room.used, room.limit, room.left);
     out
-}
-
-fn cell(s: &str) -> String {
-    printable(s).replace('|', "\\|")
 }
 
 fn verdict(report: &AuditReport) -> String {
@@ -123,48 +121,49 @@ fn app_head(app: &AuditApp) -> String {
     format!("{name} ({}) [{}]", printable(&app.app_id), tags.join(", "))
 }
 
-fn permission_line(p: &AuditPermission) -> String {
-    p.line()
+/// One permission in words; `esc` makes each tenant-supplied value safe
+/// for the renderer (`printable` for text, `md_text` for markdown).
+fn permission_line(p: &AuditPermission, esc: fn(&str) -> String) -> String {
+    p.line_with(esc)
 }
 
-pub(super) fn check_line(c: &AuditCheck) -> String {
+/// One check in words; `esc` as in [`permission_line`].
+pub(super) fn check_line(c: &AuditCheck, esc: fn(&str) -> String) -> String {
     match c {
         AuditCheck::NoMailboxPermission { app, app_id, object_id_of } => match object_id_of {
             Some(client) => format!(
                 "{} ({}) holds no mailbox permission: {} is a service principal's object id; its client id is {}",
-                printable(app),
-                printable(app_id),
-                printable(app_id),
-                printable(client)
+                esc(app),
+                esc(app_id),
+                esc(app_id),
+                esc(client)
             ),
-            None => format!(
-                "{} ({}) holds no mailbox permission: is the app id right?",
-                printable(app),
-                printable(app_id)
-            ),
+            None => {
+                format!("{} ({}) holds no mailbox permission: is the app id right?", esc(app), esc(app_id))
+            }
         },
         AuditCheck::DeletedScope { policy, app_id, scope_name } => format!(
             "policy {} of {} points at {}, which no longer exists: the app reaches no mailbox through it; \
              remove the policy or recreate the group",
-            printable(policy),
-            printable(app_id),
-            printable(scope_name)
+            esc(policy),
+            esc(app_id),
+            esc(scope_name)
         ),
         AuditCheck::NestedGroup { group, member } => format!(
             "scope group {} holds the group {}: nested members are not reliably honoured; add mailboxes directly",
-            printable(group),
-            printable(member)
+            esc(group),
+            esc(member)
         ),
         AuditCheck::NotSecurityGroup { group, recipient_type: kind } => format!(
             "scope group {} is a {} and not a mail-enabled security group: Exchange accepts only those as \
              policy scopes; use a mail-enabled security group",
-            printable(group),
-            printable(kind)
+            esc(group),
+            esc(kind)
         ),
         AuditCheck::Ews { app_id, name } => format!(
             "{} ({}) relies on EWS (full_access_as_app): switched off for apps on {} and retired on {}",
-            printable(name),
-            printable(app_id),
+            esc(name),
+            esc(app_id),
             crate::audit::EWS_SWITCH_OFF,
             crate::audit::EWS_RETIREMENT
         ),

@@ -24,8 +24,9 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write;
 
+use super::escape::{Span, html_text, md_code, md_text};
 use super::header::{context_line, marker_key};
-use super::{Section, counts, printable, sections};
+use super::{Section, counts, sections};
 use crate::plan::{Action, AppChange, AppPlan, Plan};
 
 /// Hidden first line so a CI step can find and update its own comment.
@@ -180,11 +181,11 @@ fn change_word(change: AppChange) -> &'static str {
     }
 }
 
-/// Items (which name apps and mailboxes) one per line, at most
-/// [`WARNING_LIST`] of them.
+/// Items (which name apps and mailboxes, escaped by their makers) one per
+/// line, at most [`WARNING_LIST`] of them.
 fn capped_list(out: &mut String, items: &[String], prefix: &str) {
     for item in items.iter().take(WARNING_LIST) {
-        let _ = writeln!(out, "{prefix}{}", printable(item));
+        let _ = writeln!(out, "{prefix}{item}");
     }
     if items.len() > WARNING_LIST {
         let _ = writeln!(out, "{prefix}… and {} more", items.len() - WARNING_LIST);
@@ -218,15 +219,18 @@ fn warnings(plan: &Plan, base: Option<&Plan>, out: &mut String) {
         .filter(|a| a.widens())
         .map(|a| {
             if a.becomes_unrestricted {
-                format!("`{}` loses its allow list and may reach every mailbox not denied", a.name)
+                format!(
+                    "{} loses its allow list and may reach every mailbox not denied",
+                    md_code(&a.name, Span::Text)
+                )
             } else {
-                let shown: Vec<&str> = a.gains.iter().take(10).map(String::as_str).collect();
+                let shown: Vec<String> = a.gains.iter().take(10).map(|g| md_text(g)).collect();
                 let more = if a.gains.len() > 10 {
                     format!(" and {} more", a.gains.len() - 10)
                 } else {
                     String::new()
                 };
-                format!("`{}` may newly reach {}{more}", a.name, shown.join(", "))
+                format!("{} may newly reach {}{more}", md_code(&a.name, Span::Text), shown.join(", "))
             }
         })
         .collect();
@@ -243,13 +247,19 @@ fn warnings(plan: &Plan, base: Option<&Plan>, out: &mut String) {
         .map(|a| {
             if a.change == AppChange::LockDown && a.unlisted {
                 format!(
-                    "`{}` is not in the file (`unlistedApps: lock-down`): an empty allow group fences it (it reaches no mailbox)",
-                    a.name
+                    "{} is not in the file (`unlistedApps: lock-down`): an empty allow group fences it (it reaches no mailbox)",
+                    md_code(&a.name, Span::Text)
                 )
             } else if a.change == AppChange::LockDown {
-                format!("`{}` left the file: its allow group is emptied (it reaches no mailbox)", a.name)
+                format!(
+                    "{} left the file: its allow group is emptied (it reaches no mailbox)",
+                    md_code(&a.name, Span::Text)
+                )
             } else {
-                format!("`{}` left the file: its managed group and policy are removed", a.name)
+                format!(
+                    "{} left the file: its managed group and policy are removed",
+                    md_code(&a.name, Span::Text)
+                )
             }
         })
         .collect();
@@ -286,7 +296,7 @@ fn details(s: &Section<'_>, origin: Origin) -> String {
     let _ = writeln!(
         out,
         "\n<details><summary><code>{}</code>: {} line{}{tag}</summary>\n",
-        printable(&s.app.name),
+        html_text(&s.app.name),
         s.lines.len(),
         if s.lines.len() == 1 { "" } else { "s" }
     );
@@ -309,7 +319,13 @@ fn details(s: &Section<'_>, origin: Origin) -> String {
 }
 
 fn row(app: &AppPlan) -> String {
-    format!("| `{}` | {} | {} | {} |\n", printable(&app.name), change_word(app.change), app.before, app.after)
+    format!(
+        "| {} | {} | {} | {} |\n",
+        md_code(&app.name, Span::Cell),
+        change_word(app.change),
+        app.before,
+        app.after
+    )
 }
 
 const TABLE_HEAD: &str = "\n| app | change | before | after |\n|---|---|---|---|\n";
@@ -352,7 +368,7 @@ fn groups(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<Group> {
     if let Some(base) = base {
         let adopted = adopted(plan, base);
         if !adopted.is_empty() {
-            let names: Vec<String> = adopted.iter().map(|a| format!("`{}`", a.name)).collect();
+            let names: Vec<String> = adopted.iter().map(|a| md_code(&a.name, Span::Text)).collect();
             let mut text = String::from(
                 "\n#### Drift adopted by this commit\n\nThe tenant already matches the new file for these apps; nothing to apply:\n\n",
             );
@@ -369,7 +385,7 @@ fn findings(plan: &Plan, sections: Sections) -> String {
     }
     let mut out = String::from("\n<details><summary>Reported, not changed</summary>\n\n");
     for f in plan.findings.iter().take(FINDING_LIST) {
-        let _ = writeln!(out, "- {}", printable(&f.message));
+        let _ = writeln!(out, "- {}", md_text(&f.message));
     }
     if plan.findings.len() > FINDING_LIST {
         let _ = writeln!(out, "- … and {} more (see `mailscope plan`)", plan.findings.len() - FINDING_LIST);

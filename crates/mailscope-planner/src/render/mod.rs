@@ -9,8 +9,10 @@
 //! Names, addresses and finding texts come from the file or the tenant and
 //! are untrusted: every renderer passes them through `printable`, so that
 //! none can start a line of its own or send a terminal escape sequence.
+//! Markdown escapes them further for where they land (`escape`).
 
 mod audit;
+mod escape;
 mod header;
 mod markdown;
 mod sarif;

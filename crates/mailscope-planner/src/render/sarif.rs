@@ -433,7 +433,7 @@ pub fn audit_sarif(report: &AuditReport, file: Option<(&str, &DesiredState)>) ->
             AuditCheck::Ews { app_id, .. } => ("ews", "warning", Some(app_id.as_str())),
             AuditCheck::RbacNotRead | AuditCheck::GrantsNotRead => ("finding", "note", None),
         };
-        let message = super::audit::check_line(c);
+        let message = super::audit::check_line(c, super::printable);
         results.push(result_in(
             AUDIT_RULES,
             rule,

@@ -143,7 +143,7 @@ fn issue(
     })?;
 
     let appidacr = if let Some(secret) = param("client_secret") {
-        if !app.client_secrets.iter().any(|s| s == secret) {
+        if !app.client_secrets.iter().any(|s| crate::secrets::matches(s, secret)) {
             return Err(EntraError::new(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",

@@ -34,9 +34,15 @@ async fn state_survives_restart_and_wins_over_the_seed() {
     let g = s2.ok("Get-DistributionGroup", json!({"Identity": "persisted"})).await;
     assert_eq!(g.len(), 1);
     assert_eq!(s2.ok("Get-ApplicationAccessPolicy", json!({})).await.len(), 3);
-    // Tokens are signed with the persisted key, so they outlive a restart.
+    // The signing key is never written to the state file, so tokens do not
+    // outlive the process that issued them; a new one works.
     assert_eq!(
         s2.invoke_as(&old_token, "Get-Mailbox", json!({"Identity": "bob"})).await.status,
+        reqwest::StatusCode::UNAUTHORIZED
+    );
+    let new_token = s2.token(OPERATOR, EXO_SCOPE).await;
+    assert_eq!(
+        s2.invoke_as(&new_token, "Get-Mailbox", json!({"Identity": "bob"})).await.status,
         reqwest::StatusCode::OK
     );
     // No leftover temp files.
