@@ -67,8 +67,7 @@ struct Owner {
 pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) -> Result<Plan, PlanError> {
     let live_world = World::from_live(live);
     let target = target::build(desired, live, &live_world, options)?;
-    let mut steps = diff::ordered_steps(desired, &live_world, &target.world, &target.owners);
-    replay::classify_and_check(&live_world, &target.world, &mut steps)?;
+    let steps = replay::ordered_and_checked(desired, &live_world, &target.world, &target.owners)?;
     let rbac = replay::rbac_apps(&live_world, &target.world);
     let apps =
         apps::AppsContext { desired, options, live: &live_world, target: &target, steps: &steps, rbac }
