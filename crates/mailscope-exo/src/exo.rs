@@ -13,7 +13,7 @@ use crate::session::{Raw, Replay, Session};
 const SYSTEM_MAILBOX: &str = "SystemMailbox{bb558c35-97f1-4cb9-8ff7-d53741dc928c}";
 
 /// Addresses per `Get-Recipient` filter.
-pub(crate) const RECIPIENT_BATCH: usize = 100;
+pub(crate) const RECIPIENT_BATCH: usize = mailscope_planner::cost::RECIPIENT_BATCH;
 
 /// The filter that finds mailscope's groups in one call.
 pub(crate) const MANAGED_GROUP_FILTER: &str = "CustomAttribute15 -like 'mailscope/v1*'";

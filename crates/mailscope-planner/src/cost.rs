@@ -27,9 +27,19 @@ pub const MAX_MEMBERS_PER_CALL: usize = 1_000;
 
 /// Addresses per `Get-Recipient -Filter` call when the client resolves the
 /// file's addresses that are not already members of a group read
-/// (`docs/exchange.md`, "Parameter-size limits"). Kept in step with
-/// `mailscope-exo`'s batch (a test there asserts it).
+/// (`docs/exchange.md`, "Parameter-size limits"); `mailscope-exo` reads
+/// with this number.
 pub const RECIPIENT_BATCH: usize = 100;
+
+/// Group names per filtered `Get-DistributionGroup` lookup when the client
+/// looks up the groups the file names that the marker filter did not find:
+/// three clauses (`Name`, `Alias`, `PrimarySmtpAddress`) per name, so a
+/// batch is about as long as a [`RECIPIENT_BATCH`] of `Get-Recipient`.
+pub const GROUP_NAME_BATCH: usize = 50;
+
+/// Objects per page of a paged read: Exchange's largest page
+/// (`docs/exchange.md`, "Parameter-size limits").
+pub const PAGE_SIZE: usize = 1_000;
 
 /// Whether one `Update-DistributionGroupMember -Members <after>` is fewer
 /// calls than `per_member` single adds and removes: it is one call, so it
@@ -61,11 +71,14 @@ impl CallBudget {
 /// The fewest calls with which any client can read what `plan` was made
 /// from and apply it, given what Exchange's cmdlets can do in one call.
 ///
-/// Reads (each needed by any client, `docs/performance.md`):
-/// - 1 `Get-ApplicationAccessPolicy` (every policy, paged);
-/// - 1 `Get-DistributionGroup -Filter` (every managed group and every group
-///   the file names, one filter);
-/// - 1 `Get-DistributionGroupMember` per group in `live` (membership has no
+/// Reads (each needed by any client, `docs/performance.md`), a paged read
+/// counting one call per [`PAGE_SIZE`] objects (at least one):
+/// - `Get-ApplicationAccessPolicy` (every policy);
+/// - `Get-DistributionGroup -Filter` on the marker (every managed group);
+/// - ⌈N / [`GROUP_NAME_BATCH`]⌉ `Get-DistributionGroup -Filter` by name,
+///   where N counts the groups the plan creates or marks (no marker finds
+///   them, and only a lookup says they are absent or free to adopt);
+/// - `Get-DistributionGroupMember` per group in `live` (membership has no
 ///   batch read);
 /// - ⌈R / [`RECIPIENT_BATCH`]⌉ `Get-Recipient` where R counts the snapshot's
 ///   recipients that are no member of a group read (only those needed their
@@ -95,9 +108,21 @@ pub fn write_calls(plan: &Plan) -> usize {
 }
 
 fn read_bound(plan: &Plan, live: &LiveSnapshot) -> usize {
+    let pages = |n: usize| n.div_ceil(PAGE_SIZE).max(1);
     let members: BTreeSet<String> =
         live.groups.iter().flat_map(|g| g.members.iter().map(|m| key(m))).collect();
     let resolved = live.recipients.iter().filter(|r| !members.contains(&key(&r.address))).count();
+    // Groups the plan creates or marks carry no marker yet: only a lookup by
+    // name tells that they are absent, or unmarked and free to adopt.
+    let by_name: BTreeSet<String> = plan
+        .steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::CreateGroup { group, .. } | Action::MarkGroup { group, .. } => Some(key(group)),
+            _ => None,
+        })
+        .collect();
+    let managed = live.groups.iter().filter(|g| g.marker.is_some()).count();
     let rbac_step = plan.steps.iter().any(|s| is_rbac(&s.action));
     let rbac_reads = if rbac_step
         || !live.exchange_service_principals.is_empty()
@@ -108,7 +133,12 @@ fn read_bound(plan: &Plan, live: &LiveSnapshot) -> usize {
     } else {
         1
     };
-    2 + live.groups.len() + resolved.div_ceil(RECIPIENT_BATCH) + rbac_reads
+    pages(live.policies.len())
+        + pages(managed)
+        + by_name.len().div_ceil(GROUP_NAME_BATCH)
+        + live.groups.iter().map(|g| pages(g.members.len())).sum::<usize>()
+        + resolved.div_ceil(RECIPIENT_BATCH)
+        + rbac_reads
 }
 
 fn is_rbac(action: &Action) -> bool {
