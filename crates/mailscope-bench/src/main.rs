@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
-use mailscope_applier::{ApplyOptions, ExoTenant, apply};
+use mailscope_applier::{ApplyOptions, ExoTenant, StepStatus, apply};
 use mailscope_exo::{SessionConfig, SnapshotRequest};
 use mailscope_planner::cost::lower_bound;
 use mailscope_planner::{PlanOptions, reads_for};
@@ -146,6 +146,11 @@ async fn run(case: Case, args: &Args) -> Result<Outcome> {
     let options = ApplyOptions { concurrency: args.concurrency, ..ApplyOptions::default() };
     let report = apply(&plan, &ExoTenant::new(exo.clone()), options).await;
     let apply_time = applying.elapsed();
+    if let Some(StepStatus::Failed { error, .. }) =
+        report.steps.iter().map(|s| &s.status).find(|s| matches!(s, StepStatus::Failed { .. }))
+    {
+        eprintln!("apply stopped at its first failure: {error}");
+    }
 
     let stats = control.get("/_sim/stats").await?;
     let (mut calls_read, mut calls_write) = (0, 0);
