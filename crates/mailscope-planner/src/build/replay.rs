@@ -300,6 +300,62 @@ mod tests {
         }
     }
 
+    /// A replace is one transition: the replay probes every mailbox it moves
+    /// and catches one placed before the step that makes it safe. Here m2
+    /// joins the Restrict group while a Deny policy that will cover it does
+    /// not exist yet: reached neither before nor after.
+    #[test]
+    fn the_replay_checks_a_replace_as_one_step_and_catches_an_unsafe_order() {
+        use crate::plan::{Action, Effect, Step};
+        let m = |i: usize| format!("m{i}@contoso.com");
+        let live = LiveSnapshot {
+            format_version: 1,
+            groups: vec![
+                group("g1", "Readers", None, &["m1@contoso.com"]),
+                group("g2", "Blocked", None, &["m2@contoso.com"]),
+            ],
+            policies: vec![policy("g1", "Readers", AccessRight::RestrictAccess, "x")],
+            ..LiveSnapshot::default()
+        };
+        let live_world = World::from_live(&live);
+        let replace = Action::ReplaceMembers {
+            group: "Readers".into(),
+            members: vec![m(2)],
+            added: vec![m(2)],
+            removed: vec![m(1)],
+        };
+        let deny = Action::CreatePolicy {
+            app_id: APP.into(),
+            group: "Blocked".into(),
+            access_right: AccessRight::DenyAccess,
+            description: "x".into(),
+        };
+        let mut target = live_world.clone();
+        target.apply(&replace);
+        target.apply(&deny);
+        let steps = |actions: [&Action; 2]| -> Vec<Step> {
+            actions
+                .iter()
+                .enumerate()
+                .map(|(index, a)| Step {
+                    index,
+                    app: "crm".into(),
+                    app_id: APP.into(),
+                    wave: 0,
+                    action: (*a).clone(),
+                    effect: Effect::Neutral,
+                })
+                .collect()
+        };
+        let mut unsafe_order = steps([&replace, &deny]);
+        let violation = super::classify_and_check(&live_world, &target, &mut unsafe_order).unwrap_err();
+        assert_eq!(violation.index, 0, "{}", violation.message);
+        assert!(violation.message.contains("m2@contoso.com"), "{}", violation.message);
+        let mut safe_order = steps([&deny, &replace]);
+        super::classify_and_check(&live_world, &target, &mut safe_order).unwrap();
+        assert_eq!(safe_order[1].effect, Effect::Narrowing, "m1 leaves; m2 joins denied");
+    }
+
     /// The replay is the planner's model of the tenant during the apply: the
     /// world it ends in must be the target, descriptions included (they are
     /// what later plans read ownership from). Two adopted policies of one app
