@@ -1,7 +1,7 @@
 //! The plan: what will change, in which order, and what it does to access.
 //!
 //! A [`Plan`] is data. It serialises to the JSON format documented in
-//! `docs/plan-format.md` (`format_version` 1), which is also what a saved plan
+//! `docs/plan-format.md` (`format_version` 2), which is also what a saved plan
 //! file embeds, so renderers, the applier and CI tooling all read the same
 //! structure.
 

@@ -6,7 +6,8 @@
 //!    copied as they are; [`ownership`] says which are managed and reports
 //!    the rest);
 //! 2. [`diff`]: diff live against target into steps, each placed in a *wave*
-//!    that fixes its order;
+//!    that fixes its order; [`coalesce`] turns a group's member steps into
+//!    one replace where that is fewer calls and safe;
 //! 3. [`replay`]: replay the steps on the live world to classify each one
 //!    and to check the safe-order rule; a violation is a planner bug and
 //!    fails the plan rather than risk an unrestricted window.
@@ -16,6 +17,7 @@
 //! parts of the crate need too.
 
 mod apps;
+mod coalesce;
 mod diff;
 mod naming;
 mod ownership;
