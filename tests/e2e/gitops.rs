@@ -414,7 +414,7 @@ fn sigterm_mid_correction_leaves_a_journal_and_the_next_run_converges() {
     let mut running = Running::start(command(&["--every", "1h"]));
     let correcting = running.event("correcting");
     let total = correcting["steps"].as_u64().unwrap();
-    assert_eq!(total, 24);
+    assert_eq!(total, 16);
     std::thread::sleep(Duration::from_millis(500));
     let (code, seen) = running.terminate();
     assert_eq!(code, 0, "{seen:#?}");

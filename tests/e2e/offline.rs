@@ -126,8 +126,8 @@ fn json_plan_and_saved_plan_hold_the_steps_and_no_secret() {
     ]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let plan: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
-    assert_eq!(plan["format_version"], 1);
-    assert_eq!(plan["steps"].as_array().unwrap().len(), 24);
+    assert_eq!(plan["format_version"], 2);
+    assert_eq!(plan["steps"].as_array().unwrap().len(), 16);
     assert_eq!(plan["summary"]["widening"], 1);
     let saved: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     assert_eq!(saved["plan"], plan);

@@ -7,10 +7,11 @@
 //!
 //! | step | harmless repeat ([`StepOutcome::AlreadyDone`]) |
 //! |---|---|
-//! | create group | the name exists (`AlreadyExists`) and the group carries exactly our marker; or it carries no marker at all and its `Name` is the step's name, in which case the marker is written (a previous attempt created it and lost the marker call) |
+//! | create group (with its first members, one call) | the name exists (`AlreadyExists`) and the group carries exactly our marker; or it carries no marker at all and its `Name` is the step's name, in which case the marker is written (a previous attempt created it and lost the marker call) |
 //! | mark group | never detected: setting the same value twice is harmless, so it is always [`StepOutcome::Done`] |
 //! | add member | "already a member" |
 //! | remove member | "isn't a member", or the group or recipient is gone |
+//! | replace members | never detected: writing the same list twice is harmless, so it is always [`StepOutcome::Done`] |
 //! | create policy | `AlreadyExists`, and a policy with the same app, scope group and right carries exactly our description |
 //! | set policy description | never detected (always `Done`) |
 //! | remove policy, remove group | not found |
@@ -80,8 +81,14 @@ fn outcome(o: Outcome) -> StepOutcome {
 }
 
 impl Tenant for ExoTenant {
-    async fn create_group(&self, group: &str, alias: &str, marker: &str) -> Result<StepOutcome, TenantError> {
-        let err = match self.client.new_group(group, alias, None, marker).await {
+    async fn create_group(
+        &self,
+        group: &str,
+        alias: &str,
+        marker: &str,
+        members: &[String],
+    ) -> Result<StepOutcome, TenantError> {
+        let err = match self.client.new_group_with_members(group, alias, None, marker, members).await {
             Ok(_) => return Ok(StepOutcome::Done),
             Err(e) if e.kind == ExoErrorKind::AlreadyExists => e,
             Err(e) => return Err(e.into()),
@@ -127,6 +134,10 @@ impl Tenant for ExoTenant {
 
     async fn remove_member(&self, group: &str, member: &str) -> Result<StepOutcome, TenantError> {
         Ok(outcome(self.client.remove_member(group, member).await?))
+    }
+
+    async fn replace_members(&self, group: &str, members: &[String]) -> Result<StepOutcome, TenantError> {
+        Ok(outcome(self.client.replace_members(group, members).await?))
     }
 
     async fn create_policy(

@@ -195,6 +195,9 @@ pub fn describe(action: &Action) -> String {
         Action::MarkGroup { group, .. } => format!("mark group \"{group}\" as managed"),
         Action::AddMember { group, member } => format!("add {member} to \"{group}\""),
         Action::RemoveMember { group, member } => format!("remove {member} from \"{group}\""),
+        Action::ReplaceMembers { group, added, removed, .. } => {
+            format!("replace the members of \"{group}\" ({} joining, {} leaving)", added.len(), removed.len())
+        }
         Action::CreatePolicy { group, access_right, .. } => {
             format!("create {access_right:?} policy on \"{group}\"")
         }

@@ -83,13 +83,15 @@ impl TenantError {
 /// Methods take names and addresses exactly as the plan holds them; groups
 /// are addressed by `Name`, policies by service identity.
 pub trait Tenant: Sync {
-    /// Creates a mail-enabled security group and writes `marker` to its
+    /// Creates a mail-enabled security group with `members` as its first
+    /// direct members (one call), and writes `marker` to its
     /// `CustomAttribute15`.
     fn create_group(
         &self,
         group: &str,
         alias: &str,
         marker: &str,
+        members: &[String],
     ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
 
     /// Writes `marker` to an existing group's `CustomAttribute15`.
@@ -111,6 +113,15 @@ pub trait Tenant: Sync {
         &self,
         group: &str,
         member: &str,
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
+
+    /// Replaces the group's direct members with exactly `members`, in one
+    /// call: the group goes from its old members to the new ones with no
+    /// state in between.
+    fn replace_members(
+        &self,
+        group: &str,
+        members: &[String],
     ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send;
 
     /// Creates an application access policy for `app_id` scoped to `group`.
@@ -153,7 +164,10 @@ pub(crate) type StepFuture<'a> = Pin<Box<dyn Future<Output = Result<StepOutcome,
 /// scheduler starts it.
 pub(crate) fn execute<'a, T: Tenant>(tenant: &'a T, action: &'a Action) -> StepFuture<'a> {
     match action {
-        Action::CreateGroup { group, alias, marker } => Box::pin(tenant.create_group(group, alias, marker)),
+        Action::CreateGroup { group, alias, marker, members } => {
+            Box::pin(tenant.create_group(group, alias, marker, members))
+        }
+        Action::ReplaceMembers { group, members, .. } => Box::pin(tenant.replace_members(group, members)),
         Action::MarkGroup { group, marker } => Box::pin(tenant.mark_group(group, marker)),
         Action::AddMember { group, member } => Box::pin(tenant.add_member(group, member)),
         Action::RemoveMember { group, member } => Box::pin(tenant.remove_member(group, member)),

@@ -108,8 +108,11 @@ async fn repeating_a_plan_counts_harmless_repeats_as_already_done() {
     assert!(again.is_complete(), "{again}");
     for r in &again.steps {
         let expected = match r.action {
-            // Writing the same marker again cannot be told from a change.
-            Action::MarkGroup { .. } | Action::SetPolicyDescription { .. } => StepStatus::Done,
+            // Writing the same marker or member list again cannot be told
+            // from a change.
+            Action::MarkGroup { .. }
+            | Action::SetPolicyDescription { .. }
+            | Action::ReplaceMembers { .. } => StepStatus::Done,
             _ => StepStatus::AlreadyDone,
         };
         assert_eq!(r.status, expected, "step {}", r.index);
@@ -171,7 +174,9 @@ async fn fail_at(plan: &Plan, i: usize, concurrency: usize, mode: FailMode) {
     if mode == FailMode::After {
         let repeat = finish.steps.iter().find(|r| r.index == i).unwrap();
         let expected = match repeat.action {
-            Action::MarkGroup { .. } | Action::SetPolicyDescription { .. } => StepStatus::Done,
+            Action::MarkGroup { .. }
+            | Action::SetPolicyDescription { .. }
+            | Action::ReplaceMembers { .. } => StepStatus::Done,
             _ => StepStatus::AlreadyDone,
         };
         assert_eq!(repeat.status, expected, "{ctx}: the repeat of a lost reply is harmless");

@@ -43,6 +43,11 @@ impl TestSim {
         assert!(r.status().is_success(), "{path}: {}", r.status());
     }
 
+    async fn stats(&self) -> Value {
+        let r = self.http.get(format!("{}/_sim/stats", self.base)).send().await.unwrap();
+        r.json().await.unwrap()
+    }
+
     async fn exposures(&self) -> Value {
         let r = self.http.get(format!("{}/_sim/exposure", self.base)).send().await.unwrap();
         let v: Value = r.json().await.unwrap();
@@ -220,8 +225,8 @@ async fn a_create_that_finds_its_group_decides_by_the_marker() {
     let name = "mailscope-crm-sync-deny";
 
     // Created by this step: done; again: already done (same marker).
-    assert_eq!(tenant.create_group(name, name, marker).await, Ok(StepOutcome::Done));
-    assert_eq!(tenant.create_group(name, name, marker).await, Ok(StepOutcome::AlreadyDone));
+    assert_eq!(tenant.create_group(name, name, marker, &[]).await, Ok(StepOutcome::Done));
+    assert_eq!(tenant.create_group(name, name, marker, &[]).await, Ok(StepOutcome::AlreadyDone));
 
     // A group left unmarked by an interrupted create is finished and marked.
     let bare = "mailscope-ticket-bridge-deny";
@@ -229,13 +234,13 @@ async fn a_create_that_finds_its_group_decides_by_the_marker() {
         .invoke("New-DistributionGroup", json!({"Name": bare, "Alias": bare, "Type": "Security"}))
         .await
         .unwrap();
-    assert_eq!(tenant.create_group(bare, bare, marker).await, Ok(StepOutcome::AlreadyDone));
+    assert_eq!(tenant.create_group(bare, bare, marker, &[]).await, Ok(StepOutcome::AlreadyDone));
     let g = sim.client.get_group(bare).await.unwrap().unwrap();
     assert_eq!(g.marker.as_deref(), Some(marker));
 
     // Someone else's group with that name is a conflict, left untouched.
     let other = "mailscope/v1 app=9a8b7c6d-5e4f-4a3b-9c2d-1e0f9a8b7c6d list=deny";
-    let err = tenant.create_group(bare, bare, other).await.unwrap_err();
+    let err = tenant.create_group(bare, bare, other, &[]).await.unwrap_err();
     assert_eq!(err.kind, TenantErrorKind::Conflict, "{err}");
     let g = sim.client.get_group(bare).await.unwrap().unwrap();
     assert_eq!(g.marker.as_deref(), Some(marker));
@@ -253,4 +258,49 @@ async fn a_create_that_finds_its_group_decides_by_the_marker() {
     assert_eq!(tenant.create_policy(app, name, right, marker).await, Ok(StepOutcome::Done));
     let again = tenant.create_policy(app, name, right, marker).await;
     assert_eq!(again, Ok(StepOutcome::AlreadyDone));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_group_is_created_with_its_members_and_replaced_in_one_call_each() {
+    use mailscope_applier::{StepOutcome, Tenant, TenantErrorKind};
+    let sim = start(4).await;
+    let tenant = ExoTenant::new(sim.client.clone());
+    let marker = "mailscope/v1 app=7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d list=deny";
+    let name = "mailscope-crm-sync-deny";
+    let members = |m: &[&str]| m.iter().map(|a| (*a).to_owned()).collect::<Vec<_>>();
+    let read = |g: &str| {
+        let client = sim.client.clone();
+        let g = g.to_owned();
+        async move {
+            let mut m: Vec<String> =
+                client.get_members(&g).await.unwrap().into_iter().map(|r| r.address.to_lowercase()).collect();
+            m.sort();
+            m
+        }
+    };
+    sim.post("/_sim/stats/reset", json!({})).await;
+
+    let first = members(&["ceo@contoso.com", "cfo@contoso.com"]);
+    assert_eq!(tenant.create_group(name, name, marker, &first).await, Ok(StepOutcome::Done));
+    let stats = sim.stats().await;
+    assert_eq!(stats["cmdlets"]["New-DistributionGroup"], json!(1));
+    assert_eq!(stats["cmdlets"]["Set-DistributionGroup"], json!(1), "the marker");
+    assert_eq!(stats["cmdlets"].get("Get-DistributionGroup"), None, "the create's answer is the group");
+    assert_eq!(read(name).await, first);
+
+    // One call replaces the membership; the same list again is harmless.
+    let next = members(&["cfo@contoso.com", "helpdesk@contoso.com"]);
+    assert_eq!(tenant.replace_members(name, &next).await, Ok(StepOutcome::Done));
+    assert_eq!(tenant.replace_members(name, &next).await, Ok(StepOutcome::Done));
+    assert_eq!(read(name).await, next);
+    assert_eq!(sim.stats().await["cmdlets"]["Update-DistributionGroupMember"], json!(2));
+
+    // An unknown mailbox fails the whole call and changes nothing.
+    let bad = members(&["ceo@contoso.com", "nobody@contoso.com"]);
+    let err = tenant.replace_members(name, &bad).await.unwrap_err();
+    assert_eq!(err.kind, TenantErrorKind::NotFound, "{err}");
+    assert_eq!(read(name).await, next);
+    let err = tenant.create_group("mailscope-x", "mailscope-x", marker, &bad).await.unwrap_err();
+    assert_eq!(err.kind, TenantErrorKind::NotFound, "{err}");
+    assert!(sim.client.get_group("mailscope-x").await.unwrap().is_none(), "nothing half-made");
 }

@@ -56,7 +56,9 @@ impl Metrics {
             Event::DesiredRejected { .. } => self.desired_valid = false,
             Event::Error { .. } | Event::NotifyFailed { .. } => self.errors += 1,
             Event::InSync { plan, .. } | Event::Drift { plan, .. } => {
-                self.drift_objects = plan.steps.len() as u64;
+                // Objects, not calls: a replaced membership counts each
+                // mailbox that joins or leaves.
+                self.drift_objects = plan.steps.iter().map(|s| s.action.changes()).sum::<usize>() as u64;
                 self.drift_apps = drifted_app_count(plan) as u64;
                 self.last_success = Some(unix_now());
             }

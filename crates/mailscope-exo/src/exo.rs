@@ -92,7 +92,7 @@ impl ExoClient {
     }
 
     /// `CustomAttribute<n>`: the property and parameter name of the marker.
-    fn marker_key(&self) -> String {
+    pub(crate) fn marker_key(&self) -> String {
         format!("CustomAttribute{}", self.marker_attribute)
     }
 
@@ -306,6 +306,23 @@ impl ExoClient {
         primary_smtp_address: Option<&str>,
         marker: &str,
     ) -> Result<LiveGroup, ExoError> {
+        self.new_group_with_members(name, alias, primary_smtp_address, marker, &[]).await
+    }
+
+    /// [`ExoClient::new_group`] with its first members in the same
+    /// `New-DistributionGroup -Members` call (Learn caps the parameter at
+    /// 10,000 entries; the planner sends at most
+    /// `mailscope_planner::cost::MAX_MEMBERS_PER_CALL`). The answer is the
+    /// new group: it is not read again unless the reply was lost or held no
+    /// group.
+    pub async fn new_group_with_members(
+        &self,
+        name: &str,
+        alias: &str,
+        primary_smtp_address: Option<&str>,
+        marker: &str,
+        members: &[String],
+    ) -> Result<LiveGroup, ExoError> {
         const CMDLET: &str = "New-DistributionGroup";
         let mut params = json!({
             "Name": name,
@@ -318,6 +335,9 @@ impl ExoClient {
         });
         if let Some(a) = primary_smtp_address {
             params["PrimarySmtpAddress"] = json!(a);
+        }
+        if !members.is_empty() {
+            params["Members"] = json!(members);
         }
         let mut tries = 0;
         let created = loop {
@@ -419,6 +439,25 @@ impl ExoClient {
             )
             .await,
             &[ExoErrorKind::NotMember, ExoErrorKind::NotFound],
+        )
+    }
+
+    /// Replaces a group's whole membership with `members` in one
+    /// `Update-DistributionGroupMember` call. Setting the same list twice is
+    /// harmless, so a repeat is simply [`Outcome::Done`] again.
+    pub async fn replace_members(&self, group: &str, members: &[String]) -> Result<Outcome, ExoError> {
+        outcome(
+            self.invoke(
+                "Update-DistributionGroupMember",
+                json!({
+                    "Identity": group,
+                    "Members": members,
+                    "Confirm": false,
+                    "BypassSecurityGroupManagerCheck": true,
+                }),
+            )
+            .await,
+            &[],
         )
     }
 

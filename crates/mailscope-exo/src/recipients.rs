@@ -11,7 +11,7 @@ use crate::error::{ExoError, ExoErrorKind};
 use crate::exo::{ExoClient, parse_recipient};
 
 /// Addresses per `Get-Recipient` filter.
-pub(crate) const RECIPIENT_BATCH: usize = 100;
+pub(crate) const RECIPIENT_BATCH: usize = mailscope_planner::cost::RECIPIENT_BATCH;
 
 impl ExoClient {
     /// Resolves addresses to existing recipients, 100 per `Get-Recipient`

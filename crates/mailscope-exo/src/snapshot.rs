@@ -6,9 +6,11 @@
 //! 1. `Get-ApplicationAccessPolicy` — all policies, one (paged) call;
 //! 2. `Get-DistributionGroup` with the marker filter — all managed groups,
 //!    one call (concurrently with 1);
-//! 3. `Get-DistributionGroup -Identity` — only for groups named in the
-//!    request or referenced by a relevant policy but not found in 2
-//!    (concurrently), each group once: a policy whose `ScopeName` is a
+//! 3. `Get-DistributionGroup` — only for groups named in the request or
+//!    referenced by a relevant policy but not found in 2 (concurrently),
+//!    each group once: names with one `Name`/`Alias`/`PrimarySmtpAddress`
+//!    filter per [`GROUP_NAME_BATCH`] names (a group the plan will create
+//!    costs no call of its own), policy scopes by `-Identity`; a policy whose `ScopeName` is a
 //!    group named in the request is not read again by id (unless that name
 //!    turns out to be another group: then a second round reads the id);
 //! 4. `Get-DistributionGroupMember` — one per group (concurrently); members
@@ -124,7 +126,13 @@ impl ExoClient {
             }
         }
         let tried = wanted.clone();
-        self.fetch_groups(wanted, &mut groups).await?;
+        // Names the file gives or derives are looked up with one filter per
+        // batch instead of one call each: a group the plan will create is
+        // not there, and a name filter says so for a whole batch at once.
+        let (by_name, by_identity): (Vec<String>, Vec<String>) =
+            wanted.into_iter().partition(|w| contains(&req.group_names, w) && plain_name(w));
+        self.fetch_groups_by_name(&by_name, &mut groups).await?;
+        self.fetch_groups(by_identity, &mut groups).await?;
         let mut again: Vec<String> = Vec::new();
         for (id, _) in &scope_ids {
             if !have_id(&groups, id) && !contains(&tried, id) && !contains(&again, id) {
@@ -318,6 +326,37 @@ impl ExoClient {
     /// Reads `identities` as groups, concurrently, and adds those found (a
     /// policy scoped to a single mailbox is not a group: not found) that are
     /// not in `groups` yet.
+    /// Groups whose `Name`, `Alias` or `PrimarySmtpAddress` is one of
+    /// `names` (what `-Identity` would match for them), [`GROUP_NAME_BATCH`]
+    /// names per filtered `Get-DistributionGroup` call, concurrently.
+    async fn fetch_groups_by_name(
+        &self,
+        names: &[String],
+        groups: &mut Vec<LiveGroup>,
+    ) -> Result<(), ExoError> {
+        let mut set = tokio::task::JoinSet::new();
+        for chunk in names.chunks(GROUP_NAME_BATCH) {
+            let me = self.clone();
+            let filter = name_filter(chunk);
+            let key = self.marker_key();
+            set.spawn(async move {
+                match me.invoke("Get-DistributionGroup", serde_json::json!({"Filter": filter})).await {
+                    Ok(v) => Ok(v.iter().filter_map(|o| crate::exo::parse_group(o, &key)).collect::<Vec<_>>()),
+                    Err(e) if e.kind == ExoErrorKind::NotFound => Ok(Vec::new()),
+                    Err(e) => Err(e),
+                }
+            });
+        }
+        while let Some(j) = set.join_next().await {
+            for g in j.map_err(|e| join_error(&e))?? {
+                if !groups.iter().any(|h| h.id.eq_ignore_ascii_case(&g.id)) {
+                    groups.push(g);
+                }
+            }
+        }
+        Ok(())
+    }
+
     async fn fetch_groups(
         &self,
         identities: Vec<String>,
@@ -375,6 +414,30 @@ impl ExoClient {
         found.sort_by_key(|r| r.address.to_ascii_lowercase());
         Ok(found)
     }
+}
+
+/// Names per filtered group lookup; the planner's lower bound counts with the
+/// same number.
+pub(crate) const GROUP_NAME_BATCH: usize = mailscope_planner::cost::GROUP_NAME_BATCH;
+
+/// Whether a group name can be looked up by the name filter: not an id or a
+/// distinguished name, which only `-Identity` resolves.
+fn plain_name(name: &str) -> bool {
+    let guid_like = name.len() == 36 && name.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
+    !guid_like && !name.contains('=') && !name.contains('\\') && !name.trim().is_empty()
+}
+
+/// `(Name -eq 'a') -or (Alias -eq 'a') -or (PrimarySmtpAddress -eq 'a') -or …`,
+/// single quotes doubled.
+fn name_filter(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| {
+            let n = n.replace('\'', "''");
+            format!("(Name -eq '{n}') -or (Alias -eq '{n}') -or (PrimarySmtpAddress -eq '{n}')")
+        })
+        .collect::<Vec<_>>()
+        .join(" -or ")
 }
 
 fn join_error(e: &tokio::task::JoinError) -> ExoError {

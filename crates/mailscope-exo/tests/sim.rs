@@ -379,8 +379,8 @@ async fn read_snapshot_uses_minimum_calls_and_matches_expected() {
     let session = sim.session();
     let snap = session.exo().read_snapshot(&contoso_request(true)).await.unwrap();
 
-    // Minimum calls: 1 policies + 1 managed-group filter + 2 groups by identity
-    // (Legacy-Scanner-Mailboxes by the name the request gives, which is also
+    // Minimum calls: 1 policies + 1 managed-group filter + 2 group lookups
+    // (Legacy-Scanner-Mailboxes by a filter on the name the request gives, which is also
     // the ScopeName of legacy-scanner's policy, so it is not read again by
     // id; Marketing-Senders by its policy's scope id) + 5 member lists + 1
     // recipient batch (the 5 desired addresses no group holds), plus the
@@ -528,4 +528,23 @@ async fn the_tenant_identity_is_the_same_whichever_name_logged_in() {
         seen.push(identity);
     }
     assert!(seen.windows(2).all(|w| w[0] == w[1]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_the_file_names_are_looked_up_in_batches_by_name() {
+    let sim = start().await;
+    let session = sim.session();
+    // 120 derived names of groups a plan would create, one existing group by
+    // its address and one by its alias: three filtered calls, not 122.
+    let mut names: Vec<String> = (0..120).map(|i| format!("mailscope-new-app-{i}-allow")).collect();
+    names.push("marketing-senders@contoso.com".to_owned());
+    names.push("legacy-scanner-mailboxes".to_owned());
+    let request = mailscope_exo::SnapshotRequest { group_names: names, ..Default::default() };
+    let snap = session.exo().read_snapshot(&request).await.unwrap();
+    let counts = sim.cmdlet_counts().await;
+    assert_eq!(counts.get("Get-DistributionGroup"), Some(&(1 + 3)), "{counts:?}");
+    let found: Vec<&str> = snap.groups.iter().map(|g| g.name.as_str()).collect();
+    assert!(found.contains(&"Marketing-Senders"), "{found:?}");
+    assert!(found.contains(&"Legacy-Scanner-Mailboxes"), "{found:?}");
+    assert!(!found.iter().any(|n| n.starts_with("mailscope-new-app")), "{found:?}");
 }

@@ -21,11 +21,13 @@
 //! what `verify` expects Exchange to answer ([`expected_access`]).
 //!
 //! Every public item has one path: the crate root (renderers under
-//! [`render`], the combined access decision under [`access`]).
+//! [`render`], the combined access decision under [`access`], call counts
+//! and the lower bound under [`cost`]).
 
 pub mod access;
 mod audit;
 mod build;
+pub mod cost;
 mod error;
 mod expected;
 pub mod export;

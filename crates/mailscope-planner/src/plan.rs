@@ -1,7 +1,7 @@
 //! The plan: what will change, in which order, and what it does to access.
 //!
 //! A [`Plan`] is data. It serialises to the JSON format documented in
-//! `docs/plan-format.md` (`format_version` 1), which is also what a saved plan
+//! `docs/plan-format.md` (`format_version` 2), which is also what a saved plan
 //! file embeds, so renderers, the applier and CI tooling all read the same
 //! structure.
 
@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use crate::live::AccessRight;
 
 /// Version of the JSON plan format; bumped on any incompatible change.
-pub const PLAN_FORMAT_VERSION: u32 = 1;
+/// Version 2 added `replace_members` and `create_group`'s `members`.
+pub const PLAN_FORMAT_VERSION: u32 = 2;
 
 /// One change to the tenant. Groups are addressed by `Name` (unique in
 /// Exchange, and known before a group exists); policies by their service
@@ -18,7 +19,7 @@ pub const PLAN_FORMAT_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Action {
-    /// `New-DistributionGroup -Type Security`, then
+    /// `New-DistributionGroup -Type Security -Members …`, then
     /// `Set-DistributionGroup -CustomAttribute15 <marker>`.
     CreateGroup {
         /// Group `Name`.
@@ -27,6 +28,12 @@ pub enum Action {
         alias: String,
         /// Ownership marker written to `CustomAttribute15`.
         marker: String,
+        /// Members the group is created with, in the same call (at most
+        /// [`crate::cost::MAX_MEMBERS_PER_CALL`]; the rest, if any, join by
+        /// [`Action::AddMember`]). No policy uses a group before it exists,
+        /// so filling it at creation moves no access.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        members: Vec<String>,
     },
     /// `Set-DistributionGroup -CustomAttribute15 <marker>` on an existing
     /// group the file adopts.
@@ -49,6 +56,23 @@ pub enum Action {
         group: String,
         /// Primary SMTP address of the mailbox.
         member: String,
+    },
+    /// `Update-DistributionGroupMember -Members <members>`: replaces the
+    /// whole membership in one call, so the group goes from its live members
+    /// to `members` in one atomic step with no state in between. Planned
+    /// only when it costs fewer calls than the per-member steps it stands
+    /// for, and only when the planner's replay proves it safe.
+    ReplaceMembers {
+        /// Group `Name`.
+        group: String,
+        /// The complete membership afterwards (primary SMTP addresses,
+        /// sorted); at most [`crate::cost::MAX_MEMBERS_PER_CALL`].
+        members: Vec<String>,
+        /// Mailboxes that join (in `members`, not in the live group), for
+        /// reviewers and the replay.
+        added: Vec<String>,
+        /// Mailboxes that leave, for reviewers and the replay.
+        removed: Vec<String>,
     },
     /// `New-ApplicationAccessPolicy`.
     CreatePolicy {
@@ -320,6 +344,7 @@ impl Action {
             | Action::CreateManagementScope { .. }
             | Action::CreateRoleAssignment { .. } => ChangeKind::Add,
             Action::MarkGroup { .. }
+            | Action::ReplaceMembers { .. }
             | Action::SetPolicyDescription { .. }
             | Action::SetManagementScope { .. } => ChangeKind::Change,
             Action::RemoveMember { .. }
@@ -332,6 +357,17 @@ impl Action {
         }
     }
 
+    /// How many objects the action changes, a mailbox joining or leaving a
+    /// group counting as one: what reviewers count, whichever call carries
+    /// the change (one replace of four members is four changes).
+    pub fn changes(&self) -> usize {
+        match self {
+            Action::CreateGroup { members, .. } => 1 + members.len(),
+            Action::ReplaceMembers { added, removed, .. } => added.len() + removed.len(),
+            _ => 1,
+        }
+    }
+
     /// The group the action touches, if any.
     pub fn group(&self) -> Option<&str> {
         match self {
@@ -339,6 +375,7 @@ impl Action {
             | Action::MarkGroup { group, .. }
             | Action::AddMember { group, .. }
             | Action::RemoveMember { group, .. }
+            | Action::ReplaceMembers { group, .. }
             | Action::CreatePolicy { group, .. }
             | Action::SetPolicyDescription { group, .. }
             | Action::RemoveGroup { group } => Some(group),
@@ -512,11 +549,11 @@ pub struct Finding {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Summary {
-    /// Objects created.
+    /// Objects created (a mailbox joining a group counts as one).
     pub add: usize,
     /// Objects changed in place.
     pub change: usize,
-    /// Objects removed.
+    /// Objects removed (a mailbox leaving a group counts as one).
     pub destroy: usize,
     /// Steps that widen some app.
     pub widening: usize,
@@ -524,14 +561,26 @@ pub struct Summary {
 
 impl Summary {
     /// The counts of a list of steps: each step by its action's
-    /// [`ChangeKind`], and the widening ones.
+    /// [`ChangeKind`] (a group created with members and a replaced
+    /// membership count each mailbox that joins or leaves), and the
+    /// widening steps.
     pub fn count(steps: &[Step]) -> Summary {
         let mut summary = Summary::default();
         for s in steps {
-            match s.action.change_kind() {
-                ChangeKind::Add => summary.add += 1,
-                ChangeKind::Change => summary.change += 1,
-                ChangeKind::Destroy => summary.destroy += 1,
+            match &s.action {
+                // Counted per mailbox, as the per-member steps they stand for
+                // would be, so the summary means the same whichever call
+                // carries the change.
+                Action::CreateGroup { members, .. } => summary.add += 1 + members.len(),
+                Action::ReplaceMembers { added, removed, .. } => {
+                    summary.add += added.len();
+                    summary.destroy += removed.len();
+                }
+                other => match other.change_kind() {
+                    ChangeKind::Add => summary.add += 1,
+                    ChangeKind::Change => summary.change += 1,
+                    ChangeKind::Destroy => summary.destroy += 1,
+                },
             }
             if s.effect == Effect::Widening {
                 summary.widening += 1;

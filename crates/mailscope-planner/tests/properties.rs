@@ -11,7 +11,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write;
 
 use common::{APP_IDS, allows, apply, group, mailbox, policy, reach, snapshot};
-use mailscope_planner::{AccessRight, Effect, LiveSnapshot, PlanOptions, RemovedApps, Step, marker, plan};
+use mailscope_planner::cost::{lower_bound, replace_is_fewer, write_calls};
+use mailscope_planner::{
+    AccessRight, Action, Effect, LiveSnapshot, PlanOptions, RemovedApps, Step, marker, plan,
+};
 use mailscope_spec::ListKind;
 use proptest::prelude::*;
 
@@ -181,7 +184,17 @@ proptest! {
             }
         };
 
-        // Execution order: every step valid, effects truthful.
+        // Fewest calls: a replace stands for at least two member changes,
+        // and no plan beats the lower bound.
+        for s in &p.steps {
+            if let Action::ReplaceMembers { members, added, removed, .. } = &s.action {
+                prop_assert!(replace_is_fewer(added.len() + removed.len(), members.len()), "{:?}", s);
+            }
+        }
+        prop_assert!(lower_bound(&p, &live).writes <= write_calls(&p));
+
+        // Execution order: every step valid (a replace's added and removed
+        // are checked against the group), effects truthful.
         let mut state = live.clone();
         let mut states = vec![state.clone()];
         for s in &p.steps {

@@ -128,6 +128,7 @@ fn a_new_group_gets_an_alias_exchange_accepts() {
             group: ".Crm_Readers (EU) Équipe.v2-".into(),
             alias: "Crm_Readers--EU---quipe.v2".into(),
             marker: marker(APP_IDS[0], ListKind::Allow),
+            members: vec![m(0)],
         }
     );
     converges(&apps, live, &p);
@@ -176,9 +177,13 @@ fn a_managed_group_an_unmanaged_policy_uses_is_kept_and_the_new_group_gets_a_fre
         vec![
             (
                 Effect::Neutral,
-                Action::CreateGroup { group: fresh.into(), alias: fresh.into(), marker: mark.clone() }
+                Action::CreateGroup {
+                    group: fresh.into(),
+                    alias: fresh.into(),
+                    marker: mark.clone(),
+                    members: vec![m(0)],
+                }
             ),
-            (Effect::Neutral, Action::AddMember { group: fresh.into(), member: m(0) }),
             (
                 Effect::Narrowing,
                 Action::CreatePolicy {
@@ -230,10 +235,10 @@ fn policies_on_deleted_groups_name_their_scope() {
 }
 
 #[test]
-fn inside_a_wave_a_group_is_marked_and_emptied_before_it_is_filled() {
+fn inside_a_wave_a_group_is_marked_before_its_members_are_replaced() {
     // An adopted group no policy uses yet: every step is in the neutral
-    // waves, and inside them the group is marked first, then members leave,
-    // then members join, each in address order.
+    // waves, and inside them the group is marked first, then its members
+    // are replaced in one call (four changes; the lists in address order).
     let apps = app("scanner", 2, "    group: Team\n    allow: [m0@contoso.com, m3@contoso.com]\n");
     let mut live = snapshot(4);
     group(&mut live, "Team", None, &[m(2), m(1)]);
@@ -244,10 +249,15 @@ fn inside_a_wave_a_group_is_marked_and_emptied_before_it_is_filled() {
         actions(&p),
         vec![
             (Effect::Neutral, Action::MarkGroup { group: team(), marker: mark.clone() }),
-            (Effect::Neutral, Action::RemoveMember { group: team(), member: m(1) }),
-            (Effect::Neutral, Action::RemoveMember { group: team(), member: m(2) }),
-            (Effect::Neutral, Action::AddMember { group: team(), member: m(0) }),
-            (Effect::Neutral, Action::AddMember { group: team(), member: m(3) }),
+            (
+                Effect::Neutral,
+                Action::ReplaceMembers {
+                    group: team(),
+                    members: vec![m(0), m(3)],
+                    added: vec![m(0), m(3)],
+                    removed: vec![m(1), m(2)],
+                }
+            ),
             (
                 Effect::Narrowing,
                 Action::CreatePolicy {
@@ -271,12 +281,14 @@ fn a_secondary_address_is_planned_as_the_primary_and_converges() {
     live.recipients[1].proxy_addresses = vec!["alias@contoso.com".into()];
     let apps = app("mailer", 0, "    allow:\n      - m0@contoso.com\n      - Alias@contoso.com\n");
     let p = plan_ok(&apps, &live);
+    // The new group gets its members when it is created (or one by one).
     let added: Vec<&str> = p
         .steps
         .iter()
-        .filter_map(|s| match &s.action {
-            Action::AddMember { member, .. } => Some(member.as_str()),
-            _ => None,
+        .flat_map(|s| match &s.action {
+            Action::AddMember { member, .. } => vec![member.as_str()],
+            Action::CreateGroup { members, .. } => members.iter().map(String::as_str).collect(),
+            _ => Vec::new(),
         })
         .collect();
     assert_eq!(added, [m(0), m(1)]);

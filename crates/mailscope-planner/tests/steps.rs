@@ -56,11 +56,11 @@ fn a_new_allow_list_fills_the_group_before_the_policy_exists() {
                 Action::CreateGroup {
                     group: "mailscope-mailer-allow".into(),
                     alias: "mailscope-mailer-allow".into(),
-                    marker: mark.clone()
+                    marker: mark.clone(),
+                    // Filled in the call that creates it: one call, not three.
+                    members: vec![m(0), m(1)],
                 }
             ),
-            (Effect::Neutral, Action::AddMember { group: "mailscope-mailer-allow".into(), member: m(0) }),
-            (Effect::Neutral, Action::AddMember { group: "mailscope-mailer-allow".into(), member: m(1) }),
             (
                 Effect::Narrowing,
                 Action::CreatePolicy {
@@ -76,13 +76,13 @@ fn a_new_allow_list_fills_the_group_before_the_policy_exists() {
     assert_eq!(p.apps[0].before, AccessSummary::Unrestricted);
     assert_eq!(p.apps[0].after, AccessSummary::Only { allowed: 2 });
     assert!(!p.widens());
-    assert_eq!((p.summary.add, p.summary.change, p.summary.destroy), (4, 0, 0));
+    assert_eq!((p.summary.add, p.summary.change, p.summary.destroy), (4, 0, 0), "per object and member");
     converges(&apps, live, &p);
 }
 
 #[test]
-fn membership_drift_removes_before_it_adds_and_flags_the_addition() {
-    let apps = app("mailer", 0, "    allow: [m0@contoso.com, m2@contoso.com]\n");
+fn a_single_membership_change_stays_one_add_or_remove() {
+    let apps = app("mailer", 0, "    allow: [m0@contoso.com, m1@contoso.com, m2@contoso.com]\n");
     let mut live = snapshot(3);
     group(&mut live, "mailscope-mailer-allow", Some(marker(APP_IDS[0], ListKind::Allow)), &[m(0), m(1)]);
     policy(
@@ -95,17 +95,43 @@ fn membership_drift_removes_before_it_adds_and_flags_the_addition() {
     let p = plan_ok(&apps, &live);
     assert_eq!(
         actions(&p),
-        vec![
-            (
-                Effect::Narrowing,
-                Action::RemoveMember { group: "mailscope-mailer-allow".into(), member: m(1) }
-            ),
-            (Effect::Widening, Action::AddMember { group: "mailscope-mailer-allow".into(), member: m(2) }),
-        ]
+        vec![(Effect::Widening, Action::AddMember { group: "mailscope-mailer-allow".into(), member: m(2) })]
+    );
+    converges(&apps, live, &p);
+}
+
+#[test]
+fn membership_drift_is_one_replace_that_the_replay_classifies() {
+    let apps = app("mailer", 0, "    allow: [m0@contoso.com, m2@contoso.com]\n");
+    let mut live = snapshot(3);
+    group(&mut live, "mailscope-mailer-allow", Some(marker(APP_IDS[0], ListKind::Allow)), &[m(0), m(1)]);
+    policy(
+        &mut live,
+        APP_IDS[0],
+        "mailscope-mailer-allow",
+        AccessRight::RestrictAccess,
+        &marker(APP_IDS[0], ListKind::Allow),
+    );
+    let p = plan_ok(&apps, &live);
+    // One `Update-DistributionGroupMember` instead of a remove and an add:
+    // it narrows (m1 leaves) and widens (m2 joins) in one atomic step, so it
+    // counts as widening.
+    assert_eq!(
+        actions(&p),
+        vec![(
+            Effect::Widening,
+            Action::ReplaceMembers {
+                group: "mailscope-mailer-allow".into(),
+                members: vec![m(0), m(2)],
+                added: vec![m(2)],
+                removed: vec![m(1)],
+            }
+        )]
     );
     assert_eq!(p.apps[0].gains, vec![m(2)]);
     assert!(p.widens());
     assert_eq!(p.summary.widening, 1);
+    assert_eq!((p.summary.add, p.summary.change, p.summary.destroy), (1, 0, 1), "per member");
     converges(&apps, live, &p);
 }
 
@@ -138,9 +164,10 @@ fn a_deny_list_adds_members_then_the_deny_policy() {
     let live = snapshot(2);
     let p = plan_ok(&apps, &live);
     let kinds: Vec<_> = p.steps.iter().map(|s| (s.effect, std::mem::discriminant(&s.action))).collect();
-    assert_eq!(kinds.len(), 3);
-    assert!(matches!(p.steps[2].action, Action::CreatePolicy { access_right: AccessRight::DenyAccess, .. }));
-    assert_eq!(p.steps[2].effect, Effect::Narrowing);
+    assert_eq!(kinds.len(), 2, "the group is created with its member");
+    assert!(matches!(&p.steps[0].action, Action::CreateGroup { members, .. } if *members == [m(0)]));
+    assert!(matches!(p.steps[1].action, Action::CreatePolicy { access_right: AccessRight::DenyAccess, .. }));
+    assert_eq!(p.steps[1].effect, Effect::Narrowing);
     assert_eq!(p.apps[0].after, AccessSummary::AllBut { denied: 1 });
     converges(&apps, live, &p);
 }
@@ -186,7 +213,7 @@ fn moving_to_another_group_creates_the_new_policy_before_removing_the_old() {
     let create = pos(&|a| matches!(a, Action::CreatePolicy { .. }));
     let remove = pos(&|a| matches!(a, Action::RemovePolicy { .. }));
     let drop_group = pos(&|a| matches!(a, Action::RemoveGroup { .. }));
-    let fill = pos(&|a| matches!(a, Action::AddMember { member, .. } if *member == m(2)));
+    let fill = pos(&|a| matches!(a, Action::CreateGroup { members, .. } if members.contains(&m(2))));
     assert!(fill < create && create < remove && remove < drop_group, "{:?}", actions(&p));
     assert_eq!(p.steps[create].effect, Effect::Widening, "m2 is reachable from the new policy on");
     assert_eq!(p.steps[remove].effect, Effect::Narrowing, "m1 goes with the old policy");

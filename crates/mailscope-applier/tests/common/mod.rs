@@ -52,6 +52,7 @@ pub fn op_key(action: &Action) -> String {
         Action::RemoveMember { group, member } => {
             format!("remove_member {} {}", group.to_lowercase(), member.to_lowercase())
         }
+        Action::ReplaceMembers { group, .. } => format!("replace_members {}", group.to_lowercase()),
         Action::CreatePolicy { app_id, group, access_right, .. } => {
             format!("create_policy {} {} {access_right:?}", app_id.to_lowercase(), group.to_lowercase())
         }
@@ -416,11 +417,21 @@ impl Tenant for FakeTenant {
         group: &str,
         alias: &str,
         marker: &str,
+        members: &[String],
     ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
-        let key =
-            op_key(&Action::CreateGroup { group: group.into(), alias: alias.into(), marker: marker.into() });
-        let (group, alias, marker) = (group.to_owned(), alias.to_owned(), marker.to_owned());
+        let key = op_key(&Action::CreateGroup {
+            group: group.into(),
+            alias: alias.into(),
+            marker: marker.into(),
+            members: Vec::new(),
+        });
+        let (group, alias, marker, members) =
+            (group.to_owned(), alias.to_owned(), marker.to_owned(), members.to_vec());
         self.call(key, move |s| {
+            // As Exchange: an unknown member fails the whole call.
+            if let Some(m) = members.iter().find(|m| !is_recipient(s, m)) {
+                return Err(not_found(m));
+            }
             if let Some(g) = s.groups.get_mut(&group.to_lowercase()) {
                 // Same decision as ExoTenant: ours, or unmarked with our name.
                 return match g.marker.as_deref() {
@@ -440,8 +451,37 @@ impl Tenant for FakeTenant {
             let dn = group_dn(&group);
             s.groups.insert(
                 group.to_lowercase(),
-                Group { id, name: group, address, marker: Some(marker), dn, members: BTreeMap::new() },
+                Group {
+                    id,
+                    name: group,
+                    address,
+                    marker: Some(marker),
+                    dn,
+                    members: members.into_iter().map(|m| (m.to_lowercase(), m)).collect(),
+                },
             );
+            Ok(StepOutcome::Done)
+        })
+    }
+
+    fn replace_members(
+        &self,
+        group: &str,
+        members: &[String],
+    ) -> impl Future<Output = Result<StepOutcome, TenantError>> + Send {
+        let key = op_key(&Action::ReplaceMembers {
+            group: group.into(),
+            members: Vec::new(),
+            added: Vec::new(),
+            removed: Vec::new(),
+        });
+        let (group, members) = (group.to_owned(), members.to_vec());
+        self.call(key, move |s| {
+            if let Some(m) = members.iter().find(|m| !is_recipient(s, m)) {
+                return Err(not_found(m));
+            }
+            let g = s.groups.get_mut(&group.to_lowercase()).ok_or_else(|| not_found(&group))?;
+            g.members = members.into_iter().map(|m| (m.to_lowercase(), m)).collect();
             Ok(StepOutcome::Done)
         })
     }

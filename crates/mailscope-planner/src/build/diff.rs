@@ -8,7 +8,9 @@ use mailscope_spec::DesiredState;
 use super::Owner;
 use mailscope_permissions::rbac_role;
 
+use super::coalesce::coalesce_members;
 use super::naming::{alias_for, parse_marker, parse_rbac_name};
+use crate::cost::MAX_MEMBERS_PER_CALL;
 use crate::live::AccessRight;
 use crate::plan::{Action, Effect, ScopeFilter, Step};
 use crate::world::{GroupRef, Scope, ScopeRule, World};
@@ -67,13 +69,18 @@ enum Wave {
 /// first (the safe order), then file order of apps, then a stable order
 /// inside an app, so that the same inputs give the same plan. Effects are
 /// left [`Effect::Neutral`] for the replay to set.
+///
+/// `per_member` names groups (by key) whose membership change must stay one
+/// step per member even where one `Update-DistributionGroupMember` would be
+/// fewer calls: the replay found the combined step unsafe for them.
 pub(super) fn ordered_steps(
     desired: &DesiredState,
     live: &World,
     target: &World,
     owners: &BTreeMap<String, Owner>,
+    per_member: &BTreeSet<String>,
 ) -> Vec<Step> {
-    let mut steps = diff(live, target, owners);
+    let mut steps = diff(live, target, owners, per_member);
     let rank: BTreeMap<&str, usize> =
         desired.apps.iter().enumerate().map(|(i, a)| (a.app_id.as_str(), i)).collect();
     steps.sort_by_cached_key(|s| {
@@ -98,6 +105,7 @@ fn order_key(action: &Action) -> (u8, String) {
         Action::SetPolicyDescription { identity, .. } => (2, identity.clone()),
         Action::RemoveMember { member, .. } => (3, member.clone()),
         Action::AddMember { member, .. } => (4, member.clone()),
+        Action::ReplaceMembers { .. } => (4, String::new()),
         Action::CreatePolicy { access_right, .. } => (5, format!("{access_right:?}")),
         Action::RemovePolicy { identity, .. } => (6, identity.clone()),
         Action::RemoveGroup { .. } => (7, String::new()),
@@ -114,7 +122,12 @@ fn order_key(action: &Action) -> (u8, String) {
 }
 
 /// Turns live → target into unordered steps with their waves.
-fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<Step> {
+fn diff(
+    live: &World,
+    target: &World,
+    owners: &BTreeMap<String, Owner>,
+    per_member: &BTreeSet<String>,
+) -> Vec<Step> {
     let mut steps = Vec::new();
     // Apps losing Entra grants: their policies go only after the grants.
     let late_policies: BTreeSet<String> = live
@@ -144,9 +157,12 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
 
     for (gk, t) in &target.groups {
         let owner = group_owner(gk);
-        let l = live.groups.get(gk);
-        match l {
-            None => push(
+        let Some(l) = live.groups.get(gk) else {
+            // A new group gets its members in the call that creates it (no
+            // policy can use it yet); only what exceeds one call's cap
+            // joins member by member, in `FillUnused` like before.
+            let mut members = t.members.iter();
+            push(
                 &mut steps,
                 &owner,
                 Wave::Prepare,
@@ -154,18 +170,28 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
                     group: t.name.clone(),
                     alias: alias_for(&t.name),
                     marker: t.marker.clone().unwrap_or_default(),
+                    members: members.by_ref().take(MAX_MEMBERS_PER_CALL).cloned().collect(),
                 },
-            ),
-            Some(l) if l.marker != t.marker => push(
+            );
+            for m in members {
+                push(
+                    &mut steps,
+                    &owner,
+                    Wave::FillUnused,
+                    Action::AddMember { group: t.name.clone(), member: m.clone() },
+                );
+            }
+            continue;
+        };
+        if l.marker != t.marker {
+            push(
                 &mut steps,
                 &owner,
                 Wave::Prepare,
                 Action::MarkGroup { group: t.name.clone(), marker: t.marker.clone().unwrap_or_default() },
-            ),
-            Some(_) => {}
+            );
         }
-        let empty = BTreeSet::new();
-        let live_members = l.map_or(&empty, |l| &l.members);
+        let live_members = &l.members;
         // Which rights the group carries *now* decides which direction a
         // membership change moves access.
         let mut rights: BTreeSet<AccessRight> = live.policies_on(gk).map(|k| k.right).collect();
@@ -281,7 +307,7 @@ fn diff(live: &World, target: &World, owners: &BTreeMap<String, Owner>) -> Vec<S
         }
     }
     rbac_steps(live, target, owners, &mut steps);
-    steps
+    coalesce_members(live, target, per_member, steps)
 }
 
 /// How a live management scope uses a group: as its allow clause (like a
@@ -503,7 +529,7 @@ mod tests {
             access_right: AccessRight::RestrictAccess,
         };
         let ordered = [
-            Action::CreateGroup { group: g(), alias: g(), marker: s("m") },
+            Action::CreateGroup { group: g(), alias: g(), marker: s("m"), members: Vec::new() },
             Action::MarkGroup { group: g(), marker: s("m") },
             Action::SetPolicyDescription { identity: s("p"), group: g(), description: s("d") },
             Action::RemoveMember { group: g(), member: s("a@contoso.com") },

@@ -9,7 +9,8 @@
 //!    copied as they are; [`ownership`] says which are managed and reports
 //!    the rest);
 //! 2. [`diff`]: diff live against target into steps, each placed in a *wave*
-//!    that fixes its order;
+//!    that fixes its order; [`coalesce`] turns a group's member steps into
+//!    one replace where that is fewer calls and safe;
 //! 3. [`replay`]: replay the steps on the live world to classify each one
 //!    and to check the safe-order rule; a violation is a planner bug and
 //!    fails the plan rather than risk an unrestricted window.
@@ -21,6 +22,7 @@
 //! parts of the crate need too.
 
 mod apps;
+mod coalesce;
 mod diff;
 mod naming;
 mod ownership;
@@ -80,8 +82,7 @@ pub fn plan(desired: &DesiredState, live: &LiveSnapshot, options: &PlanOptions) 
     let live_world = World::from_live(live);
     let mut target = target::build(desired, live, &live_world, options)?;
     target.findings.splice(0..0, proxy_findings);
-    let mut steps = diff::ordered_steps(desired, &live_world, &target.world, &target.owners);
-    replay::classify_and_check(&live_world, &target.world, &mut steps)?;
+    let steps = replay::ordered_and_checked(desired, &live_world, &target.world, &target.owners)?;
     let rbac = replay::rbac_apps(&live_world, &target.world);
     let apps =
         apps::AppsContext { desired, options, live: &live_world, target: &target, steps: &steps, rbac }

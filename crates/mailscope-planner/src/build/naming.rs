@@ -8,6 +8,8 @@
 use mailscope_spec::ListKind;
 
 use crate::live::{AccessRight, MARKER_PREFIX};
+use std::collections::BTreeSet;
+
 use crate::world::{PolicyKey, PolicyState, Scope, World, key};
 
 /// The marker mailscope writes on the group and policy of one list of one app.
@@ -104,15 +106,20 @@ pub(crate) fn lockdown_group_name(prefix: &str, app_id: &str) -> String {
 }
 
 /// The crash-adoption rule: a group that exists under a derived name without
-/// mailscope's marker is adopted implicitly only when it is empty and no
-/// policy scopes it, because that is exactly what a crash between creating
-/// a group and marking it leaves. Any other such group belongs to someone
+/// mailscope's marker is adopted implicitly only when it holds nothing but
+/// members the file wants in it and no policy scopes it, because that is
+/// exactly what a crash between creating a group and marking it leaves. Any other such group belongs to someone
 /// else and must be adopted explicitly (`group:`) or deleted.
 /// `group_key` is the group's [`key`]; a missing group is not half-created.
-pub(crate) fn is_half_created(live: &World, group_key: &str) -> bool {
+///
+/// mailscope creates a group with its first members in the same call
+/// (`New-DistributionGroup -Members`), so a half-created group may hold
+/// members: only ones from `wanted` (the list the file asks for it), which
+/// no policy can use while the group has none.
+pub(crate) fn is_half_created(live: &World, group_key: &str, wanted: &BTreeSet<String>) -> bool {
     live.groups.get(group_key).is_some_and(|g| {
         g.marker.as_deref().and_then(parse_marker).is_none()
-            && g.members.is_empty()
+            && g.members.is_subset(wanted)
             && live.policies_on(group_key).next().is_none()
     })
 }
@@ -326,7 +333,7 @@ mod tests {
     }
 
     #[test]
-    fn only_an_empty_unmarked_unscoped_group_counts_as_half_created() {
+    fn only_an_unmarked_unscoped_group_with_wanted_members_counts_as_half_created() {
         let mut live = LiveSnapshot {
             groups: vec![
                 group("mailscope-a-allow", "g1", None, &[]),
@@ -345,11 +352,17 @@ mod tests {
             description: String::new(),
         });
         let world = World::from_live(&live);
-        assert!(is_half_created(&world, &key("mailscope-A-allow")));
-        assert!(!is_half_created(&world, "mailscope-b-allow"), "has members");
-        assert!(!is_half_created(&world, "mailscope-c-allow"), "a policy scopes it");
-        assert!(!is_half_created(&world, "mailscope-d-allow"), "already marked");
-        assert!(!is_half_created(&world, "mailscope-e-allow"), "does not exist");
+        let none = BTreeSet::new();
+        assert!(is_half_created(&world, &key("mailscope-A-allow"), &none));
+        assert!(!is_half_created(&world, "mailscope-b-allow", &none), "has members the file does not want");
+        let wanted = BTreeSet::from(["x@contoso.com".to_owned(), "y@contoso.com".to_owned()]);
+        assert!(
+            is_half_created(&world, "mailscope-b-allow", &wanted),
+            "created with the file's members, then the marker call was lost"
+        );
+        assert!(!is_half_created(&world, "mailscope-c-allow", &none), "a policy scopes it");
+        assert!(!is_half_created(&world, "mailscope-d-allow", &none), "already marked");
+        assert!(!is_half_created(&world, "mailscope-e-allow", &none), "does not exist");
         assert_eq!(unused_name(&world, "mailscope-a-allow"), "mailscope-a-allow-2");
     }
 }

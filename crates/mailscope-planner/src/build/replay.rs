@@ -6,6 +6,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::access::{effective, permissions_in};
+use mailscope_spec::DesiredState;
+
+use super::{Owner, diff};
 use crate::error::PlanError;
 use crate::plan::{Action, Effect, Step};
 use crate::world::{GroupRef, OTHER_MAILBOX, Scope, ScopeRule, World, key};
@@ -23,6 +26,17 @@ fn probes(world: &World, action: &Action, universes: &Universes) -> Vec<(String,
     match action {
         Action::AddMember { group, member } | Action::RemoveMember { group, member } => {
             group_users(world, &key(group)).into_iter().map(|a| (a, BTreeSet::from([key(member)]))).collect()
+        }
+        // One atomic step: every member that joins or leaves, in one probe.
+        Action::ReplaceMembers { group, added, removed, .. } => {
+            let moved: BTreeSet<String> = added.iter().chain(removed).map(|m| key(m)).collect();
+            group_users(world, &key(group)).into_iter().map(|a| (a, moved.clone())).collect()
+        }
+        // No policy can scope a group before it exists; probed anyway, so a
+        // plan that got that wrong fails here instead of in the tenant.
+        Action::CreateGroup { group, members, .. } if !members.is_empty() => {
+            let joined: BTreeSet<String> = members.iter().map(|m| key(m)).collect();
+            group_users(world, &key(group)).into_iter().map(|a| (a, joined.clone())).collect()
         }
         Action::CreatePolicy { app_id, group, .. } | Action::RemovePolicy { app_id, scope: group, .. } => {
             let (app, mut universe) = whole(key(app_id));
@@ -48,7 +62,7 @@ fn probes(world: &World, action: &Action, universes: &Universes) -> Vec<(String,
 
 /// Apps whose policy scopes the group, or whose role assignment uses a
 /// management scope naming it.
-fn group_users(world: &World, gk: &str) -> BTreeSet<String> {
+pub(super) fn group_users(world: &World, gk: &str) -> BTreeSet<String> {
     let mut apps: BTreeSet<String> = world.policies_on(gk).map(|k| k.app_id.clone()).collect();
     let names_group = |rule: &ScopeRule| match rule {
         ScopeRule::Groups { allow, deny } => {
@@ -152,10 +166,62 @@ pub(super) fn decisions(
     }
 }
 
+/// The steps from `live` to `target` in order, classified and proven safe.
+///
+/// The diff writes a group's membership change as one
+/// `Update-DistributionGroupMember` where that is fewer calls. That step
+/// moves the group from before to after at once, which is safe whenever the
+/// app's other steps do not need the group half-way; the replay decides.
+/// When it finds a violation at or after such a step, the replaces of that
+/// step's app go back to per-member steps (each in its own wave, the order
+/// the safe-order rule was designed with) and the plan is checked again;
+/// a violation with no replace left to undo is a planner bug.
+pub(super) fn ordered_and_checked(
+    desired: &DesiredState,
+    live: &World,
+    target: &World,
+    owners: &BTreeMap<String, Owner>,
+) -> Result<Vec<Step>, PlanError> {
+    let mut per_member: BTreeSet<String> = BTreeSet::new();
+    loop {
+        let mut steps = diff::ordered_steps(desired, live, target, owners, &per_member);
+        let Err(violation) = classify_and_check(live, target, &mut steps) else {
+            return Ok(steps);
+        };
+        let replaced = |s: &&Step| matches!(s.action, Action::ReplaceMembers { .. });
+        let app = &steps[violation.index].app_id;
+        let mut undo: BTreeSet<String> = steps
+            .iter()
+            .filter(replaced)
+            .filter(|s| &s.app_id == app)
+            .filter_map(|s| s.action.group().map(key))
+            .collect();
+        if undo.is_empty() {
+            // The violating app has no replace; another app's replace of a
+            // shared group may still be the cause.
+            undo = steps.iter().filter(replaced).filter_map(|s| s.action.group().map(key)).collect();
+        }
+        if undo.is_empty() {
+            return Err(PlanError::bug(&violation.message));
+        }
+        per_member.extend(undo);
+    }
+}
+
+/// A step that lets an app reach a mailbox it reaches neither before nor
+/// after the plan.
+#[derive(Debug)]
+pub(super) struct Violation {
+    /// The step's index.
+    pub(super) index: usize,
+    /// What it would let happen, for the internal error.
+    pub(super) message: String,
+}
+
 /// Replays the steps: sets each step's effect and checks that no
 /// intermediate state lets an app reach a mailbox it reaches neither before
 /// nor after the plan, per permission.
-pub(super) fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Result<(), PlanError> {
+pub(super) fn classify_and_check(live: &World, target: &World, steps: &mut [Step]) -> Result<(), Violation> {
     let rbac = rbac_apps(live, target);
     let universes: Universes = rbac.iter().map(|(a, (_, u))| (a.clone(), u.clone())).collect();
     let mut world = live.clone();
@@ -177,12 +243,15 @@ pub(super) fn classify_and_check(live: &World, target: &World, steps: &mut [Step
                     narrowed |= was && !is;
                     if is && !l[i] && !t[i] {
                         let what = rbac.get(app).map_or_else(String::new, |(p, _)| format!(" with {}", p[i]));
-                        return Err(PlanError::bug(&format!(
-                            "step {} ({:?}) would let app {app} reach {}{what}, which it reaches neither before nor after the plan",
-                            step.index,
-                            step.action,
-                            if m == OTHER_MAILBOX { "every other mailbox" } else { m }
-                        )));
+                        return Err(Violation {
+                            index: step.index,
+                            message: format!(
+                                "step {} ({:?}) would let app {app} reach {}{what}, which it reaches neither before nor after the plan",
+                                step.index,
+                                step.action,
+                                if m == OTHER_MAILBOX { "every other mailbox" } else { m }
+                            ),
+                        });
                     }
                 }
             }
@@ -232,6 +301,62 @@ mod tests {
         }
     }
 
+    /// A replace is one transition: the replay probes every mailbox it moves
+    /// and catches one placed before the step that makes it safe. Here m2
+    /// joins the Restrict group while a Deny policy that will cover it does
+    /// not exist yet: reached neither before nor after.
+    #[test]
+    fn the_replay_checks_a_replace_as_one_step_and_catches_an_unsafe_order() {
+        use crate::plan::{Action, Effect, Step};
+        let m = |i: usize| format!("m{i}@contoso.com");
+        let live = LiveSnapshot {
+            format_version: 1,
+            groups: vec![
+                group("g1", "Readers", None, &["m1@contoso.com"]),
+                group("g2", "Blocked", None, &["m2@contoso.com"]),
+            ],
+            policies: vec![policy("g1", "Readers", AccessRight::RestrictAccess, "x")],
+            ..LiveSnapshot::default()
+        };
+        let live_world = World::from_live(&live);
+        let replace = Action::ReplaceMembers {
+            group: "Readers".into(),
+            members: vec![m(2)],
+            added: vec![m(2)],
+            removed: vec![m(1)],
+        };
+        let deny = Action::CreatePolicy {
+            app_id: APP.into(),
+            group: "Blocked".into(),
+            access_right: AccessRight::DenyAccess,
+            description: "x".into(),
+        };
+        let mut target = live_world.clone();
+        target.apply(&replace);
+        target.apply(&deny);
+        let steps = |actions: [&Action; 2]| -> Vec<Step> {
+            actions
+                .iter()
+                .enumerate()
+                .map(|(index, a)| Step {
+                    index,
+                    app: "crm".into(),
+                    app_id: APP.into(),
+                    wave: 0,
+                    action: (*a).clone(),
+                    effect: Effect::Neutral,
+                })
+                .collect()
+        };
+        let mut unsafe_order = steps([&replace, &deny]);
+        let violation = super::classify_and_check(&live_world, &target, &mut unsafe_order).unwrap_err();
+        assert_eq!(violation.index, 0, "{}", violation.message);
+        assert!(violation.message.contains("m2@contoso.com"), "{}", violation.message);
+        let mut safe_order = steps([&deny, &replace]);
+        super::classify_and_check(&live_world, &target, &mut safe_order).unwrap();
+        assert_eq!(safe_order[1].effect, Effect::Narrowing, "m1 leaves; m2 joins denied");
+    }
+
     /// The replay is the planner's model of the tenant during the apply: the
     /// world it ends in must be the target, descriptions included (they are
     /// what later plans read ownership from). Two adopted policies of one app
@@ -270,7 +395,13 @@ mod tests {
         };
         let live_world = World::from_live(&live);
         let target = target::build(&desired, &live, &live_world, &PlanOptions::default()).unwrap();
-        let steps = diff::ordered_steps(&desired, &live_world, &target.world, &target.owners);
+        let steps = diff::ordered_steps(
+            &desired,
+            &live_world,
+            &target.world,
+            &target.owners,
+            &std::collections::BTreeSet::new(),
+        );
         let mut replayed = live_world.clone();
         for step in &steps {
             replayed.apply(&step.action);
@@ -338,7 +469,7 @@ mod description_tests {
         };
         let world = World::from_live(&live);
         let target = target::build(&desired, &live, &world, &PlanOptions::default()).unwrap();
-        diff::ordered_steps(&desired, &world, &target.world, &target.owners)
+        diff::ordered_steps(&desired, &world, &target.world, &target.owners, &std::collections::BTreeSet::new())
             .into_iter()
             .map(|s| s.action)
             .collect()

@@ -222,10 +222,12 @@ fn plan_list(
                 ),
             }),
             None => {
-                // An empty, unmarked group under the derived name and without
-                // a policy is what a crash between creating a group and
-                // marking it leaves: finish the job by adopting it.
-                if explicit.is_none() && !is_half_created(live, &gk) {
+                // An unmarked group under the derived name, without a policy
+                // and holding only members the file wants in it, is what a
+                // crash between creating a group and marking it leaves:
+                // finish the job by adopting it.
+                let wanted = entries.iter().map(|e| key(&e.address)).collect();
+                if explicit.is_none() && !is_half_created(live, &gk, &wanted) {
                     problems.push(PlanProblem {
                         at: app.at,
                         app: app.name.clone(),

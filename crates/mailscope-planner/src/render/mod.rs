@@ -123,6 +123,11 @@ impl Section<'_> {
     }
 }
 
+/// Whether some app of the plan gains `mailbox`.
+fn gained(plan: &Plan, mailbox: &str) -> bool {
+    plan.apps.iter().any(|a| a.gains.iter().any(|g| g.eq_ignore_ascii_case(mailbox)))
+}
+
 fn right(r: AccessRight) -> &'static str {
     match r {
         AccessRight::RestrictAccess => "RestrictAccess",
@@ -145,6 +150,7 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
                 | Action::MarkGroup { group, .. }
                 | Action::AddMember { group, .. }
                 | Action::RemoveMember { group, .. }
+                | Action::ReplaceMembers { group, .. }
                 | Action::RemoveGroup { group } = &s.action
                     && !groups.contains(&group.as_str())
                 {
@@ -164,19 +170,30 @@ pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
                 };
                 lines.push(Line { indent: 0, sign, text: format!("group \"{g}\"{note}"), widening: false });
                 for s in &of_group {
+                    let member = |sign, member: &str, widening| Line {
+                        indent: 1,
+                        sign,
+                        text: format!("member {member}"),
+                        widening,
+                    };
                     match &s.action {
-                        Action::RemoveMember { member, .. } => lines.push(Line {
-                            indent: 1,
-                            sign: Sign::Remove,
-                            text: format!("member {member}"),
-                            widening: s.effect == Effect::Widening,
-                        }),
-                        Action::AddMember { member, .. } => lines.push(Line {
-                            indent: 1,
-                            sign: Sign::Add,
-                            text: format!("member {member}"),
-                            widening: s.effect == Effect::Widening,
-                        }),
+                        Action::RemoveMember { member: m, .. } => {
+                            lines.push(member(Sign::Remove, m, s.effect == Effect::Widening));
+                        }
+                        Action::AddMember { member: m, .. } => {
+                            lines.push(member(Sign::Add, m, s.effect == Effect::Widening));
+                        }
+                        Action::CreateGroup { members, .. } => {
+                            lines.extend(members.iter().map(|m| member(Sign::Add, m, false)));
+                        }
+                        // One call, but reviewers see each mailbox that
+                        // leaves or joins; a line is marked widening when the
+                        // step widens and the mailbox is one an app gains.
+                        Action::ReplaceMembers { added, removed, .. } => {
+                            let widening = |m: &str| s.effect == Effect::Widening && gained(plan, m);
+                            lines.extend(removed.iter().map(|m| member(Sign::Remove, m, widening(m))));
+                            lines.extend(added.iter().map(|m| member(Sign::Add, m, widening(m))));
+                        }
                         _ => {}
                     }
                 }

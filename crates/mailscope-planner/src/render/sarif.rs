@@ -245,7 +245,7 @@ fn sarif_log(plan: &Plan, file: &str, tenant: &str, exposures: Option<&[DriftExp
                 &app.app_id,
             )),
             AppChange::Create | AppChange::Update => {
-                let steps = plan.steps_of(&app.app_id).count();
+                let steps: usize = plan.steps_of(&app.app_id).map(|s| s.action.changes()).sum();
                 let narrows_back = !app.widens();
                 let exposure =
                     exposures.map(|all| all.iter().find(|e| e.app_id.eq_ignore_ascii_case(&app.app_id)));

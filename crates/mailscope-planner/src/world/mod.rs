@@ -136,17 +136,24 @@ impl World {
     /// Applies one step, as the tenant would.
     pub(crate) fn apply(&mut self, action: &Action) {
         match action {
-            Action::CreateGroup { group, marker, .. } => {
-                // The applier sets the marker right after creating the group,
-                // within the same step.
+            Action::CreateGroup { group, marker, members, .. } => {
+                // The applier sets the marker right after creating the group
+                // (with its first members), within the same step.
                 self.groups.insert(
                     key(group),
                     GroupState {
                         name: group.clone(),
                         marker: Some(marker.clone()),
-                        members: BTreeSet::new(),
+                        members: members.iter().map(|m| key(m)).collect(),
                     },
                 );
+            }
+            Action::ReplaceMembers { group, members, .. } => {
+                // One call replaces the whole membership: no state between
+                // the old members and the new ones.
+                if let Some(g) = self.groups.get_mut(&key(group)) {
+                    g.members = members.iter().map(|m| key(m)).collect();
+                }
             }
             Action::MarkGroup { group, marker } => {
                 if let Some(g) = self.groups.get_mut(&key(group)) {

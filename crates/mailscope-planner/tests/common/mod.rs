@@ -77,9 +77,29 @@ pub fn apply(live: &mut LiveSnapshot, action: &Action) {
     let find =
         |live: &LiveSnapshot, name: &str| live.groups.iter().position(|g| g.name.eq_ignore_ascii_case(name));
     match action {
-        Action::CreateGroup { group: name, marker, .. } => {
+        Action::CreateGroup { group: name, marker, members, .. } => {
             assert!(find(live, name).is_none(), "group {name} already exists");
-            group(live, name, Some(marker.clone()), &[]);
+            group(live, name, Some(marker.clone()), members);
+        }
+        Action::ReplaceMembers { group, members, added, removed } => {
+            // Exchange replaces the whole list; the step's `added` and
+            // `removed` must tell the truth about what that changes.
+            let i = find(live, group).expect("group exists");
+            let has = |m: &str| live.groups[i].members.iter().any(|x| x.eq_ignore_ascii_case(m));
+            assert!(added.iter().all(|m| !has(m)), "an added member already was one");
+            assert!(removed.iter().all(|m| has(m)), "a removed member was not one");
+            let mut expected: Vec<String> = live.groups[i]
+                .members
+                .iter()
+                .filter(|m| !removed.iter().any(|r| r.eq_ignore_ascii_case(m)))
+                .chain(added)
+                .map(|m| m.to_lowercase())
+                .collect();
+            expected.sort();
+            let mut after: Vec<String> = members.iter().map(|m| m.to_lowercase()).collect();
+            after.sort();
+            assert_eq!(after, expected, "members is not live - removed + added");
+            live.groups[i].members.clone_from(members);
         }
         Action::MarkGroup { group, marker } => {
             let i = find(live, group).expect("group to mark exists");

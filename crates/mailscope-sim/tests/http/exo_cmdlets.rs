@@ -518,6 +518,23 @@ async fn member_cmdlets() {
         members(s.ok("Get-DistributionGroupMember", json!({"Identity": g})).await),
         ["alice@contoso.com", "bob@contoso.com"]
     );
+    // A member that does not exist fails the whole replace, as it fails
+    // New-DistributionGroup -Members, and the group keeps its members.
+    let r = s
+        .err(
+            "Update-DistributionGroupMember",
+            json!({"Identity": g, "Members": ["ceo@contoso.com", "ghost@contoso.com"], "BypassSecurityGroupManagerCheck": bypass, "Confirm": false}),
+        )
+        .await;
+    assert_error(
+        &r,
+        "Microsoft.Exchange.Configuration.Tasks.ManagementObjectNotFoundException",
+        "ghost@contoso.com",
+    );
+    assert_eq!(
+        members(s.ok("Get-DistributionGroupMember", json!({"Identity": g})).await),
+        ["alice@contoso.com", "bob@contoso.com"]
+    );
     s.ok(
         "Update-DistributionGroupMember",
         json!({"Identity": g, "Members": [], "BypassSecurityGroupManagerCheck": bypass, "Confirm": false}),
