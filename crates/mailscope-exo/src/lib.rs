@@ -30,6 +30,7 @@
 
 // The modules are private: the crate's API is what is re-exported here, so
 // a helper that is public only for a sibling module cannot leak into it.
+mod aimd;
 mod body;
 mod cloud;
 mod credentials;
@@ -44,6 +45,7 @@ mod session;
 mod snapshot;
 mod token;
 
+pub use aimd::{Aimd, DEFAULT_INITIAL_CONCURRENCY, Signal};
 pub use cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
 pub use credentials::{
     AssertionAlgorithm, CertificateCredential, ClientCredentials, Credential, CredentialError,
@@ -55,6 +57,6 @@ pub use identity::TenantIdentity;
 pub use rbac::RbacCheck;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use session::{CallStats, Session, SessionConfig, SessionError};
+pub use session::{CallStats, DEFAULT_MAX_CONCURRENCY, Session, SessionConfig, SessionError};
 pub use snapshot::SnapshotRequest;
 pub use token::{AccessToken, AuthError, TokenSource};
