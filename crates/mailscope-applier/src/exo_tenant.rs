@@ -79,6 +79,10 @@ fn outcome(o: Outcome) -> StepOutcome {
 }
 
 impl Tenant for ExoTenant {
+    fn concurrency_limit(&self) -> Option<usize> {
+        Some(self.client.session().concurrency_limit())
+    }
+
     async fn create_group(&self, group: &str, alias: &str, marker: &str) -> Result<StepOutcome, TenantError> {
         let err = match self.client.new_group(group, alias, None, marker).await {
             Ok(_) => return Ok(StepOutcome::Done),
