@@ -149,8 +149,9 @@ impl Shared {
         if let Some(path) = &self.state_path {
             store::save(path, &working, &self.signing_key).map_err(|e| WriteError::Persist(e.to_string()))?;
         }
-        if let Some(log) = core.exposure.as_mut() {
-            log.record(&working, cmdlet, knobs);
+        let parts = &mut *core;
+        if let Some(log) = parts.exposure.as_mut() {
+            log.record(&parts.tenant, &working, cmdlet, knobs);
         }
         let new = Arc::new(working);
         let now = Instant::now();
