@@ -239,6 +239,12 @@ impl Sim {
         }
     }
 
+    /// An in-memory tenant built by the caller (generated tenants for
+    /// benchmarks and scale tests). Nothing is persisted.
+    pub fn from_tenant(tenant: Tenant) -> Self {
+        Self::build(tenant, random_key(), None)
+    }
+
     /// An in-memory tenant from a seed file (YAML, or JSON by extension). Nothing is persisted.
     pub fn from_seed_file(path: impl AsRef<Path>) -> Result<Self, SimError> {
         let tenant = seed::load_file(path.as_ref())?;
