@@ -338,7 +338,7 @@ impl Session {
             }
             .instrument(span.clone())
             .await;
-            finish_permit(permit, &sent);
+            finish_permit(permit, &sent, policy.max_retry_after);
             let elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
             span.record("duration_ms", elapsed_ms);
 
@@ -452,8 +452,11 @@ impl Session {
 /// Tells the adaptive limit what an answer says about the service's load:
 /// 429 and 503 (and a 500 naming an overload exception) are throttling, with
 /// their `Retry-After`; a 2xx is a success; anything else says nothing
-/// about load. The `Rate-Limit-*` headers count whenever present.
-fn finish_permit(permit: crate::aimd::Permit<'_>, sent: &Result<Raw, SendError>) {
+/// about load. The `Rate-Limit-*` headers count whenever present. Pauses
+/// are capped at `max_pause` (the retry policy's `max_retry_after`): the
+/// values come from the server, and a huge one must not stall the session
+/// longer than a retry would wait.
+fn finish_permit(permit: crate::aimd::Permit<'_>, sent: &Result<Raw, SendError>, max_pause: Duration) {
     let Ok(raw) = sent else {
         drop(permit);
         return;
@@ -469,13 +472,16 @@ fn finish_permit(permit: crate::aimd::Permit<'_>, sent: &Result<Raw, SendError>)
         500 if overloaded() => Some(Signal::Throttled),
         _ => None,
     };
-    let retry_after = header("retry-after").and_then(parse_retry_after);
+    let retry_after = header("retry-after").and_then(parse_retry_after).map(|d| d.min(max_pause));
     let rate_limit =
         header("rate-limit-remaining").and_then(|v| v.trim().parse::<u64>().ok()).map(|remaining| {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0.0, |d| d.as_secs_f64());
-            (remaining, header("rate-limit-reset").and_then(|v| parse_reset(v, now)))
+            (
+                remaining,
+                header("rate-limit-reset").and_then(|v| parse_reset(v, now)).map(|d| d.min(max_pause)),
+            )
         });
     permit.finish(signal, retry_after, rate_limit);
 }
