@@ -14,10 +14,14 @@ use crate::journal::JournalWriter;
 use crate::report::{ApplyReport, StepStatus, StopReason, describe};
 use crate::tenant::{StepFuture, StepOutcome, Tenant, execute};
 
-/// Default number of steps in flight. Exchange Online throttles per tenant
-/// and app; a handful of concurrent cmdlets keeps a large plan moving without
-/// provoking 429s (the client honours `Retry-After` when they come anyway).
-pub const DEFAULT_CONCURRENCY: usize = 4;
+/// Default ceiling of steps in flight (`--concurrency`). Exchange Online
+/// throttles per tenant and app by an unpublished budget, so the number
+/// actually in flight is the tenant's adaptive limit
+/// ([`Tenant::concurrency_limit`]: an [`mailscope_exo::Session`] starts at
+/// [`mailscope_exo::DEFAULT_INITIAL_CONCURRENCY`], grows while calls succeed
+/// and halves on 429s); this is only how far it may grow. It equals the
+/// session's own default ceiling, so neither caps the other by surprise.
+pub const DEFAULT_CONCURRENCY: usize = mailscope_exo::DEFAULT_MAX_CONCURRENCY;
 
 /// A cancellation signal shared between the caller (e.g. a SIGTERM handler)
 /// and [`apply`]. Cancelling stops new steps from starting; steps in flight
@@ -95,8 +99,9 @@ impl<F: Fn(&ProgressEvent<'_>) + Send + Sync> Progress for F {
 
 /// Knobs of [`apply`].
 pub struct ApplyOptions {
-    /// Most steps in flight at once; 0 is treated as 1. With 1, steps run
-    /// one by one in plan order.
+    /// Most steps in flight at once (a ceiling: the tenant's adaptive limit,
+    /// when it has one, decides below it); 0 is treated as 1. With 1, steps
+    /// run one by one in plan order.
     pub concurrency: usize,
     /// Where to journal every event, if anywhere.
     pub journal: Option<JournalWriter>,
@@ -233,14 +238,23 @@ pub async fn apply<T: Tenant>(plan: &Plan, tenant: &T, options: ApplyOptions) ->
 
     let mut waiting: Vec<usize> = (0..steps.len()).collect();
     let mut in_flight: Vec<InFlight<'_>> = Vec::new();
+    let mut last_limit = concurrency;
     loop {
+        // The tenant's adaptive limit, read before each refill: after a
+        // throttle fewer steps start, so the queue stays here, in plan
+        // order, rather than in the client's limiter.
+        let limit = tenant.concurrency_limit().map_or(concurrency, |l| l.clamp(1, concurrency));
+        if limit != last_limit {
+            tracing::debug!(limit, ceiling = concurrency, "steps in flight adapt to the tenant's limit");
+            last_limit = limit;
+        }
         if !stopping && cancel.is_cancelled() {
             tracing::warn!("apply cancelled; finishing the steps in flight");
             report.stopped = Some(StopReason::Cancelled);
             stopping = true;
         }
         let mut i = 0;
-        while !stopping && in_flight.len() < concurrency && i < waiting.len() {
+        while !stopping && in_flight.len() < limit && i < waiting.len() {
             let pos = waiting[i];
             let step = &steps[pos];
             if !ready(&unfinished, step) {

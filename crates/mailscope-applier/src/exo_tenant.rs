@@ -81,6 +81,10 @@ fn outcome(o: Outcome) -> StepOutcome {
 }
 
 impl Tenant for ExoTenant {
+    fn concurrency_limit(&self) -> Option<usize> {
+        Some(self.client.session().concurrency_limit())
+    }
+
     async fn create_group(
         &self,
         group: &str,

@@ -19,7 +19,9 @@
 //!   of one wave of one app, and steps of different apps, may run
 //!   concurrently; the planner guarantees that any interleaving of them keeps
 //!   every intermediate state within "before ∪ after" for every app.
-//! - **Bounded concurrency.** At most `concurrency` calls are in flight.
+//! - **Bounded concurrency.** At most `concurrency` steps are in flight, and
+//!   no more than the tenant's adaptive limit
+//!   ([`Tenant::concurrency_limit`]) allows at the moment a step starts.
 //!   They run as futures polled by the one applying task (no spawning), so
 //!   the tenant can be borrowed and nothing outlives [`apply`].
 //! - **Determinism.** Among the steps allowed to start, the lowest plan index

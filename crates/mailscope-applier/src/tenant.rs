@@ -83,6 +83,17 @@ impl TenantError {
 /// Methods take names and addresses exactly as the plan holds them; groups
 /// are addressed by `Name`, policies by service identity.
 pub trait Tenant: Sync {
+    /// How many calls the tenant takes in flight right now, when it adapts
+    /// that number to the service's throttling (an [`ExoTenant`]'s session
+    /// does); `None` leaves the applier's `concurrency` alone. The applier
+    /// reads it before starting each step and starts no more than it allows
+    /// (never more than its own ceiling).
+    ///
+    /// [`ExoTenant`]: crate::ExoTenant
+    fn concurrency_limit(&self) -> Option<usize> {
+        None
+    }
+
     /// Creates a mail-enabled security group with `members` as its first
     /// direct members (one call), and writes `marker` to its
     /// `CustomAttribute15`.

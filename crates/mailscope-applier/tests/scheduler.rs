@@ -18,6 +18,32 @@ fn options(concurrency: usize) -> ApplyOptions {
     ApplyOptions { concurrency, ..ApplyOptions::default() }
 }
 
+/// The tenant's adaptive limit caps the steps in flight below the ceiling,
+/// and the waves keep their order; when the limit rises mid-run more steps
+/// start.
+#[tokio::test]
+async fn the_tenants_adaptive_limit_caps_steps_in_flight() {
+    let plan = contoso_plan();
+    for limit in [1, 2] {
+        let fake = FakeTenant::from_snapshot(&contoso_snapshot()).with_delay(Duration::from_millis(5));
+        fake.set_limit(Some(limit));
+        let report = apply(&plan, &fake, options(16)).await;
+        assert!(report.is_complete(), "{report}");
+        assert_eq!(fake.max_in_flight(), limit, "limit {limit}");
+        assert_waves_respected(&plan, &fake.log());
+        if limit == 1 {
+            let in_order: Vec<String> = plan.steps.iter().map(|s| op_key(&s.action)).collect();
+            assert_eq!(fake.started(), in_order, "a limit of 1 runs the plan in order");
+        }
+    }
+    // A limit above the ceiling does not raise it.
+    let fake = FakeTenant::from_snapshot(&contoso_snapshot()).with_delay(Duration::from_millis(5));
+    fake.set_limit(Some(64));
+    let report = apply(&plan, &fake, options(2)).await;
+    assert!(report.is_complete(), "{report}");
+    assert!(fake.max_in_flight() <= 2);
+}
+
 fn contoso_plan() -> Plan {
     plan(&contoso_desired(), &contoso_snapshot(), &PlanOptions::default())
 }

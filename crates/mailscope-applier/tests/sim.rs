@@ -216,6 +216,55 @@ async fn random_resets_and_throttling_with_concurrency_still_converge() {
     assert_eq!(sim.exposures().await, json!([]));
 }
 
+/// An emulator that answers 429 past two concurrent calls: the session's
+/// adaptive limit backs off below where it started, every throttled call is
+/// retried (no step fails, none is lost), the tenant converges in one run
+/// and nothing is exposed on the way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrency_budget_backs_the_limit_off_and_the_apply_converges() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    let sim = start(8).await;
+    let desired = contoso_desired();
+    let plan = sim.plan(&desired).await;
+    assert!(plan.steps.len() >= 8, "enough steps to overlap");
+    sim.post("/_sim/exposure/checkpoint", json!({})).await;
+    sim.post("/_sim/stats/reset", json!({})).await;
+    sim.post("/_sim/faults", json!({"maxConcurrentCalls": 2, "retryAfterSecs": 0, "latencyMs": 20})).await;
+
+    let session = sim.client.session().clone();
+    // The reads above already grew it past where it started.
+    let start_limit = session.concurrency_limit();
+    assert!(start_limit >= mailscope_exo::DEFAULT_INITIAL_CONCURRENCY, "{start_limit}");
+    let lowest = Arc::new(AtomicUsize::new(start_limit));
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let (session, lowest, stop) = (session.clone(), lowest.clone(), stop.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                lowest.fetch_min(session.concurrency_limit(), Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+            }
+        })
+    };
+    let report = apply(&plan, &ExoTenant::new(sim.client.clone()), options(16)).await;
+    stop.store(true, Ordering::SeqCst);
+    sampler.await.unwrap();
+    sim.post("/_sim/faults", json!({})).await;
+
+    assert!(report.is_complete(), "{report}");
+    assert_eq!(report.counts().done, plan.steps.len(), "every step done, none lost");
+    let stats: Value =
+        sim.http.get(format!("{}/_sim/stats", sim.base)).send().await.unwrap().json().await.unwrap();
+    let throttled = stats["faults"]["throttled"].as_u64().unwrap_or(0);
+    assert!(throttled > 0, "the budget throttled some calls: {stats}");
+    let lowest = lowest.load(Ordering::SeqCst);
+    assert!(lowest <= 2, "the limit backed off from {start_limit} to the budget (lowest seen {lowest})");
+    assert!(sim.plan(&desired).await.is_empty(), "converged in one run");
+    assert_eq!(sim.exposures().await, json!([]));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_create_that_finds_its_group_decides_by_the_marker() {
     use mailscope_applier::{StepOutcome, Tenant, TenantErrorKind};

@@ -32,6 +32,7 @@
 
 // The modules are private: the crate's API is what is re-exported here, so
 // a helper that is public only for a sibling module cannot leak into it.
+mod aimd;
 mod body;
 mod certificate;
 mod cloud;
@@ -52,6 +53,7 @@ mod session;
 mod snapshot;
 mod token;
 
+pub use aimd::{Aimd, DEFAULT_INITIAL_CONCURRENCY, Signal};
 pub use certificate::{AssertionAlgorithm, CertificateCredential};
 pub use cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
 pub use credentials::{ClientCredentials, Credential, CredentialError};
@@ -67,6 +69,6 @@ pub use rbac::RbacCheck;
 pub use recipients::ResolvedAddress;
 pub use retry::RetryPolicy;
 pub use secret::Secret;
-pub use session::{CallStats, Session, SessionConfig, SessionError};
+pub use session::{CallStats, DEFAULT_MAX_CONCURRENCY, Session, SessionConfig, SessionError};
 pub use snapshot::SnapshotRequest;
 pub use token::{AccessToken, AuthError, TokenSource};

@@ -137,7 +137,7 @@ fn parse_http_date(s: &str) -> Option<SystemTime> {
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
@@ -157,6 +157,11 @@ pub(crate) const TRANSIENT_EXCEPTIONS: [&str; 5] = [
     "ADServerSettingsChangedException",
     "StorageTransientException",
 ];
+
+/// Exceptions of [`TRANSIENT_EXCEPTIONS`] that mean the service is
+/// overloaded rather than briefly broken: the adaptive concurrency limit
+/// treats a 500 naming one as throttling.
+pub(crate) const OVERLOAD_EXCEPTIONS: [&str; 1] = ["DCOverloadedException"];
 
 #[cfg(test)]
 mod tests {

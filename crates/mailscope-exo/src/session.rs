@@ -6,9 +6,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderValue};
-use tokio::sync::Semaphore;
 use tracing::Instrument as _;
 
+use crate::aimd::{Limiter, Signal, parse_reset};
 use crate::body::{BodyError, DEFAULT_MAX_RESPONSE_BYTES, read_capped, redirect_message};
 use crate::cloud::{Cloud, EndpointError, EndpointOverrides, Endpoints};
 use crate::credentials::{ClientCredentials, Credential};
@@ -22,7 +22,10 @@ use crate::token::TokenSource;
 pub struct SessionConfig {
     /// Retry policy of every call.
     pub retry: RetryPolicy,
-    /// Requests in flight at once on this session (at least 1).
+    /// Most requests in flight at once on this session (at least 1): the
+    /// ceiling of the adaptive limit ([`crate::Aimd`]),
+    /// which starts at [`SessionConfig::initial_concurrency`], grows while
+    /// calls succeed and halves on throttling.
     ///
     /// The limit belongs to the [`Session`]: its clones and the
     /// [`crate::ExoClient`] / [`crate::GraphClient`] made from it share it,
@@ -30,9 +33,12 @@ pub struct SessionConfig {
     /// use; two sessions for the same tenant add up their limits.
     ///
     /// Exchange throttles app-only callers by concurrency as well as by rate
-    /// (`X-Concurrencycount`); a handful in parallel keeps member reads fast
-    /// without provoking 429s.
+    /// (`X-Concurrencycount`); the adaptive limit finds how many a tenant
+    /// takes instead of guessing.
     pub max_concurrency: usize,
+    /// Where the adaptive limit starts (clamped to `1..=max_concurrency`;
+    /// default [`crate::DEFAULT_INITIAL_CONCURRENCY`]).
+    pub initial_concurrency: usize,
     /// `Prefer: odata.maxpagesize` (1..=1000).
     pub page_size: u32,
     /// Per-request timeout. The module allows 960 s per cmdlet (3600 s for
@@ -52,11 +58,16 @@ pub struct SessionConfig {
     pub extra_root_pem: Option<Vec<u8>>,
 }
 
+/// Default ceiling of a session's adaptive concurrency: four times the
+/// start, room to grow on a quiet tenant while a throttle halves it back.
+pub const DEFAULT_MAX_CONCURRENCY: usize = 16;
+
 impl Default for SessionConfig {
     fn default() -> Self {
         Self {
             retry: RetryPolicy::default(),
-            max_concurrency: 4,
+            max_concurrency: DEFAULT_MAX_CONCURRENCY,
+            initial_concurrency: crate::aimd::DEFAULT_INITIAL_CONCURRENCY,
             page_size: 1000,
             request_timeout: Duration::from_secs(300),
             connect_timeout: Duration::from_secs(30),
@@ -129,8 +140,8 @@ pub(crate) struct Inner {
     pub(crate) endpoints: Endpoints,
     pub(crate) tenant: String,
     pub(crate) config: SessionConfig,
-    /// The concurrency limit ([`SessionConfig::max_concurrency`]).
-    pub(crate) limiter: Semaphore,
+    /// The adaptive concurrency limit ([`SessionConfig::max_concurrency`]).
+    pub(crate) limiter: Limiter,
     pub(crate) stats: CallStats,
 }
 
@@ -211,7 +222,7 @@ impl Session {
             TokenSource::new(http.clone(), &endpoints, credentials, config.retry, config.request_timeout);
         // Sized by this session's own options: no process-wide state, so
         // the first session of a tenant does not decide for later ones.
-        let limiter = Semaphore::new(config.max_concurrency.max(1));
+        let limiter = Limiter::new(config.initial_concurrency, config.max_concurrency);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -243,6 +254,14 @@ impl Session {
     /// Calls made so far, per operation, including pages and retries.
     pub fn stats(&self) -> &CallStats {
         &self.inner.stats
+    }
+
+    /// Calls this session lets in flight right now: the adaptive limit,
+    /// between 1 and [`SessionConfig::max_concurrency`]. Schedulers size
+    /// their own concurrency by it (the applier does), and it is worth a
+    /// gauge in metrics.
+    pub fn concurrency_limit(&self) -> usize {
+        self.inner.limiter.limit()
     }
 
     /// An Exchange Online client on this session.
@@ -297,11 +316,7 @@ impl Session {
                 status = tracing::field::Empty,
                 duration_ms = tracing::field::Empty,
             );
-            let permit = inner
-                .limiter
-                .acquire()
-                .await
-                .map_err(|_| ExoError::new(ExoErrorKind::Other, op, "concurrency limiter closed"))?;
+            let permit = inner.limiter.acquire().await;
             inner.stats.record(op);
             let t0 = Instant::now();
             let sent = async {
@@ -323,7 +338,7 @@ impl Session {
             }
             .instrument(span.clone())
             .await;
-            drop(permit);
+            finish_permit(permit, &sent, policy.max_retry_after);
             let elapsed_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
             span.record("duration_ms", elapsed_ms);
 
@@ -434,6 +449,43 @@ impl Session {
     }
 }
 
+/// Tells the adaptive limit what an answer says about the service's load:
+/// 429 and 503 (and a 500 naming an overload exception) are throttling, with
+/// their `Retry-After`; a 2xx is a success; anything else says nothing
+/// about load. The `Rate-Limit-*` headers count whenever present. Pauses
+/// are capped at `max_pause` (the retry policy's `max_retry_after`): the
+/// values come from the server, and a huge one must not stall the session
+/// longer than a retry would wait.
+fn finish_permit(permit: crate::aimd::Permit<'_>, sent: &Result<Raw, SendError>, max_pause: Duration) {
+    let Ok(raw) = sent else {
+        drop(permit);
+        return;
+    };
+    let header = |name: &str| raw.headers.get(name).and_then(|v| v.to_str().ok());
+    let overloaded = || {
+        let body = String::from_utf8_lossy(&raw.body);
+        crate::retry::OVERLOAD_EXCEPTIONS.iter().any(|e| body.contains(e))
+    };
+    let signal = match raw.status {
+        200..=299 => Some(Signal::Success),
+        429 | 503 => Some(Signal::Throttled),
+        500 if overloaded() => Some(Signal::Throttled),
+        _ => None,
+    };
+    let retry_after = header("retry-after").and_then(parse_retry_after).map(|d| d.min(max_pause));
+    let rate_limit =
+        header("rate-limit-remaining").and_then(|v| v.trim().parse::<u64>().ok()).map(|remaining| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0.0, |d| d.as_secs_f64());
+            (
+                remaining,
+                header("rate-limit-reset").and_then(|v| parse_reset(v, now)).map(|d| d.min(max_pause)),
+            )
+        });
+    permit.finish(signal, retry_after, rate_limit);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -455,12 +507,14 @@ mod tests {
         // inherit the first one's size (it did with a process-wide map).
         let small = session(1);
         let large = session(4);
-        assert_eq!(small.inner.limiter.available_permits(), 1);
-        assert_eq!(large.inner.limiter.available_permits(), 4);
-        assert_eq!(session(0).inner.limiter.available_permits(), 1, "0 is raised to 1");
+        assert_eq!(small.inner.limiter.available(), 1);
+        assert_eq!(large.inner.limiter.available(), 4);
+        assert_eq!(large.concurrency_limit(), 4);
+        assert_eq!(session(0).inner.limiter.available(), 1, "0 is raised to 1");
         // Clones share the one limit.
         let clone = large.clone();
-        let _permit = clone.inner.limiter.try_acquire().unwrap();
-        assert_eq!(large.inner.limiter.available_permits(), 3);
+        let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        let _permit = rt.block_on(clone.inner.limiter.acquire());
+        assert_eq!(large.inner.limiter.available(), 3);
     }
 }

@@ -1,7 +1,11 @@
 //! `InvokeCommand` throughput over loopback with concurrent keep-alive clients.
 //!
 //! `cargo bench -p mailscope-sim --bench throughput` (release profile).
-//! Knobs: `SIM_BENCH_SECS` (default 5), `SIM_BENCH_CONCURRENCY` (default 32).
+//! Knobs: `SIM_BENCH_SECS` (default 5), `SIM_BENCH_CONCURRENCY` (default 32),
+//! `SIM_BENCH_MAILBOXES` / `SIM_BENCH_APPS` (default 100,000 / 1,000) for
+//! the scale phases, which run on a generated tenant with the exposure log
+//! on: every app has a Mail.Send grant and a Restrict policy on its own group
+//! of 100 mailboxes, and the writes move a member of one of those groups.
 //! The client runs in the same process as the server, so the figure is what
 //! one machine does end to end (client JSON + HTTP + server), not a server-only peak.
 
@@ -27,6 +31,98 @@ fn read_mix(i: u64) -> Value {
         _ => ("Get-ApplicationAccessPolicy", json!({})),
     };
     json!({"CmdletInput": {"CmdletName": name, "Parameters": params}})
+}
+
+fn scale_read_mix(i: u64) -> Value {
+    let (name, params) = match i % 3 {
+        0 => ("Get-DistributionGroup", json!({"Identity": format!("bench-app-{}-allow", i % 7)})),
+        1 => (
+            "Test-ApplicationAccessPolicy",
+            json!({"Identity": format!("user{}@contoso.com", i % 1000), "AppId": bench_app_id(i % 7)}),
+        ),
+        _ => ("Get-Recipient", json!({"Identity": format!("user{}@contoso.com", (i * 7919) % 1000)})),
+    };
+    json!({"CmdletInput": {"CmdletName": name, "Parameters": params}})
+}
+
+fn scale_write_mix(i: u64) -> Value {
+    let name =
+        if i.is_multiple_of(2) { "Add-DistributionGroupMember" } else { "Remove-DistributionGroupMember" };
+    json!({"CmdletInput": {"CmdletName": name, "Parameters": {
+        "Identity": "bench-app-3-allow", "Member": "ceo@contoso.com", "BypassSecurityGroupManagerCheck": true
+    }}})
+}
+
+fn bench_app_id(a: u64) -> String {
+    format!("0be1c400-0000-4000-8000-{a:012}")
+}
+
+/// Contoso plus `mailboxes` user mailboxes and `apps` apps, each with a
+/// Mail.Send grant and a Restrict policy on its own group of 100 mailboxes.
+fn scaled_tenant(mailboxes: u64, apps: u64) -> mailscope_sim::Tenant {
+    let seed = mailscope_testkit::workspace_root().join("policies/contoso.tenant.yaml");
+    let mut t = mailscope_sim::Sim::from_seed_file(seed).unwrap().tenant();
+    let mailbox =
+        t.recipients.iter().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap().clone();
+    let group = t.recipients.iter().find(|r| r.name == "Marketing-Senders").unwrap().clone();
+    let policy = t.policies[0].clone();
+    let app = t.apps.iter().find(|a| a.display_name == "invoice-mailer").unwrap().clone();
+    let id = |kind: u64, n: u64| format!("{kind:08x}-0000-4000-8000-{n:012}");
+    for n in 0..mailboxes {
+        let mut r = mailbox.clone();
+        r.name = format!("user{n}");
+        r.alias.clone_from(&r.name);
+        r.display_name.clone_from(&r.name);
+        r.primary_smtp_address = format!("user{n}@contoso.com");
+        r.email_addresses = vec![format!("SMTP:user{n}@contoso.com")];
+        r.external_directory_object_id = id(0xa, n);
+        r.guid = id(0xb, n);
+        r.sid = format!("S-1-5-21-1000-2000-3000-{}", 100_000 + n);
+        t.recipients.push(r);
+    }
+    for a in 0..apps {
+        let mut g = group.clone();
+        g.name = format!("bench-app-{a}-allow");
+        g.alias.clone_from(&g.name);
+        g.display_name.clone_from(&g.name);
+        g.primary_smtp_address = format!("{}@contoso.onmicrosoft.com", g.name);
+        g.email_addresses = vec![format!("SMTP:{}", g.primary_smtp_address)];
+        g.external_directory_object_id = id(0xc, a);
+        g.guid = id(0xd, a);
+        g.sid = format!("S-1-5-21-1000-2000-3000-{}", 900_000 + a);
+        g.members = (0..100).map(|k| id(0xa, (a * 7919 + k * 104_729) % mailboxes.max(1))).collect();
+        let mut p = policy.clone();
+        p.app_id = bench_app_id(a);
+        p.scope_object_id.clone_from(&g.external_directory_object_id);
+        p.scope_sid.clone_from(&g.sid);
+        p.scope_name.clone_from(&g.name);
+        t.recipients.push(g);
+        t.policies.push(p);
+        let mut x = app.clone();
+        x.app_id = bench_app_id(a);
+        x.display_name = format!("bench-app-{a}");
+        x.service_principal_id = id(0xe, a);
+        t.apps.push(x);
+    }
+    t
+}
+
+async fn token_for(base: &str, creds: &mailscope_sim::OperatorCredentials) -> String {
+    let token: Value = reqwest::Client::new()
+        .post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", creds.client_id.as_str()),
+            ("client_secret", creds.client_secret.as_str()),
+            ("scope", "https://outlook.office365.com/.default"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["access_token"].as_str().unwrap().to_owned()
 }
 
 fn write_mix(i: u64) -> Value {
@@ -105,21 +201,7 @@ fn main() {
         let server = mailscope_testkit::Emulator::contoso().await;
         let creds = server.operator().clone();
         let base = server.base_url();
-        let token: Value = reqwest::Client::new()
-            .post(format!("{base}/{TENANT}/oauth2/v2.0/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", creds.client_id.as_str()),
-                ("client_secret", creds.client_secret.as_str()),
-                ("scope", "https://outlook.office365.com/.default"),
-            ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let token = token["access_token"].as_str().unwrap().to_owned();
+        let token = token_for(&base, &creds).await;
         let url = format!("{base}/adminapi/beta/{TENANT}/InvokeCommand");
         println!(
             "mailscope-sim throughput, {} CPUs",
@@ -128,6 +210,41 @@ fn main() {
         phase("reads (4-cmdlet mix)", &url, &token, secs, concurrency, read_mix, false).await;
         phase("writes (add/remove member)", &url, &token, secs, concurrency, write_mix, false).await;
         phase("reads, 1 sequential client", &url, &token, secs, concurrency, read_mix, true).await;
+        server.shutdown().await;
+
+        let (mailboxes, apps) = (env_num("SIM_BENCH_MAILBOXES", 100_000), env_num("SIM_BENCH_APPS", 1_000));
+        let sim = mailscope_sim::Sim::from_tenant(scaled_tenant(mailboxes, apps));
+        let server = mailscope_testkit::Emulator::serve(sim).await;
+        let base = server.base_url();
+        let token = token_for(&base, server.operator()).await;
+        let t0 = Instant::now();
+        let r = reqwest::Client::new().post(format!("{base}/_sim/exposure/checkpoint")).send().await.unwrap();
+        assert!(r.status().is_success());
+        println!(
+            "scale: {mailboxes} mailboxes, {apps} apps, exposure log on (checkpoint took {:.1} s)",
+            t0.elapsed().as_secs_f64()
+        );
+        let url = format!("{base}/adminapi/beta/{TENANT}/InvokeCommand");
+        phase("scale reads (3-cmdlet mix)", &url, &token, secs, concurrency, scale_read_mix, false).await;
+        phase(
+            "scale writes (add/remove a member of a scope group)",
+            &url,
+            &token,
+            secs,
+            concurrency,
+            scale_write_mix,
+            false,
+        )
+        .await;
+        let report: Value = reqwest::Client::new()
+            .get(format!("{base}/_sim/exposure"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        println!("scale: exposure log after the writes: {} mutations recorded", report["mutations"]);
         server.shutdown().await;
     });
 }

@@ -112,21 +112,22 @@ fn policies_for<'a>(tenant: &'a Tenant, app_id: &'a str) -> impl Iterator<Item =
 /// Rules (docs/exchange.md, "Access decision"): a matching Deny denies; else a matching Restrict
 /// grants; else any Restrict policy denies; else granted.
 pub(crate) fn aap(tenant: &Tenant, app_id: &str, target_id: Option<&str>, knobs: DecisionKnobs) -> Verdict {
-    decide(tenant, app_id, knobs.invalid, |p| in_scope(tenant, &p.scope_object_id, target_id, knobs.nested))
+    decide(policies_for(tenant, app_id), knobs.invalid, |p| {
+        in_scope(tenant, &p.scope_object_id, target_id, knobs.nested)
+    })
 }
 
 /// The rules themselves, once: `member` says whether the target is in a
 /// policy's scope, or `None` when the scope no longer exists (then
 /// `invalid` decides whether the policy counts as an empty scope).
-fn decide(
-    tenant: &Tenant,
-    app_id: &str,
+fn decide<'a>(
+    policies: impl Iterator<Item = &'a Policy>,
     invalid: InvalidPolicyMode,
     member: impl Fn(&Policy) -> Option<bool>,
 ) -> Verdict {
     let mut has_restrict = false;
     let mut restrict_match = false;
-    for p in policies_for(tenant, app_id) {
+    for p in policies {
         let member = match member(p) {
             Some(m) => m,
             None if invalid == InvalidPolicyMode::Ignore => continue,
@@ -150,6 +151,12 @@ pub(crate) struct ScopeIndex {
     /// Scope object id (lower case) → member object ids (lower case, the scope itself included);
     /// `None` when the scope recipient no longer exists.
     scopes: HashMap<String, Option<HashSet<String>>>,
+    /// App id (lower case) → positions of its own policies in `tenant.policies`;
+    /// the `*` policies apply to every app. Without it each decision scanned
+    /// every policy of the tenant, which made a checkpoint of 1,000 apps over
+    /// 100,000 mailboxes take 10^11 comparisons.
+    by_app: HashMap<String, Vec<usize>>,
+    star: Vec<usize>,
     knobs: DecisionKnobs,
 }
 
@@ -189,13 +196,27 @@ impl ScopeIndex {
             });
             scopes.insert(key, members);
         }
-        Self { scopes, knobs }
+        let mut by_app: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut star = Vec::new();
+        for (i, p) in tenant.policies.iter().enumerate() {
+            if p.app_id == "*" {
+                star.push(i);
+            } else {
+                by_app.entry(p.app_id.to_ascii_lowercase()).or_default().push(i);
+            }
+        }
+        Self { scopes, by_app, star, knobs }
     }
 
     /// Same verdict as [`aap`], from the index.
     pub(crate) fn aap(&self, tenant: &Tenant, app_id: &str, target_id: Option<&str>) -> Verdict {
         let target = target_id.map(str::to_ascii_lowercase);
-        decide(tenant, app_id, self.knobs.invalid, |p| {
+        let own = self.by_app.get(&app_id.to_ascii_lowercase()).map_or(&[][..], Vec::as_slice);
+        // Same order as `policies_for`: the tenant's policy order.
+        let mut positions: Vec<usize> = own.iter().chain(&self.star).copied().collect();
+        positions.sort_unstable();
+        let policies = positions.into_iter().map(|i| &tenant.policies[i]);
+        decide(policies, self.knobs.invalid, |p| {
             match self.scopes.get(&p.scope_object_id.to_ascii_lowercase()) {
                 Some(Some(set)) => Some(target.as_ref().is_some_and(|t| set.contains(t))),
                 _ => None,

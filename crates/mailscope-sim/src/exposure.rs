@@ -19,6 +19,7 @@ use mailscope_permissions::APP_ROLE_PERMISSIONS;
 use serde::Serialize;
 
 use crate::decision::{self, DecisionKnobs, ScopeFilter, Verdict};
+use crate::exposure_delta::Affected;
 use crate::model::Tenant;
 use crate::opath::MemberOf;
 
@@ -117,18 +118,75 @@ fn reach(tenant: &Tenant, apps: &BTreeSet<String>, knobs: DecisionKnobs) -> Reac
     out
 }
 
+/// The triples of `app` on the given mailboxes (object ids) in `tenant`,
+/// decided one by one (no index: a handful of mailboxes).
+fn reach_mailboxes(
+    tenant: &Tenant,
+    app: &str,
+    mailboxes: &BTreeSet<String>,
+    knobs: DecisionKnobs,
+    out: &mut Reach,
+) {
+    let (entra, all) = permissions(tenant, app);
+    if all.is_empty() {
+        return;
+    }
+    for id in mailboxes {
+        let Some(r) = tenant.recipient_by_object_id(id).filter(|r| r.kind.is_mailbox()) else {
+            continue;
+        };
+        for perm in &all {
+            let access = decision::effective(tenant, app, entra.contains(perm), perm, r, knobs);
+            if access == decision::Access::Granted {
+                out.insert((app.to_owned(), perm.clone(), r.primary_smtp_address.to_ascii_lowercase()));
+            }
+        }
+    }
+}
+
 impl ExposureLog {
     /// Starts a log with `tenant` as "before".
     pub(crate) fn checkpoint(tenant: &Tenant, knobs: DecisionKnobs) -> Self {
         Self { before: reach(tenant, &apps(tenant), knobs), seen: BTreeMap::new(), mutations: 0 }
     }
 
-    /// Records the state after a committed mutation.
-    pub(crate) fn record(&mut self, tenant: &Tenant, cmdlet: &str, knobs: DecisionKnobs) {
+    /// Records the state after a committed mutation, given the state before it.
+    ///
+    /// Only what the mutation can have changed is evaluated again (see
+    /// [`crate::exposure_delta`]): a triple whose inputs did not change is as
+    /// reachable as after the previous mutation, which was recorded then.
+    /// So the log stays exact while a member change costs a few decisions
+    /// instead of every app over every mailbox.
+    pub(crate) fn record(&mut self, previous: &Tenant, tenant: &Tenant, cmdlet: &str, knobs: DecisionKnobs) {
+        self.record_affected(crate::exposure_delta::affected(previous, tenant, knobs), tenant, cmdlet, knobs);
+    }
+
+    /// [`ExposureLog::record`] once the affected decisions are known.
+    fn record_affected(&mut self, affected: Affected, tenant: &Tenant, cmdlet: &str, knobs: DecisionKnobs) {
         self.mutations += 1;
-        let mut all = apps(tenant);
-        all.extend(self.before.iter().map(|(a, _, _)| a.clone()));
-        for pair in reach(tenant, &all, knobs) {
+        let mut found = Reach::new();
+        match affected {
+            Affected::Everything => {
+                let mut all = apps(tenant);
+                all.extend(self.before.iter().map(|(a, _, _)| a.clone()));
+                found = reach(tenant, &all, knobs);
+            }
+            Affected::Some { whole_apps, pairs } => {
+                if !whole_apps.is_empty() {
+                    found = reach(tenant, &whole_apps, knobs);
+                }
+                for (apps_selected, mailboxes) in pairs {
+                    let chosen = match apps_selected {
+                        Some(set) => set,
+                        None => apps(tenant),
+                    };
+                    for app in chosen.iter().filter(|a| !whole_apps.contains(*a)) {
+                        reach_mailboxes(tenant, app, &mailboxes, knobs, &mut found);
+                    }
+                }
+            }
+        }
+        for pair in found {
             if !self.before.contains(&pair) {
                 self.seen.entry(pair).or_insert_with(|| (self.mutations, cmdlet.to_owned()));
             }
@@ -166,5 +224,130 @@ impl ExposureLog {
             ))
         });
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decision::{InvalidPolicyMode, NestedGroups};
+    use crate::model::{AccessRight, Policy};
+
+    fn contoso() -> Tenant {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
+        crate::seed::load_file(&path).unwrap()
+    }
+
+    fn id_of(t: &Tenant, smtp: &str) -> String {
+        t.recipients.iter().find(|r| r.has_smtp(smtp)).unwrap().external_directory_object_id.clone()
+    }
+
+    fn group_mut<'a>(t: &'a mut Tenant, name: &str) -> &'a mut crate::model::Recipient {
+        t.recipients.iter_mut().find(|r| r.name == name).unwrap()
+    }
+
+    /// Mutations of every kind the delta tells apart, each building on the last.
+    fn steps(start: &Tenant) -> Vec<(&'static str, Tenant)> {
+        let mut out: Vec<(&'static str, Tenant)> = Vec::new();
+        let mut t = start.clone();
+        let ceo = id_of(&t, "ceo@contoso.com");
+        let billing = id_of(&t, "billing@contoso.com");
+        let mut push = |label, t: &Tenant| out.push((label, t.clone()));
+
+        group_mut(&mut t, "mailscope-invoice-mailer-allow").members.push(ceo.clone());
+        push("add a member to a scope group", &t);
+        group_mut(&mut t, "mailscope-invoice-mailer-allow").members.retain(|m| !m.eq_ignore_ascii_case(&ceo));
+        push("remove it again", &t);
+        group_mut(&mut t, "mailscope-hr-notifier-allow")
+            .members
+            .retain(|m| !m.eq_ignore_ascii_case(&billing));
+        push("remove a member that may not have been there", &t);
+        let mut fresh =
+            t.recipients.iter().find(|r| r.name == "mailscope-hr-notifier-allow").unwrap().clone();
+        fresh.name = "brand-new".into();
+        fresh.external_directory_object_id = "00000000-0000-4000-8000-00000000beef".into();
+        fresh.members = vec![ceo.clone()];
+        t.recipients.push(fresh.clone());
+        push("create a group with a member", &t);
+        t.policies.push(Policy {
+            app_id: "0b9c8d7e-6f5a-4b3c-8d2e-1f0a9b8c7d6e".into(),
+            scope_object_id: fresh.external_directory_object_id.clone(),
+            scope_sid: "S-1-5-21-9".into(),
+            scope_name: "brand-new".into(),
+            access_right: AccessRight::RestrictAccess,
+            description: " ".into(),
+        });
+        push("scope a policy on it", &t);
+        group_mut(&mut t, "brand-new").members.push(billing.clone());
+        push("add to the new scope", &t);
+        group_mut(&mut t, "brand-new").name = "renamed".into();
+        push("rename it", &t);
+        let gone = t.policies.remove(0);
+        push("remove a policy (the app loses its restriction)", &t);
+        t.policies.push(gone);
+        push("put it back", &t);
+        t.recipients.retain(|r| r.name != "renamed");
+        push("remove a scoped group", &t);
+        t.apps[0].graph_permissions.clear();
+        push("drop an app's grants", &t);
+        t.apps[0].graph_permissions.push("Mail.Send".into());
+        push("grant again", &t);
+        let mbx = t.recipients.iter_mut().find(|r| r.external_directory_object_id == ceo).unwrap();
+        mbx.department = "Finance".into();
+        push("change a mailbox attribute", &t);
+        t.role_assignments.clear();
+        push("drop every role assignment", &t);
+        out
+    }
+
+    /// The incremental log records exactly what recomputing every app over
+    /// every mailbox after each mutation records.
+    #[test]
+    fn incremental_recording_matches_a_full_recomputation() {
+        let start = contoso();
+        for nested in [NestedGroups::Direct, NestedGroups::Transitive] {
+            for invalid in [InvalidPolicyMode::FailClosed, InvalidPolicyMode::Ignore] {
+                let knobs = DecisionKnobs { nested, invalid };
+                let mut quick = ExposureLog::checkpoint(&start, knobs);
+                let mut full = quick.clone();
+                let mut previous = start.clone();
+                for (label, next) in steps(&start) {
+                    quick.record(&previous, &next, label, knobs);
+                    full.record_affected(Affected::Everything, &next, label, knobs);
+                    assert_eq!(quick.seen, full.seen, "after \"{label}\" ({nested:?}, {invalid:?})");
+                    previous = next;
+                }
+                assert_eq!(quick.report(&previous, knobs), full.report(&previous, knobs));
+                assert!(!full.seen.is_empty(), "the steps widen someone at some point");
+            }
+        }
+    }
+
+    /// A member change names only the apps scoping the group, on the moved member.
+    #[test]
+    fn a_member_change_names_few_decisions() {
+        // Without management scopes (their filters may quote any group).
+        let mut before = contoso();
+        before.management_scopes.clear();
+        before.role_assignments.clear();
+        let mut after = before.clone();
+        let ceo = id_of(&after, "ceo@contoso.com");
+        group_mut(&mut after, "mailscope-invoice-mailer-allow").members.push(ceo.clone());
+        let knobs = DecisionKnobs::default();
+        match crate::exposure_delta::affected(&before, &after, knobs) {
+            Affected::Some { whole_apps, pairs } => {
+                assert!(whole_apps.is_empty(), "{whole_apps:?}");
+                assert_eq!(pairs.len(), 1, "{pairs:?}");
+                let (apps, mailboxes) = &pairs[0];
+                assert_eq!(apps.as_ref().unwrap().len(), 1);
+                assert_eq!(mailboxes, &BTreeSet::from([ceo.to_ascii_lowercase()]));
+            }
+            Affected::Everything => panic!("a member change must not recompute everything"),
+        }
+        assert_eq!(
+            crate::exposure_delta::affected(&before, &before.clone(), knobs),
+            Affected::Some { whole_apps: BTreeSet::new(), pairs: Vec::new() }
+        );
     }
 }

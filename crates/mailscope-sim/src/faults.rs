@@ -5,6 +5,7 @@
 //! gets the same sequence of faults on every run (given the same call order).
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -35,6 +36,11 @@ pub struct FaultConfig {
     /// The next this many `@odata.nextLink` continuations answer as expired
     /// links do (docs/exchange.md, "Paging"), however young they are.
     pub expire_page_links: u32,
+    /// Concurrency budget: an `InvokeCommand` that arrives while this many
+    /// are already being served is answered 429 with `Retry-After:
+    /// retry_after_secs`, as Exchange throttles app-only callers by
+    /// concurrency (`X-Concurrencycount`). `None` (default): no budget.
+    pub max_concurrent_calls: Option<usize>,
     /// Seed of the random stream behind the rates.
     pub seed: u64,
 }
@@ -52,6 +58,7 @@ impl Default for FaultConfig {
             page_size: None,
             fail_nth_mutation: None,
             expire_page_links: 0,
+            max_concurrent_calls: None,
             seed: 0,
         }
     }
@@ -120,12 +127,25 @@ struct FaultState {
 #[derive(Debug)]
 pub(crate) struct Faults {
     state: Mutex<FaultState>,
+    /// `InvokeCommand` calls being served (for `max_concurrent_calls`).
+    in_flight: AtomicUsize,
+}
+
+/// One `InvokeCommand` being served; leaves the concurrency count when dropped.
+#[must_use]
+pub(crate) struct CallSlot<'a>(&'a AtomicUsize);
+
+impl Drop for CallSlot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl Faults {
     pub(crate) fn new(config: FaultConfig) -> Self {
         let f = Self {
             state: Mutex::new(FaultState { rng: 0, countdown: None, config: FaultConfig::default() }),
+            in_flight: AtomicUsize::new(0),
         };
         f.set(config);
         f
@@ -153,6 +173,22 @@ impl Faults {
         let ms = self.lock().config.latency_ms;
         if ms > 0 {
             tokio::time::sleep(Duration::from_millis(ms)).await;
+        }
+    }
+
+    /// Enters one `InvokeCommand` into the concurrency count, or, when the
+    /// budget is spent, the 429 to answer instead (the call is then not
+    /// counted).
+    pub(crate) fn enter_call(&self) -> Result<CallSlot<'_>, Injected> {
+        let (budget, retry_after) = {
+            let s = self.lock();
+            (s.config.max_concurrent_calls, s.config.retry_after_secs)
+        };
+        let before = self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let slot = CallSlot(&self.in_flight);
+        match budget {
+            Some(max) if before >= max => Err(Injected::Throttle(retry_after)),
+            _ => Ok(slot),
         }
     }
 
@@ -238,6 +274,25 @@ mod tests {
         assert_eq!(seq_a, seq_b);
         let hits = seq_a.iter().filter(|d| d.is_some()).count();
         assert!((200..300).contains(&hits), "{hits}");
+    }
+
+    #[test]
+    fn the_concurrency_budget_throttles_the_call_past_it() {
+        let f = Faults::new(FaultConfig {
+            max_concurrent_calls: Some(2),
+            retry_after_secs: 3,
+            ..FaultConfig::default()
+        });
+        let a = f.enter_call().ok().unwrap();
+        let b = f.enter_call().ok().unwrap();
+        assert_eq!(f.enter_call().err(), Some(Injected::Throttle(3)), "a third at once");
+        assert_eq!(f.enter_call().err(), Some(Injected::Throttle(3)), "a refused call held no slot");
+        drop(a);
+        let c = f.enter_call().ok().unwrap();
+        drop((b, c));
+        let unlimited = Faults::new(FaultConfig::default());
+        let slots: Vec<_> = (0..100).map(|_| unlimited.enter_call().ok().unwrap()).collect();
+        assert_eq!(slots.len(), 100);
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod clock;
 mod config;
 mod decision;
 mod exposure;
+mod exposure_delta;
 mod faults;
 mod model;
 mod opath;

@@ -90,7 +90,7 @@ impl RecipientKind {
 }
 
 /// One Exchange recipient (mailbox, mail user, contact or group).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Recipient {
     /// `RecipientTypeDetails`.
@@ -177,7 +177,7 @@ impl AccessRight {
 }
 
 /// One application access policy (one `AppId`; docs/exchange.md, "Access decision").
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Policy {
     /// The app's client id as given (Exchange keeps the caller's spelling).
@@ -218,7 +218,7 @@ pub(crate) const POLICY_OVERHEAD_BYTES: usize = 100;
 pub(crate) const POLICY_SPACE_BUDGET: usize = 30_300;
 
 /// A certificate credential registered on an app.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CertificateCredential {
     /// The certificate, PEM (inlined at seed load so state files are self-contained).
@@ -226,7 +226,7 @@ pub struct CertificateCredential {
 }
 
 /// A federated identity credential registered on an app.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FederatedCredential {
     /// Expected `iss` of the external token.
@@ -252,7 +252,7 @@ pub enum ManagedIdentityKind {
 }
 
 /// An Entra application (its registration and its service principal in one).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct App {
     /// Application (client) id.
@@ -284,7 +284,7 @@ pub struct App {
 
 /// Exchange's pointer to an Entra service principal (`New-ServicePrincipal`):
 /// what RBAC for Applications assigns roles to.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServicePrincipalPointer {
     /// The app's client id.
@@ -308,7 +308,7 @@ impl ServicePrincipalPointer {
 }
 
 /// A management scope (`New-ManagementScope -RecipientRestrictionFilter`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ManagementScope {
     /// `Name` (also its `Identity`).
@@ -324,7 +324,7 @@ pub struct ManagementScope {
 }
 
 /// A management role assignment of an "Application X" role to a service principal pointer.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RoleAssignment {
     /// `Name` (also its `Identity`).
@@ -342,7 +342,7 @@ pub struct RoleAssignment {
 }
 
 /// The whole tenant.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Tenant {
     /// Tenant GUID (lower case).

@@ -153,8 +153,9 @@ impl Shared {
         if let Some(path) = &self.state_path {
             store::save(path, &working, NO_KEY).map_err(|e| WriteError::Persist(e.to_string()))?;
         }
-        if let Some(log) = core.exposure.as_mut() {
-            log.record(&working, cmdlet, knobs);
+        let parts = &mut *core;
+        if let Some(log) = parts.exposure.as_mut() {
+            log.record(&parts.tenant, &working, cmdlet, knobs);
         }
         let new = Arc::new(working);
         let now = Instant::now();
@@ -244,6 +245,13 @@ impl Sim {
                 rate: Mutex::new(HashMap::new()),
             }),
         }
+    }
+
+    /// An in-memory tenant built by the caller (generated tenants for
+    /// benchmarks and scale tests). Nothing is persisted.
+    pub fn from_tenant(mut tenant: Tenant) -> Self {
+        let clear = secrets::seal(&mut tenant);
+        Self::build(tenant, clear, None)
     }
 
     /// An in-memory tenant from a seed file (YAML, or JSON by extension). Nothing is persisted.

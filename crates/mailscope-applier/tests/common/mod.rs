@@ -130,6 +130,8 @@ pub struct FakeTenant {
     max_in_flight: AtomicUsize,
     calls: AtomicUsize,
     log: Mutex<Vec<Event>>,
+    /// What `concurrency_limit` answers (an adaptive client's limit).
+    limit: Mutex<Option<usize>>,
 }
 
 impl FakeTenant {
@@ -168,7 +170,13 @@ impl FakeTenant {
             max_in_flight: AtomicUsize::new(0),
             calls: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            limit: Mutex::new(None),
         }
+    }
+
+    /// Makes the tenant report an adaptive concurrency limit.
+    pub fn set_limit(&self, limit: Option<usize>) {
+        *self.limit.lock().unwrap() = limit;
     }
 
     pub fn with_delay(mut self, delay: Duration) -> Self {
@@ -412,6 +420,10 @@ fn is_recipient(s: &State, address: &str) -> bool {
 }
 
 impl Tenant for FakeTenant {
+    fn concurrency_limit(&self) -> Option<usize> {
+        *self.limit.lock().unwrap()
+    }
+
     fn create_group(
         &self,
         group: &str,

@@ -26,8 +26,8 @@ use std::fmt::Write;
 
 use super::escape::{Span, html_text, md_code, md_text};
 use super::header::{context_line, marker_key};
-use super::{Section, counts, sections};
-use crate::plan::{Action, AppChange, AppPlan, Plan};
+use super::{Section, counts, sections, steps_by_app};
+use crate::plan::{Action, AppChange, AppPlan, Plan, Step};
 
 /// Hidden first line so a CI step can find and update its own comment.
 pub const COMMENT_MARKER: &str = "<!-- mailscope-plan -->";
@@ -130,8 +130,8 @@ enum Origin {
     Both,
 }
 
-fn actions<'a>(plan: &'a Plan, app_id: &'a str) -> Vec<&'a Action> {
-    plan.steps_of(app_id).map(|s| &s.action).collect()
+fn actions<'a>(by_app: &HashMap<&str, Vec<&'a Step>>, app_id: &str) -> Vec<&'a Action> {
+    by_app.get(app_id).into_iter().flatten().map(|s| &s.action).collect()
 }
 
 fn same_actions(a: &[&Action], b: &[&Action]) -> bool {
@@ -139,16 +139,17 @@ fn same_actions(a: &[&Action], b: &[&Action]) -> bool {
 }
 
 fn origins(plan: &Plan, base: Option<&Plan>) -> HashMap<String, Origin> {
+    let (ours, theirs) = (steps_by_app(plan), base.map(steps_by_app));
     plan.apps
         .iter()
         .map(|a| {
-            let origin = match base {
+            let origin = match &theirs {
                 None => Origin::Unknown,
-                Some(base) => {
-                    let before = actions(base, &a.app_id);
+                Some(theirs) => {
+                    let before = actions(theirs, &a.app_id);
                     if before.is_empty() {
                         Origin::Commit
-                    } else if same_actions(&before, &actions(plan, &a.app_id)) {
+                    } else if same_actions(&before, &actions(&ours, &a.app_id)) {
                         Origin::Drift
                     } else {
                         Origin::Both
@@ -163,9 +164,10 @@ fn origins(plan: &Plan, base: Option<&Plan>) -> HashMap<String, Origin> {
 /// Apps the base plan would change that this plan leaves alone: drift that
 /// the commit adopts into the file (the tenant already matches the new file).
 fn adopted<'a>(plan: &Plan, base: &'a Plan) -> Vec<&'a AppPlan> {
+    let with_steps = steps_by_app(plan);
     base.apps
         .iter()
-        .filter(|b| b.change != AppChange::Unchanged && plan.steps_of(&b.app_id).next().is_none())
+        .filter(|b| b.change != AppChange::Unchanged && !with_steps.contains_key(b.app_id.as_str()))
         .filter(|b| !matches!(b.change, AppChange::LockDown | AppChange::Remove))
         .collect()
 }
@@ -273,7 +275,8 @@ fn warnings(plan: &Plan, base: Option<&Plan>, out: &mut String) {
         capped_list(out, &leaving, "> - ");
     }
     if let Some(base) = base {
-        let drifted = plan.apps.iter().filter(|a| base.steps_of(&a.app_id).next().is_some()).count();
+        let in_base = steps_by_app(base);
+        let drifted = plan.apps.iter().filter(|a| in_base.contains_key(a.app_id.as_str())).count();
         if drifted > 0 {
             let _ = writeln!(
                 out,

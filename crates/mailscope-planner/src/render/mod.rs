@@ -26,8 +26,10 @@ pub use markdown::{
 pub use sarif::{audit_sarif, sarif, sarif_with_exposures};
 pub use text::{TextOptions, text, text_with};
 
+use std::collections::HashMap;
+
 use crate::live::AccessRight;
-use crate::plan::{Action, AppChange, AppPlan, Effect, Plan};
+use crate::plan::{Action, AppChange, AppPlan, Effect, Plan, Step};
 
 /// Renders the plan as pretty JSON (the format of `docs/plan-format.md`).
 ///
@@ -135,13 +137,26 @@ fn right(r: AccessRight) -> &'static str {
     }
 }
 
+/// Each app's steps, in plan order, found in one pass over the plan.
+///
+/// [`Plan::steps_of`] scans every step; calling it once per app made
+/// rendering a 20,000-app plan quadratic (10 s of CPU for 66,000 steps).
+pub(crate) fn steps_by_app(plan: &Plan) -> HashMap<&str, Vec<&Step>> {
+    let mut by_app: HashMap<&str, Vec<&Step>> = HashMap::new();
+    for s in &plan.steps {
+        by_app.entry(s.app_id.as_str()).or_default().push(s);
+    }
+    by_app
+}
+
 /// Groups each app's steps by object, in a stable order.
 pub(crate) fn sections(plan: &Plan) -> Vec<Section<'_>> {
+    let by_app = steps_by_app(plan);
     plan.apps
         .iter()
         .filter(|a| a.change != AppChange::Unchanged)
         .map(|app| {
-            let steps: Vec<_> = plan.steps_of(&app.app_id).collect();
+            let steps: Vec<&Step> = by_app.get(app.app_id.as_str()).cloned().unwrap_or_default();
             let mut lines = Vec::new();
             // Groups in order of first appearance.
             let mut groups: Vec<&str> = Vec::new();

@@ -202,6 +202,7 @@ fn exposure_text(e: &DriftExposure) -> String {
 fn sarif_log(plan: &Plan, file: &str, tenant: &str, exposures: Option<&[DriftExposure]>) -> String {
     let file = uri(file);
     let mut results = Vec::new();
+    let by_app = super::steps_by_app(plan);
     for app in &plan.apps {
         let line = app.line.unwrap_or(1);
         match app.change {
@@ -245,7 +246,8 @@ fn sarif_log(plan: &Plan, file: &str, tenant: &str, exposures: Option<&[DriftExp
                 &app.app_id,
             )),
             AppChange::Create | AppChange::Update => {
-                let steps: usize = plan.steps_of(&app.app_id).map(|s| s.action.changes()).sum();
+                let steps: usize =
+                    by_app.get(app.app_id.as_str()).map_or(0, |s| s.iter().map(|s| s.action.changes()).sum());
                 let narrows_back = !app.widens();
                 let exposure =
                     exposures.map(|all| all.iter().find(|e| e.app_id.eq_ignore_ascii_case(&app.app_id)));

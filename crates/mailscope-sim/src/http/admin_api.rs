@@ -225,6 +225,12 @@ pub(crate) async fn invoke_command(
     body: Bytes,
 ) -> Response {
     shared.stats.count(Endpoint::InvokeCommand, None);
+    // Held while the call is served, the injected latency included: that is
+    // when the service counts a call against the concurrency budget.
+    let _slot = match shared.faults.enter_call() {
+        Ok(slot) => slot,
+        Err(inj) => return injected_response(&shared, &conn, inj),
+    };
     shared.faults.latency().await;
     if version != "beta" {
         return StatusCode::METHOD_NOT_ALLOWED.into_response();

@@ -1,0 +1,194 @@
+//! What a committed mutation can have changed in the exposure log's reach:
+//! the state before and after are compared, and only the (app, mailbox)
+//! decisions whose inputs differ are named.
+//!
+//! The inputs of a decision (`docs/exchange.md`, "Access decision") are the
+//! app's policies, its Entra grants, its RBAC objects, the members of its
+//! policies' scope groups and, for management-scope filters, any attribute
+//! of the mailbox or of the groups it is in. So:
+//!
+//! - a changed policy, or changed grants, name their app (a `*` policy all
+//!   apps), evaluated again over every mailbox;
+//! - a change to RBAC objects (pointers, scopes, assignments) names every
+//!   app, as does anything under transitive scope membership (a nested group
+//!   can reach far): these are rare writes;
+//! - a group whose members changed names the apps whose policies scope it,
+//!   on the members that came or went; a group whose name changed (its DN is
+//!   what a `MemberOfGroup` filter quotes) or whose members changed while
+//!   management scopes exist names every app with a role assignment;
+//! - a mailbox that changed or appeared is evaluated for every app; a
+//!   recipient that disappeared names the apps whose policies scoped it.
+//!
+//! Everything else (a new empty group, a marker on a group no policy uses)
+//! names nothing. The exposure log's tests compare it against a full
+//! recomputation after each step.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::decision::{DecisionKnobs, NestedGroups};
+use crate::model::{Recipient, Tenant};
+
+/// App ids (lower case); `None` = every app.
+pub(crate) type AppSelection = Option<BTreeSet<String>>;
+
+/// What to evaluate again after a mutation.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Affected {
+    /// Every app over every mailbox.
+    Everything,
+    /// These apps over every mailbox, and these (apps, mailbox object ids).
+    Some {
+        /// Apps evaluated over every mailbox and the "any other" sentinel.
+        whole_apps: BTreeSet<String>,
+        /// Apps evaluated on a few mailboxes (lower-case object ids).
+        pairs: Vec<(AppSelection, BTreeSet<String>)>,
+    },
+}
+
+fn lower(s: &str) -> String {
+    s.to_ascii_lowercase()
+}
+
+/// Compares the two states; see the module docs.
+pub(crate) fn affected(before: &Tenant, after: &Tenant, knobs: DecisionKnobs) -> Affected {
+    if before.service_principals != after.service_principals
+        || before.management_scopes != after.management_scopes
+        || before.role_assignments != after.role_assignments
+    {
+        return Affected::Everything;
+    }
+    let mut whole_apps = BTreeSet::new();
+    // Policies: the apps of those that differ.
+    if before.policies != after.policies {
+        for p in before.policies.iter().filter(|p| !after.policies.contains(p)) {
+            if p.app_id == "*" {
+                return Affected::Everything;
+            }
+            whole_apps.insert(lower(&p.app_id));
+        }
+        for p in after.policies.iter().filter(|p| !before.policies.contains(p)) {
+            if p.app_id == "*" {
+                return Affected::Everything;
+            }
+            whole_apps.insert(lower(&p.app_id));
+        }
+    }
+    // Grants: the apps that differ, appeared or went.
+    if before.apps != after.apps {
+        let old: HashMap<String, _> = before.apps.iter().map(|a| (lower(&a.app_id), a)).collect();
+        let new: HashMap<String, _> = after.apps.iter().map(|a| (lower(&a.app_id), a)).collect();
+        for (id, a) in &old {
+            if new.get(id).is_none_or(|b| {
+                b.graph_permissions != a.graph_permissions || b.exchange_permissions != a.exchange_permissions
+            }) {
+                whole_apps.insert(id.clone());
+            }
+        }
+        whole_apps.extend(new.keys().filter(|id| !old.contains_key(*id)).cloned());
+    }
+    let Some(pairs) = recipient_changes(before, after, knobs, &mut whole_apps) else {
+        return Affected::Everything;
+    };
+    Affected::Some { whole_apps, pairs }
+}
+
+/// Apps whose policies scope the recipient `id` (lower case), in `t`.
+fn scoping_apps(t: &Tenant, id: &str) -> BTreeSet<String> {
+    t.policies
+        .iter()
+        .filter(|p| p.scope_object_id.eq_ignore_ascii_case(id))
+        .map(|p| lower(&p.app_id))
+        .collect()
+}
+
+/// The recipient side; `None` when everything must be evaluated again.
+fn recipient_changes(
+    before: &Tenant,
+    after: &Tenant,
+    knobs: DecisionKnobs,
+    whole_apps: &mut BTreeSet<String>,
+) -> Option<Vec<(AppSelection, BTreeSet<String>)>> {
+    let mut pairs = Vec::new();
+    let rbac_apps = || -> BTreeSet<String> {
+        after
+            .role_assignments
+            .iter()
+            .filter_map(|a| {
+                after.service_principals.iter().find(|s| s.object_id.eq_ignore_ascii_case(&a.app_object_id))
+            })
+            .map(|s| lower(&s.app_id))
+            .collect()
+    };
+    let mut on_change = |old: Option<&Recipient>, new: Option<&Recipient>, pairs: &mut Vec<_>| -> bool {
+        let r = new.or(old).expect("one side exists");
+        if r.kind.is_mailbox() && new.is_some() {
+            // Attributes feed scope filters; a new mailbox is new to every app.
+            pairs.push((None, BTreeSet::from([lower(&r.external_directory_object_id)])));
+        }
+        let id = lower(&r.external_directory_object_id);
+        if new.is_none() {
+            // A scope that disappeared: its policies now decide by `invalid`.
+            whole_apps.extend(scoping_apps(before, &id));
+            if r.kind.is_group() && !after.management_scopes.is_empty() {
+                whole_apps.extend(rbac_apps());
+            }
+            return r.kind.is_group() && knobs.nested == NestedGroups::Transitive;
+        }
+        if !r.kind.is_group() {
+            return false;
+        }
+        let (old_members, new_members) =
+            (old.map_or(&[][..], |o| &o.members[..]), new.map_or(&[][..], |n| &n.members[..]));
+        let members_changed = old_members != new_members;
+        let renamed = old.is_some_and(|o| new.is_some_and(|n| o.name != n.name));
+        if !members_changed && !renamed {
+            return false;
+        }
+        if knobs.nested == NestedGroups::Transitive {
+            return true;
+        }
+        if !after.management_scopes.is_empty() {
+            whole_apps.extend(rbac_apps());
+        }
+        if members_changed {
+            let old_set: BTreeSet<String> = old_members.iter().map(|m| lower(m)).collect();
+            let new_set: BTreeSet<String> = new_members.iter().map(|m| lower(m)).collect();
+            let moved: BTreeSet<String> = old_set.symmetric_difference(&new_set).cloned().collect();
+            let apps = scoping_apps(after, &id);
+            if !apps.is_empty() && !moved.is_empty() {
+                pairs.push((Some(apps), moved));
+            }
+        }
+        false
+    };
+    let same_ids = before.recipients.len() == after.recipients.len()
+        && before
+            .recipients
+            .iter()
+            .zip(&after.recipients)
+            .all(|(a, b)| a.external_directory_object_id == b.external_directory_object_id);
+    if same_ids {
+        for (a, b) in before.recipients.iter().zip(&after.recipients) {
+            if a != b && on_change(Some(a), Some(b), &mut pairs) {
+                return None;
+            }
+        }
+    } else {
+        let old: HashMap<String, &Recipient> =
+            before.recipients.iter().map(|r| (lower(&r.external_directory_object_id), r)).collect();
+        let new: HashMap<String, &Recipient> =
+            after.recipients.iter().map(|r| (lower(&r.external_directory_object_id), r)).collect();
+        for (id, b) in &new {
+            let a = old.get(id).copied();
+            if a != Some(*b) && on_change(a, Some(b), &mut pairs) {
+                return None;
+            }
+        }
+        for (id, a) in &old {
+            if !new.contains_key(id) && on_change(Some(a), None, &mut pairs) {
+                return None;
+            }
+        }
+    }
+    Some(pairs)
+}
