@@ -2,6 +2,8 @@
 //! worded: each test pins a value a user can hit exactly (a 64-character
 //! group name, a 200-character description, the 20th problem, the size cap).
 
+use std::fmt::Write as _;
+
 use mailscope_spec::{MAX_FILE_BYTES, Mechanism, UnlistedMode, parse};
 
 const GUID_A: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
@@ -30,9 +32,10 @@ fn a_description_of_exactly_200_characters_is_accepted_and_201_refused() {
 fn bad_apps(n: usize) -> String {
     let mut text = String::from("apiVersion: mailscope/v1\napps:\n");
     for i in 0..n {
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "  - name: app{i}\n    appId: 3f2a1d7e-8c4b-4e59-9a0f-{i:012}\n    allow: [not-an-address-{i}]\n"
-        ));
+        );
     }
     text
 }
