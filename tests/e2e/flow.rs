@@ -188,7 +188,9 @@ fn widening_is_refused_without_the_flag_and_nothing_changes() {
     );
     assert!(r.stderr.contains("--allow-widening"), "{}", r.stderr);
     let stats = t.control("GET", "/_sim/stats", None);
-    for write in ["Add-DistributionGroupMember", "Update-DistributionGroupMember", "New-ApplicationAccessPolicy"] {
+    for write in
+        ["Add-DistributionGroupMember", "Update-DistributionGroupMember", "New-ApplicationAccessPolicy"]
+    {
         assert_eq!(stats["cmdlets"].get(write), None, "{stats}");
     }
     // The only group made and removed is the apply lease's, taken before the

@@ -192,11 +192,7 @@ pub(crate) async fn start_sim(
     // emulator loads it. It is needed even when the state file exists: the
     // state keeps client secrets only hashed, so the operator's credentials
     // come from the seed.
-    let demo = if seed.is_none() {
-        Some(crate::demo_seed::MaterializedSeed::write()?)
-    } else {
-        None
-    };
+    let demo = if seed.is_none() { Some(crate::demo_seed::MaterializedSeed::write()?) } else { None };
     let seed = seed
         .map(Path::to_path_buf)
         .or_else(|| demo.as_ref().map(crate::demo_seed::MaterializedSeed::seed_file));

@@ -341,7 +341,9 @@ impl ExoClient {
             let key = self.marker_key();
             set.spawn(async move {
                 match me.invoke("Get-DistributionGroup", serde_json::json!({"Filter": filter})).await {
-                    Ok(v) => Ok(v.iter().filter_map(|o| crate::exo::parse_group(o, &key)).collect::<Vec<_>>()),
+                    Ok(v) => {
+                        Ok(v.iter().filter_map(|o| crate::exo::parse_group(o, &key)).collect::<Vec<_>>())
+                    }
                     Err(e) if e.kind == ExoErrorKind::NotFound => Ok(Vec::new()),
                     Err(e) => Err(e),
                 }

@@ -89,7 +89,9 @@ async fn a_proxy_address_in_an_allow_list_is_planned_as_the_primary_and_converge
         match a {
             Action::AddMember { group, member } => exo.add_member(group, member).await.unwrap(),
             Action::RemoveMember { group, member } => exo.remove_member(group, member).await.unwrap(),
-            Action::ReplaceMembers { group, members, .. } => exo.replace_members(group, members).await.unwrap(),
+            Action::ReplaceMembers { group, members, .. } => {
+                exo.replace_members(group, members).await.unwrap()
+            }
             _ => unreachable!(),
         };
     }

@@ -256,7 +256,12 @@ mod tests {
     }
 
     fn recipient(address: &str) -> Recipient {
-        Recipient { address: address.to_owned(), kind: "UserMailbox".into(), id: None, proxy_addresses: Vec::new() }
+        Recipient {
+            address: address.to_owned(),
+            kind: "UserMailbox".into(),
+            id: None,
+            proxy_addresses: Vec::new(),
+        }
     }
 
     fn s(v: &str) -> String {

@@ -239,7 +239,12 @@ mod tests {
     const APP: &str = "00000000-0000-4000-8000-00000000000a";
 
     fn recipient(address: &str, kind: &str) -> Recipient {
-        Recipient { address: address.to_owned(), kind: kind.to_owned(), id: None, proxy_addresses: Vec::new() }
+        Recipient {
+            address: address.to_owned(),
+            kind: kind.to_owned(),
+            id: None,
+            proxy_addresses: Vec::new(),
+        }
     }
 
     /// An adopted group Exchange would refuse as a policy scope, or one

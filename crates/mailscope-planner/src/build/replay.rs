@@ -469,10 +469,16 @@ mod description_tests {
         };
         let world = World::from_live(&live);
         let target = target::build(&desired, &live, &world, &PlanOptions::default()).unwrap();
-        diff::ordered_steps(&desired, &world, &target.world, &target.owners, &std::collections::BTreeSet::new())
-            .into_iter()
-            .map(|s| s.action)
-            .collect()
+        diff::ordered_steps(
+            &desired,
+            &world,
+            &target.world,
+            &target.owners,
+            &std::collections::BTreeSet::new(),
+        )
+        .into_iter()
+        .map(|s| s.action)
+        .collect()
     }
 
     /// A new description in the file is one in-place write on the existing

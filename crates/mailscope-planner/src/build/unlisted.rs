@@ -254,7 +254,12 @@ mod tests {
             format_version: 1,
             recipients: ["a@contoso.com", "ceo@contoso.com"]
                 .iter()
-                .map(|a| Recipient { address: (*a).to_owned(), kind: "UserMailbox".into(), id: None, proxy_addresses: Vec::new() })
+                .map(|a| Recipient {
+                    address: (*a).to_owned(),
+                    kind: "UserMailbox".into(),
+                    id: None,
+                    proxy_addresses: Vec::new(),
+                })
                 .collect(),
             policies: vec![
                 policy(SCOPED, &sales, AccessRight::RestrictAccess),
