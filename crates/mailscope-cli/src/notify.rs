@@ -98,9 +98,9 @@ fn event_line(event: &Event<'_>) -> Option<(&'static str, Value)> {
             ("error", json!({ "run": run, "stage": stage.as_str(), "error": error }))
         }
         Event::InSync { run, tenant, .. } => ("in_sync", json!({ "run": run, "tenant": tenant })),
-        Event::Drift { run, tenant, plan } => (
+        Event::Drift { run, tenant, plan, exposures } => (
             "drift",
-            json!({ "run": run, "tenant": tenant, "steps": plan.steps.len(), "apps": drifted_apps(plan), "findings": plan.findings }),
+            json!({ "run": run, "tenant": tenant, "steps": plan.steps.len(), "apps": drifted_apps(plan), "findings": plan.findings, "exposures": exposures }),
         ),
         Event::CorrectionRefused { run, reason } => {
             ("correction_refused", json!({ "run": run, "reason": reason }))
@@ -142,16 +142,26 @@ impl Events {
 /// `{event, text, file, run, time, …}` with a one-line `text` for chat tools.
 pub(crate) fn payload(run: u64, file: &str, note: &Notification<'_>) -> Value {
     let (text, mut fields) = match *note {
-        Notification::Drift { tenant, plan } => {
+        Notification::Drift { tenant, plan, exposures } => {
             let apps = drifted_app_count(plan);
             let steps = plan.steps.len();
+            // An exposure leads the line: an app reaching mailboxes it
+            // should not is what a reader of the chat must see first.
+            let exposed = if exposures.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    "EXPOSURE: {} can reach mailboxes it should not; ",
+                    exposures.iter().map(|e| e.app.as_str()).collect::<Vec<_>>().join(", ")
+                )
+            };
             (
                 format!(
-                    "{apps} app{} of {tenant} drifted from {file} ({steps} change{} to correct)",
+                    "{exposed}{apps} app{} of {tenant} drifted from {file} ({steps} change{} to correct)",
                     plural(apps),
                     plural(steps)
                 ),
-                json!({ "tenant": tenant, "apps": drifted_apps(plan) }),
+                json!({ "tenant": tenant, "apps": drifted_apps(plan), "exposures": exposures }),
             )
         }
         Notification::Corrected { tenant, report } => {
@@ -257,5 +267,36 @@ mod tests {
             (&"connect".into(), &"refused".into(), &"p.yaml".into(), &7.into())
         );
         assert!(p["time"].is_string());
+    }
+
+    #[test]
+    fn a_drift_payload_leads_with_the_exposed_apps_and_lists_their_mailboxes() {
+        let plan = mailscope_planner::Plan {
+            format_version: mailscope_planner::PLAN_FORMAT_VERSION,
+            steps: Vec::new(),
+            apps: Vec::new(),
+            findings: Vec::new(),
+            summary: mailscope_planner::Summary::default(),
+        };
+        let exposures = [mailscope_planner::DriftExposure {
+            app: "invoice-mailer".into(),
+            app_id: "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60".into(),
+            mailboxes: vec!["ceo@contoso.com".into()],
+            every_other_mailbox: false,
+        }];
+        let note = Notification::Drift { tenant: "contoso", plan: &plan, exposures: &exposures };
+        let p = payload(3, "p.yaml", &note);
+        let text = p["text"].as_str().unwrap();
+        assert!(
+            text.starts_with("mailscope: EXPOSURE: invoice-mailer can reach mailboxes it should not; "),
+            "{text}"
+        );
+        assert_eq!(p["exposures"][0]["mailboxes"][0], "ceo@contoso.com");
+        assert_eq!(p["exposures"][0]["appId"], "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60");
+
+        let calm =
+            payload(3, "p.yaml", &Notification::Drift { tenant: "contoso", plan: &plan, exposures: &[] });
+        assert!(!calm["text"].as_str().unwrap().contains("EXPOSURE"), "{calm}");
+        assert_eq!(calm["exposures"], serde_json::json!([]));
     }
 }

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use mailscope_applier::ApplyReport;
-use mailscope_planner::{AppChange, Plan};
+use mailscope_planner::{AppChange, DriftExposure, Plan};
 
 /// Which part of a run failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -122,6 +122,10 @@ pub enum Event<'a> {
         tenant: &'a str,
         /// What correcting takes.
         plan: &'a Plan,
+        /// Apps that reach, live, mailboxes the file does not allow them
+        /// (`mailscope_planner::drift_exposures`): the drift that matters
+        /// most, named so an alert can say which app and which mailboxes.
+        exposures: &'a [DriftExposure],
     },
     /// The mass-change guard refused to correct.
     CorrectionRefused {
@@ -200,6 +204,8 @@ pub enum Notification<'a> {
         tenant: &'a str,
         /// What correcting takes.
         plan: &'a Plan,
+        /// Apps reaching mailboxes they should not (see [`Event::Drift`]).
+        exposures: &'a [DriftExposure],
     },
     /// A correction completed.
     Corrected {

@@ -142,12 +142,12 @@ impl<S: Source, O: Observer> Reconciler<S, O> {
 
     async fn with_session(&mut self, session: &mut S::Session, desired: &DesiredState) -> Outcome {
         let planned = match session.read_live(desired).await {
-            Ok(live) => {
-                mailscope_planner::plan(desired, &live, &self.options.planning).map_err(|e| e.to_string())
-            }
+            Ok(live) => mailscope_planner::plan(desired, &live, &self.options.planning)
+                .map(|plan| (plan, mailscope_planner::drift_exposures(desired, &live)))
+                .map_err(|e| e.to_string()),
             Err(e) => Err(e.to_string()),
         };
-        let plan = match planned {
+        let (plan, exposures) = match planned {
             Ok(p) => p,
             Err(err) => {
                 self.error(Stage::Plan, &err).await;
@@ -160,9 +160,15 @@ impl<S: Source, O: Observer> Reconciler<S, O> {
             self.last_notified = None;
             return Outcome::InSync;
         }
-        self.observer.event(&Event::Drift { run: self.run, tenant: &tenant, plan: &plan });
+        self.observer.event(&Event::Drift {
+            run: self.run,
+            tenant: &tenant,
+            plan: &plan,
+            exposures: &exposures,
+        });
         let key = format!("drift:{}", serde_json::to_string(&plan.steps).unwrap_or_default());
-        self.notify(&Notification::Drift { tenant: &tenant, plan: &plan }, Some(key)).await;
+        self.notify(&Notification::Drift { tenant: &tenant, plan: &plan, exposures: &exposures }, Some(key))
+            .await;
         if !self.options.correct {
             return Outcome::Drift;
         }

@@ -112,6 +112,8 @@ struct Recorder {
     /// `run:kind` for every notification delivered (or attempted).
     notes: Vec<String>,
     fail_notify: bool,
+    /// The exposed apps' names of each drift event.
+    exposed: Vec<Vec<String>>,
 }
 
 impl Recorder {
@@ -137,8 +139,9 @@ impl Observer for Recorder {
                 format!("{run}:error")
             }
             Event::InSync { run, .. } => format!("{run}:in_sync"),
-            Event::Drift { run, plan, .. } => {
+            Event::Drift { run, plan, exposures, .. } => {
                 assert!(!plan.is_empty());
+                self.exposed.push(exposures.iter().map(|e| e.app.clone()).collect());
                 format!("{run}:drift")
             }
             Event::CorrectionRefused { run, .. } => format!("{run}:refused"),
@@ -182,6 +185,14 @@ async fn reports_drift_without_correcting_and_notifies_a_steady_drift_once() {
     assert_eq!(seen.count("correcting"), 0);
     assert_eq!(source.tenant.calls(), 0, "report only: nothing applied");
     assert_eq!(seen.notes, ["1:drift"], "a steady drift is notified once");
+    // Each drift event names the apps that reach mailboxes they should not,
+    // as `drift` does: the example tenant has crm-sync without its deny list.
+    let expected: Vec<String> = mailscope_planner::drift_exposures(&contoso_desired(), &contoso_snapshot())
+        .into_iter()
+        .map(|e| e.app)
+        .collect();
+    assert!(expected.iter().any(|a| a == "crm-sync"), "{expected:?}");
+    assert_eq!(seen.exposed, vec![expected; 3]);
     // Only the first read of an unchanged file counts as a change.
     assert_eq!(
         seen.events.iter().filter(|e| e.contains(":accepted:")).cloned().collect::<Vec<_>>(),
