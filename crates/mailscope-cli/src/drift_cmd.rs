@@ -130,7 +130,10 @@ pub(crate) async fn run(args: &DriftArgs) -> anyhow::Result<ExitCode> {
             out.push('\n');
             out
         }
-        DriftFormat::Markdown => mailscope_planner::render::markdown_with(&plan, &markdown_options()),
+        DriftFormat::Markdown => mailscope_planner::render::markdown_with(
+            &plan,
+            &MarkdownOptions { exposures: &exposures, ..markdown_options() },
+        ),
         DriftFormat::Sarif => mailscope_planner::render::sarif_with_exposures(
             &plan,
             &args.inputs.file.to_string_lossy(),

@@ -188,7 +188,11 @@ pub(crate) async fn run(args: &PlanArgs) -> anyhow::Result<ExitCode> {
     if args.format == Format::Markdown {
         let ci = crate::ci_env::current();
         let file = args.inputs.file.display().to_string();
+        // Exposed now: against the file before the change under review when
+        // there is one (what is in force), else against this file.
+        let exposures = mailscope_planner::drift_exposures(base.as_ref().unwrap_or(&desired), &live);
         let options = MarkdownOptions {
+            exposures: &exposures,
             limit: args.comment_limit,
             base: base_plan.as_ref(),
             file: Some(&file),

@@ -287,3 +287,48 @@ fn untrusted_names_cannot_start_lines_or_send_escape_sequences() {
         assert!(out.contains("evil\u{fffd}### INJECTED\u{fffd}[2J\u{fffd}"), "{out}");
     }
 }
+
+#[test]
+fn markdown_names_the_apps_exposed_now_before_the_plan() {
+    let plan = example_plan();
+    let exposures = [mailscope_planner::DriftExposure {
+        app: "crm-sync".into(),
+        app_id: "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d".into(),
+        mailboxes: vec!["ceo@contoso.com".into(), "cfo@contoso.com".into()],
+        every_other_mailbox: false,
+    }];
+    let options = render::MarkdownOptions { exposures: &exposures, ..render::MarkdownOptions::default() };
+    let md = render::markdown_with(&plan, &options);
+    let caution = md.find("**1 app can reach mailboxes the file does not allow, now.**").expect(&md);
+    assert!(md.contains("> - `crm-sync` reaches `ceo@contoso.com`, `cfo@contoso.com`"), "{md}");
+    // It comes before the plan's own warnings.
+    assert!(md.find("widens access").is_none_or(|w| caution < w), "{md}");
+    // Without exposures, no such line.
+    assert!(!render::markdown(&plan).contains("does not allow, now"));
+}
+
+#[test]
+fn an_unrestricted_exposure_is_one_short_line() {
+    let plan = example_plan();
+    let exposures = [
+        mailscope_planner::DriftExposure {
+            app: "hr-notifier".into(),
+            app_id: "0b9c8d7e-6f5a-4b3c-8d2e-1f0a9b8c7d6e".into(),
+            mailboxes: (0..40).map(|i| format!("m{i}@contoso.com")).collect(),
+            every_other_mailbox: true,
+        },
+        mailscope_planner::DriftExposure {
+            app: "crm-sync".into(),
+            app_id: "7d1e5b2a-4c3f-4a8e-9b6d-2e1f0a9c8b7d".into(),
+            mailboxes: (0..5).map(|i| format!("m{i}@contoso.com")).collect(),
+            every_other_mailbox: false,
+        },
+    ];
+    let options = render::MarkdownOptions { exposures: &exposures, ..render::MarkdownOptions::default() };
+    let md = render::markdown_with(&plan, &options);
+    assert!(md.contains("> - `hr-notifier` reaches every mailbox\n"), "{md}");
+    assert!(
+        md.contains("> - `crm-sync` reaches `m0@contoso.com`, `m1@contoso.com`, `m2@contoso.com`, 2 more\n"),
+        "{md}"
+    );
+}

@@ -27,6 +27,7 @@ use std::fmt::Write;
 use super::escape::{Span, html_text, md_code, md_text};
 use super::header::{context_line, marker_key};
 use super::{Section, counts, sections, steps_by_app};
+use crate::exposure::DriftExposure;
 use crate::plan::{Action, AppChange, AppPlan, Plan, Step};
 
 /// Hidden first line so a CI step can find and update its own comment.
@@ -37,6 +38,8 @@ pub const COMMENT_LIMIT: usize = 65_535;
 
 /// How many apps a warning list names before it says "and N more".
 const WARNING_LIST: usize = 20;
+/// How many mailboxes of one exposed app are named before "N more".
+const EXPOSED_MAILBOXES: usize = 3;
 /// How many findings are listed before "and N more".
 const FINDING_LIST: usize = 50;
 /// Room kept for the notes that folding adds.
@@ -75,6 +78,10 @@ pub struct MarkdownOptions<'a> {
     pub commit: Option<&'a str>,
     /// The CI run that made the comment, linked under the heading.
     pub run_url: Option<&'a str>,
+    /// Apps that reach, live, mailboxes the desired file does not allow them
+    /// ([`crate::drift_exposures`]): shown first, as a caution, because they
+    /// are exposed now, before anything is applied. Default none.
+    pub exposures: &'a [DriftExposure],
 }
 
 impl Default for MarkdownOptions<'_> {
@@ -91,6 +98,7 @@ impl Default for MarkdownOptions<'_> {
             tenant: None,
             commit: None,
             run_url: None,
+            exposures: &[],
         }
     }
 }
@@ -208,9 +216,43 @@ fn head(plan: &Plan, options: &MarkdownOptions<'_>) -> String {
         out.push_str(&context_line(options).unwrap_or_default());
     }
     if options.sections.warnings {
+        exposure_warning(options.exposures, &mut out);
         warnings(plan, options.base, &mut out);
     }
     out
+}
+
+/// The caution about apps exposed now: named, with the mailboxes they reach
+/// against the file.
+fn exposure_warning(exposures: &[DriftExposure], out: &mut String) {
+    if exposures.is_empty() {
+        return;
+    }
+    let lines: Vec<String> = exposures
+        .iter()
+        .map(|e| {
+            // An unrestricted app reaches every mailbox: naming them all
+            // would push the plan out of the comment.
+            let what = if e.every_other_mailbox {
+                "every mailbox".to_owned()
+            } else {
+                let mut shown: Vec<String> =
+                    e.mailboxes.iter().take(EXPOSED_MAILBOXES).map(|m| md_code(m, Span::Text)).collect();
+                if e.mailboxes.len() > EXPOSED_MAILBOXES {
+                    shown.push(format!("{} more", e.mailboxes.len() - EXPOSED_MAILBOXES));
+                }
+                shown.join(", ")
+            };
+            format!("{} reaches {what}", md_code(&e.app, Span::Text))
+        })
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n> [!CAUTION]\n> **{} app{} can reach mailboxes the file does not allow, now.**",
+        exposures.len(),
+        if exposures.len() == 1 { "" } else { "s" }
+    );
+    capped_list(out, &lines, "> - ");
 }
 
 /// The warnings under the heading.
