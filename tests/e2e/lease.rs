@@ -105,6 +105,34 @@ fn a_waiting_apply_plans_from_what_the_holder_left_and_nothing_is_lost() {
 }
 
 #[test]
+fn a_saved_plan_waits_for_the_lease_then_is_refused_as_stale() {
+    let t = Served::start("lease-saved");
+    let files = crate::campaign::desired_files(&t.scratch);
+    // A plan saved from the untouched tenant...
+    let saved = t.scratch.path("plan.json").display().to_string();
+    let planned: Run = t.command(&["plan", &files[0], "--out", &saved]).output().unwrap().into();
+    assert_eq!(planned.code, 0, "{}", planned.stderr);
+    // ...applied while another apply holds the lease: it waits, then finds
+    // the tenant that apply left, which is not the one it was made from.
+    let journal = t.scratch.path("a.jsonl").display().to_string();
+    t.control("POST", "/_sim/exposure/checkpoint", None);
+    let first = start_slow_apply(&t, &files[0], &journal);
+    wait_for_lease(&t);
+    let journal_b = t.scratch.path("b.jsonl").display().to_string();
+    let second: Run = t
+        .command(&["apply", &saved, "--journal", &journal_b, "--lock-timeout", "2m"])
+        .output()
+        .unwrap()
+        .into();
+    let first: Run = first.wait_with_output().unwrap().into();
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    assert_eq!(second.code, 1, "{}{}", second.stdout, second.stderr);
+    assert!(second.stderr.contains("the saved plan is stale"), "{}", second.stderr);
+    assert!(!t.scratch.path("b.jsonl").exists(), "the refused plan wrote nothing");
+    converged_without_exposure(&t, &files[0]);
+}
+
+#[test]
 fn no_lock_applies_without_the_lease_and_says_so() {
     // The same apply on two fresh tenants, with and without the lease: the
     // lease is one group created, its record written (when taken, and once

@@ -230,11 +230,11 @@ async fn apply_with(
     }
     // The lease comes before the read: a run that waited for another must
     // plan from the tenant that run left, not from what it saw before.
+    // A saved plan takes it too: its staleness check (the tenant's
+    // fingerprint) then runs under the lease, so two saved plans made from
+    // the same state cannot both pass it and interleave.
     let client = target::exo_for(conn, desired);
-    let lease = match saved {
-        Some(_) => None,
-        None => args.lock.take(&client).await?,
-    };
+    let lease = args.lock.take(&client).await?;
     let result = plan_and_confirm(args, conn, desired, saved).await;
     let (result, lease_problem) = match (result, lease) {
         (Ok(Run::Apply(plan, options)), Some(mut lease)) => {
