@@ -175,9 +175,9 @@ fn recipient_changes(
         }
     } else {
         let old: HashMap<String, &Recipient> =
-            before.recipients.iter().map(|r| (lower(&r.external_directory_object_id), r)).collect();
+            before.recipients.iter().map(|r| (lower(&r.external_directory_object_id), &**r)).collect();
         let new: HashMap<String, &Recipient> =
-            after.recipients.iter().map(|r| (lower(&r.external_directory_object_id), r)).collect();
+            after.recipients.iter().map(|r| (lower(&r.external_directory_object_id), &**r)).collect();
         for (id, b) in &new {
             let a = old.get(id).copied();
             if a != Some(*b) && on_change(a, Some(b), &mut pairs) {

@@ -5,6 +5,8 @@
 //! field is serde-friendly and the derived, per-request data (DNs, output
 //! objects) is computed on read instead of stored.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 /// Kinds of Exchange recipients the sim knows (`RecipientTypeDetails` values).
@@ -359,12 +361,15 @@ pub struct Tenant {
     pub sid_prefix: String,
     /// Next relative id for new SIDs.
     pub next_rid: u64,
-    /// All recipients.
-    pub recipients: Vec<Recipient>,
-    /// All application access policies, in creation order.
-    pub policies: Vec<Policy>,
-    /// All applications.
-    pub apps: Vec<App>,
+    /// All recipients. Each sits behind an [`Arc`] so that a write's working
+    /// copy of the tenant copies pointers, not 100,000 recipients: a cmdlet
+    /// changes one through [`Arc::make_mut`], which copies only that one. The
+    /// state file is unchanged (serde's `rc` feature writes the recipient itself).
+    pub recipients: Vec<Arc<Recipient>>,
+    /// All application access policies, in creation order (shared like `recipients`).
+    pub policies: Vec<Arc<Policy>>,
+    /// All applications (shared like `recipients`).
+    pub apps: Vec<Arc<App>>,
     /// Exchange service principal pointers (RBAC for Applications).
     #[serde(default)]
     pub service_principals: Vec<ServicePrincipalPointer>,
@@ -391,12 +396,15 @@ impl Tenant {
 
     /// The recipient with this `ExternalDirectoryObjectId`.
     pub fn recipient_by_object_id(&self, id: &str) -> Option<&Recipient> {
-        self.recipients.iter().find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
+        self.recipients
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
     }
 
     /// The app with this client id.
     pub fn app(&self, app_id: &str) -> Option<&App> {
-        self.apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        self.apps.iter().map(AsRef::as_ref).find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
     /// `DistinguishedName` of a recipient: derived from its Name, so it is
@@ -456,6 +464,6 @@ impl Tenant {
 
     /// Bytes used of the AAP space budget.
     pub fn policy_space_used(&self) -> usize {
-        self.policies.iter().map(Policy::space_cost).sum()
+        self.policies.iter().map(|p| p.space_cost()).sum()
     }
 }

@@ -43,7 +43,7 @@ pub(crate) fn resolve<'a>(
     key: &str,
     filter: impl Fn(&Recipient) -> bool,
 ) -> Result<&'a Recipient, CmdletError> {
-    resolve_index(t, key, filter).map(|i| &t.recipients[i])
+    resolve_index(t, key, filter).map(|i| &*t.recipients[i])
 }
 
 /// Any recipient.
