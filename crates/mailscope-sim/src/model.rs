@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::index::{IndexSlot, RecipientIndex};
+
 /// Kinds of Exchange recipients the sim knows (`RecipientTypeDetails` values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum RecipientKind {
@@ -151,6 +153,20 @@ impl Recipient {
                     scheme.eq_ignore_ascii_case("smtp") && a.eq_ignore_ascii_case(address)
                 })
             })
+    }
+
+    /// Every value an identity lookup compares with (`exo::lookup`): name,
+    /// alias, display name, SMTP addresses, object id and GUID. (The DN is
+    /// derived from the name.)
+    pub(crate) fn lookup_keys(&self) -> impl Iterator<Item = &str> {
+        let smtp = self.email_addresses.iter().filter_map(|a| {
+            a.split_once(':').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("smtp")).map(|(_, a)| a)
+        });
+        [&self.name, &self.alias, &self.display_name, &self.primary_smtp_address]
+            .into_iter()
+            .map(String::as_str)
+            .chain(smtp)
+            .chain([self.external_directory_object_id.as_str(), self.guid.as_str()])
     }
 
     /// `CustomAttributeN` (1-based), empty when unset.
@@ -386,6 +402,10 @@ pub struct Tenant {
     /// one that endpoint refuses every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_header: Option<String>,
+    /// Lookup index over `recipients`, on only once the emulator has committed
+    /// this state (see `index`); never persisted, empty in every clone.
+    #[serde(skip)]
+    pub(crate) index: IndexSlot,
 }
 
 impl Tenant {
@@ -396,10 +416,23 @@ impl Tenant {
 
     /// The recipient with this `ExternalDirectoryObjectId`.
     pub fn recipient_by_object_id(&self, id: &str) -> Option<&Recipient> {
+        if let Some(ix) = self.recipient_index() {
+            // The index holds the first position of every object id: exact.
+            return ix.object_id(id).map(|i| &*self.recipients[i]);
+        }
         self.recipients
             .iter()
             .map(AsRef::as_ref)
             .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
+    }
+
+    /// The lookup index, when this is a committed state that has earned one (see `index`).
+    pub(crate) fn recipient_index(&self) -> Option<&RecipientIndex> {
+        self.index.get(|| {
+            RecipientIndex::build(
+                self.recipients.iter().map(|r| (r.lookup_keys(), r.external_directory_object_id.as_str())),
+            )
+        })
     }
 
     /// The app with this client id.

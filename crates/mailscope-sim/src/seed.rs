@@ -322,6 +322,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
         role_assignments: Vec::new(),
         operator_app_id: None,
         identity_header: None,
+        index: crate::index::IndexSlot::default(),
     };
 
     for r in &seed.recipients {
