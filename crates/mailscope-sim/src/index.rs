@@ -1,112 +1,147 @@
-//! A lookup index over a committed tenant's recipients, so that resolving an
-//! identity or an object id on a 100,000-recipient tenant is a hash probe
-//! instead of a scan (issue 13, "Emulator at scale").
+//! A lookup index over a tenant's recipients, so that resolving an identity
+//! or an object id on a 100,000-recipient tenant is a hash probe instead of a
+//! scan (issue 13, "Emulator at scale").
 //!
-//! Why it cannot go stale: only a tenant the emulator has committed (behind
-//! an `Arc`, never mutated again) turns its slot on; cloning a tenant — the
-//! only way to get one you can change — gives an empty, switched-off slot.
-//! Why it cannot change an answer: it only proposes candidates; callers still
-//! run the exact comparison on each and keep the tenant's order, so the
+//! Why it cannot change an answer: it only proposes candidate positions;
+//! callers run the exact comparison on each, in the tenant's order, so the
 //! index is a superset filter, never a source of truth.
 //!
-//! Building costs a pass over every recipient, so a state is indexed only
-//! after it has served a few lookups by scanning: a write followed by one
-//! read does not pay for an index that is thrown away at the next write.
+//! Why the candidates are a superset even on a tenant that changed since the
+//! index was built: the index keeps the `Arc` of every recipient it read.
+//! While it does, no one can change such a recipient in place
+//! (`Arc::make_mut` copies a shared value), so a position whose pointer is
+//! still the indexed one still has exactly the indexed keys; every other
+//! position (changed, added, or shifted by a removal) is "dirty" and always
+//! proposed. A tenant's clone — the emulator's working copy for a write —
+//! inherits the index this way, so a write's lookups cost a pointer
+//! comparison per recipient instead of a string scan.
+//!
+//! Building costs a pass over every recipient, so only a state the emulator
+//! has committed (immutable behind its `Arc`) builds its own index, and only
+//! after it has served a few lookups otherwise: a write followed by one read
+//! does not pay for an index that the next write replaces.
 
 use std::collections::HashMap;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, OnceLock};
 
-/// Scanning lookups a committed state serves before it builds its index.
-const SCANS_BEFORE_INDEX: u32 = 8;
+/// Lookups a committed state serves before it builds its own index.
+const LOOKUPS_BEFORE_INDEX: u32 = 8;
 
-/// Positions in `Tenant::recipients`, by lower-cased key.
-#[derive(Debug, Default)]
-pub(crate) struct RecipientIndex {
+/// Above this share of dirty positions (1/`DIRTY_DIVISOR`), an inherited index is not worth it.
+const DIRTY_DIVISOR: usize = 8;
+
+/// Positions in `Tenant::recipients`, by lower-cased key, as of `snapshot`.
+#[derive(Debug)]
+pub(crate) struct RecipientIndex<T> {
     /// Name, alias, display name, SMTP addresses, object id and GUID, all
     /// ASCII-lower-cased (the comparisons are `eq_ignore_ascii_case`).
     by_key: HashMap<String, Vec<usize>>,
-    /// The first recipient with each `ExternalDirectoryObjectId`.
-    by_object_id: HashMap<String, usize>,
+    /// The recipients indexed, position by position (keeps them shared; see above).
+    snapshot: Vec<Arc<T>>,
 }
 
-impl RecipientIndex {
-    /// From every recipient in tenant order: (its keys, its object id).
+impl<T> RecipientIndex<T> {
+    /// Indexes `recipients` under the keys `keys` gives for each.
     /// (The model says which keys a recipient has; this module stays below it.)
-    pub(crate) fn build<'a, K: Iterator<Item = &'a str>>(
-        recipients: impl ExactSizeIterator<Item = (K, &'a str)>,
-    ) -> Self {
+    pub(crate) fn build<'a>(recipients: &'a [Arc<T>], keys: impl Fn(&'a T) -> Vec<&'a str>) -> Self {
         let mut by_key: HashMap<String, Vec<usize>> = HashMap::with_capacity(recipients.len() * 4);
-        let mut by_object_id = HashMap::with_capacity(recipients.len());
-        for (i, (keys, object_id)) in recipients.enumerate() {
-            for k in keys {
+        for (i, r) in recipients.iter().enumerate() {
+            for k in keys(&**r) {
                 let v = by_key.entry(k.to_ascii_lowercase()).or_default();
                 if v.last() != Some(&i) {
                     v.push(i);
                 }
             }
-            by_object_id.entry(object_id.to_ascii_lowercase()).or_insert(i);
         }
-        Self { by_key, by_object_id }
+        Self { by_key, snapshot: recipients.to_vec() }
     }
 
-    /// Positions of recipients one of whose keys equals `key` (ASCII case-insensitively), ascending.
-    pub(crate) fn candidates(&self, key: &str) -> &[usize] {
-        self.by_key.get(&key.to_ascii_lowercase()).map_or(&[], Vec::as_slice)
-    }
-
-    /// Position of the first recipient with this object id.
-    pub(crate) fn object_id(&self, id: &str) -> Option<usize> {
-        self.by_object_id.get(&id.to_ascii_lowercase()).copied()
+    /// Ascending positions in `recipients` that may have a key equal to
+    /// `key` (ASCII case-insensitively): a superset of those that do.
+    /// `None` when too much changed since the index was built (then scan).
+    pub(crate) fn candidates(&self, recipients: &[Arc<T>], key: &str, own: bool) -> Option<Vec<usize>> {
+        let indexed = self.by_key.get(&key.to_ascii_lowercase()).map_or(&[][..], Vec::as_slice);
+        if own {
+            return Some(indexed.to_vec());
+        }
+        let same = |i: usize| self.snapshot.get(i).is_some_and(|s| Arc::ptr_eq(s, &recipients[i]));
+        let dirty: Vec<usize> = (0..recipients.len()).filter(|&i| !same(i)).collect();
+        if dirty.len() > recipients.len() / DIRTY_DIVISOR {
+            return None;
+        }
+        let mut out: Vec<usize> =
+            indexed.iter().copied().filter(|&i| i < recipients.len() && same(i)).collect();
+        out.extend(dirty);
+        out.sort_unstable();
+        Some(out)
     }
 }
 
-/// The tenant's index slot: off (and empty) unless the emulator committed the tenant.
-#[derive(Default)]
-pub(crate) struct IndexSlot {
+/// A tenant's index slot.
+pub(crate) struct IndexSlot<T> {
+    /// Set once the tenant is committed (immutable): only then may it build its own index.
     enabled: AtomicBool,
-    scans: AtomicU32,
-    index: OnceLock<RecipientIndex>,
+    lookups: AtomicU32,
+    own: OnceLock<Arc<RecipientIndex<T>>>,
+    /// The index of the tenant this one was cloned from, checked position by position.
+    inherited: Option<Arc<RecipientIndex<T>>>,
 }
 
-impl IndexSlot {
-    /// Switches the slot on. Only for a tenant that is about to become
-    /// immutable (moved behind the emulator's `Arc`).
+impl<T> Default for IndexSlot<T> {
+    fn default() -> Self {
+        Self {
+            enabled: AtomicBool::new(false),
+            lookups: AtomicU32::new(0),
+            own: OnceLock::new(),
+            inherited: None,
+        }
+    }
+}
+
+impl<T> IndexSlot<T> {
+    /// Lets the tenant build its own index. Only for a tenant that is about
+    /// to become immutable (moved behind the emulator's `Arc`).
     pub(crate) fn enable(&self) {
         self.enabled.store(true, Ordering::Relaxed);
     }
 
-    /// The index, when this tenant is committed and has served enough scans;
-    /// `None` means "scan" (and counts one).
-    pub(crate) fn get(&self, build: impl FnOnce() -> RecipientIndex) -> Option<&RecipientIndex> {
-        if !self.enabled.load(Ordering::Relaxed) {
-            return None;
+    /// Candidate positions for `key` (see [`RecipientIndex::candidates`]);
+    /// `None` = scan every recipient.
+    pub(crate) fn candidates(
+        &self,
+        recipients: &[Arc<T>],
+        key: &str,
+        build: impl FnOnce() -> RecipientIndex<T>,
+    ) -> Option<Vec<usize>> {
+        if let Some(ix) = self.own.get() {
+            return ix.candidates(recipients, key, true);
         }
-        if let Some(ix) = self.index.get() {
-            return Some(ix);
+        if self.enabled.load(Ordering::Relaxed)
+            && self.lookups.fetch_add(1, Ordering::Relaxed) >= LOOKUPS_BEFORE_INDEX
+        {
+            return self.own.get_or_init(|| Arc::new(build())).candidates(recipients, key, true);
         }
-        if self.scans.fetch_add(1, Ordering::Relaxed) < SCANS_BEFORE_INDEX {
-            return None;
-        }
-        Some(self.index.get_or_init(build))
+        self.inherited.as_ref()?.candidates(recipients, key, false)
     }
 }
 
-/// A copy is a tenant someone may change: it starts without an index.
-impl Clone for IndexSlot {
+/// A copy (the emulator's working copy for a write) inherits the index,
+/// checked position by position, never trusted blindly.
+impl<T> Clone for IndexSlot<T> {
     fn clone(&self) -> Self {
-        Self::default()
+        Self { inherited: self.own.get().or(self.inherited.as_ref()).cloned(), ..Self::default() }
     }
 }
 
 /// Not part of the tenant's value.
-impl PartialEq for IndexSlot {
+impl<T> PartialEq for IndexSlot<T> {
     fn eq(&self, _: &Self) -> bool {
         true
     }
 }
 
-impl std::fmt::Debug for IndexSlot {
+impl<T> std::fmt::Debug for IndexSlot<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("IndexSlot")
     }

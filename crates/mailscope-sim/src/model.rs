@@ -405,7 +405,7 @@ pub struct Tenant {
     /// Lookup index over `recipients`, on only once the emulator has committed
     /// this state (see `index`); never persisted, empty in every clone.
     #[serde(skip)]
-    pub(crate) index: IndexSlot,
+    pub(crate) index: IndexSlot<Recipient>,
 }
 
 impl Tenant {
@@ -416,9 +416,12 @@ impl Tenant {
 
     /// The recipient with this `ExternalDirectoryObjectId`.
     pub fn recipient_by_object_id(&self, id: &str) -> Option<&Recipient> {
-        if let Some(ix) = self.recipient_index() {
-            // The index holds the first position of every object id: exact.
-            return ix.object_id(id).map(|i| &*self.recipients[i]);
+        if let Some(c) = self.recipient_candidates(id) {
+            // Ascending superset of the matches: the first exact match is the scan's.
+            return c
+                .into_iter()
+                .map(|i| &*self.recipients[i])
+                .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id));
         }
         self.recipients
             .iter()
@@ -426,12 +429,12 @@ impl Tenant {
             .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
     }
 
-    /// The lookup index, when this is a committed state that has earned one (see `index`).
-    pub(crate) fn recipient_index(&self) -> Option<&RecipientIndex> {
-        self.index.get(|| {
-            RecipientIndex::build(
-                self.recipients.iter().map(|r| (r.lookup_keys(), r.external_directory_object_id.as_str())),
-            )
+    /// Ascending positions of the recipients that may have `key` among their
+    /// [`Recipient::lookup_keys`] (a superset; callers compare exactly), or
+    /// `None` when there is no usable index and the caller must scan.
+    pub(crate) fn recipient_candidates(&self, key: &str) -> Option<Vec<usize>> {
+        self.index.candidates(&self.recipients, key, || {
+            RecipientIndex::build(&self.recipients, |r| r.lookup_keys().collect())
         })
     }
 

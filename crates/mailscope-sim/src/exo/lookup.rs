@@ -66,16 +66,21 @@ pub(crate) fn resolve_index(
         found = Some(i);
         Ok(())
     };
-    if let Some(ix) = t.recipient_index() {
-        // Every recipient `matches` accepts has `norm` (or, for a DN, the
-        // name inside it) among its indexed keys; the candidates are checked
-        // exactly and in the tenant's order, as the scan would.
-        let mut cands: Vec<usize> = ix.candidates(norm).to_vec();
-        if let Some(name) = dn_name(norm, &suffix).and_then(|n| std::str::from_utf8(n).ok()) {
-            cands.extend_from_slice(ix.candidates(name));
-            cands.sort_unstable();
-            cands.dedup();
-        }
+    // Every recipient `matches` accepts has `norm` (or, for a DN, the name
+    // inside it) among its lookup keys; the candidates are checked exactly
+    // and in the tenant's order, as the scan would.
+    let dn = dn_name(norm, &suffix).and_then(|n| std::str::from_utf8(n).ok());
+    let cands = match (t.recipient_candidates(norm), dn) {
+        (Some(c), None) => Some(c),
+        (Some(mut c), Some(name)) => t.recipient_candidates(name).map(|more| {
+            c.extend(more);
+            c.sort_unstable();
+            c.dedup();
+            c
+        }),
+        (None, _) => None,
+    };
+    if let Some(cands) = cands {
         for i in cands {
             if hit(i) {
                 take(i)?;
@@ -117,26 +122,15 @@ pub(crate) fn mailboxes(r: &Recipient) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
-    /// The indexed lookup answers exactly as the scan does, for every way
-    /// of naming every recipient (any case, DN, `SMTP:` prefix, padding),
-    /// for keys several recipients share and for keys nobody has.
-    #[test]
-    fn indexed_resolution_agrees_with_the_scan() {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
-        let mut scanning = crate::seed::load_file(&path).unwrap();
-        // Two recipients sharing a display name: both paths must call it ambiguous.
-        let shared_name = scanning.recipients[0].display_name.clone();
-        std::sync::Arc::make_mut(&mut scanning.recipients[1]).display_name = shared_name;
-        let indexed = scanning.clone();
-        indexed.index.enable();
-        // Past the scanning lookups a state serves before it builds its index.
-        while indexed.recipient_index().is_none() {}
-
+    /// Every way of naming every recipient of `t` (any case, DN, `SMTP:`
+    /// prefix, padding), plus keys nobody has.
+    fn keys(t: &Tenant) -> Vec<String> {
         let mut keys = vec!["nobody".to_owned(), String::new(), "CN=nobody".to_owned()];
-        for r in &scanning.recipients {
+        for r in &t.recipients {
             keys.extend([
                 r.name.clone(),
                 r.alias.to_uppercase(),
@@ -144,16 +138,20 @@ mod tests {
                 format!(" SMTP:{} ", r.primary_smtp_address.to_uppercase()),
                 r.external_directory_object_id.to_uppercase(),
                 r.guid.clone(),
-                scanning.distinguished_name(r).to_lowercase(),
+                t.distinguished_name(r).to_lowercase(),
             ]);
             keys.extend(
                 r.email_addresses.iter().filter_map(|a| a.split_once(':')).map(|(_, a)| a.to_owned()),
             );
         }
+        keys
+    }
+
+    fn agree(indexed: &Tenant, scanning: &Tenant) {
         let filters: [fn(&Recipient) -> bool; 3] = [any, groups, mailboxes];
-        for key in &keys {
+        for key in keys(indexed).iter().chain(&keys(scanning)) {
             for f in filters {
-                assert_eq!(resolve_index(&indexed, key, f), resolve_index(&scanning, key, f), "key {key:?}");
+                assert_eq!(resolve_index(indexed, key, f), resolve_index(scanning, key, f), "key {key:?}");
             }
             let id = normalize(key);
             assert_eq!(
@@ -162,6 +160,50 @@ mod tests {
                 "object id {id:?}"
             );
         }
+    }
+
+    /// The indexed lookup answers exactly as the scan does, on the state the
+    /// index was built from and on a changed copy that inherited it, for
+    /// keys several recipients share and for keys nobody has.
+    #[test]
+    fn indexed_resolution_agrees_with_the_scan() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
+        let mut scanning = crate::seed::load_file(&path).unwrap();
+        // Two recipients sharing a display name: both paths must call it ambiguous.
+        let shared_name = scanning.recipients[0].display_name.clone();
+        Arc::make_mut(&mut scanning.recipients[1]).display_name = shared_name;
+        assert!(scanning.recipient_candidates("nobody").is_none(), "a seed-loaded tenant scans");
+        let indexed = scanning.clone();
+        indexed.index.enable();
+        // Past the lookups a committed state serves before it builds its own index.
+        for _ in 0..10 {
+            indexed.recipient_candidates("nobody");
+        }
+        agree(&indexed, &scanning);
         assert!(resolve_index(&indexed, &scanning.recipients[0].display_name, any).is_err());
+
+        // A working copy inherits the index; a renamed recipient and a new one
+        // (which the index has never seen) must still be found, the old name not.
+        let mut inherited = indexed.clone();
+        let mut plain = scanning.clone();
+        for t in [&mut inherited, &mut plain] {
+            let last = t.recipients.len() - 1;
+            let mut fresh = (*t.recipients[last]).clone();
+            Arc::make_mut(&mut t.recipients[last]).name = "renamed-in-place".to_owned();
+            fresh.name = "brand-new".to_owned();
+            fresh.external_directory_object_id = "00000000-0000-4000-8000-00000000beef".to_owned();
+            t.recipients.push(Arc::new(fresh));
+        }
+        assert!(inherited.recipient_candidates("nobody").is_some(), "the copy uses the inherited index");
+        agree(&inherited, &plain);
+        assert!(resolve_index(&inherited, "brand-new", any).is_ok());
+        assert!(resolve_index(&inherited, "renamed-in-place", any).is_ok());
+
+        // A removal shifts every later position: still exact.
+        for t in [&mut inherited, &mut plain] {
+            t.recipients.remove(0);
+        }
+        agree(&inherited, &plain);
     }
 }
