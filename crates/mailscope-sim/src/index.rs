@@ -16,10 +16,12 @@
 //! inherits the index this way, so a write's lookups cost a pointer
 //! comparison per recipient instead of a string scan.
 //!
-//! Building costs a pass over every recipient, so only a state the emulator
-//! has committed (immutable behind its `Arc`) builds its own index, and only
-//! after it has served a few lookups otherwise: a write followed by one read
-//! does not pay for an index that the next write replaces.
+//! Once the emulator commits a state (immutable behind its `Arc`), its dirty
+//! positions are computed once and reused. Building costs a pass over every
+//! recipient, so a committed state builds its own index only when it has no
+//! usable inherited one (none, or more than an eighth of it dirty) and only
+//! after a few scanning lookups: a write followed by one read does not pay
+//! for an index that the next write replaces.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -57,24 +59,31 @@ impl<T> RecipientIndex<T> {
         Self { by_key, snapshot: recipients.to_vec() }
     }
 
+    /// Is position `i` of `recipients` still the recipient this index read?
+    fn same(&self, recipients: &[Arc<T>], i: usize) -> bool {
+        self.snapshot.get(i).zip(recipients.get(i)).is_some_and(|(s, r)| Arc::ptr_eq(s, r))
+    }
+
+    /// The positions of `recipients` this index does not describe, ascending;
+    /// `None` when there are too many for the index to be worth using.
+    fn dirty(&self, recipients: &[Arc<T>]) -> Option<Vec<usize>> {
+        let dirty: Vec<usize> = (0..recipients.len()).filter(|&i| !self.same(recipients, i)).collect();
+        (dirty.len() <= recipients.len() / DIRTY_DIVISOR).then_some(dirty)
+    }
+
     /// Ascending positions in `recipients` that may have a key equal to
     /// `key` (ASCII case-insensitively): a superset of those that do.
-    /// `None` when too much changed since the index was built (then scan).
-    pub(crate) fn candidates(&self, recipients: &[Arc<T>], key: &str, own: bool) -> Option<Vec<usize>> {
+    /// `dirty` is [`RecipientIndex::dirty`] of `recipients`, or `None` when
+    /// `recipients` is the indexed vector itself.
+    fn candidates(&self, recipients: &[Arc<T>], key: &str, dirty: Option<&[usize]>) -> Vec<usize> {
         let indexed = self.by_key.get(&key.to_ascii_lowercase()).map_or(&[][..], Vec::as_slice);
-        if own {
-            return Some(indexed.to_vec());
-        }
-        let same = |i: usize| self.snapshot.get(i).is_some_and(|s| Arc::ptr_eq(s, &recipients[i]));
-        let dirty: Vec<usize> = (0..recipients.len()).filter(|&i| !same(i)).collect();
-        if dirty.len() > recipients.len() / DIRTY_DIVISOR {
-            return None;
-        }
-        let mut out: Vec<usize> =
-            indexed.iter().copied().filter(|&i| i < recipients.len() && same(i)).collect();
-        out.extend(dirty);
+        let Some(dirty) = dirty else {
+            return indexed.to_vec();
+        };
+        let mut out: Vec<usize> = indexed.iter().copied().filter(|&i| self.same(recipients, i)).collect();
+        out.extend_from_slice(dirty);
         out.sort_unstable();
-        Some(out)
+        out
     }
 }
 
@@ -86,6 +95,8 @@ pub(crate) struct IndexSlot<T> {
     own: OnceLock<Arc<RecipientIndex<T>>>,
     /// The index of the tenant this one was cloned from, checked position by position.
     inherited: Option<Arc<RecipientIndex<T>>>,
+    /// The inherited index's dirty positions, computed once the tenant is committed.
+    dirty: OnceLock<Option<Vec<usize>>>,
 }
 
 impl<T> Default for IndexSlot<T> {
@@ -95,6 +106,7 @@ impl<T> Default for IndexSlot<T> {
             lookups: AtomicU32::new(0),
             own: OnceLock::new(),
             inherited: None,
+            dirty: OnceLock::new(),
         }
     }
 }
@@ -115,14 +127,24 @@ impl<T> IndexSlot<T> {
         build: impl FnOnce() -> RecipientIndex<T>,
     ) -> Option<Vec<usize>> {
         if let Some(ix) = self.own.get() {
-            return ix.candidates(recipients, key, true);
+            return Some(ix.candidates(recipients, key, None));
         }
-        if self.enabled.load(Ordering::Relaxed)
-            && self.lookups.fetch_add(1, Ordering::Relaxed) >= LOOKUPS_BEFORE_INDEX
-        {
-            return self.own.get_or_init(|| Arc::new(build())).candidates(recipients, key, true);
+        let committed = self.enabled.load(Ordering::Relaxed);
+        if let Some(ix) = &self.inherited {
+            if committed {
+                // Immutable now: the dirty positions cannot change any more.
+                if let Some(dirty) = self.dirty.get_or_init(|| ix.dirty(recipients)) {
+                    return Some(ix.candidates(recipients, key, Some(dirty)));
+                }
+            } else if let Some(dirty) = ix.dirty(recipients) {
+                // Still changeable: recheck every time.
+                return Some(ix.candidates(recipients, key, Some(&dirty)));
+            }
         }
-        self.inherited.as_ref()?.candidates(recipients, key, false)
+        if committed && self.lookups.fetch_add(1, Ordering::Relaxed) >= LOOKUPS_BEFORE_INDEX {
+            return Some(self.own.get_or_init(|| Arc::new(build())).candidates(recipients, key, None));
+        }
+        None
     }
 }
 

@@ -199,6 +199,12 @@ mod tests {
         agree(&inherited, &plain);
         assert!(resolve_index(&inherited, "brand-new", any).is_ok());
         assert!(resolve_index(&inherited, "renamed-in-place", any).is_ok());
+        // Committed, the copy computes its dirty positions once and keeps them.
+        let committed = inherited.clone();
+        committed.index.enable();
+        for _ in 0..10 {
+            agree(&committed, &plain);
+        }
 
         // A removal shifts every later position: still exact.
         for t in [&mut inherited, &mut plain] {
