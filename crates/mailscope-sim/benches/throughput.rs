@@ -61,7 +61,16 @@ fn bench_app_id(a: u64) -> String {
 /// Mail.Send grant and a Restrict policy on its own group of 100 mailboxes.
 fn scaled_tenant(mailboxes: u64, apps: u64) -> mailscope_sim::Tenant {
     let seed = mailscope_testkit::workspace_root().join("policies/contoso.tenant.yaml");
-    let mut t = mailscope_sim::Sim::from_seed_file(seed).unwrap().tenant();
+    let contoso = mailscope_sim::Sim::from_seed_file(seed).unwrap();
+    let mut t = contoso.tenant();
+    // The tenant holds only secret hashes; give the operator app its clear
+    // secret back so that `Sim::from_tenant` can hand out its credentials.
+    let op = contoso.operator_credentials().expect("the seed names an operator app");
+    for a in &mut t.apps {
+        if a.app_id == op.client_id {
+            Arc::make_mut(a).client_secrets = vec![op.client_secret.clone()];
+        }
+    }
     let mailbox =
         (**t.recipients.iter().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap()).clone();
     let group = (**t.recipients.iter().find(|r| r.name == "Marketing-Senders").unwrap()).clone();
