@@ -61,12 +61,21 @@ fn bench_app_id(a: u64) -> String {
 /// Mail.Send grant and a Restrict policy on its own group of 100 mailboxes.
 fn scaled_tenant(mailboxes: u64, apps: u64) -> mailscope_sim::Tenant {
     let seed = mailscope_testkit::workspace_root().join("policies/contoso.tenant.yaml");
-    let mut t = mailscope_sim::Sim::from_seed_file(seed).unwrap().tenant();
+    let contoso = mailscope_sim::Sim::from_seed_file(seed).unwrap();
+    let mut t = contoso.tenant();
+    // The tenant holds only secret hashes; give the operator app its clear
+    // secret back so that `Sim::from_tenant` can hand out its credentials.
+    let op = contoso.operator_credentials().expect("the seed names an operator app");
+    for a in &mut t.apps {
+        if a.app_id == op.client_id {
+            Arc::make_mut(a).client_secrets = vec![op.client_secret.clone()];
+        }
+    }
     let mailbox =
-        t.recipients.iter().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap().clone();
-    let group = t.recipients.iter().find(|r| r.name == "Marketing-Senders").unwrap().clone();
-    let policy = t.policies[0].clone();
-    let app = t.apps.iter().find(|a| a.display_name == "invoice-mailer").unwrap().clone();
+        (**t.recipients.iter().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap()).clone();
+    let group = (**t.recipients.iter().find(|r| r.name == "Marketing-Senders").unwrap()).clone();
+    let policy = (*t.policies[0]).clone();
+    let app = (**t.apps.iter().find(|a| a.display_name == "invoice-mailer").unwrap()).clone();
     let id = |kind: u64, n: u64| format!("{kind:08x}-0000-4000-8000-{n:012}");
     for n in 0..mailboxes {
         let mut r = mailbox.clone();
@@ -78,7 +87,7 @@ fn scaled_tenant(mailboxes: u64, apps: u64) -> mailscope_sim::Tenant {
         r.external_directory_object_id = id(0xa, n);
         r.guid = id(0xb, n);
         r.sid = format!("S-1-5-21-1000-2000-3000-{}", 100_000 + n);
-        t.recipients.push(r);
+        t.recipients.push(Arc::new(r));
     }
     for a in 0..apps {
         let mut g = group.clone();
@@ -96,13 +105,13 @@ fn scaled_tenant(mailboxes: u64, apps: u64) -> mailscope_sim::Tenant {
         p.scope_object_id.clone_from(&g.external_directory_object_id);
         p.scope_sid.clone_from(&g.sid);
         p.scope_name.clone_from(&g.name);
-        t.recipients.push(g);
-        t.policies.push(p);
+        t.recipients.push(Arc::new(g));
+        t.policies.push(Arc::new(p));
         let mut x = app.clone();
         x.app_id = bench_app_id(a);
         x.display_name = format!("bench-app-{a}");
         x.service_principal_id = id(0xe, a);
-        t.apps.push(x);
+        t.apps.push(Arc::new(x));
     }
     t
 }

@@ -103,7 +103,11 @@ pub(crate) fn in_scope(
 
 /// Policies that apply to `app_id` (its own, plus `*`).
 fn policies_for<'a>(tenant: &'a Tenant, app_id: &'a str) -> impl Iterator<Item = &'a Policy> + 'a {
-    tenant.policies.iter().filter(move |p| p.app_id.eq_ignore_ascii_case(app_id) || p.app_id == "*")
+    tenant
+        .policies
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(move |p| p.app_id.eq_ignore_ascii_case(app_id) || p.app_id == "*")
 }
 
 /// The AAP verdict for `app_id` on the recipient with object id `target_id`
@@ -166,7 +170,7 @@ impl ScopeIndex {
         let by_id: HashMap<String, &Recipient> = tenant
             .recipients
             .iter()
-            .map(|r| (r.external_directory_object_id.to_ascii_lowercase(), r))
+            .map(|r| (r.external_directory_object_id.to_ascii_lowercase(), &**r))
             .collect();
         let mut scopes = HashMap::new();
         for p in &tenant.policies {
@@ -215,7 +219,7 @@ impl ScopeIndex {
         // Same order as `policies_for`: the tenant's policy order.
         let mut positions: Vec<usize> = own.iter().chain(&self.star).copied().collect();
         positions.sort_unstable();
-        let policies = positions.into_iter().map(|i| &tenant.policies[i]);
+        let policies = positions.into_iter().map(|i| &*tenant.policies[i]);
         decide(policies, self.knobs.invalid, |p| {
             match self.scopes.get(&p.scope_object_id.to_ascii_lowercase()) {
                 Some(Some(set)) => Some(target.as_ref().is_some_and(|t| set.contains(t))),
@@ -363,6 +367,7 @@ pub(crate) fn aap_for(tenant: &Tenant, app_id: &str, target: &Recipient, knobs: 
 mod tests {
     use super::*;
     use crate::model::Policy;
+    use std::sync::Arc;
 
     /// The index used by the exposure log agrees with the direct evaluation.
     #[test]
@@ -372,7 +377,9 @@ mod tests {
         let mut t = crate::seed::load_file(&path).unwrap();
         // Nest the hr group inside the invoice group, add a Deny and a dangling policy.
         let hr = t.recipients.iter().find(|r| r.name == "mailscope-hr-notifier-allow").unwrap().clone();
-        let inv = t.recipients.iter_mut().find(|r| r.name == "mailscope-invoice-mailer-allow").unwrap();
+        let inv = Arc::make_mut(
+            t.recipients.iter_mut().find(|r| r.name == "mailscope-invoice-mailer-allow").unwrap(),
+        );
         inv.members.push(hr.external_directory_object_id.clone());
         let ceo = t.recipients.iter().find(|r| r.primary_smtp_address == "ceo@contoso.com").unwrap().clone();
         for (app, scope, right) in [
@@ -387,14 +394,14 @@ mod tests {
                 AccessRight::RestrictAccess,
             ),
         ] {
-            t.policies.push(Policy {
+            t.policies.push(Arc::new(Policy {
                 app_id: app.to_owned(),
                 scope_object_id: scope.clone(),
                 scope_sid: "S-1-5-21-9".to_owned(),
                 scope_name: "x".to_owned(),
                 access_right: right,
                 description: " ".to_owned(),
-            });
+            }));
         }
         for nested in [NestedGroups::Direct, NestedGroups::Transitive] {
             for invalid in [InvalidPolicyMode::FailClosed, InvalidPolicyMode::Ignore] {

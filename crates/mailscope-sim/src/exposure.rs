@@ -232,6 +232,7 @@ mod tests {
     use super::*;
     use crate::decision::{InvalidPolicyMode, NestedGroups};
     use crate::model::{AccessRight, Policy};
+    use std::sync::Arc;
 
     fn contoso() -> Tenant {
         let path =
@@ -244,7 +245,7 @@ mod tests {
     }
 
     fn group_mut<'a>(t: &'a mut Tenant, name: &str) -> &'a mut crate::model::Recipient {
-        t.recipients.iter_mut().find(|r| r.name == name).unwrap()
+        Arc::make_mut(t.recipients.iter_mut().find(|r| r.name == name).unwrap())
     }
 
     /// Mutations of every kind the delta tells apart, each building on the last.
@@ -264,20 +265,20 @@ mod tests {
             .retain(|m| !m.eq_ignore_ascii_case(&billing));
         push("remove a member that may not have been there", &t);
         let mut fresh =
-            t.recipients.iter().find(|r| r.name == "mailscope-hr-notifier-allow").unwrap().clone();
+            (**t.recipients.iter().find(|r| r.name == "mailscope-hr-notifier-allow").unwrap()).clone();
         fresh.name = "brand-new".into();
         fresh.external_directory_object_id = "00000000-0000-4000-8000-00000000beef".into();
         fresh.members = vec![ceo.clone()];
-        t.recipients.push(fresh.clone());
+        t.recipients.push(Arc::new(fresh.clone()));
         push("create a group with a member", &t);
-        t.policies.push(Policy {
+        t.policies.push(Arc::new(Policy {
             app_id: "0b9c8d7e-6f5a-4b3c-8d2e-1f0a9b8c7d6e".into(),
             scope_object_id: fresh.external_directory_object_id.clone(),
             scope_sid: "S-1-5-21-9".into(),
             scope_name: "brand-new".into(),
             access_right: AccessRight::RestrictAccess,
             description: " ".into(),
-        });
+        }));
         push("scope a policy on it", &t);
         group_mut(&mut t, "brand-new").members.push(billing.clone());
         push("add to the new scope", &t);
@@ -289,11 +290,12 @@ mod tests {
         push("put it back", &t);
         t.recipients.retain(|r| r.name != "renamed");
         push("remove a scoped group", &t);
-        t.apps[0].graph_permissions.clear();
+        Arc::make_mut(&mut t.apps[0]).graph_permissions.clear();
         push("drop an app's grants", &t);
-        t.apps[0].graph_permissions.push("Mail.Send".into());
+        Arc::make_mut(&mut t.apps[0]).graph_permissions.push("Mail.Send".into());
         push("grant again", &t);
-        let mbx = t.recipients.iter_mut().find(|r| r.external_directory_object_id == ceo).unwrap();
+        let mbx =
+            Arc::make_mut(t.recipients.iter_mut().find(|r| r.external_directory_object_id == ceo).unwrap());
         mbx.department = "Finance".into();
         push("change a mailbox attribute", &t);
         t.role_assignments.clear();

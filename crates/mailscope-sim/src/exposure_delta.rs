@@ -24,6 +24,7 @@
 //! recomputation after each step.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use crate::decision::{DecisionKnobs, NestedGroups};
 use crate::model::{Recipient, Tenant};
@@ -162,22 +163,21 @@ fn recipient_changes(
         false
     };
     let same_ids = before.recipients.len() == after.recipients.len()
-        && before
-            .recipients
-            .iter()
-            .zip(&after.recipients)
-            .all(|(a, b)| a.external_directory_object_id == b.external_directory_object_id);
+        && before.recipients.iter().zip(&after.recipients).all(|(a, b)| {
+            Arc::ptr_eq(a, b) || a.external_directory_object_id == b.external_directory_object_id
+        });
     if same_ids {
         for (a, b) in before.recipients.iter().zip(&after.recipients) {
-            if a != b && on_change(Some(a), Some(b), &mut pairs) {
+            // Shared means unchanged: skip the field-by-field comparison.
+            if !Arc::ptr_eq(a, b) && a != b && on_change(Some(a), Some(b), &mut pairs) {
                 return None;
             }
         }
     } else {
         let old: HashMap<String, &Recipient> =
-            before.recipients.iter().map(|r| (lower(&r.external_directory_object_id), r)).collect();
+            before.recipients.iter().map(|r| (lower(&r.external_directory_object_id), &**r)).collect();
         let new: HashMap<String, &Recipient> =
-            after.recipients.iter().map(|r| (lower(&r.external_directory_object_id), r)).collect();
+            after.recipients.iter().map(|r| (lower(&r.external_directory_object_id), &**r)).collect();
         for (id, b) in &new {
             let a = old.get(id).copied();
             if a != Some(*b) && on_change(a, Some(b), &mut pairs) {

@@ -28,6 +28,7 @@ mod decision;
 mod exposure;
 mod exposure_delta;
 mod faults;
+mod index;
 mod model;
 mod opath;
 mod secrets;

@@ -5,7 +5,11 @@
 //! field is serde-friendly and the derived, per-request data (DNs, output
 //! objects) is computed on read instead of stored.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
+
+use crate::index::{IndexSlot, RecipientIndex};
 
 /// Kinds of Exchange recipients the sim knows (`RecipientTypeDetails` values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -149,6 +153,20 @@ impl Recipient {
                     scheme.eq_ignore_ascii_case("smtp") && a.eq_ignore_ascii_case(address)
                 })
             })
+    }
+
+    /// Every value an identity lookup compares with (`exo::lookup`): name,
+    /// alias, display name, SMTP addresses, object id and GUID. (The DN is
+    /// derived from the name.)
+    pub(crate) fn lookup_keys(&self) -> impl Iterator<Item = &str> {
+        let smtp = self.email_addresses.iter().filter_map(|a| {
+            a.split_once(':').filter(|(scheme, _)| scheme.eq_ignore_ascii_case("smtp")).map(|(_, a)| a)
+        });
+        [&self.name, &self.alias, &self.display_name, &self.primary_smtp_address]
+            .into_iter()
+            .map(String::as_str)
+            .chain(smtp)
+            .chain([self.external_directory_object_id.as_str(), self.guid.as_str()])
     }
 
     /// `CustomAttributeN` (1-based), empty when unset.
@@ -359,12 +377,15 @@ pub struct Tenant {
     pub sid_prefix: String,
     /// Next relative id for new SIDs.
     pub next_rid: u64,
-    /// All recipients.
-    pub recipients: Vec<Recipient>,
-    /// All application access policies, in creation order.
-    pub policies: Vec<Policy>,
-    /// All applications.
-    pub apps: Vec<App>,
+    /// All recipients. Each sits behind an [`Arc`] so that a write's working
+    /// copy of the tenant copies pointers, not 100,000 recipients: a cmdlet
+    /// changes one through [`Arc::make_mut`], which copies only that one. The
+    /// state file is unchanged (serde's `rc` feature writes the recipient itself).
+    pub recipients: Vec<Arc<Recipient>>,
+    /// All application access policies, in creation order (shared like `recipients`).
+    pub policies: Vec<Arc<Policy>>,
+    /// All applications (shared like `recipients`).
+    pub apps: Vec<Arc<App>>,
     /// Exchange service principal pointers (RBAC for Applications).
     #[serde(default)]
     pub service_principals: Vec<ServicePrincipalPointer>,
@@ -381,6 +402,10 @@ pub struct Tenant {
     /// one that endpoint refuses every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_header: Option<String>,
+    /// Lookup index over `recipients`, on only once the emulator has committed
+    /// this state (see `index`); never persisted, empty in every clone.
+    #[serde(skip)]
+    pub(crate) index: IndexSlot<Recipient>,
 }
 
 impl Tenant {
@@ -391,12 +416,31 @@ impl Tenant {
 
     /// The recipient with this `ExternalDirectoryObjectId`.
     pub fn recipient_by_object_id(&self, id: &str) -> Option<&Recipient> {
-        self.recipients.iter().find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
+        if let Some(c) = self.recipient_candidates(id) {
+            // Ascending superset of the matches: the first exact match is the scan's.
+            return c
+                .into_iter()
+                .map(|i| &*self.recipients[i])
+                .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id));
+        }
+        self.recipients
+            .iter()
+            .map(AsRef::as_ref)
+            .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
+    }
+
+    /// Ascending positions of the recipients that may have `key` among their
+    /// [`Recipient::lookup_keys`] (a superset; callers compare exactly), or
+    /// `None` when there is no usable index and the caller must scan.
+    pub(crate) fn recipient_candidates(&self, key: &str) -> Option<Vec<usize>> {
+        self.index.candidates(&self.recipients, key, || {
+            RecipientIndex::build(&self.recipients, |r| r.lookup_keys().collect())
+        })
     }
 
     /// The app with this client id.
     pub fn app(&self, app_id: &str) -> Option<&App> {
-        self.apps.iter().find(|a| a.app_id.eq_ignore_ascii_case(app_id))
+        self.apps.iter().map(AsRef::as_ref).find(|a| a.app_id.eq_ignore_ascii_case(app_id))
     }
 
     /// `DistinguishedName` of a recipient: derived from its Name, so it is
@@ -456,6 +500,6 @@ impl Tenant {
 
     /// Bytes used of the AAP space budget.
     pub fn policy_space_used(&self) -> usize {
-        self.policies.iter().map(Policy::space_cost).sum()
+        self.policies.iter().map(|p| p.space_cost()).sum()
     }
 }

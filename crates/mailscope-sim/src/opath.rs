@@ -539,8 +539,9 @@ mod tests {
             let path =
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
             let mut t = crate::seed::load_file(&path).unwrap();
-            let alice =
-                t.recipients.iter_mut().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap();
+            let alice = std::sync::Arc::make_mut(
+                t.recipients.iter_mut().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap(),
+            );
             alice.department = "Finance".to_owned();
             alice.custom_attributes[2] = "vip".to_owned();
             t
@@ -593,7 +594,9 @@ mod tests {
                 .unwrap()
                 .external_directory_object_id
                 .clone();
-            let outer = t.recipients.iter_mut().find(|r| r.name == "Legacy-Scanner-Mailboxes").unwrap();
+            let outer = std::sync::Arc::make_mut(
+                t.recipients.iter_mut().find(|r| r.name == "Legacy-Scanner-Mailboxes").unwrap(),
+            );
             outer.members.push(inner);
             let legacy = dn(&t, "Legacy-Scanner-Mailboxes");
             assert_eq!(

@@ -11,6 +11,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -321,6 +322,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
         role_assignments: Vec::new(),
         operator_app_id: None,
         identity_header: None,
+        index: crate::index::IndexSlot::default(),
     };
 
     for r in &seed.recipients {
@@ -425,7 +427,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
             .iter_mut()
             .find(|r| r.name == g.name)
             .ok_or_else(|| invalid("group vanished"))?;
-        group.members = ids;
+        Arc::make_mut(group).members = ids;
     }
 
     for p in &seed.policies {
@@ -447,7 +449,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
             description: String::new(),
         };
         policy.description = p.description.clone().unwrap_or_else(|| default_description(&policy));
-        tenant.policies.push(policy);
+        tenant.policies.push(Arc::new(policy));
     }
 
     for a in &seed.apps {
@@ -491,7 +493,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
         if tenant.app(&app_id).is_some() {
             return Err(invalid(format!("app `{app_id}` declared twice")));
         }
-        tenant.apps.push(App {
+        tenant.apps.push(Arc::new(App {
             service_principal_id: match &a.service_principal_id {
                 Some(id) => check_guid("servicePrincipalId", id)?,
                 None => derived_guid(&tenant_id, "service-principal", &app_id),
@@ -506,7 +508,7 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
             federated_credentials,
             managed_identity: a.managed_identity,
             created,
-        });
+        }));
     }
     let system_assigned = tenant
         .apps
@@ -521,7 +523,9 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
     if let Some(op) = &seed.operator_app {
         let app = tenant
             .app(op)
-            .or_else(|| tenant.apps.iter().find(|a| a.display_name.eq_ignore_ascii_case(op)))
+            .or_else(|| {
+                tenant.apps.iter().map(AsRef::as_ref).find(|a| a.display_name.eq_ignore_ascii_case(op))
+            })
             .ok_or_else(|| invalid(format!("operatorApp `{op}` is not a declared app")))?;
         tenant.operator_app_id = Some(app.app_id.clone());
     }
@@ -679,13 +683,13 @@ fn add_recipient(tenant: &mut Tenant, r: Recipient) -> Result<(), SeedError> {
             )));
         }
     }
-    tenant.recipients.push(r);
+    tenant.recipients.push(Arc::new(r));
     Ok(())
 }
 
 /// Seed-time identity lookup: address, name, alias or object id.
 fn resolve<'a>(tenant: &'a Tenant, key: &str) -> Option<&'a Recipient> {
-    tenant.recipients.iter().find(|r| {
+    tenant.recipients.iter().map(AsRef::as_ref).find(|r| {
         r.has_smtp(key)
             || r.name.eq_ignore_ascii_case(key)
             || r.alias.eq_ignore_ascii_case(key)

@@ -157,6 +157,8 @@ impl Shared {
         if let Some(log) = parts.exposure.as_mut() {
             log.record(&parts.tenant, &working, cmdlet, knobs);
         }
+        // Immutable from here on: its lookups may be indexed.
+        working.index.enable();
         let new = Arc::new(working);
         let now = Instant::now();
         if delay.is_zero() {
@@ -230,6 +232,8 @@ fn random_key() -> Vec<u8> {
 
 impl Sim {
     fn build(tenant: Tenant, clear_secrets: ClearSecrets, state: Option<(PathBuf, Arc<StateLock>)>) -> Self {
+        // Moved behind the core's Arc below and never changed again: its lookups may be indexed.
+        tenant.index.enable();
         let (state_path, state_lock) = state.unzip();
         let config = SimConfig::default();
         Self {

@@ -1,5 +1,7 @@
 //! `*-DistributionGroup` and `*-DistributionGroupMember` (docs/exchange.md, "Admin API wire format").
 
+use std::sync::Arc;
+
 use crate::model::{Recipient, RecipientKind, Tenant};
 
 use super::cmdlets::{CmdResult, ReadCtx, WriteCtx};
@@ -178,7 +180,7 @@ pub(crate) fn new_group(cx: &mut WriteCtx<'_>) -> CmdResult {
         when_changed: cx.now,
     };
     let out = objects::group(t, &group);
-    t.recipients.push(group);
+    t.recipients.push(Arc::new(group));
     Ok(vec![out])
 }
 
@@ -191,15 +193,15 @@ pub(crate) fn set_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     check_manager(p, &t.recipients[idx])?;
     if let Some(name) = p.string("Name")? {
         name_taken(t, &name, Some(idx))?;
-        t.recipients[idx].name = name;
+        Arc::make_mut(&mut t.recipients[idx]).name = name;
     }
     if let Some(alias) = p.string("Alias")? {
         alias_taken(t, &alias, Some(idx))?;
-        t.recipients[idx].alias = alias;
+        Arc::make_mut(&mut t.recipients[idx]).alias = alias;
     }
     if let Some(primary) = p.string("PrimarySmtpAddress")? {
         address_ok(t, &primary, Some(idx))?;
-        let r = &mut t.recipients[idx];
+        let r = Arc::make_mut(&mut t.recipients[idx]);
         for a in &mut r.email_addresses {
             if let Some(rest) = a.strip_prefix("SMTP:") {
                 *a = format!("smtp:{rest}");
@@ -220,7 +222,7 @@ pub(crate) fn set_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     } else {
         None
     };
-    let r = &mut t.recipients[idx];
+    let r = Arc::make_mut(&mut t.recipients[idx]);
     if let Some(d) = p.string("DisplayName")? {
         r.display_name = d;
     }
@@ -285,8 +287,12 @@ pub(crate) fn remove_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     let idx = lookup::resolve_index(t, &id, lookup::groups)?;
     check_manager(p, &t.recipients[idx])?;
     let removed = t.recipients.remove(idx);
+    let gone = &removed.external_directory_object_id;
+    // Only the groups that held it are copied (the rest stay shared with the old state).
     for r in &mut t.recipients {
-        r.members.retain(|m| *m != removed.external_directory_object_id);
+        if r.members.iter().any(|m| m == gone) {
+            Arc::make_mut(r).members.retain(|m| m != gone);
+        }
     }
     Ok(Vec::new())
 }
@@ -297,7 +303,7 @@ pub(crate) fn get_members(cx: &ReadCtx<'_>) -> CmdResult {
     let t = cx.tenant;
     let g = lookup::resolve(t, &id, lookup::groups)?;
     let by_id: std::collections::HashMap<String, &Recipient> =
-        t.recipients.iter().map(|r| (r.external_directory_object_id.to_ascii_lowercase(), r)).collect();
+        t.recipients.iter().map(|r| (r.external_directory_object_id.to_ascii_lowercase(), &**r)).collect();
     let mut rows: Vec<&Recipient> =
         g.members.iter().filter_map(|m| by_id.get(&m.to_ascii_lowercase()).copied()).collect();
     rows.sort_by_cached_key(|r| r.name.to_lowercase());
@@ -313,7 +319,7 @@ pub(crate) fn add_member(cx: &mut WriteCtx<'_>) -> CmdResult {
     let gi = lookup::resolve_index(t, &id, lookup::groups)?;
     check_manager(p, &t.recipients[gi])?;
     let m = lookup::resolve(t, &member, lookup::any)?.external_directory_object_id.clone();
-    let g = &mut t.recipients[gi];
+    let g = Arc::make_mut(&mut t.recipients[gi]);
     if g.members.iter().any(|x| x.eq_ignore_ascii_case(&m)) {
         return Err(exec(
             "Ex9E5A8B",
@@ -335,7 +341,7 @@ pub(crate) fn remove_member(cx: &mut WriteCtx<'_>) -> CmdResult {
     let gi = lookup::resolve_index(t, &id, lookup::groups)?;
     check_manager(p, &t.recipients[gi])?;
     let m = lookup::resolve(t, &member, lookup::any)?.external_directory_object_id.clone();
-    let g = &mut t.recipients[gi];
+    let g = Arc::make_mut(&mut t.recipients[gi]);
     let before = g.members.len();
     g.members.retain(|x| !x.eq_ignore_ascii_case(&m));
     if g.members.len() == before {
@@ -363,7 +369,7 @@ pub(crate) fn update_members(cx: &mut WriteCtx<'_>) -> CmdResult {
             ids.push(r.external_directory_object_id.clone());
         }
     }
-    let g = &mut t.recipients[gi];
+    let g = Arc::make_mut(&mut t.recipients[gi]);
     g.members = ids;
     g.when_changed = cx.now;
     Ok(Vec::new())

@@ -1,5 +1,7 @@
 //! `*-ApplicationAccessPolicy` (docs/exchange.md, "Access decision" and "Admin API wire format").
 
+use std::sync::Arc;
+
 use crate::decision;
 use crate::model::{AccessRight, POLICY_SPACE_BUDGET, Policy, Tenant};
 use crate::seed::default_description;
@@ -94,7 +96,7 @@ pub(crate) fn new_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
             description: String::new(),
         };
         policy.description = description.clone().unwrap_or_else(|| default_description(&policy));
-        let clash = t.policies.iter().chain(new.iter()).find(|q: &&Policy| {
+        let clash = t.policies.iter().map(AsRef::as_ref).chain(new.iter()).find(|q: &&Policy| {
             q.app_id.eq_ignore_ascii_case(&policy.app_id) && q.scope_object_id == policy.scope_object_id
         });
         if let Some(q) = clash {
@@ -115,7 +117,7 @@ pub(crate) fn new_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
         return Err(space_exceeded());
     }
     let out = new.iter().map(|p| objects::policy(t, p)).collect();
-    t.policies.extend(new);
+    t.policies.extend(new.into_iter().map(Arc::new));
     Ok(out)
 }
 
@@ -130,7 +132,7 @@ pub(crate) fn set_policy(cx: &mut WriteCtx<'_>) -> CmdResult {
     if t.policy_space_used() - old + d.len() > POLICY_SPACE_BUDGET {
         return Err(space_exceeded());
     }
-    t.policies[i].description = d;
+    Arc::make_mut(&mut t.policies[i]).description = d;
     Ok(Vec::new())
 }
 

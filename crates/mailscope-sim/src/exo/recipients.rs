@@ -61,6 +61,7 @@ pub(crate) fn list<'a>(
     let mut out: Vec<&Recipient> = t
         .recipients
         .iter()
+        .map(AsRef::as_ref)
         .filter(|r| kind_ok(r))
         .filter(|r| {
             filter.as_ref().is_none_or(|f| {

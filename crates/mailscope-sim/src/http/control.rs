@@ -97,7 +97,7 @@ async fn state(State(s): S) -> Response {
         REDACTED.clone_into(header);
     }
     for app in &mut tenant.apps {
-        for secret in &mut app.client_secrets {
+        for secret in &mut Arc::make_mut(app).client_secrets {
             REDACTED.clone_into(secret);
         }
     }

@@ -154,7 +154,7 @@ pub(crate) async fn send_mail(
 
 /// The mailbox `/users/{user}` names (object id or any SMTP address).
 fn mailbox<'a>(t: &'a Tenant, user: &str) -> Option<&'a Recipient> {
-    t.recipients.iter().find(|r| {
+    t.recipients.iter().map(AsRef::as_ref).find(|r| {
         r.kind.is_mailbox() && (r.external_directory_object_id.eq_ignore_ascii_case(user) || r.has_smtp(user))
     })
 }
@@ -559,17 +559,20 @@ fn remove_grant(cx: &mut WriteCtx<'_>) -> Result<Vec<Value>, CmdletError> {
     let resource = Resource::from_app_id(&resource_app).ok_or_else(|| CmdletError::not_found(&id, ""))?;
     let roles = catalog::app_roles(resource);
     for app in &mut cx.tenant.apps {
-        let sp = app.service_principal_id.clone();
-        let granted = if resource == Resource::Graph {
-            &mut app.graph_permissions
-        } else {
-            &mut app.exchange_permissions
-        };
+        let sp = &app.service_principal_id;
+        let granted =
+            if resource == Resource::Graph { &app.graph_permissions } else { &app.exchange_permissions };
         let hit = granted.iter().position(|perm| {
-            roles.iter().any(|r| r.value.eq_ignore_ascii_case(perm) && assignment_id(&sp, r.id) == id)
+            roles.iter().any(|r| r.value.eq_ignore_ascii_case(perm) && assignment_id(sp, r.id) == id)
         });
         if let Some(i) = hit {
-            granted.remove(i);
+            // Copy only the app that loses the grant.
+            let app = Arc::make_mut(app);
+            if resource == Resource::Graph {
+                app.graph_permissions.remove(i);
+            } else {
+                app.exchange_permissions.remove(i);
+            }
             return Ok(Vec::new());
         }
     }

@@ -51,7 +51,7 @@ fn fail(style: Style, status: StatusCode, error: &str, text: &str) -> Response {
 /// The identity the query selects: `client_id`, `object_id`/`principal_id`,
 /// or none for the system-assigned one.
 fn select<'t>(tenant: &'t Tenant, q: &HashMap<String, String>) -> Result<&'t App, &'static str> {
-    let mis = || tenant.apps.iter().filter(|a| a.managed_identity.is_some());
+    let mis = || tenant.apps.iter().map(AsRef::as_ref).filter(|a| a.managed_identity.is_some());
     let param = |k: &str| q.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
     if param("msi_res_id").is_some() || param("mi_res_id").is_some() {
         return Err("Selecting an identity by resource id is not supported by the emulator; use client_id.");
