@@ -260,6 +260,12 @@ mod tests {
         push("add a member to a scope group", &t);
         group_mut(&mut t, "mailscope-invoice-mailer-allow").members.retain(|m| !m.eq_ignore_ascii_case(&ceo));
         push("remove it again", &t);
+        // The group a management scope's `MemberOfGroup` filter names: only
+        // the member that moved is decided again for the RBAC apps.
+        group_mut(&mut t, "Marketing-Senders").members.push(ceo.clone());
+        push("add a member to the group of an RBAC scope", &t);
+        group_mut(&mut t, "Marketing-Senders").members.retain(|m| !m.eq_ignore_ascii_case(&ceo));
+        push("remove it from the group of an RBAC scope", &t);
         group_mut(&mut t, "mailscope-hr-notifier-allow")
             .members
             .retain(|m| !m.eq_ignore_ascii_case(&billing));

@@ -12,10 +12,12 @@
 //! - a change to RBAC objects (pointers, scopes, assignments) names every
 //!   app, as does anything under transitive scope membership (a nested group
 //!   can reach far): these are rare writes;
-//! - a group whose members changed names the apps whose policies scope it,
-//!   on the members that came or went; a group whose name changed (its DN is
-//!   what a `MemberOfGroup` filter quotes) or whose members changed while
-//!   management scopes exist names every app with a role assignment;
+//! - a group whose members changed names the apps whose policies scope it
+//!   and, while management scopes exist, every app with a role assignment,
+//!   on the members that came or went (`MemberOfGroup` is direct
+//!   membership); a group whose name changed (its DN is what a
+//!   `MemberOfGroup` filter quotes) names every app with a role assignment
+//!   over every mailbox;
 //! - a mailbox that changed or appeared is evaluated for every app; a
 //!   recipient that disappeared names the apps whose policies scoped it.
 //!
@@ -148,14 +150,24 @@ fn recipient_changes(
         if knobs.nested == NestedGroups::Transitive {
             return true;
         }
-        if !after.management_scopes.is_empty() {
+        // A rename changes the DN a `MemberOfGroup` filter quotes: every
+        // RBAC app, everywhere. A member change moves only the members that
+        // came or went in or out of a scope: `MemberOfGroup` is direct
+        // membership (nested members are out of an RBAC scope), so for RBAC
+        // apps, as for the policies' apps, those members are all there is to
+        // decide again.
+        let scopes_exist = !after.management_scopes.is_empty();
+        if renamed && scopes_exist {
             whole_apps.extend(rbac_apps());
         }
         if members_changed {
             let old_set: BTreeSet<String> = old_members.iter().map(|m| lower(m)).collect();
             let new_set: BTreeSet<String> = new_members.iter().map(|m| lower(m)).collect();
             let moved: BTreeSet<String> = old_set.symmetric_difference(&new_set).cloned().collect();
-            let apps = scoping_apps(after, &id);
+            let mut apps = scoping_apps(after, &id);
+            if scopes_exist {
+                apps.extend(rbac_apps());
+            }
             if !apps.is_empty() && !moved.is_empty() {
                 pairs.push((Some(apps), moved));
             }
