@@ -7,7 +7,7 @@
 
 use std::fmt::Write as _;
 
-use crate::audit::{AuditApp, AuditCheck, AuditPermission, AuditReport, Exposure};
+use crate::audit::{AuditApp, AuditCheck, AuditReport, Exposure};
 use crate::render::escape::{Span, md_code, md_text};
 use crate::render::printable;
 
@@ -31,7 +31,7 @@ pub fn audit_text(report: &AuditReport) -> String {
         out.push('\n');
         let _ = writeln!(out, "{}", app_head(app));
         for p in &app.permissions {
-            let _ = writeln!(out, "  - {}", permission_line(p, printable));
+            let _ = writeln!(out, "  - {}", p.line_with(printable));
         }
         for a in &app.advice {
             let _ = writeln!(out, "  → {a}");
@@ -56,7 +56,7 @@ pub fn audit_markdown(report: &AuditReport) -> String {
     if !report.apps.is_empty() {
         out.push_str("| App | App id | Reach | Permissions | File |\n|---|---|---|---|---|\n");
         for app in &report.apps {
-            let perms: Vec<String> = app.permissions.iter().map(|p| permission_line(p, md_text)).collect();
+            let perms: Vec<String> = app.permissions.iter().map(|p| p.line_with(md_text)).collect();
             let _ = writeln!(
                 out,
                 "| {} | {} | {} | {} | {} |",
@@ -121,13 +121,8 @@ fn app_head(app: &AuditApp) -> String {
     format!("{name} ({}) [{}]", printable(&app.app_id), tags.join(", "))
 }
 
-/// One permission in words; `esc` makes each tenant-supplied value safe
-/// for the renderer (`printable` for text, `md_text` for markdown).
-fn permission_line(p: &AuditPermission, esc: fn(&str) -> String) -> String {
-    p.line_with(esc)
-}
-
-/// One check in words; `esc` as in [`permission_line`].
+/// One check in words; `esc` makes each tenant-supplied value safe for the
+/// renderer (`printable` for text, `md_text` for markdown).
 pub(super) fn check_line(c: &AuditCheck, esc: fn(&str) -> String) -> String {
     match c {
         AuditCheck::NoMailboxPermission { app, app_id, object_id_of } => match object_id_of {
