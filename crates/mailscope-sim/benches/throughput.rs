@@ -221,6 +221,34 @@ fn main() {
         phase("reads, 1 sequential client", &url, &token, secs, concurrency, read_mix, true).await;
         server.shutdown().await;
 
+        // The same writes with a state file: every answer waits for a save
+        // (rewrite + fsync), which concurrent writes share (group commit).
+        let dir = std::env::temp_dir().join(format!("mailscope-sim-bench-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seed = mailscope_testkit::workspace_root().join("policies/contoso.tenant.yaml");
+        let sim = mailscope_sim::Sim::open(dir.join("state.json"), Some(&seed)).unwrap();
+        let server = mailscope_testkit::Emulator::serve(sim).await;
+        let base = server.base_url();
+        let token = token_for(&base, server.operator()).await;
+        let url = format!("{base}/adminapi/beta/{TENANT}/InvokeCommand");
+        phase("writes with a state file", &url, &token, secs, concurrency, write_mix, false).await;
+        let stats: Value = reqwest::Client::new()
+            .get(format!("{base}/_sim/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        println!(
+            "state file: {} saves for {} write calls",
+            stats["stateSaves"],
+            stats["cmdlets"]["Add-DistributionGroupMember"].as_u64().unwrap_or(0)
+                + stats["cmdlets"]["Remove-DistributionGroupMember"].as_u64().unwrap_or(0)
+        );
+        server.shutdown().await;
+        let _ = std::fs::remove_dir_all(&dir);
+
         let (mailboxes, apps) = (env_num("SIM_BENCH_MAILBOXES", 100_000), env_num("SIM_BENCH_APPS", 1_000));
         let sim = mailscope_sim::Sim::from_tenant(scaled_tenant(mailboxes, apps));
         let server = mailscope_testkit::Emulator::serve(sim).await;

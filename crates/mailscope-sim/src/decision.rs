@@ -377,10 +377,11 @@ mod tests {
         let mut t = crate::seed::load_file(&path).unwrap();
         // Nest the hr group inside the invoice group, add a Deny and a dangling policy.
         let hr = t.recipients.iter().find(|r| r.name == "mailscope-hr-notifier-allow").unwrap().clone();
-        let inv = Arc::make_mut(
-            t.recipients.iter_mut().find(|r| r.name == "mailscope-invoice-mailer-allow").unwrap(),
-        );
-        inv.members.push(hr.external_directory_object_id.clone());
+        t.recipients
+            .find_mut(|r| r.name == "mailscope-invoice-mailer-allow")
+            .unwrap()
+            .members
+            .push(hr.external_directory_object_id.clone());
         let ceo = t.recipients.iter().find(|r| r.primary_smtp_address == "ceo@contoso.com").unwrap().clone();
         for (app, scope, right) in [
             (

@@ -244,8 +244,8 @@ mod tests {
         t.recipients.iter().find(|r| r.has_smtp(smtp)).unwrap().external_directory_object_id.clone()
     }
 
-    fn group_mut<'a>(t: &'a mut Tenant, name: &str) -> &'a mut crate::model::Recipient {
-        Arc::make_mut(t.recipients.iter_mut().find(|r| r.name == name).unwrap())
+    fn group_mut<'a>(t: &'a mut Tenant, name: &str) -> crate::model::RecipientMut<'a> {
+        t.recipients.find_mut(|r| r.name == name).unwrap()
     }
 
     /// Mutations of every kind the delta tells apart, each building on the last.
@@ -300,9 +300,8 @@ mod tests {
         push("drop an app's grants", &t);
         Arc::make_mut(&mut t.apps[0]).graph_permissions.push("Mail.Send".into());
         push("grant again", &t);
-        let mbx =
-            Arc::make_mut(t.recipients.iter_mut().find(|r| r.external_directory_object_id == ceo).unwrap());
-        mbx.department = "Finance".into();
+        t.recipients.find_mut(|r| r.external_directory_object_id == ceo).unwrap().department =
+            "Finance".into();
         push("change a mailbox attribute", &t);
         t.role_assignments.clear();
         push("drop every role assignment", &t);

@@ -25,11 +25,11 @@
 //! names nothing. The exposure log's tests compare it against a full
 //! recomputation after each step.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use crate::decision::{DecisionKnobs, NestedGroups};
-use crate::model::{Recipient, Tenant};
+use crate::model::{Directory, Recipient, Tenant};
 
 /// App ids (lower case); `None` = every app.
 pub(crate) type AppSelection = Option<BTreeSet<String>>;
@@ -62,14 +62,14 @@ pub(crate) fn affected(before: &Tenant, after: &Tenant, knobs: DecisionKnobs) ->
     }
     let mut whole_apps = BTreeSet::new();
     // Policies: the apps of those that differ.
-    if before.policies != after.policies {
-        for p in before.policies.iter().filter(|p| !after.policies.contains(p)) {
+    if !same(&before.policies, &after.policies) {
+        for p in missing_from(&before.policies, &after.policies) {
             if p.app_id == "*" {
                 return Affected::Everything;
             }
             whole_apps.insert(lower(&p.app_id));
         }
-        for p in after.policies.iter().filter(|p| !before.policies.contains(p)) {
+        for p in missing_from(&after.policies, &before.policies) {
             if p.app_id == "*" {
                 return Affected::Everything;
             }
@@ -77,7 +77,7 @@ pub(crate) fn affected(before: &Tenant, after: &Tenant, knobs: DecisionKnobs) ->
         }
     }
     // Grants: the apps that differ, appeared or went.
-    if before.apps != after.apps {
+    if !same(&before.apps, &after.apps) {
         let old: HashMap<String, _> = before.apps.iter().map(|a| (lower(&a.app_id), a)).collect();
         let new: HashMap<String, _> = after.apps.iter().map(|a| (lower(&a.app_id), a)).collect();
         for (id, a) in &old {
@@ -93,6 +93,21 @@ pub(crate) fn affected(before: &Tenant, after: &Tenant, knobs: DecisionKnobs) ->
         return Affected::Everything;
     };
     Affected::Some { whole_apps, pairs }
+}
+
+/// Equal lists, compared by pointer first: a write shares every item it
+/// did not touch with the state before it, so this is a pointer comparison
+/// per item instead of a field-by-field one.
+fn same<T: PartialEq>(a: &[Arc<T>], b: &[Arc<T>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| Arc::ptr_eq(x, y) || x == y)
+}
+
+/// The items of `a` that `b` has no equal of. Items `b` shares (the same
+/// pointer) are skipped at the cost of a hash probe; only the rest, the few a
+/// write touched, are compared by value.
+fn missing_from<'a, T: PartialEq>(a: &'a [Arc<T>], b: &'a [Arc<T>]) -> impl Iterator<Item = &'a Arc<T>> {
+    let shared: HashSet<*const T> = b.iter().map(Arc::as_ptr).collect();
+    a.iter().filter(move |x| !shared.contains(&Arc::as_ptr(x)) && !b.contains(x))
 }
 
 /// Apps whose policies scope the recipient `id` (lower case), in `t`.
@@ -174,32 +189,27 @@ fn recipient_changes(
         }
         false
     };
-    let same_ids = before.recipients.len() == after.recipients.len()
-        && before.recipients.iter().zip(&after.recipients).all(|(a, b)| {
-            Arc::ptr_eq(a, b) || a.external_directory_object_id == b.external_directory_object_id
-        });
-    if same_ids {
-        for (a, b) in before.recipients.iter().zip(&after.recipients) {
-            // Shared means unchanged: skip the field-by-field comparison.
-            if !Arc::ptr_eq(a, b) && a != b && on_change(Some(a), Some(b), &mut pairs) {
-                return None;
-            }
+    // Only the slots that differ (the directory skips the chunks the two
+    // states share), matched by object id: a recipient is the same object in
+    // both states when its id is, wherever it sits.
+    let changed = Directory::changed(&before.recipients, &after.recipients);
+    let old: HashMap<String, &Recipient> =
+        changed.iter().filter_map(|(b, _)| *b).map(|r| (lower(&r.external_directory_object_id), r)).collect();
+    let new: HashMap<String, &Recipient> =
+        changed.iter().filter_map(|(_, a)| *a).map(|r| (lower(&r.external_directory_object_id), r)).collect();
+    for (id, b) in &new {
+        let a = old.get(id).copied().or_else(|| before.recipient_by_object_id(id));
+        if a != Some(*b) && on_change(a, Some(b), &mut pairs) {
+            return None;
         }
-    } else {
-        let old: HashMap<String, &Recipient> =
-            before.recipients.iter().map(|r| (lower(&r.external_directory_object_id), &**r)).collect();
-        let new: HashMap<String, &Recipient> =
-            after.recipients.iter().map(|r| (lower(&r.external_directory_object_id), &**r)).collect();
-        for (id, b) in &new {
-            let a = old.get(id).copied();
-            if a != Some(*b) && on_change(a, Some(b), &mut pairs) {
-                return None;
-            }
+    }
+    for (id, a) in &old {
+        if new.contains_key(id) {
+            continue;
         }
-        for (id, a) in &old {
-            if !new.contains_key(id) && on_change(Some(a), None, &mut pairs) {
-                return None;
-            }
+        let b = after.recipient_by_object_id(id);
+        if b != Some(*a) && on_change(Some(a), b, &mut pairs) {
+            return None;
         }
     }
     Some(pairs)

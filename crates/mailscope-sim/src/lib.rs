@@ -28,7 +28,7 @@ mod decision;
 mod exposure;
 mod exposure_delta;
 mod faults;
-mod index;
+
 mod model;
 mod opath;
 mod secrets;
@@ -49,10 +49,14 @@ mod tls;
 pub use catalog::{EXCHANGE_APP_ID, EXCHANGE_AUDIENCE, GRAPH_APP_ID, GRAPH_AUDIENCE};
 pub use config::{Fidelity, SimConfig};
 pub use decision::{InvalidPolicyMode, NestedGroups, Verdict};
+
 pub use exposure::{Exposure, OTHER_MAILBOX};
 pub use faults::{FailKind, FailNth, FailWhen, FaultConfig};
 pub use http::AAP_DENIAL;
-pub use model::{AccessRight, App, ManagedIdentityKind, Policy, Recipient, RecipientKind, Tenant};
+pub use model::{
+    AccessRight, App, Directory, ManagedIdentityKind, Policy, Recipient, RecipientId, RecipientKind,
+    RecipientMut, SharedVec, Tenant,
+};
 pub use opath::{Filter, FilterError, Op, parse as parse_filter};
 pub use seed::SeedError;
 pub use server::{ServeOptions, ServerHandle, serve, serve_tls, start};

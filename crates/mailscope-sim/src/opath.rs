@@ -362,13 +362,13 @@ pub(crate) fn recipient_property<'a>(
         "Department" => one(&r.department),
         "MemberOfGroup" => match member_of {
             Some(index) => index.of(r).into_iter().map(Cow::Owned).collect(),
+            // The directory indexes who holds whom: no scan of the groups.
             None => t
                 .recipients
-                .iter()
-                .filter(|g| {
-                    g.kind.is_group()
-                        && g.members.iter().any(|m| m.eq_ignore_ascii_case(&r.external_directory_object_id))
-                })
+                .holding(&r.external_directory_object_id)
+                .into_iter()
+                .map(|i| &t.recipients[i])
+                .filter(|g| g.kind.is_group())
                 .map(|g| Cow::Owned(t.distinguished_name(g)))
                 .collect(),
         },
@@ -402,6 +402,33 @@ pub(crate) fn like(pattern: &str, text: &str) -> bool {
 }
 
 impl Filter {
+    /// Values one of which every recipient this filter accepts has among
+    /// its lookup keys (`Recipient::lookup_keys`), so that a caller may
+    /// evaluate the filter on the directory's candidates for them instead of
+    /// on every recipient; `None` when the filter does not pin that down.
+    ///
+    /// That holds for a non-empty `-eq` on `Name`, `Alias`, `DisplayName`,
+    /// `PrimarySmtpAddress` (its values are the SMTP addresses, all keys),
+    /// `ExternalDirectoryObjectId` or `Guid`; for an `-or` of such filters;
+    /// and for an `-and` with one on either side. (`-eq ''` matches an unset
+    /// property, which no key records; hence non-empty.)
+    pub(crate) fn lookup_values(&self) -> Option<Vec<&str>> {
+        const KEYED: [&str; 6] =
+            ["Name", "Alias", "DisplayName", "PrimarySmtpAddress", "ExternalDirectoryObjectId", "Guid"];
+        match self {
+            Filter::Or(a, b) => {
+                let mut values = a.lookup_values()?;
+                values.extend(b.lookup_values()?);
+                Some(values)
+            }
+            Filter::And(a, b) => a.lookup_values().or_else(|| b.lookup_values()),
+            Filter::Cmp { property, op: Op::Eq, value } if !value.is_empty() && KEYED.contains(property) => {
+                Some(vec![value.as_str()])
+            }
+            Filter::Cmp { .. } | Filter::Not(_) => None,
+        }
+    }
+
     /// Evaluates the filter; `get` returns a property's values (empty = unset).
     pub fn matches<'v>(&self, get: &dyn Fn(&str) -> Vec<Cow<'v, str>>) -> bool {
         match self {
@@ -539,11 +566,12 @@ mod tests {
             let path =
                 std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
             let mut t = crate::seed::load_file(&path).unwrap();
-            let alice = std::sync::Arc::make_mut(
-                t.recipients.iter_mut().find(|r| r.primary_smtp_address == "alice@contoso.com").unwrap(),
-            );
-            alice.department = "Finance".to_owned();
-            alice.custom_attributes[2] = "vip".to_owned();
+            {
+                let mut alice =
+                    t.recipients.find_mut(|r| r.primary_smtp_address == "alice@contoso.com").unwrap();
+                alice.department = "Finance".to_owned();
+                alice.custom_attributes[2] = "vip".to_owned();
+            }
             t
         }
 
@@ -594,10 +622,7 @@ mod tests {
                 .unwrap()
                 .external_directory_object_id
                 .clone();
-            let outer = std::sync::Arc::make_mut(
-                t.recipients.iter_mut().find(|r| r.name == "Legacy-Scanner-Mailboxes").unwrap(),
-            );
-            outer.members.push(inner);
+            t.recipients.find_mut(|r| r.name == "Legacy-Scanner-Mailboxes").unwrap().members.push(inner);
             let legacy = dn(&t, "Legacy-Scanner-Mailboxes");
             assert_eq!(
                 select(&t, &format!("MemberOfGroup -eq '{legacy}'")),

@@ -314,15 +314,14 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
             .unwrap_or_else(|| "NAMPR01A001DC01.NAMPR01A001.PROD.OUTLOOK.COM".to_owned()),
         sid_prefix,
         next_rid: t.next_rid.unwrap_or(10_000),
-        recipients: Vec::new(),
-        policies: Vec::new(),
-        apps: Vec::new(),
+        recipients: crate::model::Directory::new(),
+        policies: crate::model::SharedVec::new(),
+        apps: crate::model::SharedVec::new(),
         service_principals: Vec::new(),
         management_scopes: Vec::new(),
         role_assignments: Vec::new(),
         operator_app_id: None,
         identity_header: None,
-        index: crate::index::IndexSlot::default(),
     };
 
     for r in &seed.recipients {
@@ -422,12 +421,9 @@ fn build(seed: &SeedFile, base: &Path) -> Result<Tenant, SeedError> {
                 ids.push(r.external_directory_object_id.clone());
             }
         }
-        let group = tenant
-            .recipients
-            .iter_mut()
-            .find(|r| r.name == g.name)
-            .ok_or_else(|| invalid("group vanished"))?;
-        Arc::make_mut(group).members = ids;
+        let mut group =
+            tenant.recipients.find_mut(|r| r.name == g.name).ok_or_else(|| invalid("group vanished"))?;
+        group.members = ids;
     }
 
     for p in &seed.policies {
@@ -664,7 +660,12 @@ fn smtp_addresses(r: &Recipient) -> impl Iterator<Item = &str> {
 }
 
 fn add_recipient(tenant: &mut Tenant, r: Recipient) -> Result<(), SeedError> {
-    for other in &tenant.recipients {
+    // Every recipient the checks below can refuse has one of these keys;
+    // ascending ids are the tenant's order, so the first clash named is the scan's.
+    let keys = [&r.name, &r.alias, &r.external_directory_object_id].into_iter().map(String::as_str);
+    let near: std::collections::BTreeSet<_> =
+        keys.chain(smtp_addresses(&r)).flat_map(|k| tenant.recipients.candidates(k)).collect();
+    for other in near.into_iter().map(|id| &tenant.recipients[id]) {
         if other.name.eq_ignore_ascii_case(&r.name)
             || other.alias.eq_ignore_ascii_case(&r.alias)
             || other.external_directory_object_id == r.external_directory_object_id
@@ -689,7 +690,7 @@ fn add_recipient(tenant: &mut Tenant, r: Recipient) -> Result<(), SeedError> {
 
 /// Seed-time identity lookup: address, name, alias or object id.
 fn resolve<'a>(tenant: &'a Tenant, key: &str) -> Option<&'a Recipient> {
-    tenant.recipients.iter().map(AsRef::as_ref).find(|r| {
+    tenant.recipients.candidates(key).into_iter().map(|id| &tenant.recipients[id]).find(|r| {
         r.has_smtp(key)
             || r.name.eq_ignore_ascii_case(key)
             || r.alias.eq_ignore_ascii_case(key)

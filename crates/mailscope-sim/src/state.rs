@@ -63,6 +63,20 @@ pub(crate) enum WriteError {
     Persist(String),
 }
 
+/// A mutating cmdlet as the admin API runs it.
+pub(crate) type WriteFn = fn(&mut WriteCtx<'_>) -> Result<Vec<serde_json::Value>, CmdletError>;
+
+/// A write waiting for the commit lock (see [`Shared::execute_write`]).
+struct QueuedWrite {
+    cmdlet: &'static str,
+    f: WriteFn,
+    params: Params,
+    answer: Arc<Mutex<Option<WriteAnswer>>>,
+}
+
+/// What a write's caller gets back.
+type WriteAnswer = Result<Vec<serde_json::Value>, WriteError>;
+
 /// Tenant state plus its history (for Graph's propagation delay) and the exposure log.
 struct Core {
     tenant: Arc<Tenant>,
@@ -74,6 +88,8 @@ struct Core {
 /// Everything the handlers share.
 pub(crate) struct Shared {
     core: Mutex<Core>,
+    /// Writes waiting for the holder of `core` to run them.
+    queue: Mutex<VecDeque<QueuedWrite>>,
     config: RwLock<SimConfig>,
     pub(crate) faults: Faults,
     pub(crate) stats: Stats,
@@ -137,28 +153,89 @@ impl Shared {
         DecisionKnobs { nested: c.aap_nested_groups, invalid: c.invalid_policy_mode }
     }
 
-    /// Runs a mutating cmdlet on a working copy and commits it (persist, history, exposure) on success.
-    pub(crate) fn execute_write(
+    /// Runs a mutating cmdlet and commits it (persist, history, exposure) on success.
+    ///
+    /// Group commit: the call queues its cmdlet, then takes the commit lock.
+    /// Whoever holds the lock runs every queued cmdlet in queue order on one
+    /// working copy, saves the state file once for all of them, publishes
+    /// the result and hands each caller its answer; a caller whose cmdlet a
+    /// previous holder already ran just takes its answer. Durability is that
+    /// of one write at a time (nothing is answered before the save that
+    /// holds it), while concurrent writers share one save instead of each
+    /// rewriting the whole state file (docs/sim.md, "State file").
+    pub(crate) fn execute_write(&self, cmdlet: &'static str, f: WriteFn, params: &Params) -> WriteAnswer {
+        let answer = Arc::new(Mutex::new(None));
+        lock(&self.queue).push_back(QueuedWrite {
+            cmdlet,
+            f,
+            params: params.clone(),
+            answer: Arc::clone(&answer),
+        });
+        let mut core = self.core();
+        if let Some(done) = lock(&answer).take() {
+            return done;
+        }
+        let batch: Vec<QueuedWrite> = lock(&self.queue).drain(..).collect();
+        let results = self.commit_batch(&mut core, &batch);
+        // Answered before the lock is released: a caller of this batch that
+        // takes the lock next must find its answer, not an empty queue.
+        for (job, result) in batch.iter().zip(results) {
+            *lock(&job.answer) = Some(result);
+        }
+        drop(core);
+        lock(&answer).take().expect("a batch answers every cmdlet it drained, this one included")
+    }
+
+    /// Runs `batch` in order on a working copy; saves and publishes it when
+    /// at least one cmdlet succeeded. A failed cmdlet changes nothing; a
+    /// failed save applies none of the batch (each succeeded caller gets the
+    /// persistence error).
+    fn commit_batch(
         &self,
-        cmdlet: &str,
-        f: fn(&mut WriteCtx<'_>) -> Result<Vec<serde_json::Value>, CmdletError>,
-        params: &Params,
-    ) -> Result<Vec<serde_json::Value>, WriteError> {
+        core: &mut Core,
+        batch: &[QueuedWrite],
+    ) -> Vec<Result<Vec<serde_json::Value>, WriteError>> {
         let knobs = self.knobs();
         let delay = Duration::from_millis(self.config().propagation_delay_ms);
-        let mut core = self.core();
         let mut working = (*core.tenant).clone();
-        let out = f(&mut WriteCtx { tenant: &mut working, params, now: clock::unix_now() })
-            .map_err(WriteError::Cmdlet)?;
-        if let Some(path) = &self.state_path {
-            store::save(path, &working, NO_KEY).map_err(|e| WriteError::Persist(e.to_string()))?;
+        let mut steps: Vec<(Tenant, Tenant, &'static str)> = Vec::new();
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch {
+            let before = working.clone();
+            match (job.f)(&mut WriteCtx { tenant: &mut working, params: &job.params, now: clock::unix_now() })
+            {
+                Ok(out) => {
+                    if core.exposure.is_some() {
+                        steps.push((before, working.clone(), job.cmdlet));
+                    }
+                    results.push(Ok(out));
+                }
+                Err(e) => {
+                    working = before;
+                    results.push(Err(WriteError::Cmdlet(e)));
+                }
+            }
         }
-        let parts = &mut *core;
-        if let Some(log) = parts.exposure.as_mut() {
-            log.record(&parts.tenant, &working, cmdlet, knobs);
+        if !results.iter().any(Result::is_ok) {
+            return results;
         }
-        // Immutable from here on: its lookups may be indexed.
-        working.index.enable();
+        if let Some(path) = &self.state_path
+            && let Err(e) = store::save(path, &working, NO_KEY)
+        {
+            let msg = e.to_string();
+            return results
+                .into_iter()
+                .map(|r| r.and_then(|_| Err(WriteError::Persist(msg.clone()))))
+                .collect();
+        }
+        if self.state_path.is_some() {
+            self.stats.state_saved();
+        }
+        if let Some(log) = core.exposure.as_mut() {
+            for (before, after, cmdlet) in &steps {
+                log.record(before, after, cmdlet, knobs);
+            }
+        }
         let new = Arc::new(working);
         let now = Instant::now();
         if delay.is_zero() {
@@ -176,7 +253,7 @@ impl Shared {
             }
         }
         core.tenant = new;
-        Ok(out)
+        results
     }
 
     /// Starts the exposure log with the current state as "before".
@@ -232,13 +309,12 @@ fn random_key() -> Vec<u8> {
 
 impl Sim {
     fn build(tenant: Tenant, clear_secrets: ClearSecrets, state: Option<(PathBuf, Arc<StateLock>)>) -> Self {
-        // Moved behind the core's Arc below and never changed again: its lookups may be indexed.
-        tenant.index.enable();
         let (state_path, state_lock) = state.unzip();
         let config = SimConfig::default();
         Self {
             shared: Arc::new(Shared {
                 core: Mutex::new(Core { tenant: Arc::new(tenant), history: VecDeque::new(), exposure: None }),
+                queue: Mutex::new(VecDeque::new()),
                 faults: Faults::new(config.faults.clone()),
                 config: RwLock::new(config),
                 stats: Stats::default(),
@@ -353,5 +429,55 @@ impl Sim {
     /// The first clear client secret of `app_id`, as the seed gave it.
     pub fn app_secret(&self, app_id: &str) -> Option<String> {
         self.shared.clear_secrets.first(app_id).map(str::to_owned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new_group(name: &str) -> Params {
+        let raw = serde_json::json!({"Name": name, "Type": "Security"});
+        let spec = crate::exo::find("New-DistributionGroup").unwrap();
+        Params::bind(spec.params, raw.as_object().unwrap()).unwrap()
+    }
+
+    /// Writes queued while another holds the commit lock are run by the next
+    /// holder in queue order, saved once, and each gets its own answer.
+    #[test]
+    fn queued_writes_share_one_save_and_each_gets_its_answer() {
+        let dir = std::env::temp_dir().join(format!("mailscope-sim-batch-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let seed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies/contoso.tenant.yaml");
+        let sim = Sim::open(dir.join("state.json"), Some(&seed)).unwrap();
+        let shared = &sim.shared;
+        let crate::exo::Handler::Write(create) = crate::exo::find("New-DistributionGroup").unwrap().handler
+        else {
+            panic!("a write cmdlet")
+        };
+        let answers: Vec<_> = ["queued-1", "queued-1", "queued-2"]
+            .into_iter()
+            .map(|name| {
+                let answer = Arc::new(Mutex::new(None));
+                lock(&shared.queue).push_back(QueuedWrite {
+                    cmdlet: "New-DistributionGroup",
+                    f: create,
+                    params: new_group(name),
+                    answer: Arc::clone(&answer),
+                });
+                answer
+            })
+            .collect();
+        let own = shared.execute_write("New-DistributionGroup", create, &new_group("caller"));
+        assert!(own.is_ok());
+        let taken: Vec<bool> = answers.iter().map(|a| matches!(lock(a).take(), Some(Ok(_)))).collect();
+        assert_eq!(taken, [true, false, true], "the second `queued-1` is refused: the first ran before it");
+        assert_eq!(shared.stats.snapshot().state_saves, 1);
+        drop(sim);
+        let (saved, _) = store::load(&dir.join("state.json")).unwrap();
+        for name in ["queued-1", "queued-2", "caller"] {
+            assert_eq!(saved.recipients.iter().filter(|r| r.name == name).count(), 1, "{name} saved once");
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -41,6 +41,15 @@ pub struct StatsSnapshot {
     pub cmdlets: BTreeMap<String, u64>,
     /// Injected faults: `throttled`, `serverError`, `reset`, `claimsChallenge`.
     pub faults: BTreeMap<String, u64>,
+    /// State file saves after committed writes (one per batch of writes
+    /// committed together; absent without a state file).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub state_saves: u64,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Thread-safe counters.
@@ -89,6 +98,11 @@ impl Stats {
         };
         let mut s = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         *s.faults.entry(key.to_owned()).or_default() += 1;
+    }
+
+    /// Counts a save of the state file.
+    pub(crate) fn state_saved(&self) {
+        self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner).state_saves += 1;
     }
 
     /// The current counters.

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{Recipient, RecipientKind, Tenant};
+use crate::model::{Recipient, RecipientId, RecipientKind, RecipientMut, Tenant};
 
 use super::cmdlets::{CmdResult, ReadCtx, WriteCtx};
 use super::error::CmdletError;
@@ -10,6 +10,11 @@ use super::lookup;
 use super::objects;
 use super::params::{MultiEdit, Params};
 use super::recipients;
+
+/// The recipient `id` names, to change (it was just resolved in this state).
+fn set(t: &mut Tenant, id: RecipientId) -> RecipientMut<'_> {
+    t.recipients.get_mut(id).expect("an id resolved in this state")
+}
 
 const ALREADY_EXISTS: &str = "Microsoft.Exchange.Configuration.Tasks.ManagementObjectAlreadyExistsException";
 
@@ -35,8 +40,13 @@ fn check_manager(p: &Params, group: &Recipient) -> Result<(), CmdletError> {
     ))
 }
 
-fn name_taken(t: &Tenant, name: &str, except: Option<usize>) -> Result<(), CmdletError> {
-    if t.recipients.iter().enumerate().any(|(i, r)| Some(i) != except && r.name.eq_ignore_ascii_case(name)) {
+/// The recipients other than `except` that have `key` among their lookup keys.
+fn others<'a>(t: &'a Tenant, key: &str, except: Option<RecipientId>) -> impl Iterator<Item = &'a Recipient> {
+    t.recipients.candidates(key).into_iter().filter(move |&i| Some(i) != except).map(|i| &t.recipients[i])
+}
+
+fn name_taken(t: &Tenant, name: &str, except: Option<RecipientId>) -> Result<(), CmdletError> {
+    if others(t, name, except).any(|r| r.name.eq_ignore_ascii_case(name)) {
         return Err(exec(
             "Ex2D1C39",
             ALREADY_EXISTS,
@@ -46,9 +56,8 @@ fn name_taken(t: &Tenant, name: &str, except: Option<usize>) -> Result<(), Cmdle
     Ok(())
 }
 
-fn alias_taken(t: &Tenant, alias: &str, except: Option<usize>) -> Result<(), CmdletError> {
-    if t.recipients.iter().enumerate().any(|(i, r)| Some(i) != except && r.alias.eq_ignore_ascii_case(alias))
-    {
+fn alias_taken(t: &Tenant, alias: &str, except: Option<RecipientId>) -> Result<(), CmdletError> {
+    if others(t, alias, except).any(|r| r.alias.eq_ignore_ascii_case(alias)) {
         return Err(exec(
             "Ex2D1C3A",
             ALREADY_EXISTS,
@@ -58,7 +67,7 @@ fn alias_taken(t: &Tenant, alias: &str, except: Option<usize>) -> Result<(), Cmd
     Ok(())
 }
 
-fn address_ok(t: &Tenant, address: &str, except: Option<usize>) -> Result<(), CmdletError> {
+fn address_ok(t: &Tenant, address: &str, except: Option<RecipientId>) -> Result<(), CmdletError> {
     let Some((local, domain)) = address.split_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty())
     else {
         return Err(exec(
@@ -79,9 +88,7 @@ fn address_ok(t: &Tenant, address: &str, except: Option<usize>) -> Result<(), Cm
             ),
         ));
     }
-    if let Some((_, other)) =
-        t.recipients.iter().enumerate().find(|(i, r)| Some(*i) != except && r.has_smtp(address))
-    {
+    if let Some(other) = others(t, address, except).find(|r| r.has_smtp(address)) {
         return Err(exec(
             "ExB1F2C4",
             "Microsoft.Exchange.Data.Directory.ProxyAddressExistsException",
@@ -193,15 +200,15 @@ pub(crate) fn set_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     check_manager(p, &t.recipients[idx])?;
     if let Some(name) = p.string("Name")? {
         name_taken(t, &name, Some(idx))?;
-        Arc::make_mut(&mut t.recipients[idx]).name = name;
+        set(t, idx).name = name;
     }
     if let Some(alias) = p.string("Alias")? {
         alias_taken(t, &alias, Some(idx))?;
-        Arc::make_mut(&mut t.recipients[idx]).alias = alias;
+        set(t, idx).alias = alias;
     }
     if let Some(primary) = p.string("PrimarySmtpAddress")? {
         address_ok(t, &primary, Some(idx))?;
-        let r = Arc::make_mut(&mut t.recipients[idx]);
+        let mut r = set(t, idx);
         for a in &mut r.email_addresses {
             if let Some(rest) = a.strip_prefix("SMTP:") {
                 *a = format!("smtp:{rest}");
@@ -222,7 +229,7 @@ pub(crate) fn set_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     } else {
         None
     };
-    let r = Arc::make_mut(&mut t.recipients[idx]);
+    let mut r = set(t, idx);
     if let Some(d) = p.string("DisplayName")? {
         r.display_name = d;
     }
@@ -286,13 +293,13 @@ pub(crate) fn remove_group(cx: &mut WriteCtx<'_>) -> CmdResult {
     let t = &mut *cx.tenant;
     let idx = lookup::resolve_index(t, &id, lookup::groups)?;
     check_manager(p, &t.recipients[idx])?;
-    let removed = t.recipients.remove(idx);
+    let removed = t.recipients.remove(idx).expect("just resolved");
     let gone = &removed.external_directory_object_id;
     // Only the groups that held it are copied (the rest stay shared with the old state).
-    for r in &mut t.recipients {
-        if r.members.iter().any(|m| m == gone) {
-            Arc::make_mut(r).members.retain(|m| m != gone);
-        }
+    let holders: Vec<RecipientId> =
+        t.recipients.entries().filter(|(_, r)| r.members.iter().any(|m| m == gone)).map(|(i, _)| i).collect();
+    for i in holders {
+        set(t, i).members.retain(|m| m != gone);
     }
     Ok(Vec::new())
 }
@@ -302,10 +309,7 @@ pub(crate) fn get_members(cx: &ReadCtx<'_>) -> CmdResult {
     let id = cx.params.required("Identity")?;
     let t = cx.tenant;
     let g = lookup::resolve(t, &id, lookup::groups)?;
-    let by_id: std::collections::HashMap<String, &Recipient> =
-        t.recipients.iter().map(|r| (r.external_directory_object_id.to_ascii_lowercase(), &**r)).collect();
-    let mut rows: Vec<&Recipient> =
-        g.members.iter().filter_map(|m| by_id.get(&m.to_ascii_lowercase()).copied()).collect();
+    let mut rows: Vec<&Recipient> = g.members.iter().filter_map(|m| t.recipient_by_object_id(m)).collect();
     rows.sort_by_cached_key(|r| r.name.to_lowercase());
     Ok(rows.into_iter().map(|r| objects::recipient(t, r)).collect())
 }
@@ -319,7 +323,7 @@ pub(crate) fn add_member(cx: &mut WriteCtx<'_>) -> CmdResult {
     let gi = lookup::resolve_index(t, &id, lookup::groups)?;
     check_manager(p, &t.recipients[gi])?;
     let m = lookup::resolve(t, &member, lookup::any)?.external_directory_object_id.clone();
-    let g = Arc::make_mut(&mut t.recipients[gi]);
+    let mut g = set(t, gi);
     if g.members.iter().any(|x| x.eq_ignore_ascii_case(&m)) {
         return Err(exec(
             "Ex9E5A8B",
@@ -341,7 +345,7 @@ pub(crate) fn remove_member(cx: &mut WriteCtx<'_>) -> CmdResult {
     let gi = lookup::resolve_index(t, &id, lookup::groups)?;
     check_manager(p, &t.recipients[gi])?;
     let m = lookup::resolve(t, &member, lookup::any)?.external_directory_object_id.clone();
-    let g = Arc::make_mut(&mut t.recipients[gi]);
+    let mut g = set(t, gi);
     let before = g.members.len();
     g.members.retain(|x| !x.eq_ignore_ascii_case(&m));
     if g.members.len() == before {
@@ -369,7 +373,7 @@ pub(crate) fn update_members(cx: &mut WriteCtx<'_>) -> CmdResult {
             ids.push(r.external_directory_object_id.clone());
         }
     }
-    let g = Arc::make_mut(&mut t.recipients[gi]);
+    let mut g = set(t, gi);
     g.members = ids;
     g.when_changed = cx.now;
     Ok(Vec::new())

@@ -154,7 +154,8 @@ pub(crate) async fn send_mail(
 
 /// The mailbox `/users/{user}` names (object id or any SMTP address).
 fn mailbox<'a>(t: &'a Tenant, user: &str) -> Option<&'a Recipient> {
-    t.recipients.iter().map(AsRef::as_ref).find(|r| {
+    // Both an object id and an SMTP address are lookup keys the directory indexes.
+    t.recipients.candidates(user).into_iter().map(|i| &t.recipients[i]).find(|r| {
         r.kind.is_mailbox() && (r.external_directory_object_id.eq_ignore_ascii_case(user) || r.has_smtp(user))
     })
 }

@@ -155,3 +155,24 @@ async fn the_state_dump_serves_no_client_secret_in_clear() {
     // The emulator still verifies the real secret.
     assert!(!s.token(OPERATOR, EXO_SCOPE).await.is_empty());
 }
+
+/// A save that fails applies nothing: the caller gets a 500, the tenant
+/// stays as it was (in memory and on disk), and the next write succeeds.
+#[tokio::test]
+async fn a_failed_save_applies_nothing() {
+    let state = temp_state();
+    let s = start_with(Sim::open(&state, Some(&seed_path())).unwrap()).await;
+    let before = std::fs::read(&state).unwrap();
+    // A save writes `.<name>.tmp-<pid>` next to the state file first; a
+    // directory in its place makes it fail, even for root.
+    let blocker = state.with_file_name(format!(".state.json.tmp-{}", std::process::id()));
+    std::fs::create_dir(&blocker).unwrap();
+    let r = s.invoke("New-DistributionGroup", json!({"Name": "never-saved", "Type": "Security"})).await;
+    assert_eq!(r.status, 500, "{}", String::from_utf8_lossy(&r.bytes));
+    std::fs::remove_dir(&blocker).unwrap();
+    assert_eq!(std::fs::read(&state).unwrap(), before, "the state file is untouched");
+    let r = s.err("Get-DistributionGroup", json!({"Identity": "never-saved"})).await;
+    assert!(r.detail().contains("couldn't be found"), "{}", r.detail());
+    s.ok("New-DistributionGroup", json!({"Name": "saved", "Type": "Security"})).await;
+    assert!(String::from_utf8(std::fs::read(&state).unwrap()).unwrap().contains("\"saved\""));
+}

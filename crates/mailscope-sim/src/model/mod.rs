@@ -5,11 +5,15 @@
 //! field is serde-friendly and the derived, per-request data (DNs, output
 //! objects) is computed on read instead of stored.
 
+mod directory;
+mod shared_vec;
+
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use crate::index::{IndexSlot, RecipientIndex};
+pub use directory::{Directory, RecipientId, RecipientMut};
+pub use shared_vec::SharedVec;
 
 /// Kinds of Exchange recipients the sim knows (`RecipientTypeDetails` values).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -377,15 +381,17 @@ pub struct Tenant {
     pub sid_prefix: String,
     /// Next relative id for new SIDs.
     pub next_rid: u64,
-    /// All recipients. Each sits behind an [`Arc`] so that a write's working
-    /// copy of the tenant copies pointers, not 100,000 recipients: a cmdlet
-    /// changes one through [`Arc::make_mut`], which copies only that one. The
-    /// state file is unchanged (serde's `rc` feature writes the recipient itself).
-    pub recipients: Vec<Arc<Recipient>>,
-    /// All application access policies, in creation order (shared like `recipients`).
-    pub policies: Vec<Arc<Policy>>,
-    /// All applications (shared like `recipients`).
-    pub apps: Vec<Arc<App>>,
+    /// All recipients, in creation order, with their lookup index. Shared
+    /// structurally between states, so a write's working copy of the tenant
+    /// copies a few pointers, not 100,000 recipients (see `directory`). The
+    /// state file holds the plain list.
+    pub recipients: Directory,
+    /// All application access policies, in creation order. Each sits behind
+    /// an [`Arc`] (a cmdlet copies only the one it changes) and the list is
+    /// shared between states until a write changes it.
+    pub policies: SharedVec<Arc<Policy>>,
+    /// All applications (shared like `policies`).
+    pub apps: SharedVec<Arc<App>>,
     /// Exchange service principal pointers (RBAC for Applications).
     #[serde(default)]
     pub service_principals: Vec<ServicePrincipalPointer>,
@@ -402,10 +408,6 @@ pub struct Tenant {
     /// one that endpoint refuses every request.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub identity_header: Option<String>,
-    /// Lookup index over `recipients`, on only once the emulator has committed
-    /// this state (see `index`); never persisted, empty in every clone.
-    #[serde(skip)]
-    pub(crate) index: IndexSlot<Recipient>,
 }
 
 impl Tenant {
@@ -416,26 +418,11 @@ impl Tenant {
 
     /// The recipient with this `ExternalDirectoryObjectId`.
     pub fn recipient_by_object_id(&self, id: &str) -> Option<&Recipient> {
-        if let Some(c) = self.recipient_candidates(id) {
-            // Ascending superset of the matches: the first exact match is the scan's.
-            return c
-                .into_iter()
-                .map(|i| &*self.recipients[i])
-                .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id));
-        }
         self.recipients
-            .iter()
-            .map(AsRef::as_ref)
+            .candidates(id)
+            .into_iter()
+            .map(|i| &self.recipients[i])
             .find(|r| r.external_directory_object_id.eq_ignore_ascii_case(id))
-    }
-
-    /// Ascending positions of the recipients that may have `key` among their
-    /// [`Recipient::lookup_keys`] (a superset; callers compare exactly), or
-    /// `None` when there is no usable index and the caller must scan.
-    pub(crate) fn recipient_candidates(&self, key: &str) -> Option<Vec<usize>> {
-        self.index.candidates(&self.recipients, key, || {
-            RecipientIndex::build(&self.recipients, |r| r.lookup_keys().collect())
-        })
     }
 
     /// The app with this client id.
