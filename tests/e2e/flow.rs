@@ -200,6 +200,26 @@ fn widening_is_refused_without_the_flag_and_nothing_changes() {
     assert_eq!(plan_exit(&t), 2, "nothing was applied");
 }
 
+/// `--concurrency` bounds every call of the run, the reads included (they
+/// go through the session, whose ceiling the flag sets): with the emulator
+/// refusing a second call in flight, `apply --concurrency 1` never meets the
+/// refusal. (At the session's default ceiling the member reads overlap.)
+#[test]
+fn concurrency_bounds_the_reads_too() {
+    let t = TestTenant::start("concurrency");
+    t.control(
+        "POST",
+        "/_sim/faults",
+        Some(json!({"maxConcurrentCalls": 1, "retryAfterSecs": 0, "latencyMs": 10})),
+    );
+    t.control("POST", "/_sim/stats/reset", None);
+    let r = t.run(&["apply", FILE, "--auto-approve", "--allow-widening", "--concurrency", "1"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let stats = t.control("GET", "/_sim/stats", None);
+    assert!(stats["cmdlets"]["Get-DistributionGroupMember"].as_u64().unwrap() > 1, "{stats}");
+    assert_eq!(stats["faults"].get("throttled"), None, "{stats}");
+}
+
 #[test]
 fn without_a_terminal_apply_asks_for_auto_approve() {
     let t = TestTenant::start("notty");

@@ -213,7 +213,7 @@ pub(crate) async fn run(args: &ApplyArgs) -> anyhow::Result<ExitCode> {
     if let Some(saved) = &saved {
         saved.check_desired(&sha).map_err(|err| saved_refusal(err, &desired_path))?;
     }
-    let conn = target::connect(&args.target, Some(&desired)).await?;
+    let conn = target::connect_limited(&args.target, Some(&desired), Some(args.concurrency)).await?;
     let result = apply_with(args, &conn, &desired, saved.as_ref()).await;
     conn.close().await;
     result

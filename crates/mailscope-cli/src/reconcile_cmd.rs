@@ -131,7 +131,7 @@ impl Source for CliSource<'_> {
     }
 
     async fn connect(&mut self, desired: &DesiredState) -> Result<CliSession, SourceError> {
-        let conn = target::connect(&self.args.target, Some(desired))
+        let conn = target::connect_limited(&self.args.target, Some(desired), Some(self.args.concurrency))
             .await
             .map_err(|e| SourceError::new(format!("{e:#}")))?;
         let client = target::exo_for(&conn, desired);

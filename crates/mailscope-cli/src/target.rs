@@ -106,12 +106,26 @@ impl Connection {
 /// Connects to the target named by the flags, or by `tenant:` in the file,
 /// or by `AZURE_TENANT_ID`, and checks that every name given is this tenant.
 pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -> anyhow::Result<Connection> {
+    connect_limited(args, desired, None).await
+}
+
+/// [`connect`] with the session's ceiling on calls in flight set to
+/// `max_concurrency` (`--concurrency` of the writing commands), so that the
+/// flag bounds the reads too, not only the applier's steps.
+pub(crate) async fn connect_limited(
+    args: &TenantArgs,
+    desired: Option<&DesiredState>,
+    max_concurrency: Option<usize>,
+) -> anyhow::Result<Connection> {
+    let mut config = args.session_config()?;
+    if let Some(n) = max_concurrency {
+        config.max_concurrency = n.max(1);
+    }
     let file_name = desired.and_then(|d| d.tenant.as_deref().map(|t| (d.origin.as_str(), t)));
     if let Some(path) = args.tenant.as_deref().and_then(|t| t.strip_prefix("sim:")) {
         // The emulator's own operator app logs in: AZURE_TENANT_ID names the
         // credentials of a real tenant and plays no part here.
-        let conn =
-            connect_sim(Path::new(path), args.seed.as_deref(), args.session_config()?, args.sim_tls).await?;
+        let conn = connect_sim(Path::new(path), args.seed.as_deref(), config, args.sim_tls).await?;
         let login = TenantName { origin: Origin::Sim(path.to_owned()), value: conn.tenant_id.clone() };
         let mut names = vec![login];
         names.extend(tenant_names::given(None, file_name, None));
@@ -143,7 +157,7 @@ pub(crate) async fn connect(args: &TenantArgs, desired: Option<&DesiredState>) -
         if name == "AZURE_TENANT_ID" { Some(login.value.clone()) } else { std::env::var(name).ok() }
     })
     .with_context(|| format!("cannot build credentials for Exchange Online ({login})"))?;
-    let session = Session::new(creds, cloud, &overrides, args.session_config()?)
+    let session = Session::new(creds, cloud, &overrides, config)
         .context("cannot set up the Exchange Online session")?;
     let tenant_id =
         session.exo().tenant_id().await.with_context(|| format!("cannot log in to the tenant of {login}"))?;
