@@ -111,10 +111,16 @@ async fn run(case: Case, args: &Args) -> Result<Outcome> {
     // here, so each case reports its own peak (best effort).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let lists = tenant::lists(&case);
-    let seed = serde_json::to_string(&tenant::seed(&case, &lists))?;
+    // Loaded from a `.json` file: the emulator parses JSON seeds with
+    // serde_json, without the YAML parser's node budget that a 100k-mailbox
+    // seed exceeds.
+    let seed_file = std::env::temp_dir().join(format!("mailscope-bench-seed-{}.json", std::process::id()));
+    std::fs::write(&seed_file, serde_json::to_vec(&tenant::seed(&case, &lists))?)?;
     let desired = mailscope_spec::parse(&tenant::desired_yaml(&lists), "bench.yaml")
         .map_err(|e| anyhow::anyhow!("generated desired file: {e}"))?;
-    let sim = Sim::from_seed_str(&seed, ".").context("generated seed")?.with_config(SimConfig {
+    let sim = Sim::from_seed_file(&seed_file);
+    let _ = std::fs::remove_file(&seed_file);
+    let sim = sim.context("generated seed")?.with_config(SimConfig {
         faults: FaultConfig { latency_ms: args.latency_ms, ..FaultConfig::default() },
         ..SimConfig::default()
     });
