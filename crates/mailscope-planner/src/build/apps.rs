@@ -7,7 +7,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use mailscope_spec::{DesiredState, ListKind};
 
-use super::replay::{RbacApps, app_universe, decisions};
+use super::replay::{Decider, RbacApps, app_universe};
 use super::target::Target;
 use super::{PlanOptions, RemovedApps};
 use crate::live::AccessRight;
@@ -88,34 +88,26 @@ impl AppsContext<'_> {
         universe
     }
 
-    /// Whether `now` reaches a mailbox `then` does not: with any
-    /// permission for an app decided per permission.
-    fn gains_in(&self, now: &World, then: &World, app_id: &str, m: &str) -> bool {
-        let (is, was) = (decisions(now, app_id, m, &self.rbac), decisions(then, app_id, m, &self.rbac));
-        is.iter().zip(&was).any(|(i, w)| *i && !*w)
-    }
-
-    /// Mailboxes the app reaches after the plan but not before, and whether
-    /// it loses its last restriction.
+    /// Mailboxes the app reaches after the plan but not before (with any
+    /// permission, for an app decided per permission), and whether it loses
+    /// its last restriction.
     fn gains(&self, app_id: &str, universe: &BTreeSet<String>) -> (Vec<String>, bool) {
-        let (live, target) = (self.live, &self.target.world);
-        let gains = universe
-            .iter()
-            .filter(|m| m.as_str() != OTHER_MAILBOX && self.gains_in(target, live, app_id, m))
-            .cloned()
-            .collect();
-        let becomes_unrestricted = self.gains_in(target, live, app_id, OTHER_MAILBOX);
-        (gains, becomes_unrestricted)
+        let (after, before) = (
+            Decider::new(&self.target.world, app_id, &self.rbac),
+            Decider::new(self.live, app_id, &self.rbac),
+        );
+        let gains_at = |m: &str| after.decide(m).iter().zip(&before.decide(m)).any(|(i, w)| *i && !*w);
+        let gains = universe.iter().filter(|m| m.as_str() != OTHER_MAILBOX && gains_at(m)).cloned().collect();
+        (gains, gains_at(OTHER_MAILBOX))
     }
 
     /// An app outside the file, when its access moves.
     fn bystander(&self, app_id: &str) -> Option<AppPlan> {
         let universe = self.universe(app_id);
         let target = &self.target.world;
-        if !universe
-            .iter()
-            .any(|m| decisions(target, app_id, m, &self.rbac) != decisions(self.live, app_id, m, &self.rbac))
-        {
+        let (after, before) =
+            (Decider::new(target, app_id, &self.rbac), Decider::new(self.live, app_id, &self.rbac));
+        if !universe.iter().any(|m| after.decide(m) != before.decide(m)) {
             return None;
         }
         let (gains, becomes_unrestricted) = self.gains(app_id, &universe);
@@ -176,11 +168,12 @@ impl AppsContext<'_> {
 fn summarize(world: &World, app_id: &str) -> AccessSummary {
     let policies: Vec<&PolicyKey> = world.app_policies(app_id).map(|(k, _)| k).collect();
     let universe = app_universe(world, app_id);
+    let access = world.app_access(app_id);
     if policies.iter().any(|k| k.right == AccessRight::RestrictAccess) {
-        AccessSummary::Only { allowed: universe.iter().filter(|m| world.allows(app_id, m)).count() }
+        AccessSummary::Only { allowed: universe.iter().filter(|m| access.allows(m)).count() }
     } else if policies.is_empty() {
         AccessSummary::Unrestricted
     } else {
-        AccessSummary::AllBut { denied: universe.iter().filter(|m| !world.allows(app_id, m)).count() }
+        AccessSummary::AllBut { denied: universe.iter().filter(|m| !access.allows(m)).count() }
     }
 }

@@ -11,7 +11,7 @@ use mailscope_spec::DesiredState;
 use super::{Owner, diff};
 use crate::error::PlanError;
 use crate::plan::{Action, Effect, Step};
-use crate::world::{GroupRef, OTHER_MAILBOX, Scope, ScopeRule, World, key};
+use crate::world::{AppAccess, GroupRef, OTHER_MAILBOX, Scope, ScopeRule, World, key};
 
 /// Apps whose decisions a step can change, and the mailboxes to probe: for
 /// a membership change only that member (for every app whose policy or
@@ -152,17 +152,33 @@ pub(super) fn app_universe(world: &World, app_id: &str) -> BTreeSet<String> {
     universe
 }
 
-/// One probe's answer: per permission for the apps of [`rbac_apps`], the
-/// access-policy verdict for the others.
-pub(super) fn decisions(
-    world: &World,
-    app: &str,
-    m: &str,
-    rbac: &BTreeMap<String, (Vec<String>, BTreeSet<String>)>,
-) -> Vec<bool> {
-    match rbac.get(app) {
-        Some((perms, _)) => perms.iter().map(|p| effective(world, app, p, m)).collect(),
-        None => vec![world.allows(app, m)],
+/// One probe's answers for one app in one world: per permission for the
+/// apps of [`rbac_apps`], the access-policy verdict for the others. The
+/// app's policies are looked up once ([`World::app_access`]), not per mailbox.
+pub(super) struct Decider<'a> {
+    world: &'a World,
+    app: &'a str,
+    /// The permissions decided one by one, for the apps of [`rbac_apps`].
+    permissions: Option<&'a [String]>,
+    access: AppAccess<'a>,
+}
+
+impl<'a> Decider<'a> {
+    pub(super) fn new(
+        world: &'a World,
+        app: &'a str,
+        rbac: &'a BTreeMap<String, (Vec<String>, BTreeSet<String>)>,
+    ) -> Self {
+        let permissions = rbac.get(app).map(|(perms, _)| perms.as_slice());
+        Self { world, app, permissions, access: world.app_access(app) }
+    }
+
+    /// The app's decisions on mailbox `m`.
+    pub(super) fn decide(&self, m: &str) -> Vec<bool> {
+        match self.permissions {
+            Some(perms) => perms.iter().map(|p| effective(self.world, self.app, p, m)).collect(),
+            None => vec![self.access.allows(m)],
+        }
     }
 }
 
@@ -229,15 +245,20 @@ pub(super) fn classify_and_check(live: &World, target: &World, steps: &mut [Step
         let probes = probes(&world, &step.action, &universes);
         let before: Vec<Vec<Vec<bool>>> = probes
             .iter()
-            .map(|(app, ms)| ms.iter().map(|m| decisions(&world, app, m, &rbac)).collect())
+            .map(|(app, ms)| {
+                let then = Decider::new(&world, app, &rbac);
+                ms.iter().map(|m| then.decide(m)).collect()
+            })
             .collect();
         world.apply(&step.action);
         let mut narrowed = false;
         let mut widened = false;
         for ((app, mailboxes), was) in probes.iter().zip(before) {
+            let now = Decider::new(&world, app, &rbac);
+            let (at_live, at_target) = (Decider::new(live, app, &rbac), Decider::new(target, app, &rbac));
             for (m, was) in mailboxes.iter().zip(was) {
-                let is = decisions(&world, app, m, &rbac);
-                let (l, t) = (decisions(live, app, m, &rbac), decisions(target, app, m, &rbac));
+                let is = now.decide(m);
+                let (l, t) = (at_live.decide(m), at_target.decide(m));
                 for (i, (&is, &was)) in is.iter().zip(&was).enumerate() {
                     widened |= is && !was;
                     narrowed |= was && !is;

@@ -218,34 +218,39 @@ impl World {
         }
     }
 
-    fn in_scope(&self, scope: &Scope, mailbox: &str) -> bool {
-        match scope {
-            Scope::Mailbox(address) => address == mailbox,
-            Scope::Group(_) => self.members(scope).is_some_and(|m| m.contains(mailbox)),
-            Scope::Unresolved(_) => false,
-        }
-    }
-
     /// The access decision of Exchange for (app, mailbox): Deny beats
     /// Restrict; Restrict scopes add up; no Restrict policy means every
     /// mailbox not denied.
     pub(crate) fn allows(&self, app_id: &str, mailbox: &str) -> bool {
-        let mut restricted = false;
-        let mut in_restrict = false;
-        for (k, _) in self.app_policies(app_id) {
-            match k.right {
-                AccessRight::DenyAccess => {
-                    if self.in_scope(&k.scope, mailbox) {
-                        return false;
+        self.app_access(app_id).allows(mailbox)
+    }
+
+    /// `app_id`'s policies with their scopes resolved, for many
+    /// [`AppAccess::allows`] questions about one app: the planner asks each
+    /// app about every mailbox of its scopes, and looking the policies and
+    /// groups up again for each was most of a plan's time.
+    pub(crate) fn app_access(&self, app_id: &str) -> AppAccess<'_> {
+        let start = PolicyKey {
+            app_id: app_id.to_owned(),
+            scope: Scope::Group(String::new()),
+            right: AccessRight::RestrictAccess,
+        };
+        let rules = self
+            .policies
+            .range(start..)
+            .take_while(|(k, _)| k.app_id == app_id)
+            .map(|(k, _)| {
+                let rule = match &k.scope {
+                    Scope::Mailbox(address) => PolicyReach::Mailbox(address),
+                    Scope::Group(_) => {
+                        self.members(&k.scope).map_or(PolicyReach::Nobody, PolicyReach::Members)
                     }
-                }
-                AccessRight::RestrictAccess => {
-                    restricted = true;
-                    in_restrict = in_restrict || self.in_scope(&k.scope, mailbox);
-                }
-            }
-        }
-        !restricted || in_restrict
+                    Scope::Unresolved(_) => PolicyReach::Nobody,
+                };
+                (k.right, rule)
+            })
+            .collect();
+        AppAccess { rules }
     }
 
     pub(crate) fn app_policies<'a>(
@@ -259,6 +264,48 @@ impl World {
             right: AccessRight::RestrictAccess,
         };
         self.policies.range(start..).take_while(move |(k, _)| k.app_id == app_id)
+    }
+}
+
+/// One app's policies in one world, resolved once ([`World::app_access`]).
+pub(crate) struct AppAccess<'a> {
+    rules: Vec<(AccessRight, PolicyReach<'a>)>,
+}
+
+/// Who a policy's scope holds.
+enum PolicyReach<'a> {
+    /// The one mailbox a policy scoped to a mailbox names.
+    Mailbox(&'a str),
+    /// The members of the scope group.
+    Members(&'a BTreeSet<String>),
+    /// Nobody: the group is gone or the scope never resolved.
+    Nobody,
+}
+
+impl AppAccess<'_> {
+    /// [`World::allows`] for this app.
+    pub(crate) fn allows(&self, mailbox: &str) -> bool {
+        let holds = |rule: &PolicyReach<'_>| match rule {
+            PolicyReach::Mailbox(address) => *address == mailbox,
+            PolicyReach::Members(members) => members.contains(mailbox),
+            PolicyReach::Nobody => false,
+        };
+        let mut restricted = false;
+        let mut in_restrict = false;
+        for (right, rule) in &self.rules {
+            match right {
+                AccessRight::DenyAccess => {
+                    if holds(rule) {
+                        return false;
+                    }
+                }
+                AccessRight::RestrictAccess => {
+                    restricted = true;
+                    in_restrict = in_restrict || holds(rule);
+                }
+            }
+        }
+        !restricted || in_restrict
     }
 }
 
