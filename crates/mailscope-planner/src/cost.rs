@@ -269,6 +269,89 @@ mod tests {
     }
 
     #[test]
+    fn the_total_is_reads_plus_writes() {
+        assert_eq!(CallBudget { reads: 3, writes: 4 }.total(), 7);
+    }
+
+    /// Groups the plan creates or marks are looked up by name, 50 a call.
+    #[test]
+    fn groups_created_or_marked_cost_one_lookup_per_batch() {
+        let live = LiveSnapshot::default();
+        let base = lower_bound(&plan(Vec::new()), &live).reads;
+        let create = |i: usize| Action::CreateGroup {
+            group: format!("g{i}"),
+            alias: format!("g{i}"),
+            marker: s("m"),
+            members: vec![s("a@c.com")],
+        };
+        assert_eq!(lower_bound(&plan(vec![create(0)]), &live).reads, base + 1);
+        let mark = Action::MarkGroup { group: s("adopted"), marker: s("m") };
+        assert_eq!(
+            lower_bound(&plan(vec![mark]), &live).reads,
+            base + 1,
+            "a group to adopt is looked up too"
+        );
+        let many: Vec<Action> = (0..=GROUP_NAME_BATCH).map(create).collect();
+        assert_eq!(lower_bound(&plan(many), &live).reads, base + 2, "51 names: 2 lookups");
+    }
+
+    /// The RBAC objects are read (two more calls) when the plan or the
+    /// tenant has any of them, each on its own.
+    #[test]
+    fn rbac_objects_are_read_when_the_plan_or_the_tenant_has_any() {
+        let none = LiveSnapshot::default();
+        let add = Action::AddMember { group: s("g"), member: s("a@c.com") };
+        let base = lower_bound(&plan(vec![add.clone()]), &none).reads;
+        let with_rbac_step = plan(vec![Action::RemoveServicePrincipal { app_id: s("a") }]);
+        assert_eq!(lower_bound(&with_rbac_step, &none).reads, base + 2, "an RBAC step");
+        let sp = LiveSnapshot {
+            exchange_service_principals: vec![crate::live::LiveServicePrincipal {
+                app_id: s("a"),
+                object_id: s("o"),
+                display_name: s("a"),
+            }],
+            ..LiveSnapshot::default()
+        };
+        assert_eq!(lower_bound(&plan(vec![add.clone()]), &sp).reads, base + 2, "a pointer");
+        let scope = LiveSnapshot {
+            management_scopes: vec![crate::live::LiveManagementScope { name: s("s"), filter: s("f") }],
+            ..LiveSnapshot::default()
+        };
+        assert_eq!(lower_bound(&plan(vec![add.clone()]), &scope).reads, base + 2, "a scope");
+        let assignment = LiveSnapshot {
+            role_assignments: vec![crate::live::LiveRoleAssignment {
+                name: s("r"),
+                app_id: s("a"),
+                role: s("Application Mail.Send"),
+                scope: None,
+            }],
+            ..LiveSnapshot::default()
+        };
+        assert_eq!(lower_bound(&plan(vec![add]), &assignment).reads, base + 2, "an assignment");
+    }
+
+    /// A replace counts its adds and removes with the group's other member
+    /// steps: together they are still one call.
+    #[test]
+    fn a_replace_counts_with_the_groups_other_member_steps() {
+        let live =
+            LiveSnapshot { groups: vec![group("g1", &["a@c.com", "b@c.com"])], ..LiveSnapshot::default() };
+        let replace = |added: Vec<String>, removed: Vec<String>| Action::ReplaceMembers {
+            group: s("g1"),
+            members: vec![s("b@c.com"), s("c@c.com")],
+            added,
+            removed,
+        };
+        let one_add = plan(vec![replace(vec![s("c@c.com")], Vec::new())]);
+        assert_eq!(lower_bound(&one_add, &live).writes, 1, "one change is one call");
+        let with_more = plan(vec![
+            replace(vec![s("c@c.com")], vec![s("a@c.com")]),
+            Action::AddMember { group: s("g1"), member: s("d@c.com") },
+        ]);
+        assert_eq!(lower_bound(&with_more, &live).writes, 1, "three changes of one group: one replace");
+    }
+
+    #[test]
     fn a_replace_wins_from_two_changes_on_and_never_empties_a_group() {
         assert!(!replace_is_fewer(1, 5), "one add is one call either way");
         assert!(replace_is_fewer(2, 5));

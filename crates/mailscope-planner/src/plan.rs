@@ -718,6 +718,7 @@ mod tests {
             "-not -not (MemberOfGroup -eq 'CN=a')",
             "MemberOfGroup -eq 'CN=a",
             "MemberOfGroup -like 'CN=a*'",
+            "-and MemberOfGroup -eq 'CN=a'",
         ] {
             assert_eq!(ScopeFilter::parse_opath(text), None, "{text}");
         }

@@ -281,3 +281,15 @@ fn with_lock_down_the_advice_for_an_open_unlisted_app_is_to_apply() {
     let open = report.apps.iter().find(|a| a.app_id == OPEN).unwrap();
     assert!(open.advice[0].contains("`unlistedApps: lock-down` fences it"), "{:#?}", open.advice);
 }
+
+/// An open permission no access policy fences gets only the RBAC advice: a
+/// policy would not help, so the audit must not send the admin to write one.
+#[test]
+fn an_unfenced_open_permission_is_not_advised_a_policy() {
+    let mut live = tenant();
+    live.grants.retain(|g| !(g.app_id == OPEN && g.permission == "Mail.Send"));
+    let report = audit(&live, None, AuditOptions { rbac_read: true });
+    let open = report.apps.iter().find(|a| a.app_id == OPEN).unwrap();
+    assert_eq!(open.advice.len(), 1, "{:#?}", open.advice);
+    assert!(open.advice[0].starts_with("MailboxItem.Read.All is not fenced"), "{:#?}", open.advice);
+}

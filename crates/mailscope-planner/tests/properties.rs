@@ -163,7 +163,7 @@ fn concurrent_order(steps: &[Step], choices: &[u16]) -> Vec<Step> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 400, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::proptest_cases(400), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn plans_converge_stay_within_bounds_and_classify_truthfully(

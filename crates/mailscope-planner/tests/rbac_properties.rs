@@ -181,7 +181,7 @@ fn try_plan(text: &str, live: &LiveSnapshot) -> Result<Option<Plan>, String> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: common::proptest_cases(300), failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
     fn mixed_mechanisms_converge_and_stay_within_bounds_per_permission(

@@ -319,3 +319,18 @@ fn applying_rbac_steps_changes_the_decision() {
     });
     assert!(!effective(&world, &app, "Mail.Send", IN));
 }
+
+/// Without a grant, `fenced` still says whether an access policy would
+/// fence the permission (what `verify` and `audit` tell a reviewer about a
+/// grant that may come later): yes for Mail.Send, no for MailboxItem.Read.All.
+#[test]
+fn without_a_grant_fenced_says_whether_a_policy_would_fence_it() {
+    let live = snapshot();
+    let model = AccessModel::from_live(&live);
+    let send = model.decide(APP, "Mail.Send", IN);
+    assert_eq!(send.entra.grant, EntraGrant::None);
+    assert!(send.entra.fenced && !send.allowed);
+    let items = model.decide(APP, "MailboxItem.Read.All", IN);
+    assert_eq!(items.entra.grant, EntraGrant::None);
+    assert!(!items.entra.fenced && !items.allowed);
+}

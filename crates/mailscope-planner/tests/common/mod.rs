@@ -357,3 +357,11 @@ pub fn reach(live: &LiveSnapshot, app_id: &str, universe: &[String]) -> BTreeSet
         .map(str::to_owned)
         .collect()
 }
+
+/// Cases for a property test: `default`, or `MAILSCOPE_PROPTEST_CASES`
+/// when set. Mutation testing (`just mutants`, `docs/mutants.md`) sets it
+/// low so that each of a thousand mutants is tested in seconds; what a low
+/// count misses there is tested again at the full count.
+pub fn proptest_cases(default: u32) -> u32 {
+    std::env::var("MAILSCOPE_PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
