@@ -181,3 +181,104 @@ fn apps_are_named_after_entra_and_keep_their_descriptions() {
         .collect();
     assert_eq!(descriptions, [format!("{} | CRM sync, ticket 4711", marker(a, ListKind::Allow))]);
 }
+
+fn entry_of<'a>(file: &'a mailscope_spec::DesiredFile, app_id: &str) -> &'a mailscope_spec::AppEntry {
+    file.apps
+        .iter()
+        .find(|e| e.app_id.eq_ignore_ascii_case(app_id))
+        .unwrap_or_else(|| panic!("{app_id} exported"))
+}
+
+/// An app whose only policy is scoped to one mailbox has no list a file can
+/// hold; it is still exported, with the note that says so.
+#[test]
+fn an_app_whose_policy_names_no_group_is_exported_with_its_note() {
+    let mut live = common::snapshot(2);
+    live.policies.push(mailscope_planner::LivePolicy {
+        identity: format!("t\\{}:S-1;mailbox-id", common::APP_IDS[0]),
+        app_id: common::APP_IDS[0].to_owned(),
+        scope_id: "mailbox-id".to_owned(),
+        scope_name: "m0".to_owned(),
+        access_right: AccessRight::RestrictAccess,
+        description: String::new(),
+    });
+    let file = export(&live, "t", &[]);
+    let e = entry_of(&file, common::APP_IDS[0]);
+    assert_eq!((e.allow.as_ref(), e.deny.as_ref()), (None, None));
+    assert!(e.notes.iter().any(|n| n.contains("point at no group")), "{:?}", e.notes);
+}
+
+/// A policy description the file cannot hold (over 200 characters, or
+/// with a control character) is left out rather than bent.
+#[test]
+fn descriptions_the_file_cannot_hold_are_left_out() {
+    for (description, kept) in [("Sends invoices", true), (&*"x".repeat(201), false), ("two\nlines", false)] {
+        let mut live = common::snapshot(1);
+        common::group(&mut live, "Hand-Made", None, &[common::mailbox(0)]);
+        common::policy(&mut live, common::APP_IDS[0], "Hand-Made", AccessRight::RestrictAccess, description);
+        let file = export(&live, "t", &[]);
+        let e = entry_of(&file, common::APP_IDS[0]);
+        assert_eq!(e.description.is_some(), kept, "{description:?}");
+    }
+}
+
+/// Of two allow policies, the one on the group mailscope manages for the
+/// app is adopted, whatever the names' order; the other becomes a note.
+#[test]
+fn the_managed_group_is_adopted_before_a_hand_made_one() {
+    let mut live = common::snapshot(2);
+    common::group(&mut live, "Aaa-Hand-Made", None, &[common::mailbox(0)]);
+    common::group(
+        &mut live,
+        "Zzz-Managed",
+        Some(marker(common::APP_IDS[0], ListKind::Allow)),
+        &[common::mailbox(1)],
+    );
+    for g in ["Aaa-Hand-Made", "Zzz-Managed"] {
+        common::policy(&mut live, common::APP_IDS[0], g, AccessRight::RestrictAccess, "");
+    }
+    let file = export(&live, "t", &[]);
+    let e = entry_of(&file, common::APP_IDS[0]);
+    assert_eq!(e.group.as_deref(), Some("Zzz-Managed"));
+    assert_eq!(e.allow, Some(vec![common::mailbox(1)]));
+    assert!(e.notes.iter().any(|n| n.contains("\"Aaa-Hand-Made\", which stays unmanaged")), "{:?}", e.notes);
+}
+
+/// An RBAC app's permissions are exported only for the scope its groups
+/// come from: an assignment over another scope, even one that shares the
+/// allow group but not the deny group, is left out with a note.
+#[test]
+fn rbac_permissions_over_another_scope_are_left_out() {
+    use mailscope_planner::{LiveManagementScope, LiveRoleAssignment};
+    let app = common::APP_IDS[0];
+    let mut live = common::snapshot(3);
+    common::group(&mut live, "allow-a", Some(marker(app, ListKind::Allow)), &[common::mailbox(0)]);
+    common::group(&mut live, "deny-a", Some(marker(app, ListKind::Deny)), &[common::mailbox(1)]);
+    common::group(&mut live, "deny-b", Some(marker(app, ListKind::Deny)), &[common::mailbox(2)]);
+    let filter = |deny: &str| {
+        format!(
+            "(MemberOfGroup -eq '{}') -and -not (MemberOfGroup -eq '{}')",
+            common::dn("allow-a"),
+            common::dn(deny)
+        )
+    };
+    live.management_scopes.push(LiveManagementScope { name: "scope-a".into(), filter: filter("deny-a") });
+    live.management_scopes.push(LiveManagementScope { name: "scope-b".into(), filter: filter("deny-b") });
+    for (name, role, scope) in [
+        ("a1", "Application Mail.Send", "scope-a"),
+        ("a2", "Application Mail.Read", "scope-a"),
+        ("b1", "Application Calendars.Read", "scope-b"),
+    ] {
+        live.role_assignments.push(LiveRoleAssignment {
+            name: name.into(),
+            app_id: app.into(),
+            role: role.into(),
+            scope: Some(scope.into()),
+        });
+    }
+    let file = export(&live, "t", &[]);
+    let e = entry_of(&file, app);
+    assert_eq!(e.permissions, Some(vec!["Mail.Read".to_owned(), "Mail.Send".to_owned()]));
+    assert_eq!(e.deny, Some(vec![common::mailbox(1)]));
+    assert!(e.notes.iter().any(|n| n.contains("\"b1\"") && n.contains("another scope")), "{:?}", e.notes);
+}
