@@ -166,3 +166,96 @@ fn unmarked_assignments_are_reported_and_foreign_named_ones_refused() {
     let err = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap_err().to_string();
     assert!(err.contains("leaves it alone"), "{err}");
 }
+
+/// The RBAC objects of an app that left the file, as mailscope made them:
+/// its pointer, its scope over its managed allow group, and a Mail.Send
+/// assignment over that scope.
+fn left_the_file() -> LiveSnapshot {
+    use mailscope_planner::{LiveManagementScope, LiveServicePrincipal};
+    let mut live = snapshot(2);
+    group(&mut live, "mailscope-crm-allow", Some(marker(APP, ListKind::Allow)), &[mailbox(0)]);
+    live.exchange_service_principals.push(LiveServicePrincipal {
+        app_id: APP.into(),
+        object_id: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+        display_name: format!("mailscope/v1 app={APP}"),
+    });
+    live.management_scopes.push(LiveManagementScope {
+        name: format!("mailscope-{APP}-scope"),
+        filter: format!("MemberOfGroup -eq '{}'", common::dn("mailscope-crm-allow")),
+    });
+    live.role_assignments.push(LiveRoleAssignment {
+        name: format!("mailscope-{APP}-Mail.Send"),
+        app_id: APP.into(),
+        role: "Application Mail.Send".into(),
+        scope: Some(format!("mailscope-{APP}-scope")),
+    });
+    live
+}
+
+fn removals(p: &Plan) -> Vec<String> {
+    p.steps
+        .iter()
+        .filter_map(|s| match &s.action {
+            Action::RemoveRoleAssignment { name, .. } => Some(format!("assignment {name}")),
+            Action::RemoveManagementScope { name, .. } => Some(format!("scope {name}")),
+            Action::RemoveServicePrincipal { app_id } => Some(format!("pointer {app_id}")),
+            _ => None,
+        })
+        .collect()
+}
+
+/// An app that left the file loses the RBAC objects mailscope made for it,
+/// except what Exchange would refuse to remove or what others still use:
+/// a scope another (hand-made) assignment uses, the pointer a hand-made
+/// assignment of the app still uses, and an assignment whose name says
+/// mailscope made it for the app but which serves another app.
+#[test]
+fn an_app_that_left_keeps_the_rbac_objects_others_still_use() {
+    let none = mailscope_spec::parse("apiVersion: mailscope/v1\napps: []\n", "t.yaml").unwrap();
+    let scope = format!("mailscope-{APP}-scope");
+    let assignment = format!("mailscope-{APP}-Mail.Send");
+
+    let live = left_the_file();
+    let p = plan(&none, &live, &PlanOptions::default()).unwrap();
+    assert_eq!(
+        removals(&p),
+        [format!("assignment {assignment}"), format!("scope {scope}"), format!("pointer {APP}")],
+        "everything goes when nothing else uses it"
+    );
+
+    // A hand-made assignment of another app over the scope keeps the scope.
+    let mut live = left_the_file();
+    live.role_assignments.push(LiveRoleAssignment {
+        name: "helpdesk-read".into(),
+        app_id: APP_IDS[1].into(),
+        role: "Application Mail.Read".into(),
+        scope: Some(scope.clone()),
+    });
+    let p = plan(&none, &live, &PlanOptions::default()).unwrap();
+    assert_eq!(removals(&p), [format!("assignment {assignment}"), format!("pointer {APP}")]);
+
+    // A hand-made assignment of the app itself keeps its pointer.
+    let mut live = left_the_file();
+    live.role_assignments.push(LiveRoleAssignment {
+        name: "by-hand".into(),
+        app_id: APP.into(),
+        role: "Application Mail.Read".into(),
+        scope: None,
+    });
+    let p = plan(&none, &live, &PlanOptions::default()).unwrap();
+    assert_eq!(removals(&p), [format!("assignment {assignment}"), format!("scope {scope}")]);
+
+    // An assignment named for the app but serving another app is not the
+    // app's to remove, and neither is the scope it uses.
+    let mut live = left_the_file();
+    live.role_assignments[0].app_id = APP_IDS[1].into();
+    let p = plan(&none, &live, &PlanOptions::default()).unwrap();
+    assert_eq!(removals(&p), [format!("pointer {APP}")]);
+
+    // Known only by its RBAC objects (its scope's group is not one of
+    // mailscope's): still found, still cleaned up.
+    let mut live = left_the_file();
+    live.groups[0].marker = None;
+    let p = plan(&none, &live, &PlanOptions::default()).unwrap();
+    assert_eq!(removals(&p).len(), 3, "{:?}", removals(&p));
+}

@@ -163,6 +163,20 @@ mod tests {
         assert!(findings[1].message.starts_with("policies.yaml:20:9: helpdesk@contoso.com in `deny`"));
     }
 
+    /// An entry without a position (built in code, not read from a file)
+    /// gets no `file:0:0:` prefix that would point nowhere.
+    #[test]
+    fn an_entry_without_a_position_is_not_located() {
+        let mut d = desired(&["servicedesk@contoso.com"], None);
+        d.apps[0].allow.as_mut().unwrap()[0].at = Position { line: 0, column: 0 };
+        let (_, findings) = primary_addresses(&d, &live());
+        assert!(
+            findings[0].message.starts_with("servicedesk@contoso.com in `allow`"),
+            "{}",
+            findings[0].message
+        );
+    }
+
     #[test]
     fn an_entry_that_repeats_its_list_once_mapped_is_dropped() {
         let d = desired(&["servicedesk@contoso.com", "support@contoso.com", "helpdesk@contoso.com"], None);
