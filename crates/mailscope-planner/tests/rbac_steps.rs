@@ -259,3 +259,19 @@ fn an_app_that_left_keeps_the_rbac_objects_others_still_use() {
     let p = plan(&none, &live, &PlanOptions::default()).unwrap();
     assert_eq!(removals(&p).len(), 3, "{:?}", removals(&p));
 }
+
+/// A permission dropped from an `rbac` app's list loses its assignment;
+/// the others stay.
+#[test]
+fn a_permission_dropped_from_the_file_loses_its_assignment() {
+    let mut live = left_the_file();
+    live.role_assignments.push(LiveRoleAssignment {
+        name: format!("mailscope-{APP}-Mail.Read"),
+        app_id: APP.into(),
+        role: "Application Mail.Read".into(),
+        scope: Some(format!("mailscope-{APP}-scope")),
+    });
+    let p = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap();
+    let removed: Vec<String> = removals(&p).into_iter().filter(|r| r.starts_with("assignment")).collect();
+    assert_eq!(removed, [format!("assignment mailscope-{APP}-Mail.Read")]);
+}
