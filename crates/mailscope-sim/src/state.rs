@@ -183,18 +183,18 @@ impl Shared {
             *lock(&job.answer) = Some(result);
         }
         drop(core);
-        lock(&answer).take().expect("a batch answers every cmdlet it drained, this one included")
+        // Only a holder that panicked mid-batch (a cmdlet bug) drains a
+        // write without answering it; its caller gets a 500, not a panic.
+        lock(&answer).take().unwrap_or_else(|| {
+            Err(WriteError::Persist("the write was lost: the call that ran its batch failed".to_owned()))
+        })
     }
 
     /// Runs `batch` in order on a working copy; saves and publishes it when
     /// at least one cmdlet succeeded. A failed cmdlet changes nothing; a
     /// failed save applies none of the batch (each succeeded caller gets the
     /// persistence error).
-    fn commit_batch(
-        &self,
-        core: &mut Core,
-        batch: &[QueuedWrite],
-    ) -> Vec<Result<Vec<serde_json::Value>, WriteError>> {
+    fn commit_batch(&self, core: &mut Core, batch: &[QueuedWrite]) -> Vec<WriteAnswer> {
         let knobs = self.knobs();
         let delay = Duration::from_millis(self.config().propagation_delay_ms);
         let mut working = (*core.tenant).clone();
