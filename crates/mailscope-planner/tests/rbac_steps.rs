@@ -275,3 +275,41 @@ fn a_permission_dropped_from_the_file_loses_its_assignment() {
     let removed: Vec<String> = removals(&p).into_iter().filter(|r| r.starts_with("assignment")).collect();
     assert_eq!(removed, [format!("assignment mailscope-{APP}-Mail.Read")]);
 }
+
+/// Only the hand-made assignments of a listed app are reported as
+/// unmanaged; the ones mailscope made for it are its own.
+#[test]
+fn only_hand_made_assignments_are_reported_unmanaged() {
+    let mut live = left_the_file();
+    live.role_assignments.push(LiveRoleAssignment {
+        name: "by-hand".into(),
+        app_id: APP.into(),
+        role: "Application Mail.Read".into(),
+        scope: None,
+    });
+    let p = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap();
+    let unmanaged: Vec<&str> = p
+        .findings
+        .iter()
+        .filter(|f| f.code == "unmanaged-role-assignment")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(unmanaged.len(), 1, "{unmanaged:?}");
+    assert!(unmanaged[0].contains("\"by-hand\""), "{unmanaged:?}");
+}
+
+/// `entraGrants: remove` needs each grant's id and its resource's id (the
+/// Graph call names both): a snapshot missing either is refused, not
+/// planned with a deletion that cannot be made.
+#[test]
+fn removing_grants_needs_both_ids() {
+    for missing in ["grant", "resource"] {
+        let mut live = migrated_from_policies();
+        match missing {
+            "grant" => live.grants[0].id = None,
+            _ => live.grants[0].resource_id = None,
+        }
+        let err = plan(&rbac_app("    entraGrants: remove\n"), &live, &PlanOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("lacks the ids of its Entra grants"), "{missing}: {err}");
+    }
+}
