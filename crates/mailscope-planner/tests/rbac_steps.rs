@@ -108,6 +108,15 @@ fn keeping_the_grant_keeps_the_policy_and_reports_the_trap() {
     let trap: Vec<_> = p.findings.iter().filter(|f| f.code == "additive-trap").collect();
     assert_eq!(trap.len(), 1, "{:?}", p.findings);
     assert!(trap[0].message.contains("Mail.Send") && trap[0].message.contains("entraGrants: remove"));
+    assert!(!trap[0].message.contains("assumed"), "grants were read: {}", trap[0].message);
+
+    // Grants not read: the trap is assumed, and says so.
+    let mut unread = live.clone();
+    unread.grants_read = false;
+    unread.grants.clear();
+    let p = plan(&rbac_app(""), &unread, &PlanOptions::default()).unwrap();
+    let trap: Vec<_> = p.findings.iter().filter(|f| f.code == "additive-trap").collect();
+    assert!(trap.iter().any(|f| f.message.contains("(assumed: grants not read)")), "{:?}", p.findings);
 
     // A grant no policy can fence reaches every mailbox: the other trap.
     let mut live = live;
