@@ -331,3 +331,145 @@ pub(crate) fn counts(plan: &Plan) -> String {
 pub(crate) fn summary_line(plan: &Plan) -> String {
     format!("Plan: {}", counts(plan))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{AccessSummary, PLAN_FORMAT_VERSION, ScopeFilter, Summary};
+
+    const APP: &str = "3f2a1d7e-8c4b-4e59-9a0f-1b2c3d4e5f60";
+
+    fn plan_of(actions: Vec<(Action, Effect)>) -> Plan {
+        let steps: Vec<Step> = actions
+            .into_iter()
+            .enumerate()
+            .map(|(index, (action, effect))| Step {
+                index,
+                app: "crm".into(),
+                app_id: APP.into(),
+                wave: 0,
+                action,
+                effect,
+            })
+            .collect();
+        let summary = Summary::count(&steps);
+        let app = AppPlan {
+            name: "crm".into(),
+            app_id: APP.into(),
+            change: AppChange::Update,
+            before: AccessSummary::Unrestricted,
+            after: AccessSummary::Unrestricted,
+            gains: Vec::new(),
+            becomes_unrestricted: false,
+            line: None,
+            unlisted: false,
+        };
+        Plan { format_version: PLAN_FORMAT_VERSION, steps, apps: vec![app], findings: Vec::new(), summary }
+    }
+
+    fn lines(plan: &Plan) -> Vec<(Sign, String, bool)> {
+        sections(plan).remove(0).lines.into_iter().map(|l| (l.sign, l.text, l.widening)).collect()
+    }
+
+    fn create(group: &str) -> Action {
+        Action::CreatePolicy {
+            app_id: APP.into(),
+            group: group.into(),
+            access_right: AccessRight::RestrictAccess,
+            description: String::new(),
+        }
+    }
+
+    fn remove(scope: &str) -> Action {
+        Action::RemovePolicy {
+            identity: format!("t\\{APP}:S-1;{scope}"),
+            app_id: APP.into(),
+            scope: scope.into(),
+            access_right: AccessRight::RestrictAccess,
+        }
+    }
+
+    /// A policy moved to another group is one "replace" line, marked
+    /// widening when either of its two steps widens, and only then.
+    #[test]
+    fn a_replaced_policy_is_widening_when_either_step_is() {
+        let replace_text = "policy RestrictAccess: \"old\" -> \"new\" (new one first, then the old one goes)";
+        for (create_effect, remove_effect, widening) in [
+            (Effect::Widening, Effect::Narrowing, true),
+            (Effect::Narrowing, Effect::Widening, true),
+            (Effect::Narrowing, Effect::Narrowing, false),
+            (Effect::Neutral, Effect::Neutral, false),
+        ] {
+            let plan = plan_of(vec![(create("new"), create_effect), (remove("old"), remove_effect)]);
+            assert_eq!(
+                lines(&plan),
+                [(Sign::Replace, replace_text.to_owned(), widening)],
+                "{create_effect:?} then {remove_effect:?}"
+            );
+        }
+        // A removal with no creation to pair with is its own line.
+        for (effect, widening) in [(Effect::Widening, true), (Effect::Narrowing, false)] {
+            let plan = plan_of(vec![(remove("old"), effect)]);
+            assert_eq!(
+                lines(&plan),
+                [(Sign::Remove, "policy RestrictAccess on \"old\"".to_owned(), widening)]
+            );
+        }
+    }
+
+    /// Every RBAC step has a line that says what it does, a scope in words.
+    #[test]
+    fn rbac_steps_are_said_in_words() {
+        let filter = |allow: Option<&str>, deny: Option<&str>| ScopeFilter {
+            allow_group: allow.map(str::to_owned),
+            deny_group: deny.map(str::to_owned),
+        };
+        let scope = |name: &str, f: ScopeFilter| Action::CreateManagementScope {
+            name: name.into(),
+            app_id: APP.into(),
+            filter: f,
+        };
+        let plan = plan_of(vec![
+            (
+                Action::CreateServicePrincipal {
+                    app_id: APP.into(),
+                    object_id: "oid-1".into(),
+                    display_name: "x".into(),
+                },
+                Effect::Neutral,
+            ),
+            (scope("s1", filter(Some("a"), Some("d"))), Effect::Neutral),
+            (scope("s2", filter(Some("a"), None)), Effect::Neutral),
+            (scope("s3", filter(None, Some("d"))), Effect::Neutral),
+            (
+                Action::SetManagementScope {
+                    name: "s4".into(),
+                    app_id: APP.into(),
+                    filter: filter(None, None),
+                },
+                Effect::Widening,
+            ),
+            (Action::RemoveServicePrincipal { app_id: APP.into() }, Effect::Neutral),
+        ]);
+        let texts: Vec<(Sign, String, bool)> = lines(&plan);
+        assert_eq!(
+            texts,
+            [
+                (Sign::Add, "Exchange service principal (Entra object id oid-1)".to_owned(), false),
+                (
+                    Sign::Add,
+                    "management scope \"s1\": direct members of \"a\" except those of \"d\"".to_owned(),
+                    false
+                ),
+                (Sign::Add, "management scope \"s2\": direct members of \"a\"".to_owned(), false),
+                (
+                    Sign::Add,
+                    "management scope \"s3\": every recipient except direct members of \"d\"".to_owned(),
+                    false
+                ),
+                (Sign::Change, "management scope \"s4\": now every recipient".to_owned(), true),
+                (Sign::Remove, "Exchange service principal".to_owned(), false),
+            ]
+        );
+    }
+}
