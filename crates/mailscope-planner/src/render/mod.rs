@@ -450,6 +450,25 @@ mod tests {
                 Effect::Widening,
             ),
             (Action::RemoveServicePrincipal { app_id: APP.into() }, Effect::Neutral),
+            (Action::RemoveManagementScope { name: "s5".into(), app_id: APP.into() }, Effect::Narrowing),
+            (
+                Action::RemoveRoleAssignment {
+                    name: "r1".into(),
+                    app_id: APP.into(),
+                    permission: "Mail.Send".into(),
+                    scope: Some("s5".into()),
+                },
+                Effect::Narrowing,
+            ),
+            (
+                Action::RemoveRoleAssignment {
+                    name: "r2".into(),
+                    app_id: APP.into(),
+                    permission: "Mail.Read".into(),
+                    scope: None,
+                },
+                Effect::Narrowing,
+            ),
         ]);
         let texts: Vec<(Sign, String, bool)> = lines(&plan);
         assert_eq!(
@@ -469,6 +488,9 @@ mod tests {
                 ),
                 (Sign::Change, "management scope \"s4\": now every recipient".to_owned(), true),
                 (Sign::Remove, "Exchange service principal".to_owned(), false),
+                (Sign::Remove, "management scope \"s5\"".to_owned(), false),
+                (Sign::Remove, "role Application Mail.Send on scope \"s5\"".to_owned(), false),
+                (Sign::Remove, "role Application Mail.Read (whole organization)".to_owned(), false),
             ]
         );
     }
