@@ -565,4 +565,57 @@ mod tests {
         assert_eq!(fingerprint(&reread), saved.live_fingerprint);
         assert_eq!(saved.plan_to_apply(&desired, &reread).unwrap(), &saved.plan);
     }
+
+    /// Only a GUID is a tenant id: a domain, a bare hex word, a GUID with
+    /// a non-hex part or with parts of the wrong lengths is not.
+    #[test]
+    fn only_a_guid_is_a_tenant_id() {
+        assert!(is_tenant_id(" 8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c "));
+        for name in [
+            "contoso.onmicrosoft.com",
+            "deadbeef",
+            "zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz",
+            "a-b-c-d-e",
+            "8f3c2b1a-4d5e-4f6a-9b8c-7d6e5f4a3b2c-00",
+        ] {
+            assert!(!is_tenant_id(name), "{name}");
+        }
+    }
+
+    /// The fingerprint ignores case and order (`normalize`) and sees any
+    /// change that matters.
+    #[test]
+    fn the_fingerprint_sees_changes_and_ignores_case_and_order() {
+        let a = live(&["a@contoso.com", "b@contoso.com"]);
+        assert_eq!(fingerprint(&a), fingerprint(&live(&["B@contoso.com", "a@contoso.com"])));
+        assert_ne!(fingerprint(&a), fingerprint(&live(&["a@contoso.com"])));
+        assert_eq!(fingerprint(&a).len(), 64, "hex SHA-256");
+    }
+
+    /// A member that left and one that joined are named, each once; the
+    /// member that stayed is not.
+    #[test]
+    fn member_moves_are_named_one_by_one() {
+        let with = |members: &[&str]| {
+            let mut l = live(&["m1@contoso.com", "m2@contoso.com", "m3@contoso.com"]);
+            l.groups.push(crate::live::LiveGroup {
+                kind: None,
+                id: "g".into(),
+                name: "Readers".into(),
+                primary_smtp_address: "readers@contoso.com".into(),
+                marker: None,
+                distinguished_name: None,
+                members: members.iter().map(|m| (*m).to_owned()).collect(),
+            });
+            l
+        };
+        let changes = live_changes(
+            &with(&["m1@contoso.com", "m2@contoso.com"]),
+            &with(&["m2@contoso.com", "m3@contoso.com"]),
+        );
+        assert_eq!(
+            changes,
+            ["m1@contoso.com left group \"Readers\"", "m3@contoso.com joined group \"Readers\""]
+        );
+    }
 }

@@ -131,3 +131,29 @@ fn plan_markdown_and_json_findings_with_unlisted_apps_snapshot() {
     insta::assert_snapshot!(mailscope_planner::render::markdown(&p));
     insta::assert_snapshot!(serde_json::to_string_pretty(&p.findings).unwrap());
 }
+
+/// Lock-down fences only what an access policy can fence: an unlisted app
+/// whose only reach is an unfenced grant (MailboxItem.Read.All) or an
+/// organization-wide RBAC assignment gets no group and no policy (they
+/// would fence nothing); it stays named, with what to do instead.
+#[test]
+fn lock_down_leaves_what_no_policy_fences_and_says_so() {
+    let mut live = snapshot(2);
+    live.grants = vec![grant(APP_IDS[0], "Mail.Send"), grant(APP_IDS[1], "MailboxItem.Read.All")];
+    live.grants_read = true;
+    live.role_assignments.push(mailscope_planner::LiveRoleAssignment {
+        name: "org-wide-send".into(),
+        app_id: APP_IDS[2].into(),
+        role: "Application Mail.Send".into(),
+        scope: None,
+    });
+    let p = plan(&desired("lock-down"), &live, &PlanOptions::default()).unwrap();
+    for app in [APP_IDS[1], APP_IDS[2]] {
+        assert_eq!(p.steps_of(app).count(), 0, "{app}: {:#?}", p.steps);
+        assert!(
+            p.findings.iter().any(|f| f.code == "unlisted-app" && f.message.contains(app)),
+            "{app}: {:#?}",
+            p.findings
+        );
+    }
+}
