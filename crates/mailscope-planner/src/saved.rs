@@ -618,4 +618,48 @@ mod tests {
             ["m1@contoso.com left group \"Readers\"", "m3@contoso.com joined group \"Readers\""]
         );
     }
+
+    /// Every kind of change between the snapshot a plan was made from and
+    /// a fresh read is named once, and what did not change is not.
+    #[test]
+    fn every_kind_of_change_is_named_once() {
+        use crate::live::{LiveGroup, LivePolicy};
+        let g = |name: &str, marker: Option<&str>| LiveGroup {
+            kind: None,
+            id: format!("id-{name}"),
+            name: name.into(),
+            primary_smtp_address: format!("{name}@contoso.com"),
+            marker: marker.map(str::to_owned),
+            distinguished_name: None,
+            members: Vec::new(),
+        };
+        let p = |app: &str, scope: &str, description: &str| LivePolicy {
+            identity: format!("t\\{app}:S-1;id-{scope}"),
+            app_id: app.into(),
+            scope_id: format!("id-{scope}"),
+            scope_name: scope.into(),
+            access_right: crate::live::AccessRight::RestrictAccess,
+            description: description.into(),
+        };
+        let mut saved = live(&["a@contoso.com"]);
+        saved.groups = vec![g("Kept", Some("m1")), g("Gone", None)];
+        saved.policies =
+            vec![p("app1", "Kept", "same"), p("app2", "Kept", "old text"), p("app3", "Gone", "x")];
+        let mut fresh = live(&["a@contoso.com"]);
+        fresh.groups = vec![g("Kept", Some("m2")), g("New", None)];
+        fresh.policies =
+            vec![p("app1", "Kept", "same"), p("app2", "Kept", "new text"), p("app4", "New", "x")];
+        assert_eq!(
+            live_changes(&saved, &fresh),
+            [
+                "group \"Gone\" was removed",
+                "the marker of group \"Kept\" changed",
+                "group \"New\" was created",
+                "the description of the RestrictAccess policy of app app2 on \"Kept\" changed",
+                "the RestrictAccess policy of app app3 on \"Gone\" was removed",
+                "a RestrictAccess policy of app app4 on \"New\" was created",
+            ]
+        );
+        assert!(live_changes(&saved, &saved).is_empty());
+    }
 }
