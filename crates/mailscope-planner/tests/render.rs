@@ -332,3 +332,77 @@ fn an_unrestricted_exposure_is_one_short_line() {
         "{md}"
     );
 }
+
+/// A plan that changes no tenant object but whose apps carry the given
+/// gains (what the markdown warnings read).
+fn widening_plan(apps: &[Vec<String>]) -> Plan {
+    use mailscope_planner::{AccessSummary, AppChange, AppPlan, PLAN_FORMAT_VERSION, Summary};
+    Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        steps: Vec::new(),
+        apps: apps
+            .iter()
+            .enumerate()
+            .map(|(i, gains)| AppPlan {
+                name: format!("app{i}"),
+                app_id: format!("00000000-0000-4000-8000-{i:012}"),
+                change: AppChange::Update,
+                before: AccessSummary::Only { allowed: 0 },
+                after: AccessSummary::Only { allowed: gains.len() },
+                gains: gains.clone(),
+                becomes_unrestricted: false,
+                line: None,
+                unlisted: false,
+            })
+            .collect(),
+        findings: Vec::new(),
+        summary: Summary::default(),
+    }
+}
+
+fn mailboxes(n: usize) -> Vec<String> {
+    (0..n).map(common::mailbox).collect()
+}
+
+/// Every list in the markdown warnings is cut at its limit, and only past
+/// it: 20 apps, 10 gains an app, 3 exposed mailboxes an app.
+#[test]
+fn markdown_warning_lists_are_cut_only_past_their_limits() {
+    let render_it = |p: &Plan| render::markdown(p);
+    let twenty = render_it(&widening_plan(&vec![mailboxes(1); 20]));
+    assert!(twenty.contains("`app19` may newly reach") && !twenty.contains("… and"), "{twenty}");
+    let twenty_one = render_it(&widening_plan(&vec![mailboxes(1); 21]));
+    assert!(twenty_one.contains("> - … and 1 more") && !twenty_one.contains("> - `app20`"), "{twenty_one}");
+
+    let ten = render_it(&widening_plan(&[mailboxes(10)]));
+    assert!(ten.contains("m9@contoso.com") && !ten.contains(" and 0 more") && !ten.contains("more"), "{ten}");
+    let eleven = render_it(&widening_plan(&[mailboxes(11)]));
+    assert!(eleven.contains("m9@contoso.com and 1 more") && !eleven.contains("m10@"), "{eleven}");
+
+    let exposed = |n: usize| mailscope_planner::DriftExposure {
+        app: "app0".into(),
+        app_id: "00000000-0000-4000-8000-000000000000".into(),
+        mailboxes: mailboxes(n),
+        every_other_mailbox: false,
+    };
+    let with_exposure = |n: usize| {
+        let exposures = [exposed(n)];
+        let options = render::MarkdownOptions { exposures: &exposures, ..render::MarkdownOptions::default() };
+        render::markdown_with(&widening_plan(&[]), &options)
+    };
+    let three = with_exposure(3);
+    assert!(three.contains("reaches `m0@contoso.com`, `m1@contoso.com`, `m2@contoso.com`\n"), "{three}");
+    let four = with_exposure(4);
+    assert!(four.contains("`m2@contoso.com`, 1 more"), "{four}");
+}
+
+/// The drift note under a PR comment's heading counts the apps whose
+/// drift the base plan would correct; with none, there is no note.
+#[test]
+fn markdown_drift_note_only_when_something_drifted() {
+    let p = example_plan();
+    let base = widening_plan(&[]);
+    let options = render::MarkdownOptions { base: Some(&base), ..render::MarkdownOptions::default() };
+    let md = render::markdown_with(&p, &options);
+    assert!(!md.contains("[!NOTE]"), "{md}");
+}

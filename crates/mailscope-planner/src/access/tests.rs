@@ -267,6 +267,7 @@ fn scope_filters_exclude_the_deny_group_and_unreadable_ones_match_everything() {
     let v = model.decide(APP, "Mail.ReadWrite", IN);
     assert!(!v.allowed);
     assert_eq!(v.rbac[0].scope, RbacScope::Excluded { scope: "scope-0".into(), group: "blocked".into() });
+    assert!(!v.rbac[0].scope.is_assumed(), "a scope read from the tenant is a fact");
     assert_eq!(
         model.decide(APP, "Mail.Send", OUT).rbac[0].scope,
         RbacScope::AllRecipients { scope: "scope-0".into(), except: Some("blocked".into()) }
