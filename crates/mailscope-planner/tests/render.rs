@@ -405,4 +405,5 @@ fn markdown_drift_note_only_when_something_drifted() {
     let options = render::MarkdownOptions { base: Some(&base), ..render::MarkdownOptions::default() };
     let md = render::markdown_with(&p, &options);
     assert!(!md.contains("[!NOTE]"), "{md}");
+    assert!(!md.contains("Drift adopted"), "nothing adopted, no section: {md}");
 }

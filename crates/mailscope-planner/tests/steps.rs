@@ -135,6 +135,29 @@ fn membership_drift_is_one_replace_that_the_replay_classifies() {
     converges(&apps, live, &p);
 }
 
+/// When an app's allow and deny groups both change, neither becomes a
+/// replace: each change would have to be safe while the other is half
+/// done, which only the per-member order guarantees. The plan still
+/// converges.
+#[test]
+fn two_changing_groups_of_one_app_stay_per_member() {
+    let apps = app(
+        "mailer",
+        0,
+        "    allow: [m0@contoso.com, m4@contoso.com]\n    deny: [m2@contoso.com, m5@contoso.com]\n",
+    );
+    let mut live = snapshot(6);
+    let (allow, deny) = (marker(APP_IDS[0], ListKind::Allow), marker(APP_IDS[0], ListKind::Deny));
+    group(&mut live, "mailscope-mailer-allow", Some(allow.clone()), &[m(0), m(1)]);
+    group(&mut live, "mailscope-mailer-deny", Some(deny.clone()), &[m(2), m(3)]);
+    policy(&mut live, APP_IDS[0], "mailscope-mailer-allow", AccessRight::RestrictAccess, &allow);
+    policy(&mut live, APP_IDS[0], "mailscope-mailer-deny", AccessRight::DenyAccess, &deny);
+    let p = plan_ok(&apps, &live);
+    assert!(!p.steps.iter().any(|s| matches!(s.action, Action::ReplaceMembers { .. })), "{:#?}", actions(&p));
+    assert_eq!(p.steps.len(), 4, "{:#?}", actions(&p));
+    converges(&apps, live, &p);
+}
+
 #[test]
 fn case_differences_are_not_drift() {
     let apps = app("mailer", 0, "    allow: [M0@Contoso.COM]\n");
