@@ -322,3 +322,26 @@ fn removing_grants_needs_both_ids() {
         assert!(err.to_string().contains("lacks the ids of its Entra grants"), "{missing}: {err}");
     }
 }
+
+/// A scope that only gains a clause (a deny group added) narrows and
+/// changes with the narrowing member steps (wave 2); a scope whose allow
+/// group changes may widen and changes with the widening ones (wave 6).
+#[test]
+fn a_scope_change_goes_in_the_wave_its_direction_needs() {
+    let wave_of_set = |p: &Plan| {
+        p.steps
+            .iter()
+            .find(|s| matches!(s.action, Action::SetManagementScope { .. }))
+            .map(|s| s.wave)
+            .unwrap_or_else(|| panic!("{:#?}", p.steps))
+    };
+    let live = left_the_file();
+    let p =
+        plan(&rbac_app(&format!("    deny: [{}]\n", mailbox(1))), &live, &PlanOptions::default()).unwrap();
+    assert_eq!(wave_of_set(&p), 2, "a deny clause appears: narrowing");
+
+    let mut live = left_the_file();
+    group(&mut live, "Hand-Allow", None, &[mailbox(0)]);
+    let p = plan(&rbac_app("    group: Hand-Allow\n"), &live, &PlanOptions::default()).unwrap();
+    assert_eq!(wave_of_set(&p), 6, "another allow group: may widen");
+}

@@ -158,6 +158,42 @@ fn two_changing_groups_of_one_app_stay_per_member() {
     converges(&apps, live, &p);
 }
 
+/// Both lists moving to other groups: each new policy first, then the old
+/// Restrict policy (wave 5), every widening member change (6), the old
+/// Deny policy last (7), then the groups nothing uses any more (8).
+#[test]
+fn moved_policies_go_in_the_documented_waves() {
+    let apps = app(
+        "mailer",
+        0,
+        "    allow: [m0@contoso.com]\n    group: Hand-Allow\n    deny: [m1@contoso.com]\n    denyGroup: Hand-Deny\n",
+    );
+    let mut live = snapshot(2);
+    let (allow, deny) = (marker(APP_IDS[0], ListKind::Allow), marker(APP_IDS[0], ListKind::Deny));
+    group(&mut live, "mailscope-mailer-allow", Some(allow.clone()), &[m(0)]);
+    group(&mut live, "mailscope-mailer-deny", Some(deny.clone()), &[m(1)]);
+    group(&mut live, "Hand-Allow", None, &[m(0)]);
+    group(&mut live, "Hand-Deny", None, &[m(1)]);
+    policy(&mut live, APP_IDS[0], "mailscope-mailer-allow", AccessRight::RestrictAccess, &allow);
+    policy(&mut live, APP_IDS[0], "mailscope-mailer-deny", AccessRight::DenyAccess, &deny);
+    let p = plan_ok(&apps, &live);
+    let wave_of = |pred: &dyn Fn(&Action) -> bool| {
+        p.steps
+            .iter()
+            .find(|s| pred(&s.action))
+            .map(|s| s.wave)
+            .unwrap_or_else(|| panic!("{:#?}", actions(&p)))
+    };
+    let removes = |right: AccessRight| move |a: &Action| matches!(a, Action::RemovePolicy { access_right, .. } if *access_right == right);
+    assert_eq!(wave_of(&removes(AccessRight::RestrictAccess)), 5);
+    assert_eq!(wave_of(&removes(AccessRight::DenyAccess)), 7);
+    assert_eq!(
+        wave_of(&|a| matches!(a, Action::RemoveGroup { group } if group == "mailscope-mailer-allow")),
+        8
+    );
+    converges(&apps, live, &p);
+}
+
 #[test]
 fn case_differences_are_not_drift() {
     let apps = app("mailer", 0, "    allow: [M0@Contoso.COM]\n");

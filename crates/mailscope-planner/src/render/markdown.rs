@@ -659,3 +659,63 @@ pub fn markdown_parts_with(plan: &Plan, options: &MarkdownOptions<'_>) -> Vec<St
 pub fn markdown_parts(plan: &Plan, limit: usize, base: Option<&Plan>) -> Vec<String> {
     parts(plan, &MarkdownOptions { limit, base, ..MarkdownOptions::default() })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_fold_note_names_what_was_left_out() {
+        assert_eq!(fold_note(0, 0), "");
+        let lead = format!(
+            "\n> [!NOTE]\n> To stay under GitHub's {COMMENT_LIMIT}-character comment limit, this comment leaves out"
+        );
+        let tail =
+            ". Run `mailscope plan` for the full plan, or `mailscope plan --split DIR` for every part.\n";
+        for (folded, rows, middle) in [
+            (1, 0, " the details of the 1 largest app section"),
+            (2, 0, " the details of the 2 largest app sections"),
+            (0, 1, " 1 table row"),
+            (0, 2, " 2 table rows"),
+            (2, 3, " the details of the 2 largest app sections and 3 table rows"),
+        ] {
+            assert_eq!(fold_note(folded, rows), format!("{lead}{middle}{tail}"), "{folded} {rows}");
+        }
+    }
+
+    #[test]
+    fn a_hard_cut_keeps_what_fits_on_a_character_boundary() {
+        let cut = "\n\n… (cut to fit the comment limit)\n";
+        assert_eq!(hard_cut("short".to_owned(), 5), "short", "exactly the limit stays whole");
+        let text = "é".repeat(100); // two bytes each
+        let limit = cut.len() + 11; // room for five and a half é
+        let out = hard_cut(text, limit);
+        assert!(out.len() <= limit, "{} > {limit}", out.len());
+        assert_eq!(out, format!("{}{cut}", "é".repeat(5)));
+    }
+
+    #[test]
+    fn findings_are_listed_up_to_their_limit() {
+        let plan_with = |n: usize| Plan {
+            format_version: crate::plan::PLAN_FORMAT_VERSION,
+            steps: Vec::new(),
+            apps: Vec::new(),
+            findings: (0..n)
+                .map(|i| crate::plan::Finding {
+                    code: "x".into(),
+                    app: None,
+                    message: format!("finding {i}"),
+                })
+                .collect(),
+            summary: crate::plan::Summary::default(),
+        };
+        let shown = findings(&plan_with(FINDING_LIST), Sections::default());
+        assert!(
+            shown.contains(&format!("- finding {}", FINDING_LIST - 1)) && !shown.contains("more"),
+            "{shown}"
+        );
+        let cut = findings(&plan_with(FINDING_LIST + 1), Sections::default());
+        assert!(cut.contains("- … and 1 more (see `mailscope plan`)"), "{cut}");
+        assert!(!cut.contains(&format!("- finding {FINDING_LIST}\n")), "{cut}");
+    }
+}
