@@ -332,8 +332,7 @@ fn a_scope_change_goes_in_the_wave_its_direction_needs() {
         p.steps
             .iter()
             .find(|s| matches!(s.action, Action::SetManagementScope { .. }))
-            .map(|s| s.wave)
-            .unwrap_or_else(|| panic!("{:#?}", p.steps))
+            .map_or_else(|| panic!("{:#?}", p.steps), |s| s.wave)
     };
     let live = left_the_file();
     let p =

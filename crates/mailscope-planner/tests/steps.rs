@@ -178,11 +178,7 @@ fn moved_policies_go_in_the_documented_waves() {
     policy(&mut live, APP_IDS[0], "mailscope-mailer-deny", AccessRight::DenyAccess, &deny);
     let p = plan_ok(&apps, &live);
     let wave_of = |pred: &dyn Fn(&Action) -> bool| {
-        p.steps
-            .iter()
-            .find(|s| pred(&s.action))
-            .map(|s| s.wave)
-            .unwrap_or_else(|| panic!("{:#?}", actions(&p)))
+        p.steps.iter().find(|s| pred(&s.action)).map_or_else(|| panic!("{:#?}", actions(&p)), |s| s.wave)
     };
     let removes = |right: AccessRight| move |a: &Action| matches!(a, Action::RemovePolicy { access_right, .. } if *access_right == right);
     assert_eq!(wave_of(&removes(AccessRight::RestrictAccess)), 5);
