@@ -344,3 +344,35 @@ fn a_scope_change_goes_in_the_wave_its_direction_needs() {
     let p = plan(&rbac_app("    group: Hand-Allow\n"), &live, &PlanOptions::default()).unwrap();
     assert_eq!(wave_of_set(&p), 6, "another allow group: may widen");
 }
+
+/// A deny-only scope that gains its allow clause only narrows (wave 2).
+#[test]
+fn a_scope_that_gains_its_allow_clause_narrows() {
+    let mut live = left_the_file();
+    group(&mut live, "mailscope-crm-deny", Some(marker(APP, ListKind::Deny)), &[mailbox(1)]);
+    live.management_scopes[0].filter =
+        format!("-not (MemberOfGroup -eq '{}')", common::dn("mailscope-crm-deny"));
+    let p =
+        plan(&rbac_app(&format!("    deny: [{}]\n", mailbox(1))), &live, &PlanOptions::default()).unwrap();
+    let set = p.steps.iter().find(|s| matches!(s.action, Action::SetManagementScope { .. }));
+    assert_eq!(set.map(|s| s.wave), Some(2), "{:#?}", p.steps);
+}
+
+/// mailscope's assignment with the right name but the wrong scope (here
+/// organization-wide) is not taken as done: it is replaced.
+#[test]
+fn an_assignment_with_the_wrong_scope_is_replaced() {
+    let mut live = left_the_file();
+    live.role_assignments[0].scope = None;
+    let p = plan(&rbac_app(""), &live, &PlanOptions::default()).unwrap();
+    assert!(
+        p.steps.iter().any(|s| matches!(s.action, Action::RemoveRoleAssignment { scope: None, .. })),
+        "{:#?}",
+        p.steps
+    );
+    assert!(
+        p.steps.iter().any(|s| matches!(s.action, Action::CreateRoleAssignment { .. })),
+        "{:#?}",
+        p.steps
+    );
+}
