@@ -33,8 +33,11 @@ demo:
 
 # Mutation testing of the safety-critical code (.cargo/mutants.toml says which;
 # docs/mutants.md has the scores and every missed mutant). Hours on 2 cores,
-# so not part of `ci`: narrow it with e.g. `just mutants -f crates/mailscope-planner/src/world.rs`
-# or split it with `--shard 0/8`. Needs `cargo install --locked cargo-mutants`.
+# so not part of `ci`: split it with `--shard 0/8`, or narrow it to files with
+# `cargo mutants --no-config -p mailscope-planner -f crates/mailscope-planner/src/world/mod.rs`
+# (with the config, `-f` adds to its globs instead of narrowing them).
+# MAILSCOPE_PROPTEST_CASES=32 makes each mutant's property tests quick.
+# Needs `cargo install --locked cargo-mutants`.
 mutants *ARGS:
     cargo mutants --workspace {{ARGS}}
 
