@@ -407,3 +407,16 @@ fn markdown_drift_note_only_when_something_drifted() {
     assert!(!md.contains("[!NOTE]"), "{md}");
     assert!(!md.contains("Drift adopted"), "nothing adopted, no section: {md}");
 }
+
+/// When even the tables do not fit part 1, rows are cut (and said so)
+/// until it fits: part 1 is never cut mid-text.
+#[test]
+fn markdown_parts_cut_table_rows_of_part_one_instead_of_its_text() {
+    let p = big_plan(200, 2);
+    let limit = 6_000;
+    let parts = mailscope_planner::render::markdown_parts(&p, limit, None);
+    assert!(parts[0].len() <= limit, "{}", parts[0].len());
+    assert!(parts[0].contains("table rows are left out to fit the comment limit"), "{}", parts[0]);
+    assert!(!parts[0].contains("(cut to fit the comment limit)"), "{}", parts[0]);
+    assert!(parts[0].contains("more apps |"), "{}", parts[0]);
+}

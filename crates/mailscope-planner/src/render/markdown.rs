@@ -694,6 +694,21 @@ mod tests {
         assert_eq!(out, format!("{}{cut}", "é".repeat(5)));
     }
 
+    /// Rows go from the end until the total fits, and no further; a group
+    /// whose rows are all gone stops there even when the rest is too big.
+    #[test]
+    fn rows_are_cut_from_the_end_just_until_the_total_fits() {
+        let group =
+            |rows: usize| Group { heading: None, rows: vec!["x".repeat(10); rows], details: Vec::new() };
+        let groups = [group(2), group(3)];
+        let mut shown = Shown { folded: BTreeSet::new(), rows: vec![2, 3] };
+        assert_eq!(cut_rows(&groups, &mut shown, 100, 80), 2);
+        assert_eq!(shown.rows, [2, 1], "100 - 2 x 10 = 80 fits: the third row stays");
+        let mut shown = Shown { folded: BTreeSet::new(), rows: vec![2, 3] };
+        assert_eq!(cut_rows(&groups, &mut shown, 1_000, 10), 5);
+        assert_eq!(shown.rows, [0, 0]);
+    }
+
     #[test]
     fn findings_are_listed_up_to_their_limit() {
         let plan_with = |n: usize| Plan {
