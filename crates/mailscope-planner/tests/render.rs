@@ -165,6 +165,13 @@ fn markdown_parts_hold_everything_each_under_the_limit() {
             assert!(part.starts_with(&format!("<!-- mailscope-plan part={} -->\n", i + 1)), "{part}");
         }
     }
+    // Packed, not one app a part: every part after the first holds some
+    // details, and as each app's block is under half the budget, at least
+    // two share a part.
+    for (i, part) in parts.iter().enumerate().skip(1) {
+        assert!(part.contains("<summary><code>app"), "part {i} holds no details: {part}");
+    }
+    assert!(parts.len() - 1 <= 25, "{} parts for 50 apps", parts.len());
     // Every app's details appear exactly once across the parts.
     let all = parts.concat();
     for a in 0..50 {
