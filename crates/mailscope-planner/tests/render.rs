@@ -172,6 +172,11 @@ fn markdown_parts_hold_everything_each_under_the_limit() {
         assert!(part.contains("<summary><code>app"), "part {i} holds no details: {part}");
     }
     assert!(parts.len() - 1 <= 25, "{} parts for 50 apps", parts.len());
+    assert!(parts[0].contains(&format!("Part 1 of {}:", parts.len())), "{}", parts[0]);
+    assert!(!parts[0].contains("table rows are left out"), "the tables fit: {}", parts[0]);
+    // The options form gives the same parts.
+    let options = render::MarkdownOptions { limit, ..render::MarkdownOptions::default() };
+    assert_eq!(render::markdown_parts_with(&p, &options), parts);
     // Every app's details appear exactly once across the parts.
     let all = parts.concat();
     for a in 0..50 {
@@ -413,6 +418,15 @@ fn markdown_drift_note_only_when_something_drifted() {
     let md = render::markdown_with(&p, &options);
     assert!(!md.contains("[!NOTE]"), "{md}");
     assert!(!md.contains("Drift adopted"), "nothing adopted, no section: {md}");
+}
+
+/// A base plan is taken into account: its drift gets its own section.
+#[test]
+fn markdown_parts_with_a_base_separate_the_drift() {
+    let p = example_plan();
+    let md = mailscope_planner::render::markdown_parts(&p, render::COMMENT_LIMIT, Some(&p));
+    assert_eq!(md.len(), 1);
+    assert!(md[0].contains("Changed outside git"), "{}", md[0]);
 }
 
 /// When even the tables do not fit part 1, rows are cut (and said so)

@@ -94,3 +94,29 @@ fn untrusted_names_cannot_inject_links_placeholders_or_control_characters() {
         assert!(!text.chars().any(char::is_control), "{text}");
     }
 }
+
+/// With exposures, an exposed app's drift is an error that names what it
+/// reaches against the file; the log is otherwise the same report.
+#[test]
+fn exposures_make_an_apps_drift_an_error_naming_the_mailboxes() {
+    let (desired, live) = example();
+    let p = plan(&desired, &live, &PlanOptions::default()).unwrap();
+    let exposures = mailscope_planner::drift_exposures(&desired, &live);
+    assert!(!exposures.is_empty(), "the example tenant has an exposure");
+    let log =
+        render::sarif_with_exposures(&p, "policies/contoso.yaml", "contoso.onmicrosoft.com", &exposures);
+    let all = results(&log);
+    let plain = results(&sarif(&p, "policies/contoso.yaml"));
+    assert_eq!(all.len(), plain.len());
+    let exposed = &exposures[0];
+    let hit = all
+        .iter()
+        .find(|r| r["message"]["text"].as_str().is_some_and(|t| t.contains("exposure: it reaches")))
+        .unwrap_or_else(|| panic!("no exposure result in {log}"));
+    assert_eq!(hit["level"], "error", "{hit}");
+    let text = hit["message"]["text"].as_str().unwrap();
+    assert!(
+        exposed.mailboxes.iter().all(|m| text.contains(m.as_str())) || exposed.every_other_mailbox,
+        "{text}"
+    );
+}
