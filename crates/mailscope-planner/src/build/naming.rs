@@ -311,6 +311,12 @@ mod tests {
             assert!(names.insert(name), "two permissions share a name");
         }
         assert_eq!(parse_rbac_name("mailscope-not-a-guid-scope"), None);
+        assert_eq!(
+            parse_rbac_name("mailscope-zzzzzzzz-zzzz-zzzz-zzzz-zzzzzzzzzzzz-scope"),
+            None,
+            "36 characters, no GUID"
+        );
+        assert_eq!(parse_rbac_name(&format!("mailscope-{APP}-")), None, "nothing after the id");
         assert_eq!(parse_rbac_name("Exchange Mail.Send"), None);
         assert_eq!(parse_pointer_name(&pointer_name(APP)), Some(APP.to_owned()));
         assert_eq!(parse_pointer_name("CRM app"), None);
