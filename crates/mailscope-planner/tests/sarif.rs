@@ -120,3 +120,49 @@ fn exposures_make_an_apps_drift_an_error_naming_the_mailboxes() {
         "{text}"
     );
 }
+
+fn app_at(name: &str, line: u64, change: AppChange, unlisted: bool) -> AppPlan {
+    AppPlan {
+        name: name.into(),
+        app_id: format!("{name}-id"),
+        change,
+        before: AccessSummary::Unrestricted,
+        after: AccessSummary::Only { allowed: 0 },
+        gains: Vec::new(),
+        becomes_unrestricted: false,
+        line: Some(line),
+        unlisted,
+    }
+}
+
+/// A finding points at the line of the app it names; an unlisted app the
+/// plan would lock down is its own warning.
+#[test]
+fn findings_point_at_their_app_and_unlisted_lock_downs_are_warnings() {
+    let p = Plan {
+        format_version: PLAN_FORMAT_VERSION,
+        steps: Vec::new(),
+        apps: vec![
+            app_at("first", 5, AppChange::Unchanged, false),
+            app_at("second", 9, AppChange::Unchanged, false),
+            app_at("stranger", 1, AppChange::LockDown, true),
+        ],
+        findings: vec![Finding {
+            code: "unmanaged-policy".into(),
+            app: Some("second".into()),
+            message: "m".into(),
+        }],
+        summary: Summary::default(),
+    };
+    let all = results(&sarif(&p, "policies/contoso.yaml"));
+    let finding =
+        all.iter().find(|r| r["ruleId"] == "unmanaged-policy").unwrap_or_else(|| panic!("{all:#?}"));
+    assert_eq!(finding["locations"][0]["physicalLocation"]["region"]["startLine"], 9, "{finding}");
+    let unlisted = all.iter().find(|r| r["ruleId"] == "unlisted-app").unwrap_or_else(|| panic!("{all:#?}"));
+    assert_eq!(unlisted["level"], "warning");
+    let text = unlisted["message"]["text"].as_str().unwrap();
+    assert!(
+        text.contains("is not in the file and reaches") && text.contains("unlistedApps: lock-down"),
+        "{text}"
+    );
+}

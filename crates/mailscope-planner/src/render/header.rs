@@ -108,5 +108,10 @@ mod tests {
             ..MarkdownOptions::default()
         };
         assert_eq!(context_line(&odd).unwrap(), "\nfile `'x'.yaml`\n");
+        // Only an https link without characters that would end it early.
+        for url in ["http://ci.example/run/1", "https://ci.example/run 1", "https://ci.example/a)b"] {
+            let o = MarkdownOptions { run_url: Some(url), ..MarkdownOptions::default() };
+            assert_eq!(context_line(&o), None, "{url}");
+        }
     }
 }
