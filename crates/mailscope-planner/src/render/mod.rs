@@ -417,6 +417,29 @@ mod tests {
         }
     }
 
+    /// Each member line carries its own step's direction.
+    #[test]
+    fn member_lines_are_widening_exactly_when_their_step_is() {
+        let remove = |m: &str| Action::RemoveMember { group: "g".into(), member: m.into() };
+        let add = |m: &str| Action::AddMember { group: "g".into(), member: m.into() };
+        let plan = plan_of(vec![
+            (remove("a@c.com"), Effect::Widening),
+            (remove("b@c.com"), Effect::Narrowing),
+            (add("c@c.com"), Effect::Widening),
+            (add("d@c.com"), Effect::Narrowing),
+        ]);
+        let flags: Vec<(String, bool)> = lines(&plan).into_iter().skip(1).map(|(_, t, w)| (t, w)).collect();
+        assert_eq!(
+            flags,
+            [
+                ("member a@c.com".to_owned(), true),
+                ("member b@c.com".to_owned(), false),
+                ("member c@c.com".to_owned(), true),
+                ("member d@c.com".to_owned(), false),
+            ]
+        );
+    }
+
     /// Every RBAC step has a line that says what it does, a scope in words.
     #[test]
     fn rbac_steps_are_said_in_words() {
