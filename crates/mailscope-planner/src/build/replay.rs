@@ -295,6 +295,7 @@ mod tests {
     use super::super::naming::marker;
     use super::super::{PlanOptions, diff, target};
     use crate::live::{AccessRight, LiveGroup, LivePolicy, LiveSnapshot, Recipient};
+    use crate::plan::{Action, Step};
     use crate::world::World;
 
     const APP: &str = "00000000-0000-4000-8000-00000000000a";
@@ -428,6 +429,7 @@ mod tests {
             replayed.apply(&step.action);
         }
         assert_eq!(replayed, target.world);
+        let _ = replays_to_target(&desired, &live);
         let descriptions: Vec<&str> = replayed.policies.values().map(|p| p.description.as_str()).collect();
         assert_eq!(
             descriptions,
@@ -437,6 +439,95 @@ mod tests {
             ],
             "Blocked, then Readers, each keeping its human description beside the marker"
         );
+    }
+
+    /// Replays the plan's steps on the live world: it must end in the
+    /// target world, RBAC objects included (the replay's contract).
+    fn replays_to_target(desired: &mailscope_spec::DesiredState, live: &LiveSnapshot) -> Vec<Step> {
+        let live_world = World::from_live(live);
+        let target = target::build(desired, live, &live_world, &PlanOptions::default()).unwrap();
+        let steps = diff::ordered_steps(
+            desired,
+            &live_world,
+            &target.world,
+            &target.owners,
+            &std::collections::BTreeSet::new(),
+        );
+        let mut replayed = live_world;
+        for step in &steps {
+            replayed.apply(&step.action);
+        }
+        assert_eq!(replayed.rbac, target.world.rbac);
+        assert_eq!(replayed, target.world);
+        steps
+    }
+
+    /// RBAC objects made (an app moving to RBAC) and removed (an app that
+    /// left the file) replay to the target world too.
+    #[test]
+    fn replaying_rbac_steps_ends_in_the_target_world() {
+        use crate::live::{
+            EntraServicePrincipal, LiveManagementScope, LiveRoleAssignment, LiveServicePrincipal,
+        };
+        let mut live = LiveSnapshot {
+            format_version: 1,
+            recipients: ["a", "b"]
+                .iter()
+                .map(|m| Recipient {
+                    address: format!("{m}@contoso.com"),
+                    kind: "UserMailbox".into(),
+                    id: None,
+                    proxy_addresses: Vec::new(),
+                })
+                .collect(),
+            ..LiveSnapshot::default()
+        };
+        live.service_principals.push(EntraServicePrincipal {
+            app_id: APP.into(),
+            object_id: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+            display_name: "CRM".into(),
+        });
+        let rbac = mailscope_spec::parse(
+            &format!(
+                "apiVersion: mailscope/v1\napps:\n  - name: crm\n    appId: {APP}\n    mechanism: rbac\n    \
+                 permissions: [Mail.Send]\n    allow: [a@contoso.com]\n"
+            ),
+            "t.yaml",
+        )
+        .unwrap();
+        let made = replays_to_target(&rbac, &live);
+        assert!(made.iter().any(|s| matches!(s.action, Action::CreateServicePrincipal { .. })), "{made:#?}");
+
+        // The app's objects, as mailscope made them, once it left the file.
+        let mut left = live.clone();
+        let dn = "CN=mailscope-crm-allow,OU=contoso.onmicrosoft.com,DC=X";
+        let mut g =
+            group("g1", "mailscope-crm-allow", Some(marker(APP, ListKind::Allow)), &["a@contoso.com"]);
+        g.distinguished_name = Some(dn.into());
+        left.groups.push(g);
+        left.exchange_service_principals.push(LiveServicePrincipal {
+            app_id: APP.into(),
+            object_id: "aaaaaaaa-0000-4000-8000-000000000001".into(),
+            display_name: format!("mailscope/v1 app={APP}"),
+        });
+        left.management_scopes.push(LiveManagementScope {
+            name: format!("mailscope-{APP}-scope"),
+            filter: format!("MemberOfGroup -eq '{dn}'"),
+        });
+        left.role_assignments.push(LiveRoleAssignment {
+            name: format!("mailscope-{APP}-Mail.Send"),
+            app_id: APP.into(),
+            role: "Application Mail.Send".into(),
+            scope: Some(format!("mailscope-{APP}-scope")),
+        });
+        let none = mailscope_spec::parse("apiVersion: mailscope/v1\napps: []\n", "t.yaml").unwrap();
+        let removed = replays_to_target(&none, &left);
+        for want in ["RemoveServicePrincipal", "RemoveManagementScope", "RemoveRoleAssignment"] {
+            assert!(
+                removed.iter().any(|s| format!("{:?}", s.action).starts_with(want)),
+                "{want}: {removed:#?}"
+            );
+        }
     }
 }
 
