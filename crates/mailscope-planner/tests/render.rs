@@ -427,6 +427,7 @@ fn markdown_parts_with_a_base_separate_the_drift() {
     let md = mailscope_planner::render::markdown_parts(&p, render::COMMENT_LIMIT, Some(&p));
     assert_eq!(md.len(), 1);
     assert!(md[0].contains("Changed outside git"), "{}", md[0]);
+    assert!(!md[0].contains("Drift adopted"), "the plan still changes the drifted apps: {}", md[0]);
 }
 
 /// When even the tables do not fit part 1, rows are cut (and said so)

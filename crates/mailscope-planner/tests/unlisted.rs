@@ -150,10 +150,15 @@ fn lock_down_leaves_what_no_policy_fences_and_says_so() {
     let p = plan(&desired("lock-down"), &live, &PlanOptions::default()).unwrap();
     for app in [APP_IDS[1], APP_IDS[2]] {
         assert_eq!(p.steps_of(app).count(), 0, "{app}: {:#?}", p.steps);
+        let finding = p
+            .findings
+            .iter()
+            .find(|f| f.code == "unlisted-app" && f.message.contains(app))
+            .unwrap_or_else(|| panic!("{app}: {:#?}", p.findings));
         assert!(
-            p.findings.iter().any(|f| f.code == "unlisted-app" && f.message.contains(app)),
-            "{app}: {:#?}",
-            p.findings
+            finding.message.contains("left as it is: no access policy can fence its reach"),
+            "{}",
+            finding.message
         );
     }
 }
