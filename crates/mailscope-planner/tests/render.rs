@@ -442,3 +442,19 @@ fn markdown_parts_cut_table_rows_of_part_one_instead_of_its_text() {
     assert!(!parts[0].contains("(cut to fit the comment limit)"), "{}", parts[0]);
     assert!(parts[0].contains("more apps |"), "{}", parts[0]);
 }
+
+/// Drift the commit adopts (the base would change an app, this plan leaves
+/// it alone) is listed; an app the base would lock down or remove is not
+/// adopted drift, it is an app leaving.
+#[test]
+fn adopted_drift_lists_updated_apps_not_leaving_ones() {
+    use mailscope_planner::AppChange;
+    let p = widening_plan(&[]);
+    let mut base = widening_plan(&[mailboxes(1), mailboxes(1)]);
+    base.apps[1].change = AppChange::LockDown;
+    let options = render::MarkdownOptions { base: Some(&base), ..render::MarkdownOptions::default() };
+    let md = render::markdown_with(&p, &options);
+    let section = md.split("#### Drift adopted by this commit").nth(1).unwrap_or_else(|| panic!("{md}"));
+    assert!(section.contains("- `app0`"), "{section}");
+    assert!(!section.contains("`app1`"), "{section}");
+}

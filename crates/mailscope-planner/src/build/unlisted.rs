@@ -34,7 +34,7 @@ use std::collections::BTreeSet;
 
 use mailscope_spec::{DesiredState, UnlistedMode};
 
-use crate::audit::{AuditApp, AuditOptions, AuditPermission, Exposure, PermissionSource};
+use crate::audit::{AuditApp, AuditOptions, AuditPermission, Exposure};
 use crate::live::LiveSnapshot;
 use crate::plan::Finding;
 use crate::world::key;
@@ -61,9 +61,11 @@ impl UnlistedApp {
     }
 
     /// Whether it holds an Entra grant an access policy fences: what a
-    /// lock-down can fence at all.
+    /// lock-down can fence at all. (The audit marks a permission held
+    /// through an RBAC role assignment as not fenced by policy: no access
+    /// policy can fence it.)
     pub(super) fn holds_fenced_grant(&self) -> bool {
-        self.permissions.iter().any(|p| p.fenced_by_policy && !is_rbac(p))
+        self.permissions.iter().any(|p| p.fenced_by_policy)
     }
 
     /// Whether a fenced Entra grant reaches every mailbox a policy does not
@@ -71,9 +73,7 @@ impl UnlistedApp {
     /// policy already scopes is left as it is (an empty Restrict policy
     /// next to it would change nothing: Restrict scopes add up).
     pub(super) fn open_through_fenced_grant(&self) -> bool {
-        self.permissions
-            .iter()
-            .any(|p| p.fenced_by_policy && !is_rbac(p) && p.reach.exposure != Exposure::Scoped)
+        self.permissions.iter().any(|p| p.fenced_by_policy && p.reach.exposure != Exposure::Scoped)
     }
 
     /// Permissions reaching every mailbox that no access policy can fence:
@@ -82,16 +82,12 @@ impl UnlistedApp {
         let mut out: Vec<String> = self
             .permissions
             .iter()
-            .filter(|p| p.reach.exposure != Exposure::Scoped && (!p.fenced_by_policy || is_rbac(p)))
+            .filter(|p| p.reach.exposure != Exposure::Scoped && !p.fenced_by_policy)
             .map(|p| p.permission.clone())
             .collect();
         out.dedup();
         out
     }
-}
-
-fn is_rbac(p: &AuditPermission) -> bool {
-    matches!(p.source, PermissionSource::Rbac { .. })
 }
 
 /// Every app outside the file that holds a mailbox-reaching permission and
