@@ -250,6 +250,11 @@ fn markdown_sections_can_be_left_out() {
         !md.contains("| app |") && !md.contains("[!WARNING]") && !md.contains("Reported, not changed"),
         "{md}"
     );
+    let table_only = render::Sections { table: true, ..none };
+    let md =
+        render::markdown_with(&p, &render::MarkdownOptions { sections: table_only, ..Default::default() });
+    assert!(md.contains("| app |") && md.contains("| `invoice-mailer` |"), "{md}");
+    assert!(!md.contains("<details>"), "{md}");
 }
 
 #[test]
