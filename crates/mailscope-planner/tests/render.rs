@@ -439,7 +439,13 @@ fn markdown_parts_with_a_base_separate_the_drift() {
 /// until it fits: part 1 is never cut mid-text.
 #[test]
 fn markdown_parts_cut_table_rows_of_part_one_instead_of_its_text() {
-    let p = big_plan(200, 2);
+    let mut p = big_plan(200, 2);
+    // Findings go in part 1 too and count against its limit.
+    p.findings.extend((0..30).map(|i| mailscope_planner::Finding {
+        code: "note".into(),
+        app: None,
+        message: format!("finding {i}: {}", "x".repeat(100)),
+    }));
     let limit = 6_000;
     let parts = mailscope_planner::render::markdown_parts(&p, limit, None);
     assert!(parts[0].len() <= limit, "{}", parts[0].len());
