@@ -299,9 +299,10 @@ impl Directory {
         }
     }
 
-    /// The recipients with a lookup key ([`Recipient::lookup_keys`]) equal
-    /// to `key` case-insensitively (ASCII or Unicode lower case), in the
-    /// tenant's order. Callers then compare the one field they mean.
+    /// The recipients with a lookup key (name, alias, display name, an SMTP
+    /// address, object id or GUID) equal to `key` case-insensitively (ASCII
+    /// or Unicode lower case), in the tenant's order. Callers then compare
+    /// the one field they mean.
     pub fn candidates(&self, key: &str) -> Vec<RecipientId> {
         self.by_key.get(&fold(key))
     }
