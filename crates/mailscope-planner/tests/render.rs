@@ -452,6 +452,8 @@ fn markdown_parts_cut_table_rows_of_part_one_instead_of_its_text() {
     assert!(parts[0].contains("table rows are left out to fit the comment limit"), "{}", parts[0]);
     assert!(!parts[0].contains("(cut to fit the comment limit)"), "{}", parts[0]);
     assert!(parts[0].contains("more apps |"), "{}", parts[0]);
+    // Only as many rows go as needed: part 1 stays well filled.
+    assert!(parts[0].len() > limit * 3 / 4, "{} of {limit}: {}", parts[0].len(), parts[0]);
 }
 
 /// Drift the commit adopts (the base would change an app, this plan leaves
