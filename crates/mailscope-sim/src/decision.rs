@@ -369,6 +369,40 @@ mod tests {
     use crate::model::Policy;
     use std::sync::Arc;
 
+    fn restrict(scope: &str) -> Policy {
+        Policy {
+            app_id: "app".into(),
+            scope_object_id: scope.into(),
+            scope_sid: String::new(),
+            scope_name: scope.into(),
+            access_right: AccessRight::RestrictAccess,
+            description: String::new(),
+        }
+    }
+
+    /// A Restrict policy whose scope is gone fences everything by default
+    /// (fail-closed) and nothing when the knob says to ignore it; a policy
+    /// whose scope exists decides by membership either way.
+    #[test]
+    fn a_policy_on_a_deleted_scope_follows_the_invalid_policy_knob() {
+        let gone = [restrict("gone")];
+        let scope = |p: &Policy| (p.scope_object_id != "gone").then_some(false);
+        assert_eq!(decide(gone.iter(), InvalidPolicyMode::FailClosed, scope), Verdict::Denied);
+        assert_eq!(decide(gone.iter(), InvalidPolicyMode::Ignore, scope), Verdict::Granted);
+        let both = [restrict("gone"), restrict("here")];
+        let member = |p: &Policy| (p.scope_object_id != "gone").then_some(true);
+        for invalid in [InvalidPolicyMode::FailClosed, InvalidPolicyMode::Ignore] {
+            assert_eq!(decide(both.iter(), invalid, member), Verdict::Granted, "{invalid:?}");
+        }
+    }
+
+    /// Only the permissions of Microsoft's list are fenced by a policy.
+    #[test]
+    fn only_listed_permissions_are_fenced() {
+        assert!(fenced("Mail.Send") && fenced("full_access_as_app"));
+        assert!(!fenced("MailboxItem.Read.All") && !fenced("User.Read.All"));
+    }
+
     /// The index used by the exposure log agrees with the direct evaluation.
     #[test]
     fn scope_index_agrees_with_direct_evaluation() {
