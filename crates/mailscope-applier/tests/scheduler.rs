@@ -372,6 +372,36 @@ async fn a_journal_that_cannot_be_written_stops_the_run() {
     assert_eq!(report.journal_error.as_deref(), Some("disk full"));
 }
 
+/// A journal that breaks on the last step's line does not make a finished
+/// run "stopped": every step ran; the journal error is still reported.
+#[tokio::test]
+async fn a_journal_that_breaks_after_the_last_step_started_stops_nothing() {
+    struct Breaks {
+        left: usize,
+    }
+    impl std::io::Write for Breaks {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.left -= 1;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let plan = contoso_plan();
+    let n = plan.steps.len();
+    let fake = FakeTenant::from_snapshot(&contoso_snapshot());
+    // Header and every line up to the last step's "started"; its "done" fails.
+    let journal = JournalWriter::from_writer(Breaks { left: 2 * n });
+    let report = apply(&plan, &fake, ApplyOptions { journal: Some(journal), ..options(1) }).await;
+    assert_eq!(report.counts().done, n);
+    assert_eq!(report.stopped, None, "{:?}", report.stopped);
+    assert_eq!(report.journal_error.as_deref(), Some("disk full"));
+}
+
 #[tokio::test]
 async fn an_empty_plan_is_complete_and_journaled() {
     let plan = contoso_plan();
